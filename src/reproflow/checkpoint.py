@@ -1,0 +1,58 @@
+"""Periodic checkpoints outside the declared outputs, for kill-and-resume.
+
+A long job saves its state every ``every`` steps to ``path`` (which is *not* a Snakemake
+output, so Snakemake's cleanup of incomplete outputs leaves it alone), resumes from it when
+re-run after a kill or preemption, and removes it once the real outputs are written.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from reproflow.io import load_torch, save_torch
+
+log = logging.getLogger(__name__)
+
+
+class Checkpointer:
+    """Save/restore a state dict every ``every`` steps.
+
+    Usage::
+
+        ckpt = Checkpointer(path, every=100)
+        state = ckpt.load()          # None on a fresh start
+        for step in range(start, total):
+            ...
+            ckpt.maybe_save(step + 1, lambda: {...})
+        ckpt.remove()                # after the outputs are written
+    """
+
+    def __init__(self, path: str | Path | None, every: int) -> None:
+        if every < 1:
+            raise ValueError(f"checkpoint interval must be >= 1, got {every}")
+        self.path = Path(path) if path is not None else None
+        self.every = int(every)
+
+    def load(self) -> dict[str, Any] | None:
+        """Return the saved state, or None when there is none (or checkpointing is off)."""
+        if self.path is None or not self.path.exists():
+            return None
+        state = load_torch(self.path)
+        log.info("resuming from checkpoint %s (step %s)", self.path, state.get("step"))
+        return state
+
+    def maybe_save(self, step: int, make_state: Any, force: bool = False) -> bool:
+        """Save ``make_state()`` (which must include ``step``) when ``step`` hits the interval."""
+        if self.path is None or (not force and step % self.every != 0):
+            return False
+        state = make_state()
+        state["step"] = step
+        save_torch(self.path, state)
+        return True
+
+    def remove(self) -> None:
+        """Delete the checkpoint after a successful run."""
+        if self.path is not None and self.path.exists():
+            self.path.unlink()

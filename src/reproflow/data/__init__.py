@@ -1,0 +1,1 @@
+"""Datasets: loading through torchvision, the embedded digits, rotation attributes, storage."""

@@ -1,0 +1,131 @@
+"""Atomic file output and small readers used by every phase.
+
+Every artifact is written to a temporary file in the destination folder and renamed into
+place, so an interrupted job never leaves a truncated output that Snakemake or DVC would
+take for a finished one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from reproflow.errors import UserError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    The temporary file keeps the destination's suffix (matplotlib and torch pick the format
+    from it). On an exception the temporary file is removed and ``path`` is untouched.
+    """
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{dest.name}.", suffix=suffix if suffix is not None else dest.suffix, dir=dest.parent
+    )
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, dest)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Atomically write ``text`` to ``path``."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Atomically write ``obj`` as indented JSON (NaN/inf written as JSON strings are avoided:
+    callers pass plain floats; Python's json writes NaN/Infinity, which pandas and DVC read)."""
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "item"):
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, (set, tuple)):
+        return list(obj)
+    raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Read a JSON file, raising :class:`UserError` naming the file when missing or corrupt."""
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{p}: file not found; run the workflow step that produces it first")
+    try:
+        return json.loads(p.read_text())
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{p}: not valid JSON ({exc}); delete it and re-run the step that writes it") from None
+
+
+def write_table(path: str | os.PathLike, df: "Any", markdown: bool = False) -> None:
+    """Atomically write a pandas DataFrame as CSV (and, with ``markdown``, a ``.md`` twin)."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
+    if markdown:
+        md_path = Path(path).with_suffix(".md")
+        write_text(md_path, dataframe_to_markdown(df) + "\n")
+
+
+def dataframe_to_markdown(df: "Any", floatfmt: str = ".4g") -> str:
+    """Render a DataFrame as a GitHub Markdown table without the optional tabulate dependency."""
+    cols = [str(c) for c in df.columns]
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return format(v, floatfmt)
+        return str(v)
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(fmt(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def save_torch(path: str | os.PathLike, obj: Any) -> None:
+    """Atomically ``torch.save`` an object."""
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+
+
+def load_torch(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
+    """``torch.load`` with a clear :class:`UserError` for a missing or corrupted file."""
+    import torch
+
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{p}: file not found; run the workflow step that produces it first")
+    try:
+        return torch.load(p, map_location=map_location, weights_only=False)
+    except Exception as exc:  # torch raises several types for truncated/corrupt files
+        raise UserError(
+            f"{p}: cannot be read as a torch file ({type(exc).__name__}: {exc}); "
+            "it is corrupted or truncated: delete it and re-run the step that writes it"
+        ) from None
+
+
+def save_figure(fig: Any, png_path: str | os.PathLike, dpi: int = 150) -> None:
+    """Save a matplotlib Figure as PNG at ``png_path`` and as PDF beside it, atomically."""
+    png = Path(png_path)
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    with atomic_path(png.with_suffix(".pdf")) as tmp:
+        fig.savefig(tmp, bbox_inches="tight")

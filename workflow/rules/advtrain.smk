@@ -1,0 +1,6 @@
+# advtrain phase (not built yet)
+
+
+rule advtrain_all:
+    input:
+        [],

@@ -1,0 +1,6 @@
+# attack phase (not built yet)
+
+
+rule attack_all:
+    input:
+        [],

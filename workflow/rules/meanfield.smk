@@ -1,0 +1,6 @@
+# meanfield phase (not built yet)
+
+
+rule meanfield_all:
+    input:
+        [],

@@ -1,0 +1,6 @@
+# pretrain phase (not built yet)
+
+
+rule pretrain_all:
+    input:
+        [],

@@ -1,0 +1,6 @@
+# report phase (not built yet)
+
+
+rule report_all:
+    input:
+        [],
