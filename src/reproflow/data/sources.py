@@ -1,0 +1,188 @@
+"""Raw image sources: scikit-learn's embedded digits and torchvision's dataset classes.
+
+Every loader returns uint8 images ``[N, C, H, W]``, int64 labels ``[N]`` and float32 attribute
+labels ``[N]`` (CelebA's chosen face attribute; zeros elsewhere). Missing files with downloads
+off (or failing) raise :class:`UserError` naming the dataset, the files and where to put them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from reproflow.errors import UserError
+
+log = logging.getLogger(__name__)
+
+BASE_DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "celeba")
+# Debian's dataset-fashion-mnist package: a local mirror used when the raw files are missing.
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+DOWNLOAD_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class RawSplit:
+    images: torch.Tensor  # uint8 [N, C, H, W]
+    labels: torch.Tensor  # int64 [N]
+    attributes: torch.Tensor  # float32 [N] in [0, 1]
+    num_classes: int
+    source: str
+    attribute_name: str | None = None
+
+
+def base_name(name: str) -> str:
+    """``mnist_rot`` -> ``mnist``; validates the name."""
+    base = name[: -len("_rot")] if name.endswith("_rot") else name
+    if base not in BASE_DATASETS or (name.endswith("_rot") and base == "celeba"):
+        raise UserError(f"unknown dataset '{name}'; known: {', '.join(BASE_DATASETS)} and their *_rot variants (not celeba)")
+    return base
+
+
+def load_digits_split(split: str, seed: int, test_fraction: float) -> RawSplit:
+    """scikit-learn's 1797 bundled 8x8 digits, upsampled (bilinear) to 20x20 and zero-padded to 28x28.
+
+    A fixed stratified train/test split from ``seed``; values 0..16 mapped to 0..255.
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    d = load_digits()
+    x = torch.from_numpy(d.images.astype(np.float32) / 16.0).unsqueeze(1)  # [N,1,8,8] in [0,1]
+    x = F.interpolate(x, size=(20, 20), mode="bilinear", align_corners=False).clamp(0, 1)
+    x = F.pad(x, (4, 4, 4, 4))
+    imgs = (x * 255).round().to(torch.uint8)
+    y = torch.from_numpy(d.target.astype(np.int64))
+    idx = np.arange(len(y))
+    tr, te = train_test_split(idx, test_size=test_fraction, random_state=seed, stratify=d.target)
+    sel = torch.from_numpy(np.sort(tr) if split == "train" else np.sort(te))
+    return RawSplit(imgs[sel], y[sel], torch.zeros(len(sel)), 10, "sklearn.datasets.load_digits (embedded)")
+
+
+def _with_timeout(fn):  # torchvision's downloader has no timeout of its own
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    try:
+        return fn()
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def _download_failed(name: str, exc: Exception, need: list[Path]) -> UserError:
+    files = "\n  ".join(str(p) for p in need)
+    present = all(p.exists() for p in need)
+    what = "files could not be read (corrupted or wrong checksum?)" if present else "download failed"
+    return UserError(
+        f"dataset '{name}': {what} ({type(exc).__name__}: {exc}). Place these files by hand:\n  {files}\n"
+        "or run on a machine with internet access (data.download: true)."
+    )
+
+
+def _missing(name: str, need: list[Path], extra: str = "") -> UserError:
+    files = "\n  ".join(str(p) for p in need)
+    return UserError(
+        f"dataset '{name}': files missing and data.download is false. Place these files:\n  {files}\n{extra}"
+        "or set data.download: true on a machine with internet access."
+    )
+
+
+def _mnist_like(cls_name: str, name: str, root: Path, split: str, download: bool) -> RawSplit:
+    import torchvision
+
+    cls = getattr(torchvision.datasets, cls_name)
+    raw = root / cls_name / "raw"
+    stems = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    need = [raw / s for s in stems]
+    if cls_name == "FashionMNIST" and not all(p.exists() for p in need) and DEBIAN_FASHION_MNIST.is_dir():
+        raw.mkdir(parents=True, exist_ok=True)
+        for s in stems:
+            src = DEBIAN_FASHION_MNIST / f"{s}.gz"
+            if src.exists() and not (raw / s).exists():
+                log.info("unpacking %s from Debian's dataset-fashion-mnist into %s", src, raw)
+                with gzip.open(src, "rb") as fi, open(raw / s, "wb") as fo:
+                    shutil.copyfileobj(fi, fo)
+    present = all(p.exists() for p in need)
+    if not present and not download:
+        hint = "(Debian: apt install dataset-fashion-mnist provides them)\n" if cls_name == "FashionMNIST" else ""
+        raise _missing(name, need, hint)
+    try:
+        ds = _with_timeout(lambda: cls(str(root), train=(split == "train"), download=not present and download))
+    except (OSError, RuntimeError) as exc:
+        raise _download_failed(name, exc, need) from None
+    imgs = ds.data.unsqueeze(1).to(torch.uint8)
+    return RawSplit(imgs, ds.targets.long(), torch.zeros(len(ds.targets)), 10, f"torchvision.datasets.{cls_name}")
+
+
+def _cifar10(root: Path, split: str, download: bool) -> RawSplit:
+    import torchvision
+
+    folder = root / "cifar-10-batches-py"
+    need = [folder / f for f in ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch", "batches.meta")]
+    present = all(p.exists() for p in need)
+    if not present and not download:
+        raise _missing("cifar10", need, "(unpack cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html into the data root)\n")
+    try:
+        ds = _with_timeout(lambda: torchvision.datasets.CIFAR10(str(root), train=(split == "train"), download=not present and download))
+    except (OSError, RuntimeError) as exc:
+        raise _download_failed("cifar10", exc, need) from None
+    imgs = torch.from_numpy(np.ascontiguousarray(ds.data)).permute(0, 3, 1, 2).contiguous()
+    return RawSplit(imgs, torch.tensor(ds.targets, dtype=torch.long), torch.zeros(len(ds.targets)), 10, "torchvision.datasets.CIFAR10")
+
+
+CELEBA_FILES = ("list_attr_celeba.txt", "identity_CelebA.txt", "list_bbox_celeba.txt", "list_landmarks_align_celeba.txt", "list_eval_partition.txt")
+
+
+def _celeba(root: Path, split: str, download: bool, size: int, attribute: str, max_n: int) -> RawSplit:
+    """CelebA aligned faces through torchvision.datasets.CelebA: centre crop 148, resize to ``size``.
+
+    The class label is the binary ``attribute`` (e.g. Smiling), which is also the attribute label.
+    """
+    import torchvision
+    from torchvision.transforms import v2
+
+    folder = root / "celeba"
+    need = [folder / "img_align_celeba"] + [folder / f for f in CELEBA_FILES]
+    present = all(p.exists() for p in need)
+    if not present and not download:
+        raise _missing("celeba", need, "(from the CelebA site's Google Drive: Align&Cropped images unpacked, plus the annotation files)\n")
+    tv_split = {"train": "train", "test": "test"}[split]
+    tf = v2.Compose([v2.PILToTensor(), v2.CenterCrop(148), v2.Resize(size, antialias=True)])
+    try:
+        ds = _with_timeout(lambda: torchvision.datasets.CelebA(str(root), split=tv_split, target_type="attr", transform=tf, download=not present and download))
+    except (OSError, RuntimeError) as exc:
+        raise _download_failed("celeba", exc, need) from None
+    if attribute not in ds.attr_names:
+        raise UserError(f"data.celeba_attribute: '{attribute}' is not a CelebA attribute; known: {', '.join(a for a in ds.attr_names if a)}")
+    col = ds.attr_names.index(attribute)
+    n = len(ds) if max_n <= 0 else min(max_n, len(ds))
+    imgs = torch.empty((n, 3, size, size), dtype=torch.uint8)
+    from reproflow.logs import progress
+
+    for i in progress(range(n), desc=f"celeba {split}"):
+        imgs[i] = ds[i][0]
+    lab = ds.attr[:n, col].long()
+    return RawSplit(imgs, lab, lab.float(), 2, "torchvision.datasets.CelebA", attribute)
+
+
+def load_raw(name: str, root: Path, split: str, *, download: bool, seed: int, digits_test_fraction: float,
+             celeba_size: int, celeba_attribute: str, max_n: int) -> RawSplit:
+    """Dispatch to the loader of ``base_name(name)``."""
+    base = base_name(name)
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be train or test, got {split!r}")
+    if base == "digits":
+        return load_digits_split(split, seed, digits_test_fraction)
+    if base == "mnist":
+        return _mnist_like("MNIST", name, root, split, download)
+    if base == "fashion_mnist":
+        return _mnist_like("FashionMNIST", name, root, split, download)
+    if base == "cifar10":
+        return _cifar10(root, split, download)
+    return _celeba(root, split, download, celeba_size, celeba_attribute, max_n)

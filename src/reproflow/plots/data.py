@@ -1,0 +1,34 @@
+"""Sample-image grids of a prepared dataset."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+
+def sample_grid(images: torch.Tensor, labels: torch.Tensor, originals: torch.Tensor | None,
+                angles: torch.Tensor, per_row: int, title: str) -> "plt.Figure":
+    """Rows: originals (when rotated) then the stored images, ``per_row`` samples, labels/angles as titles.
+
+    images/originals: float [N, C, H, W] in [0, 1].
+    """
+    n = min(per_row, images.shape[0])
+    rows = [("original", originals), ("rotated" if originals is not None else "image", images)]
+    rows = [r for r in rows if r[1] is not None]
+    fig, axes = plt.subplots(len(rows), n, figsize=(1.2 * n, 1.35 * len(rows) + 0.4), squeeze=False)
+    for r, (name, imgs) in enumerate(rows):
+        for i in range(n):
+            ax = axes[r][i]
+            img = imgs[i].permute(1, 2, 0).clamp(0, 1).numpy()
+            ax.imshow(img.squeeze(-1) if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None, vmin=0, vmax=1)
+            ax.set_xticks([]); ax.set_yticks([])
+            sub = f"y={int(labels[i])}" if r == 0 or originals is None else f"{float(angles[i]):+.0f}°"
+            ax.set_title(sub, fontsize=8)
+            if i == 0:
+                ax.set_ylabel(name, fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

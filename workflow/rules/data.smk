@@ -1,0 +1,80 @@
+# data phase: one prepare job per dataset listed in config["data"]["datasets"].
+# Outputs (format in docs/design.md):
+#   {R}/data/dataset~{dataset}/{train,test}.pt   tensors
+#   {R}/data/dataset~{dataset}/{train,test}.json manifests (counts, balance, checksum, ...)
+#   {R}/data/dataset~{dataset}/samples.{png,pdf} sample grid
+
+DATA = config["data"]
+
+
+def rotation_deg(dataset):
+    """Half-range of the rotation attribute; 0 for datasets that are not rotated."""
+    return DATA["rotation_deg"].get(dataset, 0.0) if dataset.endswith("_rot") else 0.0
+
+
+wildcard_constraints:
+    dataset="[a-z0-9_]+",
+
+
+rule prepare_dataset:
+    output:
+        train=f"{R}/data/dataset~{{dataset}}/train.pt",
+        test=f"{R}/data/dataset~{{dataset}}/test.pt",
+        train_manifest=f"{R}/data/dataset~{{dataset}}/train.json",
+        test_manifest=f"{R}/data/dataset~{{dataset}}/test.json",
+    log:
+        log_path("data", "prepare_dataset/{dataset}"),
+    benchmark:
+        bench_path("data", "prepare_dataset/{dataset}")
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    params:
+        args=lambda w, output: cli_args(
+            name=w.dataset,
+            out_dir=str(Path(output.train).parent),
+            data_root=config["data_root"],
+            download=DATA["download"],
+            seed=DATA["seed"],
+            rotation_deg=rotation_deg(w.dataset),
+            digits_test_fraction=DATA["digits_test_fraction"],
+            max_train=DATA["max_train"],
+            max_test=DATA["max_test"],
+            celeba_size=DATA["celeba_size"],
+            celeba_attribute=DATA["celeba_attribute"],
+        ),
+    shell:
+        "python -m reproflow.cli.prepare_dataset {params.args} --log {log} --threads {threads}"
+
+
+rule plot_dataset_samples:
+    input:
+        f"{R}/data/dataset~{{dataset}}/test.pt",
+    output:
+        png=report(
+            f"{R}/data/dataset~{{dataset}}/samples.png",
+            caption="../report/data/samples.rst",
+            category="data",
+            labels={"dataset": "{dataset}"},
+        ),
+        pdf=f"{R}/data/dataset~{{dataset}}/samples.pdf",
+    log:
+        log_path("data", "plot_dataset_samples/{dataset}"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        args=lambda w, input, output: cli_args(split=input[0], output=output.png, per_row=DATA["sample_grid"]),
+    shell:
+        "python -m reproflow.cli.plot_dataset_samples {params.args} --log {log} --threads {threads}"
+
+
+rule data_all:
+    input:
+        expand(
+            f"{R}/data/dataset~{{dataset}}/{{artifact}}",
+            dataset=DATA["datasets"],
+            artifact=["train.pt", "test.pt", "train.json", "test.json", "samples.png", "samples.pdf"],
+        ),
