@@ -7,11 +7,6 @@
 DATA = config["data"]
 
 
-def rotation_deg(dataset):
-    """Half-range of the rotation attribute; 0 for datasets that are not rotated."""
-    return DATA["rotation_deg"].get(dataset, 0.0) if dataset.endswith("_rot") else 0.0
-
-
 wildcard_constraints:
     dataset="[a-z0-9_]+",
 
@@ -26,6 +21,8 @@ rule prepare_dataset:
         log_path("data", "prepare_dataset/{dataset}"),
     benchmark:
         bench_path("data", "prepare_dataset/{dataset}")
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=8000,
@@ -37,7 +34,8 @@ rule prepare_dataset:
             data_root=config["data_root"],
             download=DATA["download"],
             seed=DATA["seed"],
-            rotation_deg=rotation_deg(w.dataset),
+            # half-range of the rotation attribute; 0 for datasets that are not rotated
+            rotation_deg=DATA["rotation_deg"].get(w.dataset, 0.0),
             digits_test_fraction=DATA["digits_test_fraction"],
             max_train=DATA["max_train"],
             max_test=DATA["max_test"],
@@ -61,6 +59,8 @@ rule plot_dataset_samples:
         pdf=f"{R}/data/dataset~{{dataset}}/samples.pdf",
     log:
         log_path("data", "plot_dataset_samples/{dataset}"),
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=2000,

@@ -124,6 +124,33 @@ def run_cli(config_cls: type[C], run: Callable[[C], None], argv: list[str] | Non
     return 0
 
 
+def format_flags(**kwargs: Any) -> str:
+    """Format keyword arguments as CLI flags for a rule's shell command.
+
+    ``sw2_grid=[1, 2]`` -> ``--sw2-grid 1 2``; bools -> ``true/false``; None -> ``none``; values are
+    shell-quoted. The inverse of :func:`build_parser`, so flags are never typed twice.
+    """
+    import shlex
+
+    def fmt(v: Any) -> str:
+        if v is None:
+            return "none"
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return str(v)
+
+    parts = []
+    for key, value in kwargs.items():
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, (list, tuple)):
+            if len(value) == 0:
+                raise ValueError(f"empty list passed for {flag}")
+            parts.append(f"{flag} " + " ".join(shlex.quote(fmt(v)) for v in value))
+        else:
+            parts.append(f"{flag} {shlex.quote(fmt(value))}")
+    return " ".join(parts)
+
+
 def main_entry(config_cls: type[C], run: Callable[[C], None]) -> Callable[[list[str] | None], int]:
     """Make a ``main(argv) -> int`` for a CLI module."""
 
