@@ -1,6 +1,223 @@
-# pretrain phase (not built yet)
+# pretrain phase: clean classifier, rotation oracle, MSP attribute manipulator and L2L-DA noise generator,
+# one job per (model, dataset, seed). Datasets: config["pretrain"]["datasets"]; seeds: config["pretrain"]["seeds"].
+# Outputs (P = {R}/pretrain/dataset~{dataset}; models load with reproflow.models.load_*):
+#   rule train_classifier  -> P/seed~{seed}/classifier.pt,  classifier_metrics.json,  classifier_curve.csv
+#   rule build_oracle      -> P/seed~{seed}/oracle.pt          (*_rot datasets only)
+#   rule train_manipulator -> P/seed~{seed}/manipulator.pt, manipulator_metrics.json, manipulator_curve.csv
+#   rule train_generator   -> P/seed~{seed}/generator.pt,  generator_metrics.json,  generator_curve.csv
+#   rule plot_pretrain     -> P/metrics.csv (+ .md), P/training_curves.{png,pdf}, P/manipulator_grid.{png,pdf}
+# Python helpers for downstream rules: pretrain_model(dataset, seed, name) with name in
+# classifier | oracle | manipulator | generator.
+# Resumable checkpoints (not outputs): {R}/checkpoints/pretrain/dataset~{dataset}/seed~{seed}/<model>.ckpt
+
+PRE = config["pretrain"]
+PRE_DIR = f"{R}/pretrain/dataset~{{dataset}}/seed~{{seed}}"
+PRE_CKPT = f"{R}/checkpoints/pretrain/dataset~{{dataset}}/seed~{{seed}}"
+PRE_DATA = f"{R}/data/dataset~{{dataset}}"
+
+
+def pretrain_model(dataset, seed, name):
+    """Path of a pretrained model file (name: classifier | oracle | manipulator | generator)."""
+    return f"{R}/pretrain/dataset~{dataset}/seed~{seed}/{name}.pt"
+
+
+def pretrain_has_oracle(dataset):
+    """The analytic rotation oracle exists for the rotated sets only."""
+    return dataset.endswith("_rot")
+
+
+def pretrain_settings(section, dataset):
+    try:
+        return PRE[section][dataset]
+    except KeyError:
+        raise WorkflowError(
+            f"config key 'pretrain.{section}.{dataset}' is missing: every dataset in pretrain.datasets "
+            f"needs settings in pretrain.{section}"
+        ) from None
+
+
+def generator_manipulator(wildcards):
+    kind = pretrain_settings("generator", wildcards.dataset)["manipulator"]
+    if kind == "oracle" and not pretrain_has_oracle(wildcards.dataset):
+        raise WorkflowError(
+            f"config key 'pretrain.generator.{wildcards.dataset}.manipulator': 'oracle' needs a rotated (*_rot) dataset; use msp"
+        )
+    return pretrain_model(wildcards.dataset, wildcards.seed, "oracle" if kind == "oracle" else "manipulator")
+
+
+wildcard_constraints:
+    seed="[0-9]+",
+
+
+rule train_classifier:
+    input:
+        train=f"{PRE_DATA}/train.pt",
+        test=f"{PRE_DATA}/test.pt",
+    output:
+        model=f"{PRE_DIR}/classifier.pt",
+        metrics=f"{PRE_DIR}/classifier_metrics.json",
+        curve=f"{PRE_DIR}/classifier_curve.csv",
+    log:
+        log_path("pretrain", "train_classifier/{dataset}/seed~{seed}"),
+    benchmark:
+        bench_path("pretrain", "train_classifier/{dataset}/seed~{seed}")
+    threads: 1
+    resources:
+        mem_mb=16000,
+        runtime=240,
+        gpu=GPUS,
+    params:
+        args=lambda w, input, output: cli_args(
+            train=input.train, test=input.test, output=output.model, metrics=output.metrics, curve=output.curve,
+            checkpoint=f"{R}/checkpoints/pretrain/dataset~{w.dataset}/seed~{w.seed}/classifier.ckpt",
+            dataset=w.dataset, seed=int(w.seed), device=DEVICE,
+            eval_batch_size=PRE["eval_batch_size"], **pretrain_settings("classifier", w.dataset),
+        ),
+    shell:
+        "python -m reproflow.cli.train_classifier {params.args} --log {log} --threads {threads}"
+
+
+rule build_oracle:
+    input:
+        train=f"{PRE_DATA}/train.pt",
+    output:
+        model=f"{PRE_DIR}/oracle.pt",
+    log:
+        log_path("pretrain", "build_oracle/{dataset}/seed~{seed}"),
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=10,
+    params:
+        args=lambda w, input, output: cli_args(train=input.train, output=output.model, dataset=w.dataset, seed=int(w.seed)),
+    shell:
+        "python -m reproflow.cli.build_oracle {params.args} --log {log} --threads {threads}"
+
+
+rule train_manipulator:
+    input:
+        train=f"{PRE_DATA}/train.pt",
+        test=f"{PRE_DATA}/test.pt",
+        classifier=f"{PRE_DIR}/classifier.pt",
+    output:
+        model=f"{PRE_DIR}/manipulator.pt",
+        metrics=f"{PRE_DIR}/manipulator_metrics.json",
+        curve=f"{PRE_DIR}/manipulator_curve.csv",
+    log:
+        log_path("pretrain", "train_manipulator/{dataset}/seed~{seed}"),
+    benchmark:
+        bench_path("pretrain", "train_manipulator/{dataset}/seed~{seed}")
+    threads: 1
+    resources:
+        mem_mb=16000,
+        runtime=240,
+        gpu=GPUS,
+    params:
+        args=lambda w, input, output: cli_args(
+            train=input.train, test=input.test, classifier=input.classifier, output=output.model,
+            metrics=output.metrics, curve=output.curve,
+            checkpoint=f"{R}/checkpoints/pretrain/dataset~{w.dataset}/seed~{w.seed}/manipulator.ckpt",
+            dataset=w.dataset, seed=int(w.seed), device=DEVICE,
+            eval_batch_size=PRE["eval_batch_size"], **pretrain_settings("manipulator", w.dataset),
+        ),
+    shell:
+        "python -m reproflow.cli.train_manipulator {params.args} --log {log} --threads {threads}"
+
+
+rule train_generator:
+    input:
+        train=f"{PRE_DATA}/train.pt",
+        test=f"{PRE_DATA}/test.pt",
+        classifier=f"{PRE_DIR}/classifier.pt",
+        manipulator=generator_manipulator,
+    output:
+        model=f"{PRE_DIR}/generator.pt",
+        metrics=f"{PRE_DIR}/generator_metrics.json",
+        curve=f"{PRE_DIR}/generator_curve.csv",
+    log:
+        log_path("pretrain", "train_generator/{dataset}/seed~{seed}"),
+    benchmark:
+        bench_path("pretrain", "train_generator/{dataset}/seed~{seed}")
+    threads: 1
+    resources:
+        mem_mb=16000,
+        runtime=240,
+        gpu=GPUS,
+    params:
+        args=lambda w, input, output: cli_args(
+            train=input.train, test=input.test, classifier=input.classifier, manipulator=input.manipulator,
+            output=output.model, metrics=output.metrics, curve=output.curve,
+            checkpoint=f"{R}/checkpoints/pretrain/dataset~{w.dataset}/seed~{w.seed}/generator.ckpt",
+            dataset=w.dataset, seed=int(w.seed), device=DEVICE, eval_batch_size=PRE["eval_batch_size"],
+            **{k: v for k, v in pretrain_settings("generator", w.dataset).items() if k != "manipulator"},
+        ),
+    shell:
+        "python -m reproflow.cli.train_generator {params.args} --log {log} --threads {threads}"
+
+
+def _pretrain_plot_inputs(wildcards):
+    d, seeds = wildcards.dataset, PRE["seeds"]
+    out = {
+        "test": f"{R}/data/dataset~{d}/test.pt",
+        "manipulator": pretrain_model(d, seeds[0], "manipulator"),
+        "curves": [f"{R}/pretrain/dataset~{d}/seed~{s}/{m}_curve.csv" for s in seeds for m in ("classifier", "manipulator", "generator")],
+        "metrics": [f"{R}/pretrain/dataset~{d}/seed~{s}/{m}_metrics.json" for s in seeds for m in ("classifier", "manipulator", "generator")],
+    }
+    if pretrain_has_oracle(d):
+        out["oracle"] = pretrain_model(d, seeds[0], "oracle")
+    return out
+
+
+rule plot_pretrain:
+    input:
+        unpack(_pretrain_plot_inputs),
+    output:
+        table=f"{R}/pretrain/dataset~{{dataset}}/metrics.csv",
+        table_md=f"{R}/pretrain/dataset~{{dataset}}/metrics.md",
+        curves=report(
+            f"{R}/pretrain/dataset~{{dataset}}/training_curves.png",
+            caption="../report/pretrain/training_curves.rst",
+            category="pretrain",
+            labels={"dataset": "{dataset}", "figure": "training curves"},
+        ),
+        curves_pdf=f"{R}/pretrain/dataset~{{dataset}}/training_curves.pdf",
+        grid=report(
+            f"{R}/pretrain/dataset~{{dataset}}/manipulator_grid.png",
+            caption="../report/pretrain/manipulator_grid.rst",
+            category="pretrain",
+            labels={"dataset": "{dataset}", "figure": "manipulator grid"},
+        ),
+        grid_pdf=f"{R}/pretrain/dataset~{{dataset}}/manipulator_grid.pdf",
+    log:
+        log_path("pretrain", "plot_pretrain/{dataset}"),
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=20,
+    params:
+        args=lambda w, input, output: cli_args(
+            test=input.test, manipulator=input.manipulator, oracle=input.get("oracle"),
+            curves=list(input.curves), metrics=list(input.metrics), dataset=w.dataset,
+            table=output.table, curves_figure=output.curves, grid_figure=output.grid,
+            grid_rows=PRE["grid_rows"], grid_steps=PRE["grid_steps"],
+        ),
+    shell:
+        "python -m reproflow.cli.plot_pretrain {params.args} --log {log} --threads {threads}"
+
+
+def _pretrain_all_outputs():
+    out = []
+    for d in PRE["datasets"]:
+        models = ["classifier", "manipulator", "generator"] + (["oracle"] if pretrain_has_oracle(d) else [])
+        for s in PRE["seeds"]:
+            out += [pretrain_model(d, s, m) for m in models]
+        out += [
+            f"{R}/pretrain/dataset~{d}/{a}"
+            for a in ("metrics.csv", "metrics.md", "training_curves.png", "training_curves.pdf", "manipulator_grid.png", "manipulator_grid.pdf")
+        ]
+    return out
 
 
 rule pretrain_all:
     input:
-        [],
+        _pretrain_all_outputs(),

@@ -1,0 +1,71 @@
+"""Rule train_manipulator: the MSP attribute manipulator of one dataset and seed, resumable per epoch.
+
+    python -m reproflow.cli.train_manipulator --train ... --test ... --classifier .../classifier.pt --output .../manipulator.pt ...
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from reproflow.checkpoint import Checkpointer
+from reproflow.cli._base import exit_with, main_entry
+from reproflow.data.store import load_split
+from reproflow.device import describe_device, resolve_device
+from reproflow.models.classifiers import load_classifier
+from reproflow.models.manipulator import save_manipulator
+from reproflow.runinfo import write_sidecar
+from reproflow.seeding import seed_everything
+from reproflow.training.loop import write_training_outputs
+from reproflow.training.manipulator import ManipulatorSettings, train_manipulator
+
+
+@dataclass(frozen=True)
+class Config:
+    """Train the MSP manipulator with the frozen clean classifier for label preservation."""
+
+    train: Path
+    test: Path
+    classifier: Path
+    output: Path
+    metrics: Path
+    curve: Path
+    checkpoint: Path
+    dataset: str
+    seed: int
+    device: str
+    latent_dim: int
+    width: int
+    epochs: int
+    batch_size: int
+    lr: float
+    msp_weight: float
+    label_weight: float
+    edit_weight: float
+    eval_batch_size: int
+
+
+def run(cfg: Config) -> None:
+    started = time.time()
+    device = resolve_device(cfg.device)
+    train, test = load_split(cfg.train), load_split(cfg.test)
+    classifier = load_classifier(cfg.classifier, device)
+    seed_everything(cfg.seed)
+    settings = ManipulatorSettings(
+        cfg.latent_dim, cfg.width, cfg.epochs, cfg.batch_size, cfg.lr, cfg.msp_weight, cfg.label_weight, cfg.edit_weight
+    )
+    m, rows, metrics = train_manipulator(
+        train, test, classifier, settings, cfg.seed, device, cfg.checkpoint, cfg.dataset, cfg.eval_batch_size
+    )
+    meta = {"dataset": cfg.dataset, "seed": cfg.seed, "attribute_range": train.meta.get("attribute_range"), **metrics}
+    save_manipulator(cfg.output, m, meta)
+    write_training_outputs(cfg.curve, rows, cfg.metrics, metrics)
+    write_sidecar(cfg.output, cfg, cfg.seed, describe_device(device), started)
+    Checkpointer(cfg.checkpoint, 1).remove()
+
+
+main = main_entry(Config, run)
+
+if __name__ == "__main__":
+    exit_with(main)

@@ -1,0 +1,36 @@
+"""The common on-disk form of a model: ``{"kind", "kwargs", "state_dict", "meta"}``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from reproflow.errors import UserError
+from reproflow.io import load_torch, save_torch
+
+
+def save_model(path: str | Path, kind: str, kwargs: dict[str, Any], model: nn.Module, meta: dict[str, Any]) -> None:
+    """Atomically save a model with what is needed to rebuild it (state on CPU)."""
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    save_torch(path, {"kind": kind, "kwargs": dict(kwargs), "state_dict": state, "meta": dict(meta or {})})
+
+
+def load_model_dict(path: str | Path, kinds: tuple[str, ...]) -> dict[str, Any]:
+    """Read a saved model dict and check its kind; clear UserError otherwise."""
+    raw = load_torch(path)
+    if not isinstance(raw, dict) or not {"kind", "kwargs", "state_dict"} <= set(raw):
+        raise UserError(f"{path}: not a model checkpoint written by the pretrain phase; re-run it")
+    if raw["kind"] not in kinds:
+        raise UserError(f"{path}: holds a '{raw['kind']}' model, expected one of {', '.join(kinds)}")
+    return raw
+
+
+def freeze(model: nn.Module, device: torch.device | str) -> nn.Module:
+    """Move to ``device``, eval mode, no parameter gradients."""
+    model = model.to(device).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model

@@ -1,0 +1,1 @@
+"""Pretraining of the SPA models (classifier, attribute manipulator, noise generator), resumable per epoch."""
