@@ -1,4 +1,6 @@
 # Helpers shared by every phase: config validation, paths, CLI argument formatting.
+import os
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -11,6 +13,10 @@ try:
     validate_config(config, Path(workflow.basedir).joinpath("workflow", "schemas"))
 except UserError as _exc:
     raise WorkflowError(f"invalid config: {_exc}") from None
+
+# Jobs run `python -m reproflow.cli...`: make that the interpreter that runs Snakemake (the
+# project's .venv), whatever PATH the user's shell has.
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 # Every output lives under the scale's results root (paper: results/, quick: results/quick/, ...)
 R = config["results_root"]

@@ -1,6 +1,225 @@
-# meanfield phase (not built yet)
+# meanfield phase: mean-field theory of deep dropout networks (Huang et al., ECAI 2020).
+# Outputs under {R}/meanfield/ (columns documented in docs/meanfield.md):
+#   phase_diagram.csv, critical_points.csv, caption_checks.csv   theory (read by depth_sweep)
+#   forward_mc.csv                                               forward Monte Carlo vs theory
+#   gradients/run~{run}/{draws,layers}.csv                       backprop gradient statistics
+#   gradient_rates.csv, universality.csv, universality_points.csv
+#   headline.json                                                numbers for the summary of claims
+#   figures/{forward,phase_diagram,gradients,universality}.{png,pdf}
+
+MF = config["meanfield"]
+MF_RUNS = {r["name"]: r for r in MF["gradients"]["runs"]}
+MF_FIGURES = ["forward", "phase_diagram", "gradients", "universality"]
+
+
+wildcard_constraints:
+    mf_run="[A-Za-z0-9_.]+",
+    mf_figure="|".join(MF_FIGURES),
+
+
+def _records(items, keys):
+    """List-of-mapping params as "a,b,c" strings for a CLI flag."""
+    return [",".join(str(item[k]) for k in keys) for item in items]
+
+
+rule compute_phase_diagram:
+    output:
+        phase_diagram=f"{R}/meanfield/phase_diagram.csv",
+        critical_points=f"{R}/meanfield/critical_points.csv",
+        caption_checks=f"{R}/meanfield/caption_checks.csv",
+    log:
+        log_path("meanfield", "compute_phase_diagram"),
+    benchmark:
+        bench_path("meanfield", "compute_phase_diagram")
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        args=lambda w, output: cli_args(
+            phase_diagram=output.phase_diagram,
+            critical_points=output.critical_points,
+            caption_checks=output.caption_checks,
+            activations=MF["activations"],
+            sw2_min=MF["sw2_min"],
+            sw2_max=MF["sw2_max"],
+            sw2_step=MF["sw2_step"],
+            sb2_grid=MF["sb2_grid"],
+            rho_grid=MF["rho_grid"],
+            critical_sw2_bracket=MF["critical_sw2_bracket"],
+            captions=_records(MF["captions"], ["activation", "sw2", "sb2", "rho", "quantity", "value"]),
+        ),
+    shell:
+        "python -m reproflow.cli.compute_phase_diagram {params.args} --log {log} --threads {threads}"
+
+
+rule simulate_forward:
+    output:
+        f"{R}/meanfield/forward_mc.csv",
+    log:
+        log_path("meanfield", "simulate_forward"),
+    benchmark:
+        bench_path("meanfield", "simulate_forward")
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=GPUS,
+    params:
+        args=lambda w, output: cli_args(
+            output=output[0],
+            settings=_records(MF["forward"]["settings"], ["name", "activation", "sw2", "sb2"]),
+            rho_grid=MF["forward"]["rho_grid"],
+            input_q_grid=MF["forward"]["input_q_grid"],
+            input_c_grid=MF["forward"]["input_c_grid"],
+            width=MF["forward"]["width"],
+            depth=MF["forward"]["depth"],
+            draws=MF["forward"]["draws"],
+            seed=MF["seed"],
+            device=DEVICE,
+        ),
+    shell:
+        "python -m reproflow.cli.simulate_forward {params.args} --log {log} --threads {threads}"
+
+
+rule measure_gradients:
+    output:
+        draws=f"{R}/meanfield/gradients/run~{{mf_run}}/draws.csv",
+        layers=f"{R}/meanfield/gradients/run~{{mf_run}}/layers.csv",
+    log:
+        log_path("meanfield", "measure_gradients/{mf_run}"),
+    benchmark:
+        bench_path("meanfield", "measure_gradients/{mf_run}")
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=120,
+        gpu=GPUS,
+    params:
+        args=lambda w, output: cli_args(
+            draws_table=output.draws,
+            layers_table=output.layers,
+            run_name=w.mf_run,
+            activation=MF_RUNS[w.mf_run]["activation"],
+            sw2=MF_RUNS[w.mf_run]["sw2"],
+            sb2=MF_RUNS[w.mf_run]["sb2"],
+            rho=MF_RUNS[w.mf_run]["rho"],
+            width=MF_RUNS[w.mf_run]["width"],
+            depth=MF["gradients"]["depth"],
+            draws=MF["gradients"]["draws"],
+            inputs=MF_RUNS[w.mf_run]["inputs"],
+            draws_per_batch=MF["gradients"]["draws_per_batch"],
+            seed=MF["seed"],
+            device=DEVICE,
+        ),
+    shell:
+        "python -m reproflow.cli.measure_gradients {params.args} --log {log} --threads {threads}"
+
+
+rule fit_gradients:
+    input:
+        expand(f"{R}/meanfield/gradients/run~{{mf_run}}/layers.csv", mf_run=list(MF_RUNS)),
+    output:
+        f"{R}/meanfield/gradient_rates.csv",
+    log:
+        log_path("meanfield", "fit_gradients"),
+    threads: 1
+    params:
+        args=lambda w, input, output: cli_args(
+            layers_tables=list(input),
+            output=output[0],
+            fit_skip=MF["gradients"]["fit_skip"],
+            min_z=MF["gradients"]["min_z"],
+        ),
+    shell:
+        "python -m reproflow.cli.fit_gradients {params.args} --log {log} --threads {threads}"
+
+
+rule fit_universality:
+    input:
+        expand(f"{R}/meanfield/gradients/run~{{mf_run}}/draws.csv", mf_run=list(MF_RUNS)),
+    output:
+        slopes=f"{R}/meanfield/universality.csv",
+        points=f"{R}/meanfield/universality_points.csv",
+    log:
+        log_path("meanfield", "fit_universality"),
+    threads: 1
+    params:
+        args=lambda w, input, output: cli_args(
+            draws_tables=list(input),
+            slopes=output.slopes,
+            points=output.points,
+            record_every=MF["gradients"]["record_every"],
+            min_z=MF["gradients"]["min_z"],
+        ),
+    shell:
+        "python -m reproflow.cli.fit_universality {params.args} --log {log} --threads {threads}"
+
+
+def _figure_inputs(w):
+    if w.mf_figure == "forward":
+        return [f"{R}/meanfield/forward_mc.csv"]
+    if w.mf_figure == "phase_diagram":
+        return [f"{R}/meanfield/phase_diagram.csv", f"{R}/meanfield/critical_points.csv"]
+    if w.mf_figure == "gradients":
+        return [f"{R}/meanfield/gradients/run~{r}/layers.csv" for r in MF_RUNS] + [
+            f"{R}/meanfield/gradient_rates.csv"
+        ]
+    return [f"{R}/meanfield/universality.csv", f"{R}/meanfield/universality_points.csv"]
+
+
+rule plot_meanfield:
+    input:
+        _figure_inputs,
+    output:
+        png=report(
+            f"{R}/meanfield/figures/{{mf_figure}}.png",
+            caption="../report/meanfield/{mf_figure}.rst",
+            category="meanfield",
+        ),
+        pdf=f"{R}/meanfield/figures/{{mf_figure}}.pdf",
+    log:
+        log_path("meanfield", "plot_meanfield/{mf_figure}"),
+    threads: 1
+    params:
+        args=lambda w, input, output: cli_args(figure=w.mf_figure, inputs=list(input), output=output.png),
+    shell:
+        "python -m reproflow.cli.plot_meanfield {params.args} --log {log} --threads {threads}"
+
+
+rule summarize_meanfield:
+    input:
+        phase_diagram=f"{R}/meanfield/phase_diagram.csv",
+        critical_points=f"{R}/meanfield/critical_points.csv",
+        caption_checks=f"{R}/meanfield/caption_checks.csv",
+        gradient_rates=f"{R}/meanfield/gradient_rates.csv",
+        universality=f"{R}/meanfield/universality.csv",
+    output:
+        f"{R}/meanfield/headline.json",
+    log:
+        log_path("meanfield", "summarize_meanfield"),
+    threads: 1
+    params:
+        args=lambda w, input, output: cli_args(
+            phase_diagram=input.phase_diagram,
+            critical_points=input.critical_points,
+            caption_checks=input.caption_checks,
+            gradient_rates=input.gradient_rates,
+            universality=input.universality,
+            output=output[0],
+            scale=config["scale"],
+        ),
+    shell:
+        "python -m reproflow.cli.summarize_meanfield {params.args} --log {log} --threads {threads}"
 
 
 rule meanfield_all:
     input:
-        [],
+        f"{R}/meanfield/phase_diagram.csv",
+        f"{R}/meanfield/critical_points.csv",
+        f"{R}/meanfield/caption_checks.csv",
+        f"{R}/meanfield/forward_mc.csv",
+        f"{R}/meanfield/gradient_rates.csv",
+        f"{R}/meanfield/universality.csv",
+        f"{R}/meanfield/headline.json",
+        expand(f"{R}/meanfield/figures/{{mf_figure}}.{{ext}}", mf_figure=MF_FIGURES, ext=["png", "pdf"]),

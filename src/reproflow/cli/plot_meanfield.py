@@ -1,0 +1,46 @@
+"""Render one mean-field figure (PNG + PDF) from its tables: forward, phase_diagram, gradients, universality."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from reproflow.cli._base import exit_with, main_entry
+
+FIGURES = ("forward", "phase_diagram", "gradients", "universality")
+
+
+@dataclass(frozen=True)
+class Config:
+    figure: str
+    inputs: tuple[Path, ...]
+    output: Path
+
+    def __post_init__(self) -> None:
+        if self.figure not in FIGURES:
+            raise ValueError(f"--figure must be one of {', '.join(FIGURES)}")
+
+
+def run(cfg: Config) -> None:
+    import pandas as pd
+
+    from reproflow.io import save_figure
+    from reproflow.meanfield.tables import read_tables
+    from reproflow.plots import meanfield as P
+
+    tables = [read_tables((p,)) for p in cfg.inputs]
+    if cfg.figure == "forward":
+        fig = P.plot_forward(tables[0])
+    elif cfg.figure == "phase_diagram":
+        fig = P.plot_phase_diagram(tables[0], tables[1])
+    elif cfg.figure == "gradients":
+        fig = P.plot_gradients(pd.concat(tables[:-1], ignore_index=True), tables[-1])
+    else:
+        fig = P.plot_universality(tables[0], tables[1])
+    save_figure(fig, cfg.output)
+
+
+main = main_entry(Config, run)
+
+if __name__ == "__main__":
+    exit_with(main)

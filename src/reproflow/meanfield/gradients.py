@@ -1,0 +1,156 @@
+"""Weight-gradient statistics of dropout networks by real backpropagation (spec section 3).
+
+Set-up of Huang et al. (2020), Figs 2-5: loss L = sum_i phi(h_i^L)^2 (no read-out), two inputs a, b
+through the SAME weights with INDEPENDENT dropout masks, each example's mask reused in its own
+backward pass (autograd does exactly that). The weight gradient of layer l is the outer product
+dL/dW^l = delta^l (y^(l-1))^T with delta^l = dL/dh^l and y^0 = x, so its means over (i, j) factor:
+
+    g_aa^l  = mean_ij (dL_a/dW_ij)^2                 = (|delta_a|^2 / N) (|y_a|^2 / N)
+    g_ab^l  = mean_ij dL_a/dW_ij dL_b/dW_ij          = (delta_a . delta_b / N) (y_a . y_b / N)
+    tg_ab^l = mean_ij |dL_a/dW_ij dL_b/dW_ij|        = (|delta_a| . |delta_b| / N) (|y_a| . |y_b| / N)
+
+and no N x N gradient matrix is stored. Predictions: under the gradient-independence assumption
+(GIA) g_aa ~ chi_1^(L-l) and g_ab ~ chi_c^(L-l); for LINEAR nets the exact large-N (no-GIA) forms of
+the spec are :func:`linear_no_gia`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from reproflow.meanfield import theory
+from reproflow.meanfield.theory import phi
+
+INPUT_MODES = ("standard", "fixed_point")
+
+
+@dataclass
+class GradientSample:
+    """Per-draw, per-layer statistics, each of shape (draws, depth); column l-1 is layer l."""
+
+    g_aa: torch.Tensor
+    g_ab: torch.Tensor
+    tg_ab: torch.Tensor
+
+
+def input_moments(act: str, sw2: float, sb2: float, rho: float, mode: str) -> tuple[float, float]:
+    """(variance, covariance) of the input pair's coordinates.
+
+    ``standard``: x_a, x_b ~ N(0, I) independent (the paper's set-up): (1, 0).
+    ``fixed_point``: chosen so that layer 1 starts at (q*, c* q*), i.e. the stationary state the
+    closed forms assume: variance (q* - sb2)/sw2, covariance (c* q* - sb2)/sw2.
+    """
+    if mode == "standard":
+        return 1.0, 0.0
+    if mode != "fixed_point":
+        raise ValueError(f"unknown input mode {mode!r}; expected one of {INPUT_MODES}")
+    fp = theory.fixed_points(act, sw2, sb2, rho)
+    qs, cs = float(fp.q_star[0]), float(fp.c_star[0])
+    if not math.isfinite(qs):
+        raise ValueError(f"inputs 'fixed_point' need a finite q*; q* diverges for {act} sw2={sw2} rho={rho}")
+    return (qs - sb2) / sw2, (cs * qs - sb2) / sw2
+
+
+def measure_gradients(act: str, sw2: float, sb2: float, rho: float, width: int, depth: int, draws: int,
+                      inputs: str, generator: torch.Generator, device: torch.device | str = "cpu",
+                      draws_per_batch: int = 4, dtype: torch.dtype = torch.float32) -> GradientSample:
+    """Measure g_aa, g_ab, tg_ab at every layer for ``draws`` independent networks (Gaussian weights)."""
+    device = torch.device(device)
+    var, cov = input_moments(act, sw2, sb2, rho, inputs)
+    out: dict[str, list[torch.Tensor]] = {"g_aa": [], "g_ab": [], "tg_ab": []}
+    done = 0
+    while done < draws:
+        b = min(draws_per_batch, draws - done)
+        z = torch.randn(b, 2, width, generator=generator, dtype=torch.float64)
+        xa = math.sqrt(var) * z[:, 0]
+        xb = (cov / math.sqrt(var)) * z[:, 0] + math.sqrt(max(var - cov * cov / var, 0.0)) * z[:, 1]
+        x = torch.stack([xa, xb], 1).to(dtype).to(device)  # (b, 2, N)
+        ys = [x]
+        hs = []
+        y = x
+        for layer in range(depth):
+            w = (torch.randn(b, width, width, generator=generator, dtype=dtype) * math.sqrt(sw2 / width)).to(device)
+            bias = (torch.randn(b, 1, width, generator=generator, dtype=dtype) * math.sqrt(sb2)).to(device)
+            h = torch.bmm(y, w.transpose(1, 2)) + bias
+            if layer == 0:
+                h.requires_grad_(True)
+            hs.append(h)
+            if layer < depth - 1:
+                a = phi(act, h)
+                if rho < 1:
+                    mask = (torch.rand(a.shape, generator=generator, dtype=dtype) < rho).to(dtype).to(device)
+                    a = a * mask / rho
+                y = a
+                ys.append(y.detach())
+        loss = (phi(act, hs[-1]) ** 2).sum()
+        deltas = torch.autograd.grad(loss, hs)
+        ga, gb, gt = [], [], []
+        for delta, yprev in zip(deltas, ys):
+            d = delta.double()
+            yy = yprev.double()
+            da, db, ya, yb = d[:, 0], d[:, 1], yy[:, 0], yy[:, 1]
+            ga.append((da * da).mean(-1) * (ya * ya).mean(-1))
+            gb.append((da * db).mean(-1) * (ya * yb).mean(-1))
+            gt.append((da * db).abs().mean(-1) * (ya * yb).abs().mean(-1))
+        out["g_aa"].append(torch.stack(ga, 1).cpu())
+        out["g_ab"].append(torch.stack(gb, 1).cpu())
+        out["tg_ab"].append(torch.stack(gt, 1).cpu())
+        done += b
+    return GradientSample(*(torch.cat(out[k]) for k in ("g_aa", "g_ab", "tg_ab")))
+
+
+def linear_no_gia(sw2: float, sb2: float, rho: float, depth: int, input_var: float, input_cov: float
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact large-N g_aa and g_ab of a LINEAR dropout net at its fixed point, layers 1..depth.
+
+    With k = L - l, chi_1 = sw2/rho, q* = sb2/(1 - sw2/rho), q_ab* = sb2/(1 - sw2) (spec section 3):
+      g_aa(k) = 4 (q*/rho)^2 chi_1^k [rho + sum_{m=1..k} chi_1^m]
+      g_ab(k) = 4 q_ab*^2 sw2^k sum_{m=0..k} (sw2/rho^2)^m
+    Layer 1 sees the raw input: its factor |y|^2/N = input_var replaces q*/rho (and x_a.x_b/N =
+    input_cov replaces q_ab*).
+    """
+    if not (sw2 < rho and sw2 < 1):
+        raise ValueError("linear_no_gia needs sw2 < rho (finite q*)")
+    chi = sw2 / rho
+    qs = sb2 / (1 - chi)
+    qab = sb2 / (1 - sw2)
+    k = torch.arange(depth - 1, -1, -1, dtype=torch.float64)  # layer l = 1..L -> k = L - l
+    m_max = int(k.max())
+    pows = chi ** torch.arange(0, m_max + 1, dtype=torch.float64)
+    csum = torch.cumsum(pows, 0) - 1  # sum_{m=1..k}
+    g_aa = 4 * (qs / rho) ** 2 * chi**k * (rho + csum[k.long()])
+    r = sw2 / rho**2
+    csum_b = torch.cumsum(r ** torch.arange(0, m_max + 1, dtype=torch.float64), 0)  # sum_{m=0..k}
+    g_ab = 4 * qab**2 * sw2**k * csum_b[k.long()]
+    g_aa[0] = g_aa[0] * input_var / (qs / rho)
+    g_ab[0] = g_ab[0] * (input_cov / qab if qab != 0 else 0.0)
+    return g_aa, g_ab
+
+
+def gia_prefactors(act: str, sw2: float, sb2: float, rho: float) -> dict[str, float]:
+    """chi_1, chi_c and the GIA predictions' top-layer values at the fixed point.
+
+    g_aa^GIA(l) = 4 E[(phi phi')^2] chi_1^(L-l) E[phi^2]/rho (l >= 2) and
+    g_ab^GIA(l) = 4 E[(phi phi')(u1) (phi phi')(u2)] chi_c^(L-l) E[phi(u1) phi(u2)], at (q*, c*).
+    """
+    fp = theory.fixed_points(act, sw2, sb2, rho)
+    qs, cs = fp.q_star, fp.c_star
+    out = {"chi_1": float(fp.chi_1[0]), "chi_c": float(fp.chi_c[0]), "q_star": float(qs[0]),
+           "c_star": float(cs[0])}
+    if not math.isfinite(out["q_star"]):
+        out.update(top_aa=math.nan, top_ab=math.nan)
+        return out
+
+    def pp(u: torch.Tensor) -> torch.Tensor:
+        return phi(act, u) * theory.dphi(act, u)
+
+    e_pp2 = theory.expect_1d(act, qs, lambda u, z: pp(u) ** 2)
+    e_pp_ab = theory.mehler_sum(theory.hermite_coeffs(pp, qs), theory.hermite_coeffs(pp, qs), cs)
+    e_phi2 = theory.e_phi2(act, qs)
+    e_phiphi = theory.e_phiphi(act, qs, cs)
+    out["top_aa"] = float(4 * e_pp2[0] * e_phi2[0] / rho)
+    out["top_ab"] = float(4 * e_pp_ab[0] * e_phiphi[0])
+    return out

@@ -1,0 +1,277 @@
+"""Build the mean-field phase's tables (pandas) from the theory, Monte Carlo and gradient code.
+
+Column conventions are documented in docs/meanfield.md. Library code: paths come from the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from reproflow.errors import UserError
+
+log = logging.getLogger(__name__)
+
+PHASE_COLUMNS = ["activation", "sw2", "sb2", "rho", "q_star", "c_star", "chi_1", "chi_c", "chi_q",
+                 "xi_1", "xi_c", "xi_q"]
+METRICS = ("g_aa", "g_ab", "tg_ab")
+
+
+def sw2_grid(lo: float, hi: float, step: float) -> list[float]:
+    """lo, lo + step, ..., hi as exact decimals (rounded to 10 places so 1.0..4.0 step 0.01 hits 1.76)."""
+    n = int(round((hi - lo) / step))
+    if n < 0 or not math.isclose(lo + n * step, hi, rel_tol=0, abs_tol=1e-9):
+        raise UserError(f"meanfield.sw2_max - sw2_min = {hi - lo} is not a multiple of sw2_step = {step}")
+    return [round(lo + i * step, 10) for i in range(n + 1)]
+
+
+def parse_records(items: Iterable[str], *fields: tuple[str, type]) -> list[dict[str, Any]]:
+    """Parse "a,b,c" strings (how list-of-mapping params reach a CLI) into typed dicts."""
+    out = []
+    for item in items:
+        parts = [p.strip() for p in item.split(",")]
+        if len(parts) != len(fields):
+            raise UserError(f"expected {len(fields)} comma-separated fields ({', '.join(f for f, _ in fields)}), got {item!r}")
+        out.append({name: tp(p) for (name, tp), p in zip(fields, parts)})
+    return out
+
+
+def phase_diagram_table(activations: Sequence[str], sw2: Sequence[float], sb2: Sequence[float],
+                        rho: Sequence[float]) -> pd.DataFrame:
+    """One row per (activation, sw2, sb2, rho) with the columns of :data:`PHASE_COLUMNS`."""
+    import torch
+
+    from reproflow.meanfield import theory
+
+    S, B, R = torch.meshgrid(*(torch.tensor(v, dtype=torch.float64) for v in (sw2, sb2, rho)), indexing="ij")
+    frames = []
+    for act in activations:
+        fp = theory.fixed_points(act, S.flatten(), B.flatten(), R.flatten())
+        cols = {k: getattr(fp, k).numpy() for k in PHASE_COLUMNS[4:]}
+        frames.append(pd.DataFrame({"activation": act, "sw2": S.flatten().numpy(), "sb2": B.flatten().numpy(),
+                                    "rho": R.flatten().numpy(), **cols}))
+        log.info("phase diagram: %s done (%d points)", act, S.numel())
+    return pd.concat(frames, ignore_index=True)[PHASE_COLUMNS]
+
+
+def critical_table(activations: Sequence[str], sb2: Sequence[float], rho: Sequence[float], lo: float,
+                   hi: float) -> pd.DataFrame:
+    """sw2 at which chi_1 = 1 per (activation, sb2, rho); nan when no crossing in [lo, hi]."""
+    import torch
+
+    from reproflow.meanfield import theory
+
+    B, R = torch.meshgrid(torch.tensor(sb2, dtype=torch.float64), torch.tensor(rho, dtype=torch.float64),
+                          indexing="ij")
+    rows = []
+    for act in activations:
+        crit = theory.critical_sw2(act, B.flatten(), R.flatten(), lo, hi)
+        for b, r, c in zip(B.flatten().tolist(), R.flatten().tolist(), crit.tolist()):
+            rows.append({"activation": act, "sb2": b, "rho": r, "sw2_critical": c})
+    return pd.DataFrame(rows)
+
+
+def caption_table(captions: Sequence[str]) -> pd.DataFrame:
+    """The paper's Fig. 1 caption values next to ours (computed; inf q* kept as inf)."""
+    import torch
+
+    from reproflow.meanfield import theory
+
+    recs = parse_records(captions, ("activation", str), ("sw2", float), ("sb2", float), ("rho", float),
+                         ("quantity", str), ("paper", float))
+    rows = []
+    for r in recs:
+        if r["quantity"] not in ("q_star", "c_star"):
+            raise UserError(f"meanfield.captions: quantity must be q_star or c_star, got {r['quantity']!r}")
+        fp = theory.fixed_points(r["activation"], r["sw2"], r["sb2"], torch.tensor([r["rho"]], dtype=torch.float64))
+        ours = float(getattr(fp, r["quantity"])[0])
+        rows.append({**r, "ours": ours, "abs_diff": abs(ours - r["paper"]) if math.isfinite(r["paper"]) else
+                     (0.0 if ours == r["paper"] else math.inf)})
+    return pd.DataFrame(rows)
+
+
+def forward_table(settings: Sequence[dict], rho_grid: Sequence[float], input_q: Sequence[float],
+                  input_c: Sequence[float], width: int, depth: int, draws: int, seed: int, device) -> pd.DataFrame:
+    """Monte Carlo q^l, c^l (mean, s.e. over draws) and theory per layer, setting, rho and input."""
+    import torch
+
+    from reproflow.meanfield import montecarlo as MC
+    from reproflow.meanfield import theory
+    from reproflow.seeding import derive_seed
+
+    rows = []
+    for st in settings:
+        for rho in rho_grid:
+            gen = torch.Generator().manual_seed(derive_seed(seed, "forward", st["name"], rho))
+            x, pairs = MC.make_inputs(width, tuple(input_q), tuple(input_c), gen)
+            s = MC.simulate_forward(st["activation"], st["sw2"], st["sb2"], rho, x, pairs, depth, draws, gen, device)
+            fp = theory.fixed_points(st["activation"], st["sw2"], st["sb2"], torch.tensor([rho], dtype=torch.float64))
+            x64 = x.double()
+            q1 = st["sw2"] * (x64**2).mean(1) + st["sb2"]
+            q12 = st["sw2"] * (x64[pairs[:, 0]] * x64[pairs[:, 1]]).mean(1) + st["sb2"]
+            q_th, _ = theory.iterate_maps(st["activation"], q1, q1, st["sw2"], st["sb2"], rho, depth)
+            _, c_th = theory.iterate_maps(st["activation"], q1[pairs[:, 0]], q12, st["sw2"], st["sb2"], rho, depth)
+            base = {"setting": st["name"], "activation": st["activation"], "sw2": st["sw2"], "sb2": st["sb2"],
+                    "rho": rho, "q_star": float(fp.q_star[0]), "c_star": float(fp.c_star[0])}
+            for quantity, meas, th, labels in (
+                ("q", s.q, q_th, [(float(q0), math.nan) for q0 in (x64**2).mean(1)]),
+                ("c", s.c, c_th, [(float((x64[a] ** 2).mean()), float(torch.nn.functional.cosine_similarity(
+                    x64[a], x64[b], dim=0))) for a, b in pairs.tolist()]),
+            ):
+                mean, se = MC.mean_se(meas)
+                for j, (q0, c0) in enumerate(labels):
+                    for layer in range(depth):
+                        rows.append({**base, "quantity": quantity, "series": j, "input_q": round(q0, 10),
+                                     "input_c": round(c0, 10) if not math.isnan(c0) else c0, "layer": layer + 1,
+                                     "theory": float(th[layer, j]), "mc_mean": float(mean[layer, j]),
+                                     "mc_se": float(se[layer, j])})
+            log.info("forward: %s rho=%s done", st["name"], rho)
+    return pd.DataFrame(rows)
+
+
+def gradient_tables(run: str, act: str, sw2: float, sb2: float, rho: float, width: int, depth: int, draws: int,
+                    inputs: str, draws_per_batch: int, generator, device) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per-draw table, per-layer summary with GIA / no-GIA predictions) for one gradient run."""
+    import torch
+
+    from reproflow.meanfield import gradients as G
+
+    s = G.measure_gradients(act, sw2, sb2, rho, width, depth, draws, inputs, generator, device, draws_per_batch)
+    layers = np.arange(1, depth + 1)
+    meta = {"run": run, "activation": act, "sw2": sw2, "sb2": sb2, "rho": rho, "width": width, "depth": depth,
+            "inputs": inputs}
+    draws_df = pd.DataFrame({
+        **meta,
+        "draw": np.repeat(np.arange(draws), depth),
+        "layer": np.tile(layers, draws),
+        **{m: getattr(s, m).numpy().reshape(-1) for m in METRICS},
+    })
+    pre = G.gia_prefactors(act, sw2, sb2, rho)
+    k = depth - layers
+    gia = {"g_aa": pre["top_aa"] * pre["chi_1"] ** k, "g_ab": pre["top_ab"] * pre["chi_c"] ** k,
+           "tg_ab": np.full(depth, np.nan)}
+    no_gia = {m: np.full(depth, np.nan) for m in METRICS}
+    if act == "linear" and sw2 < rho:
+        var, cov = G.input_moments(act, sw2, sb2, rho, inputs)
+        a, b = G.linear_no_gia(sw2, sb2, rho, depth, var, cov)
+        no_gia["g_aa"], no_gia["g_ab"] = a.numpy(), b.numpy()
+    rows = []
+    for m in METRICS:
+        vals = getattr(s, m).numpy()
+        mean = vals.mean(0)
+        sd = vals.std(0, ddof=1) if draws > 1 else np.full(depth, np.nan)
+        rows.append(pd.DataFrame({**meta, "chi_1": pre["chi_1"], "chi_c": pre["chi_c"], "q_star": pre["q_star"],
+                                  "c_star": pre["c_star"], "metric": m, "layer": layers, "k": k, "mean": mean,
+                                  "se": sd / math.sqrt(draws), "sd": sd, "gia": gia[m], "no_gia": no_gia[m]}))
+    del torch
+    return draws_df, pd.concat(rows, ignore_index=True)
+
+
+def read_tables(paths: Iterable[Path]) -> pd.DataFrame:
+    frames = []
+    for p in paths:
+        if not Path(p).exists():
+            raise UserError(f"{p}: table not found; run the workflow step that writes it first")
+        frames.append(pd.read_csv(p))
+    return pd.concat(frames, ignore_index=True)
+
+
+def decay_rate_table(layers: pd.DataFrame, fit_skip: int, min_z: float) -> pd.DataFrame:
+    """Per run and curve: fitted slope of ln(value) against k = L - l (per-layer log decay rate).
+
+    Curves: g_aa mean, tg_ab mean, g_ab spread (sd over draws) and |g_ab mean| (only layers whose
+    mean is > min_z standard errors from zero). Layer 1 (raw input) and k < fit_skip are excluded.
+    """
+    from reproflow.meanfield.universality import ols
+
+    rows = []
+    for run, df in layers.groupby("run", sort=False):
+        first = df.iloc[0]
+        curves = {
+            "g_aa": df[df.metric == "g_aa"].assign(v=lambda d: d["mean"]),
+            "tg_ab": df[df.metric == "tg_ab"].assign(v=lambda d: d["mean"]),
+            "g_ab_sd": df[df.metric == "g_ab"].assign(v=lambda d: d["sd"]),
+            "g_ab_abs_mean": df[(df.metric == "g_ab") & (df["mean"].abs() > min_z * df["se"])]
+            .assign(v=lambda d: d["mean"].abs()),
+        }
+        ln1, lnc = math.log(first.chi_1), math.log(first.chi_c) if first.chi_c > 0 else math.nan
+        for curve, d in curves.items():
+            d = d[(d.layer >= 2) & (d.k >= fit_skip) & (d.v > 0)]
+            # v ~ chi^k  =>  ln v = const + k ln chi: the slope of ln v against k estimates ln chi
+            fit = ols(d.k.to_numpy(), np.log(d.v.to_numpy()))
+            slope = fit.slope
+            rows.append({"run": run, "activation": first.activation, "sw2": first.sw2, "sb2": first.sb2,
+                         "rho": first.rho, "width": first.width, "curve": curve, "slope": slope,
+                         "ci_low": fit.ci_low, "ci_high": fit.ci_high, "n_layers": fit.n,
+                         "ln_chi_1": ln1, "ln_chi_c": lnc,
+                         "closer_to": (math.nan if not math.isfinite(slope) else
+                                       ("chi_1" if abs(slope - ln1) <= abs(slope - lnc) else "chi_c"))})
+    return pd.DataFrame(rows)
+
+
+def universality_tables(draws: pd.DataFrame, record_every: int, min_z: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(slopes per run and metric with 95% CI, the (layer, m, V) points) of log V against log m."""
+    from reproflow.meanfield.universality import layer_moments, loglog_slope
+
+    slope_rows, points = [], []
+    for run, df in draws.groupby("run", sort=False):
+        first = df.iloc[0]
+        depth = int(df.layer.max())
+        rec = [l for l in range(record_every, depth + 1, record_every)]
+        sub = df[df.layer.isin(rec)]
+        for m in METRICS:
+            wide = sub.pivot(index="draw", columns="layer", values=m)[rec].to_numpy()
+            mom = layer_moments(wide, np.array(rec), min_z=min_z, signed=(m == "g_ab"))
+            fit = loglog_slope(mom)
+            meta = {"run": run, "activation": first.activation, "sw2": first.sw2, "rho": first.rho,
+                    "width": first.width, "metric": m}
+            slope_rows.append({**meta, "slope": fit.slope, "ci_low": fit.ci_low, "ci_high": fit.ci_high,
+                               "n_layers": fit.n})
+            points.append(mom.assign(**meta))
+    return pd.DataFrame(slope_rows), pd.concat(points, ignore_index=True)
+
+
+def _f(x: Any) -> Any:
+    x = float(x)
+    return x if math.isfinite(x) else (None if math.isnan(x) else ("inf" if x > 0 else "-inf"))
+
+
+def headline(phase_diagram: Path, critical: Path, captions: Path, rates: Path, universality: Path,
+             scale: str) -> dict[str, Any]:
+    """The numbers behind the summary's mean-field claims (keys documented in docs/meanfield.md)."""
+    pdg, crit, cap, rt, un = (read_tables((p,)) for p in (phase_diagram, critical, captions, rates, universality))
+    drop = pdg[pdg.rho < 1]
+    row = drop.loc[drop.c_star.idxmax()]
+    tanh_crit = crit[(crit.activation == "tanh") & (crit.rho == 1.0)]
+    out: dict[str, Any] = {
+        "scale": scale,
+        "c_star_max_rho_lt_1": {"value": _f(row.c_star), "activation": row.activation, "sw2": _f(row.sw2),
+                                "sb2": _f(row.sb2), "rho": _f(row.rho), "n_rows": int(len(drop)),
+                                "claim_holds": bool((drop.c_star < 1).all())},
+        "tanh_order_to_chaos_sw2": [{"sb2": _f(r.sb2), "sw2": _f(r.sw2_critical)} for r in tanh_crit.itertuples()],
+        "fig1_captions": [{"activation": r.activation, "sw2": _f(r.sw2), "sb2": _f(r.sb2), "rho": _f(r.rho),
+                           "quantity": r.quantity, "paper": _f(r.paper), "ours": _f(r.ours),
+                           "abs_diff": _f(r.abs_diff)} for r in cap.itertuples()],
+        "gradient_decay": [],
+        "universality": [],
+    }
+    for run, d in rt.groupby("run", sort=False):
+        entry = {"run": run, "activation": d.activation.iloc[0], "sw2": _f(d.sw2.iloc[0]), "rho": _f(d.rho.iloc[0]),
+                 "width": int(d.width.iloc[0]), "ln_chi_1": _f(d.ln_chi_1.iloc[0]), "ln_chi_c": _f(d.ln_chi_c.iloc[0])}
+        for r in d.itertuples():
+            entry[r.curve] = {"slope": _f(r.slope), "ci": [_f(r.ci_low), _f(r.ci_high)], "closer_to": r.closer_to}
+        out["gradient_decay"].append(entry)
+    for r in un.itertuples():
+        out["universality"].append({"run": r.run, "metric": r.metric, "activation": r.activation, "rho": _f(r.rho),
+                                    "width": int(r.width), "slope": _f(r.slope), "ci": [_f(r.ci_low), _f(r.ci_high)],
+                                    "contains_2": bool(r.ci_low <= 2 <= r.ci_high)})
+    fin = un[np.isfinite(un.slope)]
+    out["universality_summary"] = {"median_slope": _f(fin.slope.median()) if len(fin) else None,
+                                   "n_fits": int(len(fin)),
+                                   "n_ci_contains_2": int(((fin.ci_low <= 2) & (fin.ci_high >= 2)).sum())}
+    return out

@@ -1,0 +1,168 @@
+"""Figures of the mean-field phase (Huang et al. 2020, Figs 1-5 analogues). Each function takes the
+phase's tables (DataFrames) and returns a matplotlib Figure; the CLI saves it."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+sns.set_theme(style="ticks", context="paper")
+
+
+def _rho_colors(rhos) -> dict:
+    rhos = sorted(set(rhos), reverse=True)
+    pal = sns.color_palette("viridis", len(rhos))
+    return dict(zip(rhos, pal))
+
+
+def plot_forward(df: pd.DataFrame) -> plt.Figure:
+    """Fig. 1 analogue: q^l (top) and c^l (bottom) per layer, theory lines vs Monte Carlo (mean +- s.e.),
+    dashed lines at the fixed points q*, c*; one column per caption setting, colour = rho."""
+    settings = list(dict.fromkeys(df.setting))
+    colors = _rho_colors(df.rho)
+    fig, axes = plt.subplots(2, len(settings), figsize=(3.2 * len(settings), 5.6), squeeze=False)
+    for j, st in enumerate(settings):
+        d = df[df.setting == st]
+        for i, quantity in enumerate(("q", "c")):
+            ax = axes[i, j]
+            dq = d[d.quantity == quantity]
+            for rho, dr in dq.groupby("rho", sort=False):
+                col = colors[rho]
+                for _, di in dr.groupby("series", sort=False):
+                    ax.plot(di.layer, di.theory, "-", color=col, lw=1.2)
+                    ax.errorbar(di.layer, di.mc_mean, yerr=di.mc_se, fmt="o", ms=2.5, color=col, capsize=1.5,
+                                elinewidth=0.8)
+                fixed = dr.q_star.iloc[0] if quantity == "q" else dr.c_star.iloc[0]
+                if math.isfinite(fixed):
+                    ax.axhline(fixed, color=col, ls="--", lw=0.8)
+                ax.plot([], [], "-o", color=col, ms=3, label=f"rho={rho:g}" + ("" if math.isfinite(
+                    dr.q_star.iloc[0]) else " (q* = inf)"))
+            if quantity == "q" and not np.isfinite(d.q_star).all():
+                ax.set_yscale("log")
+            row = d.iloc[0]
+            if i == 0:
+                ax.set_title(f"{row.activation}: sigma_w^2={row.sw2:g}, sigma_b^2={row.sb2:g}", fontsize=9)
+            ax.set_xlabel("layer l")
+            ax.set_ylabel("q^l" if quantity == "q" else "c^l")
+            if j == 0 or quantity == "q":
+                ax.legend(fontsize=7, frameon=False)
+    fig.suptitle("Forward signal propagation: mean-field theory (lines) vs finite-width simulation "
+                 "(points, mean +- s.e.); dashed: fixed points", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_phase_diagram(pdg: pd.DataFrame, crit: pd.DataFrame) -> plt.Figure:
+    """xi_1 and xi_c over (sw2, rho) per activation (log colour scale), the chi_1 = 1 line over rho and
+    the rho = 1 critical sw2 (vertical dashed line)."""
+    acts = list(dict.fromkeys(pdg.activation))
+    sb2 = sorted(pdg.sb2.unique())[0]
+    pdg = pdg[pdg.sb2 == sb2]
+    fig, axes = plt.subplots(len(acts), 2, figsize=(10, 2.3 * len(acts)), squeeze=False)
+    for i, act in enumerate(acts):
+        d = pdg[pdg.activation == act]
+        rhos = sorted(d.rho.unique())
+        sw2 = np.sort(d.sw2.unique())
+        cr = crit[(crit.activation == act) & (crit.sb2 == sb2)].set_index("rho")["sw2_critical"]
+        for j, col in enumerate(("xi_1", "xi_c")):
+            ax = axes[i, j]
+            z = d.pivot(index="rho", columns="sw2", values=col).loc[rhos, sw2].to_numpy()
+            z = np.clip(np.where(np.isfinite(z), z, 1e4), 0.1, 1e4)
+            y_edges = np.arange(len(rhos) + 1) - 0.5
+            step = sw2[1] - sw2[0] if len(sw2) > 1 else 1.0
+            x_edges = np.concatenate([sw2 - step / 2, [sw2[-1] + step / 2]])
+            mesh = ax.pcolormesh(x_edges, y_edges, z, cmap="magma",
+                                 norm=matplotlib.colors.LogNorm(vmin=max(z.min(), 0.1), vmax=max(z.max(), 1.0)))
+            fig.colorbar(mesh, ax=ax, pad=0.01).set_label(col)
+            ys = [k for k, r in enumerate(rhos) if r in cr.index and np.isfinite(cr[r]) and sw2[0] <= cr[r] <= sw2[-1]]
+            if ys:
+                ax.plot([cr[rhos[k]] for k in ys], ys, "c.-", lw=1, ms=4, label="chi_1 = 1")
+            if 1.0 in cr.index and np.isfinite(cr[1.0]) and sw2[0] <= cr[1.0] <= sw2[-1]:
+                ax.axvline(cr[1.0], color="w", ls="--", lw=1, label=f"rho=1 critical sw2={cr[1.0]:.3f}")
+            ax.set_yticks(range(len(rhos)))
+            ax.set_yticklabels([f"{r:g}" for r in rhos], fontsize=7)
+            ax.set_ylabel("rho (keep prob.)")
+            ax.set_xlabel("sigma_w^2")
+            ax.set_title(f"{act}: {col} (sigma_b^2={sb2:g})", fontsize=9)
+            if ys or 1.0 in cr.index:
+                ax.legend(fontsize=6, loc="upper right", framealpha=0.6)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gradients(layers: pd.DataFrame, rates: pd.DataFrame) -> plt.Figure:
+    """Figs 2-3 analogue: g_aa, tilde g_ab and |g_ab| (+- s.e.; open markers where g_ab < 0) against
+    layer, log scale, with chi_1^(L-l) and chi_c^(L-l) references through the top layer's g_aa and the
+    linear no-GIA closed forms where they apply."""
+    runs = list(dict.fromkeys(layers.run))
+    ncol = min(3, len(runs))
+    nrow = math.ceil(len(runs) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.4 * nrow), squeeze=False)
+    pal = sns.color_palette("deep")
+    for ax, run in zip(axes.flat, runs):
+        d = layers[layers.run == run]
+        first = d.iloc[0]
+        L = int(first.depth)
+        aa, ab, tg = (d[d.metric == m].sort_values("layer") for m in ("g_aa", "g_ab", "tg_ab"))
+        ax.plot(aa.layer, aa["mean"], "o", ms=2.5, color=pal[0], label="g_aa")
+        ax.plot(tg.layer, tg["mean"], "s", ms=2.5, color=pal[1], label="tilde g_ab")
+        pos = ab["mean"] >= 0
+        ax.errorbar(ab.layer[pos], ab["mean"][pos].abs(), yerr=ab.se[pos], fmt="^", ms=2.5, color=pal[2],
+                    elinewidth=0.6, label="|g_ab| (+- s.e.)")
+        ax.errorbar(ab.layer[~pos], ab["mean"][~pos].abs(), yerr=ab.se[~pos], fmt="^", ms=2.5, mfc="none",
+                    color=pal[2], elinewidth=0.6, label="|g_ab|, g_ab<0")
+        top = aa[aa.layer == L]["mean"].iloc[0]
+        ks = L - aa.layer.to_numpy()
+        ax.plot(aa.layer, top * first.chi_1**ks, "k-", lw=1, label=f"chi_1^(L-l), chi_1={first.chi_1:.3f}")
+        ax.plot(aa.layer, top * first.chi_c**ks, "k:", lw=1, label=f"chi_c^(L-l), chi_c={first.chi_c:.3f}")
+        if np.isfinite(aa.no_gia).any():
+            ax.plot(aa.layer, aa.no_gia, "-", color=pal[0], lw=0.8, alpha=0.7, label="g_aa no-GIA (exact)")
+            ax.plot(ab.layer, ab.no_gia, "-", color=pal[2], lw=0.8, alpha=0.7, label="g_ab no-GIA (exact)")
+        r = rates[(rates.run == run) & (rates.curve == "g_aa")]
+        slope = f", fit ln-rate g_aa={r.slope.iloc[0]:.4f}" if len(r) else ""
+        ax.set_yscale("log")
+        ax.set_title(f"{first.activation} sw2={first.sw2:g} rho={first.rho:g} N={int(first.width)}{slope}",
+                     fontsize=8)
+        ax.set_xlabel("layer l")
+        ax.set_ylabel("gradient statistic")
+        ax.legend(fontsize=5.5, frameon=False, loc="lower right")
+    for ax in list(axes.flat)[len(runs):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def plot_universality(slopes: pd.DataFrame, points: pd.DataFrame) -> plt.Figure:
+    """Figs 4-5 analogue: log V against log m per metric, one colour per run, slope-2 reference."""
+    metrics = ("g_aa", "tg_ab", "g_ab")
+    names = {"g_aa": "g_aa", "tg_ab": "tilde g_ab", "g_ab": "|g_ab| (significant layers)"}
+    runs = list(dict.fromkeys(points.run))
+    pal = dict(zip(runs, sns.color_palette("tab10", len(runs))))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.4))
+    for ax, m in zip(axes, metrics):
+        d = points[points.metric == m]
+        for run in runs:
+            dr = d[d.run == run]
+            s = slopes[(slopes.run == run) & (slopes.metric == m)]
+            lab = f"{run}: {s.slope.iloc[0]:.2f} [{s.ci_low.iloc[0]:.2f}, {s.ci_high.iloc[0]:.2f}]" if len(s) and \
+                np.isfinite(s.slope.iloc[0]) else f"{run}: n/a"
+            ax.loglog(dr.m, dr.V, "o", ms=3, color=pal[run], label=lab)
+        if len(d):
+            lo, hi = d.m[d.m > 0].min(), d.m.max()
+            ref_m = np.geomspace(lo, hi, 10)
+            anchor = np.exp(np.median(np.log(d.V[d.m > 0]) - 2 * np.log(d.m[d.m > 0])))
+            ax.loglog(ref_m, anchor * ref_m**2, "k--", lw=1, label="slope 2 (V ~ m^2)")
+        ax.set_xlabel("mean m over draws")
+        ax.set_ylabel("variance V over draws")
+        ax.set_title(names[m], fontsize=9)
+        ax.legend(fontsize=5.5, frameon=False)
+    fig.suptitle("Universality of gradient fluctuations: fitted log-log slopes with 95% CI", fontsize=10)
+    fig.tight_layout()
+    return fig
