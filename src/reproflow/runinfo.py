@@ -13,12 +13,15 @@ from reproflow.io import write_json
 
 def versions() -> dict[str, str]:
     """Versions of the packages that determine numerical results."""
+    # importlib.metadata, not importing the packages: importing torchvision costs seconds per job.
+    from importlib.metadata import PackageNotFoundError, version
+
     out = {"python": platform.python_version()}
-    for mod in ("torch", "torchvision", "numpy", "reproflow"):
+    for dist in ("torch", "torchvision", "numpy", "reproflow"):
         try:
-            out[mod] = __import__(mod).__version__
-        except Exception:  # pragma: no cover - optional package missing
-            out[mod] = "missing"
+            out[dist] = version(dist)
+        except PackageNotFoundError:  # pragma: no cover - optional package missing
+            out[dist] = "missing"
     return out
 
 

@@ -1,6 +1,258 @@
-# depth_sweep phase (not built yet)
+# depth_sweep phase (Huang et al. 2020, Figs 6-7): trainability of deep tanh dropout networks.
+#   train_depth_cell        one job per (panel, depth L): every (seed, sw2) network as one stacked model
+#   collect_depth_sweep     per panel: tidy accuracy + learning-curve tables
+#   fit_depth_formula       boundaries L_b(sw2), k in L_b = k * xi per candidate, headline.json
+#   plot_depth_sweep        heatmaps with 6 xi_c, 12 xi_1, 12 xi_2 and the fitted line; fit summary
+#   measure_training_speed  Fig. 6: steps to 25 % test accuracy per learning rate, one job per depth
+#   plot_training_speed     steps against eta and eta * L
+# Depth scales come from the meanfield phase's phase_diagram.csv.
+
+DS = config["depth_sweep"]
+PANELS = {p["name"]: p for p in DS["panels"]}
+SPEED = DS["speed"]
+DS_ROOT = f"{R}/depth_sweep"
+
+
+wildcard_constraints:
+    panel="[A-Za-z0-9_]+",
+    depth="[0-9]+",
+
+
+def ds_split(dataset, split):
+    return f"{R}/data/dataset~{dataset}/{split}.pt"
+
+
+def ds_cell_minutes(wildcards):
+    """Rough runtime for a scheduler: 6 flops per multiply-add over the stacked cell at an assumed
+    sustained 5 TFLOP/s (a GPU), plus start-up; generous on purpose."""
+    p = PANELS[wildcards.panel]
+    nets = len(p["sw2_grid"]) * len(DS["seeds"])
+    flops = 6.0 * nets * p["batch"] * DS["width"] ** 2 * int(wildcards.depth) * p["steps"]
+    return int(10 + 3 * flops / 5e12 / 60)
+
+
+rule train_depth_cell:
+    input:
+        train=lambda w: ds_split(PANELS[w.panel]["dataset"], "train"),
+        test=lambda w: ds_split(PANELS[w.panel]["dataset"], "test"),
+    output:
+        acc=f"{DS_ROOT}/panel~{{panel}}/depth~{{depth}}/accuracy.csv",
+        curves=f"{DS_ROOT}/panel~{{panel}}/depth~{{depth}}/curves.csv",
+    log:
+        log_path("depth_sweep", "train_depth_cell/{panel}/{depth}"),
+    benchmark:
+        bench_path("depth_sweep", "train_depth_cell/{panel}/{depth}")
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=ds_cell_minutes,
+        gpu=GPUS,
+    params:
+        args=lambda w, input, output: cli_args(
+            train=input.train,
+            test=input.test,
+            output=output.acc,
+            curves=output.curves,
+            checkpoint=f"{R}/checkpoints/depth_sweep/panel~{w.panel}/depth~{w.depth}.pt",
+            panel=w.panel,
+            dataset=PANELS[w.panel]["dataset"],
+            depth=int(w.depth),
+            sw2_grid=PANELS[w.panel]["sw2_grid"],
+            seeds=DS["seeds"],
+            rho=PANELS[w.panel]["rho"],
+            init=PANELS[w.panel]["init"],
+            optimizer=PANELS[w.panel]["optimizer"],
+            lr=PANELS[w.panel]["lr"],
+            batch=PANELS[w.panel]["batch"],
+            steps=PANELS[w.panel]["steps"],
+            width=DS["width"],
+            sb2=DS["sb2"],
+            train_size=DS["train_size"],
+            test_size=DS["test_size"],
+            curve_every=DS["curve_every"],
+            checkpoint_every=DS["checkpoint_every"],
+            max_stack=DS["max_stack"],
+            device=DEVICE,
+        ),
+    shell:
+        "python -m reproflow.cli.train_depth_cell {params.args} --log {log} --threads {threads}"
+
+
+rule collect_depth_sweep:
+    input:
+        cells=lambda w: expand(f"{DS_ROOT}/panel~{w.panel}/depth~{{depth}}/accuracy.csv", depth=PANELS[w.panel]["depth_grid"]),
+        curves=lambda w: expand(f"{DS_ROOT}/panel~{w.panel}/depth~{{depth}}/curves.csv", depth=PANELS[w.panel]["depth_grid"]),
+    output:
+        acc=f"{DS_ROOT}/panel~{{panel}}/accuracy.csv",
+        md=f"{DS_ROOT}/panel~{{panel}}/accuracy.md",
+        curves=f"{DS_ROOT}/panel~{{panel}}/curves.csv",
+    log:
+        log_path("depth_sweep", "collect_depth_sweep/{panel}"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        args=lambda w, input, output: cli_args(
+            cells=input.cells, cell_curves=input.curves, output=output.acc, curves=output.curves
+        ),
+    shell:
+        "python -m reproflow.cli.collect_depth_sweep {params.args} --log {log} --threads {threads}"
+
+
+rule fit_depth_formula:
+    input:
+        panels=expand(f"{DS_ROOT}/panel~{{panel}}/accuracy.csv", panel=list(PANELS)),
+        phase_diagram=f"{R}/meanfield/phase_diagram.csv",
+    output:
+        boundaries=f"{DS_ROOT}/boundaries.csv",
+        fit=f"{DS_ROOT}/formula_fit.csv",
+        md=f"{DS_ROOT}/formula_fit.md",
+        headline=f"{DS_ROOT}/headline.json",
+    log:
+        log_path("depth_sweep", "fit_depth_formula/all"),
+    benchmark:
+        bench_path("depth_sweep", "fit_depth_formula/all")
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        args=lambda w, input, output: cli_args(
+            panels=input.panels,
+            phase_diagram=input.phase_diagram,
+            boundaries=output.boundaries,
+            output=output.fit,
+            headline=output.headline,
+            boundary_metric=DS["boundary_metric"],
+            boundary_fraction=DS["boundary_fraction"],
+            contour_fraction=DS["contour_fraction"],
+            n_boot=DS["n_boot"],
+            seed=DS["fit_seed"],
+        ),
+    shell:
+        "python -m reproflow.cli.fit_depth_formula {params.args} --log {log} --threads {threads}"
+
+
+rule plot_depth_sweep:
+    input:
+        panels=expand(f"{DS_ROOT}/panel~{{panel}}/accuracy.csv", panel=list(PANELS)),
+        boundaries=f"{DS_ROOT}/boundaries.csv",
+        fit=f"{DS_ROOT}/formula_fit.csv",
+        phase_diagram=f"{R}/meanfield/phase_diagram.csv",
+    output:
+        heatmaps=[
+            report(
+                f"{DS_ROOT}/panel~{p}/heatmap.png",
+                caption="../report/depth_sweep/heatmap.rst",
+                category="depth_sweep",
+                subcategory="trainability heatmaps",
+                labels={"panel": p},
+            )
+            for p in PANELS
+        ],
+        heatmap_pdfs=expand(f"{DS_ROOT}/panel~{{panel}}/heatmap.pdf", panel=list(PANELS)),
+        summary=report(
+            f"{DS_ROOT}/formula_fit.png",
+            caption="../report/depth_sweep/formula_fit.rst",
+            category="depth_sweep",
+            subcategory="formula fit",
+            labels={"figure": "fitted multiplier k"},
+        ),
+        summary_pdf=f"{DS_ROOT}/formula_fit.pdf",
+    log:
+        log_path("depth_sweep", "plot_depth_sweep/all"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        args=lambda w, input, output: cli_args(
+            panels=input.panels,
+            heatmaps=output.heatmaps,
+            boundaries=input.boundaries,
+            fit=input.fit,
+            phase_diagram=input.phase_diagram,
+            summary=output.summary,
+            scale=config["scale"],
+        ),
+    shell:
+        "python -m reproflow.cli.plot_depth_sweep {params.args} --log {log} --threads {threads}"
+
+
+rule measure_training_speed:
+    input:
+        train=ds_split(SPEED["dataset"], "train"),
+        test=ds_split(SPEED["dataset"], "test"),
+    output:
+        f"{DS_ROOT}/speed/depth~{{depth}}/steps.csv",
+    log:
+        log_path("depth_sweep", "measure_training_speed/{depth}"),
+    benchmark:
+        bench_path("depth_sweep", "measure_training_speed/{depth}")
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=120,
+        gpu=GPUS,
+    params:
+        args=lambda w, input, output: cli_args(
+            train=input.train,
+            test=input.test,
+            output=output[0],
+            dataset=SPEED["dataset"],
+            depth=int(w.depth),
+            lr_exponents=SPEED["lr_exponents"],
+            seeds=SPEED["seeds"],
+            sw2=SPEED["sw2"],
+            sb2=SPEED["sb2"],
+            rho=SPEED["rho"],
+            init=SPEED["init"],
+            width=SPEED["width"],
+            batch=SPEED["batch"],
+            max_steps=SPEED["max_steps"],
+            eval_every=SPEED["eval_every"],
+            target_accuracy=SPEED["target_accuracy"],
+            train_size=SPEED["train_size"],
+            test_size=SPEED["test_size"],
+            device=DEVICE,
+        ),
+    shell:
+        "python -m reproflow.cli.measure_training_speed {params.args} --log {log} --threads {threads}"
+
+
+rule plot_training_speed:
+    input:
+        expand(f"{DS_ROOT}/speed/depth~{{depth}}/steps.csv", depth=SPEED["depth_grid"]),
+    output:
+        table=f"{DS_ROOT}/speed/steps.csv",
+        md=f"{DS_ROOT}/speed/steps.md",
+        png=report(
+            f"{DS_ROOT}/speed/speed.png",
+            caption="../report/depth_sweep/speed.rst",
+            category="depth_sweep",
+            subcategory="training speed",
+            labels={"figure": "training speed"},
+        ),
+        pdf=f"{DS_ROOT}/speed/speed.pdf",
+    log:
+        log_path("depth_sweep", "plot_training_speed/all"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        args=lambda w, input, output: cli_args(
+            tables=list(input), output=output.table, figure=output.png, scale=config["scale"]
+        ),
+    shell:
+        "python -m reproflow.cli.plot_training_speed {params.args} --log {log} --threads {threads}"
 
 
 rule depth_sweep_all:
     input:
-        [],
+        expand(f"{DS_ROOT}/panel~{{panel}}/{{artifact}}", panel=list(PANELS),
+               artifact=["accuracy.csv", "accuracy.md", "curves.csv", "heatmap.png", "heatmap.pdf"]),
+        expand(f"{DS_ROOT}/{{artifact}}", artifact=["boundaries.csv", "formula_fit.csv", "formula_fit.md",
+               "headline.json", "formula_fit.png", "formula_fit.pdf"]),
+        expand(f"{DS_ROOT}/speed/{{artifact}}", artifact=["steps.csv", "steps.md", "speed.png", "speed.pdf"]),

@@ -1,0 +1,153 @@
+"""Depth-sweep figures: trainability heatmaps with depth-scale lines (Huang et al. 2020, Fig. 7),
+the fitted-multiplier summary, and training speed against eta and eta * L (Fig. 6)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+CANDIDATE_LABELS = {"xi_c": r"$\xi_c$", "xi_1": r"$\xi_1$", "min_xi1_xi2": r"$\min(\xi_1,\xi_2)$"}
+CANDIDATE_COLUMNS = {"xi_c": "xi_c", "xi_1": "xi_1", "min_xi1_xi2": "xi_min"}
+
+
+def _edges(values: np.ndarray, log: bool) -> np.ndarray:
+    v = np.log(values) if log else np.asarray(values, float)
+    if len(v) == 1:
+        mid = np.array([v[0] - 0.5, v[0] + 0.5]) if not log else np.array([v[0] - 0.3, v[0] + 0.3])
+    else:
+        inner = (v[1:] + v[:-1]) / 2
+        mid = np.concatenate([[v[0] - (inner[0] - v[0])], inner, [v[-1] + (v[-1] - inner[-1])]])
+    return np.exp(mid) if log else mid
+
+
+def _geometric(depths: np.ndarray) -> bool:
+    if len(depths) < 3:
+        return False
+    d = np.diff(depths)
+    return not np.allclose(d, d[0])
+
+
+def heatmap_figure(acc: pd.DataFrame, scales: pd.DataFrame, boundaries: pd.DataFrame, fit: pd.DataFrame, title: str) -> plt.Figure:
+    """Accuracy over (sw2, L) for one panel, train (dropout on, last batch) and test (dropout off).
+
+    acc: tidy panel table (sw2, depth, seed, metric, value); scales: sw2, xi_1, xi_c, xi_min on a
+    fine sw2 grid; boundaries: the panel's rows of the boundary table; fit: the panel's rows of the
+    fit table. Lines: 6 xi_c, 12 xi_1, 12 xi_2 (= 12 xi_c) and k * xi of the best-fitting candidate.
+    Diverged cells (NaN) are grey.
+    """
+    metrics = [("train_accuracy", "train accuracy (last batch, dropout on)"), ("test_accuracy", "test accuracy (dropout off)")]
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4), sharey=True)
+    fitted = fit.dropna(subset=["fit_error"])
+    best = None if fitted.empty else fitted.loc[fitted["fit_error"].idxmin()]
+    for ax, (metric, label) in zip(axes, metrics):
+        grid = acc[acc["metric"] == metric].groupby(["sw2", "depth"])["value"].mean().unstack("depth").sort_index()
+        sw2 = grid.index.to_numpy(float)
+        depths = np.asarray(grid.columns, float)
+        logy = _geometric(depths)
+        cmap = plt.get_cmap("viridis").with_extremes(bad="0.6")
+        mesh = ax.pcolormesh(_edges(sw2, False), _edges(depths, logy), np.ma.masked_invalid(grid.to_numpy().T),
+                             cmap=cmap, vmin=0.0, vmax=1.0, shading="flat")
+        s = scales.sort_values("sw2")
+        x = s["sw2"].to_numpy()
+        ax.plot(x, 6 * s["xi_c"], color="white", ls="--", lw=1.6, label=r"$6\,\xi_c$")
+        ax.plot(x, 12 * s["xi_1"], color="cyan", ls="-", lw=1.6, label=r"$12\,\xi_1$")
+        ax.plot(x, 12 * s["xi_c"], color="magenta", ls=":", lw=1.8, label=r"$12\,\xi_2$")
+        if best is not None:
+            col = CANDIDATE_COLUMNS[best["candidate"]]
+            ax.plot(x, best["k"] * s[col], color="red", lw=1.8,
+                    label=f"fit: {best['k']:.2f} {CANDIDATE_LABELS[best['candidate']]}")
+        if metric == "train_accuracy" and not boundaries.empty:
+            unc = boundaries[boundaries["censored"] == "none"]
+            above = boundaries[boundaries["censored"] == "above"]
+            ax.scatter(unc["sw2"], unc["depth_boundary"], marker="o", s=22, facecolor="none", edgecolor="black",
+                       lw=1.3, label=r"measured $L_b$", zorder=5)
+            ax.scatter(above["sw2"], above["depth_boundary"], marker="^", s=26, color="black",
+                       label=r"$L_b$ censored (all trainable)", zorder=5)
+        if logy:
+            ax.set_yscale("log")
+            ax.set_yticks(depths)
+            ax.set_yticklabels([f"{d:g}" for d in depths])
+            ax.minorticks_off()
+        edges_y = _edges(depths, logy)
+        ax.set_ylim(edges_y[0], edges_y[-1])
+        ax.set_xlim(_edges(sw2, False)[0], _edges(sw2, False)[-1])
+        ax.set_xlabel(r"$\sigma_w^2$")
+        ax.set_title(label, fontsize=10)
+        fig.colorbar(mesh, ax=ax, fraction=0.046, pad=0.02)
+    axes[0].set_ylabel("depth L")
+    handles, labels = axes[0].get_legend_handles_labels()
+    # grey box: the white 6 xi_c line must stay visible in the legend
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 7), fontsize=8, frameon=True, facecolor="0.7")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.08, 1, 0.95))
+    return fig
+
+
+def fit_summary_figure(fit: pd.DataFrame) -> plt.Figure:
+    """Left: fitted k (95 % bootstrap interval) per panel and candidate, with the paper's 6 and 12.
+    Right: error mean |ln(L_b / (k xi))| of the fitted k and of the paper's fixed k.
+
+    fit: the fit table (panel, candidate, k, k_low, k_high, fit_error, paper_k, paper_error).
+    """
+    sns.set_theme(style="whitegrid")
+    panels = list(dict.fromkeys(fit["panel"]))
+    cands = list(dict.fromkeys(fit["candidate"]))
+    colors = dict(zip(cands, sns.color_palette("deep", len(cands))))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(max(9.0, 2.2 * len(panels) + 4), 4.2))
+    width = 0.8 / len(cands)
+    for j, c in enumerate(cands):
+        sub = fit[fit["candidate"] == c].set_index("panel").reindex(panels)
+        xs = np.arange(len(panels)) + (j - (len(cands) - 1) / 2) * width
+        k = sub["k"].to_numpy(float)
+        lo = np.where(np.isfinite(sub["k_low"]), k - sub["k_low"], 0.0)
+        hi = np.where(np.isfinite(sub["k_high"]), sub["k_high"] - k, 0.0)
+        ax1.errorbar(xs, k, yerr=[lo, hi], fmt="o", color=colors[c], capsize=3, label=f"fitted k, {CANDIDATE_LABELS[c]}")
+        ax1.scatter(xs, sub["paper_k"], marker="_", s=200, color=colors[c], lw=2)
+        ax2.bar(xs - width / 4, sub["fit_error"], width / 2, color=colors[c], label=f"fitted k, {CANDIDATE_LABELS[c]}")
+        ax2.bar(xs + width / 4, sub["paper_error"], width / 2, color=colors[c], alpha=0.45, hatch="//",
+                label=f"paper k = {sub['paper_k'].iloc[0]:g}, {CANDIDATE_LABELS[c]}")
+    for ax in (ax1, ax2):
+        ax.set_xticks(np.arange(len(panels)))
+        ax.set_xticklabels(panels, rotation=20, ha="right", fontsize=8)
+    ax1.set_yscale("log")
+    ax1.set_ylabel(r"k in $L_b = k\,\xi$ (bar: paper's k)")
+    ax1.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3)  # below: keep the paper bars visible
+    ax2.set_ylabel(r"mean $|\ln(L_b / (k\,\xi))|$")
+    ax2.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    fig.suptitle("Which depth scale predicts the trainable depth?", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def speed_figure(df: pd.DataFrame, title: str) -> plt.Figure:
+    """Steps to the target test accuracy against eta and against eta * L, one line per depth.
+
+    df: columns depth, seed, lr, lr_times_depth, steps_to_target (NaN = not reached, not drawn).
+    """
+    sns.set_theme(style="whitegrid")
+    g = df.groupby(["depth", "lr"], as_index=False).agg(steps=("steps_to_target", "mean"), eta_l=("lr_times_depth", "first"))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    palette = dict(zip(sorted(g["depth"].unique()), sns.color_palette("viridis", g["depth"].nunique())))
+    for depth, sub in g.groupby("depth"):
+        sub = sub.sort_values("lr")
+        axes[0].plot(sub["lr"], sub["steps"], "o-", color=palette[depth], label=f"L = {depth}")
+        axes[1].plot(sub["eta_l"], sub["steps"], "o-", color=palette[depth], label=f"L = {depth}")
+    any_reached = bool(np.isfinite(g["steps"]).any())
+    for ax, xl, col in zip(axes, [r"learning rate $\eta$", r"$\eta \cdot L$"], ["lr", "eta_l"]):
+        ax.set_xscale("log")
+        ax.set_xlim(g[col].min() / 1.5, g[col].max() * 1.5)  # explicit: all-NaN lines give no data limits
+        if any_reached:
+            ax.set_yscale("log")
+        else:
+            ax.text(0.5, 0.5, "no run reached the target", transform=ax.transAxes, ha="center")
+        ax.set_xlabel(xl)
+    axes[0].set_ylabel("steps to target test accuracy")
+    axes[1].legend(fontsize=8)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,122 @@
+"""The depth-sweep CLIs chained on a small synthetic dataset: train cells -> collect -> fit -> plot."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from reproflow.cli import collect_depth_sweep, fit_depth_formula, measure_training_speed, plot_depth_sweep
+from reproflow.cli import plot_training_speed, train_depth_cell
+from reproflow.data.store import save_split
+
+torch.set_num_threads(1)
+
+
+def _split(path, n, seed):
+    g = torch.Generator().manual_seed(seed)
+    protos = torch.rand(10, 1, 6, 6, generator=g)
+    y = torch.randint(0, 10, (n,), generator=g)
+    x = (protos[y] * 200 + torch.rand(n, 1, 6, 6, generator=g) * 55).to(torch.uint8)
+    meta = {"name": "synthetic", "source": "test", "split": path.stem, "num_classes": 10, "channels": 1, "size": 6,
+            "attribute_name": None, "attribute_range": None, "seed": seed}
+    save_split(path, {"images": x, "labels": y, "attributes": torch.zeros(n), "angles": torch.zeros(n), "meta": meta})
+
+
+def _phase_diagram(path, sw2):
+    rows = [{"activation": "tanh", "sw2": s, "sb2": 0.05, "rho": 1.0, "q_star": 1, "c_star": 1, "chi_1": 1,
+             "chi_c": 1, "chi_q": 1, "xi_1": 1.0 + 2 * s, "xi_c": 2.0 + s, "xi_q": 1} for s in sw2]
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("data")
+    _split(d / "train.pt", 200, 0)
+    _split(d / "test.pt", 60, 1)
+    return d
+
+
+def _train_args(data, out, depth, panel="p1"):
+    return ["--train", str(data / "train.pt"), "--test", str(data / "test.pt"),
+            "--output", str(out / f"d{depth}" / "accuracy.csv"), "--curves", str(out / f"d{depth}" / "curves.csv"),
+            "--checkpoint", str(out / "ckpt" / f"d{depth}.pt"), "--panel", panel, "--dataset", "synthetic",
+            "--depth", str(depth), "--sw2-grid", "1.0", "2.0", "3.0", "--seeds", "0", "1", "--rho", "1.0",
+            "--init", "orthogonal", "--optimizer", "sgd", "--lr", "0.05", "--batch", "32", "--steps", "15",
+            "--width", "16", "--sb2", "0.05", "--train-size", "0", "--test-size", "0", "--curve-every", "5",
+            "--checkpoint-every", "5", "--max-stack", "4", "--device", "cpu"]
+
+
+def test_pipeline(tmp_path, data):
+    out = tmp_path
+    for depth in (2, 4):
+        assert train_depth_cell.main(_train_args(data, out, depth)) == 0
+    cell = pd.read_csv(out / "d2" / "accuracy.csv")
+    assert set(cell["metric"]) == {"train_accuracy", "test_accuracy", "final_loss", "diverged", "diverged_step"}
+    assert len(cell) == 3 * 2 * 5 and (out / "d2" / "accuracy.csv.run.json").exists()
+    acc = cell[cell["metric"].str.endswith("accuracy")]["value"]
+    assert ((acc >= 0) & (acc <= 1)).all()
+    assert not list((out / "ckpt").glob("*"))  # checkpoints removed after success
+
+    panel = out / "panel" / "accuracy.csv"
+    assert collect_depth_sweep.main(["--cells", str(out / "d2/accuracy.csv"), str(out / "d4/accuracy.csv"),
+                                     "--cell-curves", str(out / "d2/curves.csv"), str(out / "d4/curves.csv"),
+                                     "--output", str(panel), "--curves", str(out / "panel" / "curves.csv")]) == 0
+    assert panel.with_suffix(".md").exists()
+    pdg = out / "phase_diagram.csv"
+    _phase_diagram(pdg, [1.0, 1.5, 2.0, 2.5, 3.0])
+    args = ["--panels", str(panel), "--phase-diagram", str(pdg), "--boundaries", str(out / "b.csv"),
+            "--output", str(out / "fit.csv"), "--headline", str(out / "headline.json"),
+            "--boundary-metric", "train_accuracy", "--boundary-fraction", "0.5", "--contour-fraction", "0.9",
+            "--n-boot", "50", "--seed", "0"]
+    assert fit_depth_formula.main(args) == 0
+    head = json.loads((out / "headline.json").read_text())
+    cands = head["panels"]["p1"]["candidates"]
+    assert set(cands) == {"xi_c", "xi_1", "min_xi1_xi2"}
+    assert cands["xi_c"]["paper_k"] == 6.0 and cands["xi_1"]["paper_k"] == 12.0
+    fit = pd.read_csv(out / "fit.csv")
+    assert len(fit) == 3 and (out / "fit.md").exists()
+    bnd = pd.read_csv(out / "b.csv")
+    assert set(bnd["censored"]) <= {"none", "below", "above"} and len(bnd) == 3
+
+    assert plot_depth_sweep.main(["--panels", str(panel), "--heatmaps", str(out / "heat.png"), "--boundaries",
+                                  str(out / "b.csv"), "--fit", str(out / "fit.csv"), "--phase-diagram", str(pdg),
+                                  "--summary", str(out / "summary.png"), "--scale", "test"]) == 0
+    for f in ("heat.png", "heat.pdf", "summary.png", "summary.pdf"):
+        assert (out / f).stat().st_size > 1000
+
+
+def test_missing_depth_scale_is_a_clean_error(tmp_path, data):
+    assert train_depth_cell.main(_train_args(data, tmp_path, 2)) == 0
+    panel = tmp_path / "panel.csv"
+    assert collect_depth_sweep.main(["--cells", str(tmp_path / "d2/accuracy.csv"), "--cell-curves",
+                                     str(tmp_path / "d2/curves.csv"), "--output", str(panel), "--curves",
+                                     str(tmp_path / "c.csv")]) == 0
+    pdg = tmp_path / "pd.csv"
+    _phase_diagram(pdg, [1.0, 2.0])  # sw2 = 3.0 missing
+    rc = fit_depth_formula.main(["--panels", str(panel), "--phase-diagram", str(pdg), "--boundaries",
+                                 str(tmp_path / "b.csv"), "--output", str(tmp_path / "f.csv"), "--headline",
+                                 str(tmp_path / "h.json"), "--boundary-metric", "train_accuracy",
+                                 "--boundary-fraction", "0.5", "--contour-fraction", "0.9", "--n-boot", "10",
+                                 "--seed", "0"])
+    assert rc == 2 and not (tmp_path / "f.csv").exists()
+
+
+def test_speed_cli(tmp_path, data):
+    for depth in (2, 3):
+        assert measure_training_speed.main([
+            "--train", str(data / "train.pt"), "--test", str(data / "test.pt"), "--output",
+            str(tmp_path / f"s{depth}.csv"), "--dataset", "synthetic", "--depth", str(depth), "--lr-exponents", "0",
+            "10", "--seeds", "0", "--sw2", "2.0", "--sb2", "0.05", "--rho", "1.0", "--init", "orthogonal",
+            "--width", "16", "--batch", "32", "--max-steps", "20", "--eval-every", "2", "--target-accuracy", "0.25",
+            "--train-size", "0", "--test-size", "0", "--device", "cpu"]) == 0
+    assert plot_training_speed.main(["--tables", str(tmp_path / "s2.csv"), str(tmp_path / "s3.csv"), "--output",
+                                     str(tmp_path / "steps.csv"), "--figure", str(tmp_path / "speed.png"),
+                                     "--scale", "test"]) == 0
+    df = pd.read_csv(tmp_path / "steps.csv")
+    assert len(df) == 4 and np.allclose(df["lr_times_depth"], df["lr"] * df["depth"])
+    reached = df[df["reached"]]
+    assert all(not math.isnan(v) for v in reached["steps_to_target"])
+    assert (tmp_path / "speed.pdf").exists()

@@ -1,0 +1,75 @@
+"""The multiplier fit recovers a known k; depth scales are looked up strictly."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reproflow.depthsweep.fit import CANDIDATES, fit_multiplier, fit_panel, fixed_error, lookup_depth_scales
+from reproflow.errors import UserError
+
+
+def _phase_diagram(sw2=np.round(np.arange(1.0, 4.001, 0.05), 10), rhos=(1.0, 0.98)):
+    rows = []
+    for rho in rhos:
+        for s in sw2:
+            # smooth synthetic depth scales with a peak near sw2 = 1.76 (order-to-chaos at rho = 1)
+            xi_1 = 2.0 + 30.0 * rho**20 / (1 + 20 * (s - 1.76) ** 2)
+            xi_c = 1.5 + 20.0 / (1 + 10 * (s - 1.9) ** 2)
+            for act in ("relu", "tanh"):
+                rows.append({"activation": act, "sw2": s, "sb2": 0.05, "rho": rho, "q_star": 1.0, "c_star": 1.0,
+                             "chi_1": 1.0, "chi_c": 1.0, "chi_q": 1.0, "xi_1": xi_1 if act == "tanh" else -1.0,
+                             "xi_c": -xi_c if act == "tanh" else -1.0, "xi_q": 1.0})
+    return pd.DataFrame(rows)
+
+
+def test_fit_recovers_known_k_exact_and_noisy():
+    xi = np.linspace(2, 40, 15)
+    f = fit_multiplier(7.0 * xi, xi, n_boot=500, seed=0)
+    assert f.k == pytest.approx(7.0, rel=1e-12) and f.error == pytest.approx(0.0, abs=1e-12) and f.n == 15
+    rng = np.random.default_rng(1)
+    noisy = 7.0 * xi * np.exp(rng.normal(0, 0.2, xi.size))
+    g = fit_multiplier(noisy, xi, n_boot=2000, seed=0)
+    assert g.k_low < 7.0 < g.k_high
+    assert g.k == pytest.approx(7.0, rel=0.15)
+    assert 0.05 < g.error < 0.35  # E|N(0, 0.2)| = 0.16
+    assert fixed_error(noisy, xi, 12.0) > g.error  # the fitted k is the better one
+
+
+def test_fit_ignores_non_finite_and_handles_empty():
+    xi = np.array([2.0, math.inf, 5.0, 4.0])
+    d = np.array([20.0, 30.0, math.nan, 40.0])
+    f = fit_multiplier(d, xi, n_boot=100, seed=0)
+    assert f.n == 2 and f.k == pytest.approx(10.0)
+    empty = fit_multiplier(np.array([]), np.array([]), 100, 0)
+    assert empty.n == 0 and math.isnan(empty.k)
+    one = fit_multiplier(np.array([10.0]), np.array([2.0]), 100, 0)
+    assert one.k == pytest.approx(5.0) and math.isnan(one.k_low)
+
+
+def test_lookup_matches_with_tolerance_and_takes_abs():
+    pdg = _phase_diagram()
+    sc = lookup_depth_scales(pdg, [1.0, 1.5 + 1e-12, 4.0], rho=0.98, sb2=0.05)
+    assert list(sc["sw2"]) == pytest.approx([1.0, 1.5, 4.0])
+    assert (sc[["xi_1", "xi_c", "xi_min"]] > 0).all().all()
+    assert (sc["xi_min"] == np.minimum(sc["xi_1"], sc["xi_c"])).all()
+
+
+@pytest.mark.parametrize("sw2,rho,sb2", [(1.03, 1.0, 0.05), (1.0, 0.95, 0.05), (1.0, 1.0, 0.1)])
+def test_lookup_missing_point_is_a_user_error(sw2, rho, sb2):
+    with pytest.raises(UserError, match=f"sw2={sw2:g}, rho={rho:g}, sb2={sb2:g}"):
+        lookup_depth_scales(_phase_diagram(), [1.0, sw2], rho=rho, sb2=sb2)
+
+
+def test_fit_panel_recovers_the_generating_candidate():
+    sw2 = np.round(np.arange(1.0, 4.001, 0.25), 10)
+    sc = lookup_depth_scales(_phase_diagram(), sw2, rho=1.0, sb2=0.05)
+    bnd = pd.DataFrame({"sw2": sw2, "depth_boundary": 12.0 * sc["xi_1"].to_numpy(), "censored": "none"})
+    bnd.loc[0, "censored"] = "above"  # censored columns are left out
+    bnd.loc[0, "depth_boundary"] = 1e6
+    t = fit_panel(bnd, sc, n_boot=200, seed=0).set_index("candidate")
+    assert list(t.index) == list(CANDIDATES)
+    assert t.loc["xi_1", "k"] == pytest.approx(12.0) and t.loc["xi_1", "paper_error"] == pytest.approx(0.0, abs=1e-12)
+    assert t.loc["xi_1", "fit_error"] < t.loc["xi_c", "fit_error"]
+    assert (t["n_points"] == len(sw2) - 1).all() and (t["n_censored"] == 1).all()
