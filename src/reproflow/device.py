@@ -32,17 +32,21 @@ def configure_threads(threads: int) -> None:
     """Use ``threads`` intra-op torch threads (the rule's ``threads``), and one inter-op thread.
 
     On a busy 2-core machine more threads than the scheduler granted are slower, so every job
-    pins this to what its rule declared.
+    pins this to what its rule declared. torch is not imported here (seconds of start-up for jobs
+    that never use it): OMP_NUM_THREADS fixes the thread count when torch is imported later.
     """
-    import torch
+    import sys
 
     threads = max(1, int(threads))
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    torch.set_num_threads(threads)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:  # already set once in this process
-        pass
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ["MKL_NUM_THREADS"] = str(threads)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:  # already set once in this process
+            pass
 
 
 def describe_device(device: "torch.device") -> str:  # noqa: F821

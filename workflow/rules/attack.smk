@@ -1,6 +1,241 @@
-# attack phase (not built yet)
+# attack phase: every attack over the eps grid against the pretrained clean classifiers, semantic
+# checks, claim T1. Datasets and seeds: config["pretrain"]["datasets"] / ["seeds"] (written once there).
+# Outputs (A = {R}/attack):
+#   rule evaluate_attacks       -> A/dataset~{dataset}/seed~{seed}/{metrics.csv, attributes.csv, examples.npz}
+#                                  one job per (dataset, seed): the whole attack list x eps grid
+#   rule collect_attack         -> A/metrics.csv (tidy: phase, dataset, model, attack, eps, seed, metric, value),
+#                                  A/attributes.csv, A/summary.{csv,md}, A/semantic_checks.{csv,md}
+#   rule tabulate_claim_t1      -> A/claims/T1.{csv,md}, A/headline.json
+#   rule plot_attack_accuracy   -> A/accuracy_vs_eps.{png,pdf}
+#   rule plot_attack_attributes -> A/attribute_histogram.{png,pdf}
+#   rule plot_attack_examples   -> A/dataset~{dataset}/examples.{png,pdf}
+# The judge of the semantic check ("a strong clean classifier") for seed s is the clean classifier of
+# the next seed in pretrain.seeds (cyclic): trained independently, it never saw the attack's gradients.
+# With a single seed it is the attacked classifier itself (recorded as judge_seed in the tables).
+
+ATT = config["attack"]
+ATT_DIR = f"{R}/attack/dataset~{{dataset}}/seed~{{seed}}"
+
+
+def attack_eps_grid(dataset):
+    try:
+        return ATT["eps_grid"][dataset]
+    except KeyError:
+        raise WorkflowError(
+            f"config key 'attack.eps_grid.{dataset}' is missing: every dataset in pretrain.datasets needs an eps grid"
+        ) from None
+
+
+def attack_headline_eps(dataset):
+    """The grid's median (lower middle for an even grid): the T1 headline and the attribute histogram use it
+    (the image grid uses the smallest eps, where the noise is least visible)."""
+    grid = sorted(attack_eps_grid(dataset))
+    return grid[(len(grid) - 1) // 2]
+
+
+def attack_judge_seed(seed):
+    seeds = list(PRE["seeds"])
+    return seeds[(seeds.index(int(seed)) + 1) % len(seeds)]
+
+
+def _attack_inputs(wildcards):
+    d, s = wildcards.dataset, wildcards.seed
+    out = {
+        "data": f"{R}/data/dataset~{d}/test.pt",
+        "classifier": pretrain_model(d, s, "classifier"),
+        "judge": pretrain_model(d, attack_judge_seed(s), "classifier"),
+        "manipulator": pretrain_model(d, s, "manipulator"),
+        "generator": pretrain_model(d, s, "generator"),
+    }
+    if ATT["oracle_ablation"] and pretrain_has_oracle(d):
+        out["oracle"] = pretrain_model(d, s, "oracle")
+    return out
+
+
+def _attack_jobs(artifact):
+    return [
+        f"{R}/attack/dataset~{d}/seed~{s}/{artifact}" for d in PRE["datasets"] for s in PRE["seeds"]
+    ]
+
+
+rule evaluate_attacks:
+    input:
+        unpack(_attack_inputs),
+    output:
+        metrics=f"{ATT_DIR}/metrics.csv",
+        attributes=f"{ATT_DIR}/attributes.csv",
+        examples=f"{ATT_DIR}/examples.npz",
+    log:
+        log_path("attack", "evaluate_attacks/{dataset}/seed~{seed}"),
+    benchmark:
+        bench_path("attack", "evaluate_attacks/{dataset}/seed~{seed}")
+    threads: 1
+    resources:
+        mem_mb=16000,
+        runtime=240,
+        gpu=GPUS,
+    params:
+        args=lambda w, input, output: cli_args(
+            data=input.data, classifier=input.classifier, judge=input.judge, manipulator=input.manipulator,
+            generator=input.generator, oracle=input.get("oracle"),
+            metrics=output.metrics, attributes=output.attributes, examples=output.examples,
+            dataset=w.dataset, model=ATT["model"], seed=int(w.seed), judge_seed=attack_judge_seed(w.seed),
+            device=DEVICE, eps_grid=attack_eps_grid(w.dataset), attacks=ATT["attacks"],
+            oracle_attacks=ATT["oracle_attacks"], crosscheck=ATT["crosscheck"], max_samples=ATT["max_samples"],
+            batch_size=ATT["batch_size"], edge_tol=ATT["edge_tol"],
+            pgd_steps=ATT["pgd"]["steps"], pgd_step_factor=ATT["pgd"]["step_factor"],
+            pgd_restarts=ATT["pgd"]["restarts"],
+            autoattack_version=ATT["autoattack"]["version"], autoattack_sub_attacks=ATT["autoattack"]["sub_attacks"],
+            attribute_grid_size=ATT["attribute"]["grid_size"],
+            spa_steps=ATT["spa"]["steps"], spa_restarts=ATT["spa"]["restarts"], spa_lr=ATT["spa"]["lr"],
+            joint_pgd_steps=ATT["joint_pgd"]["steps"], joint_pgd_restarts=ATT["joint_pgd"]["restarts"],
+            joint_pgd_step_factor=ATT["joint_pgd"]["step_factor"],
+            joint_pgd_attr_step_factor=ATT["joint_pgd"]["attr_step_factor"],
+            examples_eps=min(attack_eps_grid(w.dataset)), examples_rows=ATT["examples"]["rows"], examples_sweep=ATT["examples"]["sweep"],
+            examples_codes=ATT["examples"]["codes"],
+        ),
+    shell:
+        "python -m reproflow.cli.evaluate_attacks {params.args} --log {log} --threads {threads}"
+
+
+rule collect_attack:
+    input:
+        metrics=_attack_jobs("metrics.csv"),
+        attributes=_attack_jobs("attributes.csv"),
+    output:
+        metrics=f"{R}/attack/metrics.csv",
+        attributes=f"{R}/attack/attributes.csv",
+        summary=f"{R}/attack/summary.csv",
+        summary_md=f"{R}/attack/summary.md",
+        checks=f"{R}/attack/semantic_checks.csv",
+        checks_md=f"{R}/attack/semantic_checks.md",
+    log:
+        log_path("attack", "collect_attack/all"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    params:
+        args=lambda w, input, output: cli_args(
+            metrics_in=list(input.metrics), attributes_in=list(input.attributes), metrics=output.metrics,
+            attributes=output.attributes, summary=output.summary, checks=output.checks,
+            crosscheck_tolerance=ATT["crosscheck_tolerance"],
+        ),
+    shell:
+        "python -m reproflow.cli.collect_attack {params.args} --log {log} --threads {threads}"
+
+
+rule tabulate_claim_t1:
+    input:
+        metrics=f"{R}/attack/metrics.csv",
+    output:
+        table=f"{R}/attack/claims/T1.csv",
+        table_md=f"{R}/attack/claims/T1.md",
+        headline=f"{R}/attack/headline.json",
+    log:
+        log_path("attack", "tabulate_claim_t1/all"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        args=lambda w, input, output: cli_args(
+            metrics=input.metrics, output=output.table, headline=output.headline,
+            baselines=ATT["t1"]["baselines"], se_factor=ATT["t1"]["se_factor"],
+            headline_eps=[f"{d}={attack_headline_eps(d)}" for d in PRE["datasets"]],
+        ),
+    shell:
+        "python -m reproflow.cli.tabulate_claim_t1 {params.args} --log {log} --threads {threads}"
+
+
+rule plot_attack_accuracy:
+    input:
+        metrics=f"{R}/attack/metrics.csv",
+    output:
+        png=report(
+            f"{R}/attack/accuracy_vs_eps.png",
+            caption="../report/attack/accuracy_vs_eps.rst",
+            category="attack",
+            labels={"figure": "accuracy vs eps"},
+        ),
+        pdf=f"{R}/attack/accuracy_vs_eps.pdf",
+    log:
+        log_path("attack", "plot_attack_accuracy/all"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        args=lambda w, input, output: cli_args(metrics=input.metrics, output=output.png, scale=config["scale"]),
+    shell:
+        "python -m reproflow.cli.plot_attack_accuracy {params.args} --log {log} --threads {threads}"
+
+
+rule plot_attack_attributes:
+    input:
+        attributes=f"{R}/attack/attributes.csv",
+    output:
+        png=report(
+            f"{R}/attack/attribute_histogram.png",
+            caption="../report/attack/attribute_histogram.rst",
+            category="attack",
+            labels={"figure": "attribute histogram"},
+        ),
+        pdf=f"{R}/attack/attribute_histogram.pdf",
+    log:
+        log_path("attack", "plot_attack_attributes/all"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        args=lambda w, input, output: cli_args(
+            attributes=input.attributes, output=output.png,
+            headline_eps=[f"{d}={attack_headline_eps(d)}" for d in PRE["datasets"]],
+        ),
+    shell:
+        "python -m reproflow.cli.plot_attack_attributes {params.args} --log {log} --threads {threads}"
+
+
+rule plot_attack_examples:
+    input:
+        examples=lambda w: f"{R}/attack/dataset~{w.dataset}/seed~{PRE['seeds'][0]}/examples.npz",
+    output:
+        png=report(
+            f"{R}/attack/dataset~{{dataset}}/examples.png",
+            caption="../report/attack/examples.rst",
+            category="attack",
+            labels={"dataset": "{dataset}", "figure": "image grid"},
+        ),
+        pdf=f"{R}/attack/dataset~{{dataset}}/examples.pdf",
+    log:
+        log_path("attack", "plot_attack_examples/{dataset}"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        args=lambda w, input, output: cli_args(examples=input.examples, output=output.png, dataset=w.dataset),
+    shell:
+        "python -m reproflow.cli.plot_attack_examples {params.args} --log {log} --threads {threads}"
 
 
 rule attack_all:
     input:
-        [],
+        _attack_jobs("metrics.csv"),
+        _attack_jobs("attributes.csv"),
+        _attack_jobs("examples.npz"),
+        f"{R}/attack/metrics.csv",
+        f"{R}/attack/attributes.csv",
+        f"{R}/attack/summary.csv",
+        f"{R}/attack/summary.md",
+        f"{R}/attack/semantic_checks.csv",
+        f"{R}/attack/semantic_checks.md",
+        f"{R}/attack/claims/T1.csv",
+        f"{R}/attack/claims/T1.md",
+        f"{R}/attack/headline.json",
+        f"{R}/attack/accuracy_vs_eps.png",
+        f"{R}/attack/accuracy_vs_eps.pdf",
+        f"{R}/attack/attribute_histogram.png",
+        f"{R}/attack/attribute_histogram.pdf",
+        expand(f"{R}/attack/dataset~{{dataset}}/examples.{{ext}}", dataset=PRE["datasets"], ext=["png", "pdf"]),

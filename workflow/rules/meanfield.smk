@@ -174,7 +174,7 @@ rule plot_meanfield:
     output:
         png=report(
             f"{R}/meanfield/figures/{{mf_figure}}.png",
-            caption="../report/meanfield/{mf_figure}.rst",
+            caption="../report/meanfield/figure.rst",
             category="meanfield",
         ),
         pdf=f"{R}/meanfield/figures/{{mf_figure}}.pdf",

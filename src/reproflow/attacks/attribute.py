@@ -1,0 +1,49 @@
+"""Attribute-only attack: grid search over the attribute range (spec section 5).
+
+For each grid value ``a'`` in ``linspace(0, 1, grid_size)`` the manipulator sets the attribute,
+``x_a = AM(x, a, a')``; the worst case per sample over the grid is kept (misclassified first, then
+highest loss). No pixel noise: ``x_adv = x_sem = x_a``, so the result does not depend on eps.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from reproflow.attacks.base import Attack, AttackResult
+
+
+class AttributeGrid(Attack):
+    """Semantic-only attack; deterministic (no randomness)."""
+
+    name = "attribute"
+    semantic = True
+
+    def __init__(
+        self,
+        classifier: torch.nn.Module,
+        eps: float,
+        manipulator: torch.nn.Module,
+        *,
+        grid_size: int = 17,
+        seed: int = 0,
+        device: str | torch.device | None = None,
+    ):
+        super().__init__(classifier, eps, seed=seed, device=device)
+        if grid_size < 2:
+            raise ValueError(f"grid_size must be >= 2, got {grid_size}")
+        self.manipulator = manipulator
+        self.grid_size = int(grid_size)
+
+    def _modules(self) -> list[torch.nn.Module]:
+        return [self.classifier, self.manipulator]
+
+    @torch.no_grad()
+    def _run(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None, keys: torch.Tensor) -> AttackResult:
+        assert a is not None
+        best = self._start_worst_case(x, y, a)
+        for v in torch.linspace(0.0, 1.0, self.grid_size, dtype=x.dtype).tolist():
+            a_tgt = torch.full_like(a, v)
+            x_a = self.manipulator.edit(x, a, a_tgt).clamp(0.0, 1.0)
+            loss, logits = self._loss(x_a, y)
+            best.update(x_a, x_a, a_tgt, loss, logits, y)
+        return best.result()

@@ -1,0 +1,72 @@
+"""AutoAttack (Croce & Hein, "Reliable evaluation of adversarial robustness with an ensemble of
+diverse parameter-free attacks", ICML 2020) through the authors' maintained port ``pyautoattack``.
+
+``version="standard"`` runs APGD-CE, APGD-T, FAB-T and Square (the RobustBench protocol);
+``version="custom"`` runs the listed sub-attacks only (the CPU scales use APGD-CE + APGD-T).
+Not batch-invariant: the library draws one random start for the whole batch from a global seed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+
+from reproflow.attacks.base import Attack, AttackResult
+
+log = logging.getLogger(__name__)
+
+SUB_ATTACKS = ("apgd-ce", "apgd-dlr", "apgd-t", "fab", "fab-t", "square")
+
+
+class AutoAttack(Attack):
+    """l_inf AutoAttack on a float32 classifier (the library casts inputs to float32)."""
+
+    name = "autoattack"
+    batch_invariant = False
+
+    def __init__(
+        self,
+        classifier: torch.nn.Module,
+        eps: float,
+        *,
+        version: str = "standard",
+        sub_attacks: tuple[str, ...] = (),
+        batch_size: int = 500,
+        seed: int = 0,
+        device: str | torch.device | None = None,
+    ):
+        super().__init__(classifier, eps, seed=seed, device=device)
+        if version not in ("standard", "custom"):
+            raise ValueError(f"autoattack version must be standard or custom, got {version!r}")
+        bad = [s for s in sub_attacks if s not in SUB_ATTACKS]
+        if bad or (version == "custom" and not sub_attacks):
+            raise ValueError(f"custom AutoAttack needs sub-attacks from {SUB_ATTACKS}, got {sub_attacks}")
+        self.version = version
+        self.sub_attacks = tuple(sub_attacks)
+        self.batch_size = int(batch_size)
+
+    def _run(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None, keys: torch.Tensor) -> AttackResult:
+        from pyautoattack import AutoAttack as _AA
+
+        if self.eps == 0:
+            return AttackResult(x, x, None)
+        kwargs = {"attacks": list(self.sub_attacks)} if self.version == "custom" else {}
+        aa = _AA(self.classifier, norm="Linf", eps=self.eps, version=self.version, seed=self.seed,
+                 device=self.device, **kwargs)
+        with torch.no_grad():
+            n_classes = int(self.classifier(x[:1]).shape[1])
+        # The targeted sub-attacks use 9 target classes (CIFAR-10 setting); fewer classes (e.g. a binary
+        # CelebA task) leave n_classes - 1 targets.
+        aa.apgd_targeted.n_target_classes = min(aa.apgd_targeted.n_target_classes, n_classes - 1)
+        aa.fab.n_target_classes = min(aa.fab.n_target_classes, n_classes - 1)
+        if n_classes < 4:
+            # the DLR losses of APGD-DLR / APGD-T need at least 4 classes (third and fourth largest logits)
+            dropped = [a for a in aa.attacks_to_run if a in ("apgd-dlr", "apgd-t")]
+            aa.attacks_to_run = [a for a in aa.attacks_to_run if a not in dropped]
+            if dropped:
+                log.warning("AutoAttack on %d classes: dropping %s (DLR loss needs >= 4 classes)", n_classes, dropped)
+        # The library logs every sub-attack at INFO/WARNING; keep job logs readable.
+        logging.getLogger("auto-attack").setLevel(logging.ERROR)
+        x_adv, _ = aa.run_standard_evaluation(x, y, batch_size=self.batch_size)
+        return AttackResult(x_adv.to(x.dtype), x, None)

@@ -1,0 +1,8 @@
+"""Constants shared by the attack code and the table/plot code (no torch import here)."""
+
+# Slack on the l_inf constraint for float32 round-off (tests and the semantic-check table use it).
+LINF_TOL = 1e-6
+# Label of pyautoattack's APGD-CE run alone, the library reference for the PGD cross-check.
+CROSSCHECK_LABEL = "apgd_ce"
+# Suffix of the attack label when a semantic attack runs with the analytic rotation oracle.
+ORACLE_SUFFIX = "_oracle"

@@ -1,0 +1,228 @@
+"""One evaluation job: every attack over an eps grid against one classifier, as tidy rows.
+
+Used by the ``evaluate_attacks`` rule (standard classifiers) and reusable by the advtrain phase
+(defended classifiers): the caller loads the models and the split, this module runs the attacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from reproflow.attacks.base import Attack
+from reproflow.attacks.evaluate import EvalOutput, metrics_of, run_attack
+from reproflow.attacks.registry import NEEDS_GENERATOR, NEEDS_MANIPULATOR, AttackName, build_attack, parse_attack_name
+from reproflow.data.store import Split
+from reproflow.seeding import derive_seed
+
+log = logging.getLogger(__name__)
+
+from reproflow.attacks.labels import CROSSCHECK_LABEL, ORACLE_SUFFIX
+
+
+@dataclass(frozen=True)
+class AttackSettings:
+    """Settings of every attack (params.yaml ``attack`` section; spec sections 4-5)."""
+
+    pgd_steps: int
+    pgd_step_factor: float
+    pgd_restarts: int
+    autoattack_version: str
+    autoattack_sub_attacks: tuple[str, ...]
+    attribute_grid_size: int
+    spa_steps: int
+    spa_restarts: int
+    spa_lr: float
+    joint_pgd_steps: int
+    joint_pgd_restarts: int
+    joint_pgd_step_factor: float
+    joint_pgd_attr_step_factor: float
+    batch_size: int
+    edge_tol: float
+
+
+def attack_kwargs(name: AttackName, s: AttackSettings, generator: torch.nn.Module | None) -> dict[str, Any]:
+    """Constructor keyword arguments of attack ``name``. The generator's recursion (steps K and the
+    step as a fraction of eps) is part of the frozen model: it comes from its checkpoint meta."""
+    if name is AttackName.PGD:
+        return {"steps": s.pgd_steps, "step_factor": s.pgd_step_factor, "restarts": s.pgd_restarts}
+    if name is AttackName.AUTOATTACK:
+        return {"version": s.autoattack_version, "sub_attacks": s.autoattack_sub_attacks, "batch_size": s.batch_size}
+    if name is AttackName.ATTRIBUTE:
+        return {"grid_size": s.attribute_grid_size}
+    if name is AttackName.JOINT_PGD:
+        return {
+            "steps": s.joint_pgd_steps, "restarts": s.joint_pgd_restarts, "step_factor": s.joint_pgd_step_factor,
+            "attr_step_factor": s.joint_pgd_attr_step_factor,
+        }
+    kw: dict[str, Any] = {}
+    if name in NEEDS_GENERATOR:
+        assert generator is not None
+        kw.update(generator_recursion(generator))
+    if name is AttackName.SPA:
+        kw.update({"steps": s.spa_steps, "restarts": s.spa_restarts, "lr": s.spa_lr})
+    return kw
+
+
+def generator_recursion(generator: torch.nn.Module) -> dict[str, Any]:
+    """``gen_steps`` and ``gen_step_factor`` from the generator's checkpoint meta (eps, steps, step_size)."""
+    from reproflow.errors import UserError
+
+    meta = getattr(generator, "meta", {}) or {}
+    if not {"eps", "steps", "step_size"} <= set(meta) or float(meta["eps"]) <= 0:
+        raise UserError("the noise generator checkpoint lacks meta eps/steps/step_size; re-run train_generator")
+    return {"gen_steps": int(meta["steps"]), "gen_step_factor": float(meta["step_size"]) / float(meta["eps"])}
+
+
+@dataclass
+class SuiteOutput:
+    """Tidy metric rows, per-sample chosen attributes, and SPA results kept for the image grid."""
+
+    rows: list[dict[str, Any]]
+    attributes: list[dict[str, Any]]
+    spa: dict[float, EvalOutput]
+
+
+def evaluate_suite(
+    split: Split,
+    classifier: torch.nn.Module,
+    *,
+    attacks: tuple[str, ...],
+    eps_grid: tuple[float, ...],
+    settings: AttackSettings,
+    seed: int,
+    device: torch.device,
+    manipulator: torch.nn.Module | None = None,
+    generator: torch.nn.Module | None = None,
+    oracle: torch.nn.Module | None = None,
+    oracle_attacks: tuple[str, ...] = (),
+    judge: torch.nn.Module | None = None,
+    crosscheck: bool = False,
+    labels: dict[str, Any] | None = None,
+) -> SuiteOutput:
+    """Run every attack at every eps; rows are ``{**labels, attack, eps, seed, metric, value}``.
+
+    Semantic attacks use ``manipulator``; those in ``oracle_attacks`` run again with ``oracle``
+    (label ``<attack>_oracle``). ``crosscheck`` adds pyautoattack's APGD-CE alone (label
+    ``apgd_ce``) as the library reference for the project's PGD (AutoAttack's own rows when it is
+    configured as custom APGD-CE alone). Each attack's seed is
+    ``derive_seed(seed, label)``, the same at every eps (common random numbers across the grid).
+    """
+    labels = dict(labels or {})
+    jobs: list[tuple[str, AttackName, torch.nn.Module | None]] = []
+    for name in attacks:
+        key = parse_attack_name(name)
+        jobs.append((key.value, key, manipulator))
+    if oracle is not None:
+        for name in oracle_attacks:
+            key = parse_attack_name(name)
+            if key not in NEEDS_MANIPULATOR:
+                raise ValueError(f"oracle ablation of '{key.value}': not a semantic attack")
+            jobs.append((key.value + ORACLE_SUFFIX, key, oracle))
+    # When AutoAttack itself runs APGD-CE alone, its rows are the cross-check reference: no second run.
+    aa_is_apgd_ce = settings.autoattack_version == "custom" and tuple(settings.autoattack_sub_attacks) == ("apgd-ce",)
+    reuse_aa = crosscheck and aa_is_apgd_ce and AttackName.AUTOATTACK.value in jobs_labels(jobs)
+    if crosscheck and not reuse_aa:
+        jobs.append((CROSSCHECK_LABEL, AttackName.AUTOATTACK, None))
+
+    out = SuiteOutput([], [], {})
+    for eps in eps_grid:
+        for label, key, am in jobs:
+            kw = attack_kwargs(key, settings, generator)
+            if label == CROSSCHECK_LABEL:
+                kw = {"version": "custom", "sub_attacks": ("apgd-ce",), "batch_size": settings.batch_size}
+            atk: Attack = build_attack(
+                key, classifier, eps, manipulator=am, generator=generator, seed=derive_seed(seed, label),
+                device=device, **kw,
+            )
+            start = time.perf_counter()
+            res = run_attack(atk, split, settings.batch_size, judge if atk.semantic else None)
+            elapsed = time.perf_counter() - start
+            metrics = metrics_of(res, split.labels, atk.semantic, settings.edge_tol)
+            metrics["seconds_per_sample"] = elapsed / max(1, len(split))
+            log.info("%s eps=%g: accuracy %.3f (clean %.3f), %.1f ms/sample", label, eps, metrics["accuracy"],
+                     metrics["clean_accuracy"], 1000 * metrics["seconds_per_sample"])
+            copies = [label] + ([CROSSCHECK_LABEL] if reuse_aa and label == AttackName.AUTOATTACK.value else [])
+            for lab in copies:
+                for metric, value in metrics.items():
+                    out.rows.append({**labels, "attack": lab, "eps": eps, "seed": seed, "metric": metric, "value": value})
+            if res.attr is not None:
+                for i, v in enumerate(res.attr.tolist()):
+                    out.attributes.append({**labels, "attack": label, "eps": eps, "seed": seed, "sample": i, "attr": v})
+            if label == AttackName.SPA.value:
+                out.spa[eps] = res
+    return out
+
+
+def jobs_labels(jobs: list[tuple[str, AttackName, Any]]) -> set[str]:
+    return {label for label, _, _ in jobs}
+
+
+@torch.no_grad()
+def _predict(model: torch.nn.Module, x: torch.Tensor, device: torch.device) -> np.ndarray:
+    return model(x.to(device)).argmax(1).cpu().numpy()
+
+
+def make_examples(
+    split: Split,
+    classifier: torch.nn.Module,
+    judge: torch.nn.Module,
+    manipulator: torch.nn.Module,
+    generator: torch.nn.Module,
+    spa: EvalOutput | None,
+    *,
+    eps: float,
+    rows: int,
+    sweep: int,
+    codes: int,
+    seed: int,
+    device: torch.device,
+) -> dict[str, np.ndarray]:
+    """Arrays for the image grid of the first ``rows`` samples (float32 images in [0, 1]).
+
+    ``x`` [n,C,H,W]; ``sweep`` [n,k,C,H,W]: AM(x, a, v) for ``k = sweep`` values v in [0, 1]
+    (``sweep_values``), ``sweep_judge`` [n,k] the judge's predictions on them; ``noisy`` [n,m,C,H,W]:
+    x_a + NG(x_a, z_j) for ``m = codes`` diversity codes at SPA's chosen attribute (the sample's own
+    when SPA did not run), ``noisy_pred`` [n,m] the target's predictions; ``spa_adv`` [n,C,H,W]
+    SPA's example and ``spa_pred`` [n]; ``labels``, ``attr`` (SPA's a'), ``eps``.
+    """
+    from reproflow.models.generator import generate_noise
+
+    n = min(rows, len(split))
+    x = split.images[:n].to(device)
+    y = split.labels[:n].to(device)
+    a = split.attributes[:n].to(device)
+    values = torch.linspace(0.0, 1.0, sweep, device=device)
+    with torch.no_grad():
+        sw = torch.stack([manipulator.edit(x, a, torch.full_like(a, float(v))).clamp(0, 1) for v in values], 1)
+    attr = spa.attr[:n].to(device) if spa is not None and spa.attr is not None else a
+    with torch.no_grad():
+        x_a = manipulator.edit(x, a, attr).clamp(0, 1)
+    g = torch.Generator().manual_seed(derive_seed(seed, "examples"))
+    rec = generator_recursion(generator)
+    noisy = []
+    for _ in range(codes):
+        z = torch.randn(n, generator.z_dim, generator=g).to(device, x.dtype)
+        delta = generate_noise(generator, classifier, x_a, y, z, eps, rec["gen_steps"], rec["gen_step_factor"] * eps)
+        noisy.append((x_a + delta.detach()).clamp(0, 1))
+    noisy_t = torch.stack(noisy, 1)
+    spa_adv = spa.x_adv[:n].to(device) if spa is not None else noisy_t[:, 0]
+    flat = lambda t: t.flatten(0, 1)  # noqa: E731
+    return {
+        "x": x.cpu().numpy().astype(np.float32),
+        "labels": y.cpu().numpy(),
+        "sweep": sw.cpu().numpy().astype(np.float32),
+        "sweep_values": values.cpu().numpy(),
+        "sweep_judge": _predict(judge, flat(sw), device).reshape(n, sweep),
+        "attr": attr.cpu().numpy(),
+        "noisy": noisy_t.cpu().numpy().astype(np.float32),
+        "noisy_pred": _predict(classifier, flat(noisy_t), device).reshape(n, codes),
+        "spa_adv": spa_adv.cpu().numpy().astype(np.float32),
+        "spa_pred": _predict(classifier, spa_adv, device),
+        "eps": np.array(eps),
+    }

@@ -1,0 +1,36 @@
+"""Rule plot_attack_attributes: histogram of the attribute values the semantic attacks chose."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from reproflow.cli._base import exit_with, main_entry
+from reproflow.cli.tabulate_claim_t1 import _parse_pairs
+from reproflow.errors import UserError
+from reproflow.io import save_figure
+
+
+@dataclass(frozen=True)
+class Config:
+    """Plot the chosen-attribute histogram at each dataset's headline eps."""
+
+    attributes: Path
+    output: Path
+    headline_eps: tuple[str, ...]  # dataset=eps pairs
+
+
+def run(cfg: Config) -> None:
+    from reproflow.plots.attack import attribute_histogram
+
+    if not cfg.attributes.exists():
+        raise UserError(f"{cfg.attributes}: file not found; run collect_attack first")
+    save_figure(attribute_histogram(pd.read_csv(cfg.attributes), _parse_pairs(cfg.headline_eps)), cfg.output)
+
+
+main = main_entry(Config, run)
+
+if __name__ == "__main__":
+    exit_with(main)

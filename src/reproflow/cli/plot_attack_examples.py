@@ -1,0 +1,38 @@
+"""Rule plot_attack_examples: image grid original | attribute sweep | attribute + noise for several z."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reproflow.cli._base import exit_with, main_entry
+from reproflow.errors import UserError
+from reproflow.io import save_figure
+
+
+@dataclass(frozen=True)
+class Config:
+    """Render the image-grid arrays written by evaluate_attacks."""
+
+    examples: Path
+    output: Path
+    dataset: str
+
+
+def run(cfg: Config) -> None:
+    from reproflow.plots.attack import examples_grid
+
+    try:
+        with np.load(cfg.examples) as z:
+            ex = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{cfg.examples}: cannot be read ({exc}); re-run evaluate_attacks") from None
+    save_figure(examples_grid(ex, cfg.dataset), cfg.output)
+
+
+main = main_entry(Config, run)
+
+if __name__ == "__main__":
+    exit_with(main)

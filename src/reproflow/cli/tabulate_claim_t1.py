@@ -1,0 +1,65 @@
+"""Rule tabulate_claim_t1: the claim-T1 table (SPA vs the best existing attack) and headline.json.
+
+    python -m reproflow.cli.tabulate_claim_t1 --metrics results/attack/metrics.csv --output .../claims/T1.csv \
+        --headline .../headline.json --baselines fgsm pgd ... --se-factor 2 --headline-eps digits_rot=0.1
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from reproflow.attacks.claims import claim_t1, headline
+from reproflow.cli._base import exit_with, main_entry
+from reproflow.errors import UserError
+from reproflow.io import write_json, write_table
+from reproflow.runinfo import write_sidecar
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Compute claim T1 from the tidy attack table (rule in reproflow.attacks.claims)."""
+
+    metrics: Path
+    output: Path
+    headline: Path
+    baselines: tuple[str, ...]
+    se_factor: float
+    headline_eps: tuple[str, ...]  # dataset=eps pairs
+
+
+def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, float]:
+    out = {}
+    for p in pairs:
+        name, sep, value = p.partition("=")
+        if not sep:
+            raise UserError(f"--headline-eps expects dataset=eps pairs, got {p!r}")
+        out[name] = float(value)
+    return out
+
+
+def run(cfg: Config) -> None:
+    started = time.time()
+    if not cfg.metrics.exists():
+        raise UserError(f"{cfg.metrics}: file not found; run collect_attack first")
+    metrics = pd.read_csv(cfg.metrics)
+    t1 = claim_t1(metrics, cfg.baselines, cfg.se_factor)
+    if t1.empty:
+        raise UserError(f"{cfg.metrics}: no SPA results; add spa to attack.attacks")
+    write_table(cfg.output, t1, markdown=True)
+    summary = headline(t1, _parse_pairs(cfg.headline_eps), cfg.baselines, cfg.se_factor)
+    write_json(cfg.headline, summary)
+    log.info("claim T1: %s %s", summary["verdict"], summary["counts"])
+    write_sidecar(cfg.output, cfg, None, "cpu", started)
+
+
+main = main_entry(Config, run)
+
+if __name__ == "__main__":
+    exit_with(main)

@@ -1,0 +1,110 @@
+"""The attack phase's CLIs end to end on randomly initialised models and a synthetic split."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from reproflow.data.store import save_split
+from reproflow.models import MSPManipulator, NoiseGenerator, RotationOracle, build_classifier
+from reproflow.models.classifiers import save_classifier
+from reproflow.models.generator import save_generator
+from reproflow.models.manipulator import save_manipulator
+
+torch.set_num_threads(1)
+N, SIZE = 10, 16
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    d = tmp_path_factory.mktemp("attack")
+    g = torch.Generator().manual_seed(0)
+    imgs = (torch.rand(N, 1, SIZE, SIZE, generator=g) * 255).to(torch.uint8)
+    meta = {"name": "digits_rot", "source": "test", "split": "test", "num_classes": 10, "channels": 1, "size": SIZE,
+            "attribute_name": "rotation_deg", "attribute_range": [-40.0, 40.0], "seed": 0}
+    save_split(d / "test.pt", {"images": imgs, "labels": torch.arange(N) % 10, "attributes": torch.rand(N, generator=g),
+                               "angles": torch.zeros(N), "originals": imgs.clone(), "meta": meta})
+    torch.manual_seed(0)
+    for name in ("clf0", "clf1"):
+        save_classifier(d / f"{name}.pt", build_classifier("smallcnn", 1, 10, SIZE), "smallcnn", 1, 10, SIZE)
+    save_manipulator(d / "msp.pt", MSPManipulator(1, SIZE, latent_dim=8, width=4))
+    save_manipulator(d / "oracle.pt", RotationOracle((-40.0, 40.0)))
+    save_generator(d / "gen.pt", NoiseGenerator(1, z_dim=8, width=4), {"eps": 0.2, "steps": 2, "step_size": 0.1})
+    return d
+
+
+def _evaluate_args(d, seed: int, crosscheck: str = "true") -> list[str]:
+    out = d / f"seed~{seed}"
+    return [
+        "--data", str(d / "test.pt"), "--classifier", str(d / "clf0.pt"), "--judge", str(d / "clf1.pt"),
+        "--manipulator", str(d / "msp.pt"), "--generator", str(d / "gen.pt"), "--oracle", str(d / "oracle.pt"),
+        "--metrics", str(out / "metrics.csv"), "--attributes", str(out / "attributes.csv"),
+        "--examples", str(out / "examples.npz"), "--dataset", "digits_rot", "--model", "standard",
+        "--seed", str(seed), "--judge-seed", "1", "--device", "cpu", "--eps-grid", "0.05", "0.1",
+        "--attacks", "fgsm", "pgd", "autoattack", "attribute", "generator", "spa", "joint_pgd",
+        "--oracle-attacks", "spa", "--crosscheck", crosscheck, "--max-samples", "8", "--batch-size", "5",
+        "--edge-tol", "0.02", "--pgd-steps", "3", "--pgd-step-factor", "2.5", "--pgd-restarts", "1",
+        "--autoattack-version", "custom", "--autoattack-sub-attacks", "apgd-ce",
+        "--attribute-grid-size", "3", "--spa-steps", "2", "--spa-restarts", "1", "--spa-lr", "0.1",
+        "--joint-pgd-steps", "3", "--joint-pgd-restarts", "1", "--joint-pgd-step-factor", "2.5",
+        "--joint-pgd-attr-step-factor", "2.5", "--examples-eps", "0.05", "--examples-rows", "2",
+        "--examples-sweep", "3", "--examples-codes", "2",
+    ]
+
+
+def test_attack_phase_clis(job):
+    from reproflow.cli import (collect_attack, evaluate_attacks, plot_attack_accuracy, plot_attack_attributes,
+                               plot_attack_examples, tabulate_claim_t1)
+
+    d = job
+    for seed in (0, 1):
+        assert evaluate_attacks.main(_evaluate_args(d, seed)) == 0
+    m = pd.read_csv(d / "seed~0" / "metrics.csv")
+    assert list(m.columns) == ["phase", "dataset", "model", "attack", "eps", "seed", "metric", "value"]
+    assert {"fgsm", "pgd", "autoattack", "apgd_ce", "attribute", "generator", "spa", "joint_pgd", "spa_oracle"} <= set(m.attack)
+    acc = m[m.metric == "accuracy"].set_index(["attack", "eps"])["value"]
+    clean = m[m.metric == "clean_accuracy"].set_index(["attack", "eps"])["value"]
+    assert (acc <= clean + 1e-12).all()
+    assert (m[m.metric == "n_samples"]["value"] == 8).all()
+    attrs = pd.read_csv(d / "seed~0" / "attributes.csv")
+    assert attrs["attr"].between(0, 1).all() and len(attrs) == 8 * 2 * 5  # 5 semantic labels x 2 eps
+    with np.load(d / "seed~0" / "examples.npz") as ex:
+        assert ex["sweep"].shape == (2, 3, 1, SIZE, SIZE) and ex["noisy"].shape == (2, 2, 1, SIZE, SIZE)
+
+    s = [str(d / f"seed~{k}" / "metrics.csv") for k in (0, 1)]
+    a = [str(d / f"seed~{k}" / "attributes.csv") for k in (0, 1)]
+    assert collect_attack.main(["--metrics-in", *s, "--attributes-in", *a, "--metrics", str(d / "all.csv"),
+                                "--attributes", str(d / "attrs.csv"), "--summary", str(d / "summary.csv"),
+                                "--checks", str(d / "checks.csv"), "--crosscheck-tolerance", "0.01"]) == 0
+    checks = pd.read_csv(d / "checks.csv")
+    assert {"judge_sem_accuracy", "ssim_adv_sem", "attr_edge_fraction", "linf", "pgd_minus_apgd_ce"} <= set(checks.check)
+    assert tabulate_claim_t1.main(["--metrics", str(d / "all.csv"), "--output", str(d / "claims" / "T1.csv"),
+                                   "--headline", str(d / "headline.json"), "--baselines", "pgd", "attribute",
+                                   "--se-factor", "2", "--headline-eps", "digits_rot=0.1"]) == 0
+    t1 = pd.read_csv(d / "claims" / "T1.csv")
+    assert len(t1) == 2 and set(t1.verdict) <= {"holds", "fails", "inconclusive"}
+    assert (d / "claims" / "T1.md").exists()
+    head = json.loads((d / "headline.json").read_text())
+    assert head["claim"] == "T1" and "digits_rot" in head["headline"]
+
+    assert plot_attack_accuracy.main(["--metrics", str(d / "all.csv"), "--output", str(d / "acc.png"), "--scale", "tiny"]) == 0
+    assert plot_attack_attributes.main(["--attributes", str(d / "attrs.csv"), "--output", str(d / "hist.png"),
+                                        "--headline-eps", "digits_rot=0.1"]) == 0
+    assert plot_attack_examples.main(["--examples", str(d / "seed~0" / "examples.npz"), "--output", str(d / "ex.png"),
+                                      "--dataset", "digits_rot"]) == 0
+    for f in ("acc", "hist", "ex"):
+        assert (d / f"{f}.png").stat().st_size > 0 and (d / f"{f}.pdf").exists()
+
+
+def test_missing_model_is_a_user_error(job, tmp_path):
+    from reproflow.cli import evaluate_attacks
+
+    args = _evaluate_args(job, 0)
+    args[args.index("--generator") + 1] = str(tmp_path / "nope.pt")
+    args[args.index("--metrics") + 1] = str(tmp_path / "m.csv")
+    assert evaluate_attacks.main(args) == 2
+    assert not (tmp_path / "m.csv").exists()

@@ -1,0 +1,235 @@
+"""Verdict logic of the reproduction summary on hand-made tables: holds, fails, inconclusive, not run."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reproflow.errors import UserError
+from reproflow.report import summary as S
+from reproflow.report.verdicts import Verdict, band_verdict, combine, sign_verdict
+
+SET = S.Settings(z=2.0, slope_tolerance=0.25, rate_tolerance=0.2, cstar_margin=1e-9, caption_tolerance=5e-4)
+
+
+# ---- rules ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "diff, se, expected",
+    [(-0.2, 0.05, Verdict.HOLDS), (0.2, 0.05, Verdict.FAILS), (-0.05, 0.05, Verdict.INCONCLUSIVE),
+     (-0.2, math.nan, Verdict.INCONCLUSIVE), (math.nan, 0.1, Verdict.INCONCLUSIVE)],
+)
+def test_sign_verdict_less(diff, se, expected):
+    assert sign_verdict(diff, se, 2.0, "less") is expected
+    # the mirrored claim swaps holds and fails
+    mirrored = {Verdict.HOLDS: Verdict.FAILS, Verdict.FAILS: Verdict.HOLDS}.get(expected, expected)
+    assert sign_verdict(diff, se, 2.0, "greater") is mirrored
+
+
+def test_sign_verdict_threshold_is_z_standard_errors():
+    assert sign_verdict(-0.19, 0.1, 2.0, "less") is Verdict.INCONCLUSIVE
+    assert sign_verdict(-0.21, 0.1, 2.0, "less") is Verdict.HOLDS
+    with pytest.raises(ValueError):
+        sign_verdict(-1.0, 0.1, 2.0, "lower")
+
+
+@pytest.mark.parametrize(
+    "lo, hi, expected",
+    [(1.9, 2.1, Verdict.HOLDS), (2.6, 2.9, Verdict.FAILS), (1.5, 2.1, Verdict.INCONCLUSIVE),
+     (math.nan, 2.0, Verdict.INCONCLUSIVE), (2.1, 1.9, Verdict.HOLDS)],
+)
+def test_band_verdict(lo, hi, expected):
+    assert band_verdict(lo, hi, 1.75, 2.25) is expected
+
+
+def test_combine():
+    H, F, I, N = Verdict.HOLDS, Verdict.FAILS, Verdict.INCONCLUSIVE, Verdict.NOT_RUN
+    assert combine([H, H]) is H
+    assert combine([H, I]) is I
+    assert combine([H, I, F]) is F
+    assert combine([N, H]) is H
+    assert combine([N, N]) is N
+    assert combine([]) is N
+
+
+# ---- SPA claims ----------------------------------------------------------------------------------
+
+def _t1(diffs, ses, n=3):
+    return pd.DataFrame({"dataset": ["digits_rot"] * len(diffs), "model": "standard",
+                         "eps": [0.05, 0.1, 0.2][: len(diffs)], "difference": diffs, "difference_se": ses,
+                         "n_seeds": n})
+
+
+def test_t1_holds_fails_inconclusive():
+    assert S.claim_t1(_t1([-0.3, -0.2], [0.02, 0.03]), SET).verdict is Verdict.HOLDS
+    # one benchmark where SPA is clearly weaker fails "on every benchmark"
+    out = S.claim_t1(_t1([-0.3, 0.2], [0.02, 0.03]), SET)
+    assert out.verdict is Verdict.FAILS and "eps=0.1: +0.200" in out.evidence
+    assert S.claim_t1(_t1([-0.3, -0.01], [0.02, 0.1]), SET).verdict is Verdict.INCONCLUSIVE
+    # a single seed has no standard error: never a verdict either way
+    assert S.claim_t1(_t1([-0.3], [math.nan], n=1), SET).verdict is Verdict.INCONCLUSIVE
+
+
+def test_t1_measured_is_mean_difference_with_standard_error():
+    out = S.claim_t1(_t1([-0.3, -0.1], [0.1, 0.1]), SET)
+    assert out.measured == pytest.approx(-0.2)
+    assert out.uncertainty == pytest.approx(math.sqrt(2 * 0.1 ** 2) / 2)
+
+
+def test_t1_flags_rows_whose_own_verdict_disagrees():
+    t1 = _t1([-0.3, -0.2], [0.02, 0.03]).assign(verdict=["holds", "inconclusive"])
+    assert "1 row verdict(s) differ" in S.claim_t1(t1, SET).evidence
+
+
+def _t2(diffs):
+    claim = pd.DataFrame({"dataset": "digits_rot", "eps": 0.1, "kind": "claim", "attack": ["spa", "joint_pgd"],
+                          "baseline": ["pgd_at", "trades"], "diff_mean": diffs, "diff_se": [0.01, 0.02],
+                          "n_seeds": 3})
+    cost = pd.DataFrame({"dataset": "digits_rot", "eps": 0.1, "kind": "cost", "attack": ["none", "pgd"],
+                         "baseline": "pgd_at", "diff_mean": [-0.5, -0.6], "diff_se": [0.01, 0.01], "n_seeds": 3})
+    return pd.concat([claim, cost], ignore_index=True)
+
+
+def test_t2_judges_claim_rows_only_and_quotes_the_cost():
+    # the cost rows (SPA-AT far worse in clean / pixel-PGD accuracy) do not decide T2
+    out = S.claim_t2(_t2([0.2, 0.15]), SET)
+    assert out.verdict is Verdict.HOLDS and out.measured == pytest.approx(0.175)
+    assert "clean vs pgd_at -0.500" in out.evidence and "pgd vs pgd_at -0.600" in out.evidence
+    assert S.claim_t2(_t2([0.2, -0.15]), SET).verdict is Verdict.FAILS
+    assert S.claim_t2(_t2([0.2, 0.01]), SET).verdict is Verdict.INCONCLUSIVE
+
+
+def test_bad_table_names_the_file_and_columns():
+    with pytest.raises(UserError, match=r"claims/T1.csv.*difference"):
+        S.claim_t1(pd.DataFrame({"dataset": ["a"], "eps": [0.1]}), SET)
+
+
+# ---- mean-field claims ---------------------------------------------------------------------------
+
+def _pd(c_drop):
+    rows = []
+    for sw2 in (1.0, 2.0, 3.0):
+        rows.append({"activation": "tanh", "sw2": sw2, "sb2": 0.05, "rho": 1.0, "c_star": 1.0 if sw2 < 2 else 0.5})
+        rows.append({"activation": "tanh", "sw2": sw2, "sb2": 0.05, "rho": 0.9, "c_star": c_drop(sw2)})
+    return pd.DataFrame(rows)
+
+
+def test_no_transition():
+    out = S.claim_no_transition(_pd(lambda s: 0.9 - 0.1 * s), SET)
+    assert out.verdict is Verdict.HOLDS and out.measured == pytest.approx(0.8)
+    assert S.claim_no_transition(_pd(lambda s: 1.0 if s == 1.0 else 0.5), SET).verdict is Verdict.FAILS
+    only_rho1 = _pd(lambda s: 0.5)
+    assert S.claim_no_transition(only_rho1[only_rho1["rho"] == 1.0], SET).verdict is Verdict.NOT_RUN
+
+
+def _rates(pair_slope, half=0.002):
+    lc1, lcc = -0.05, -0.20
+    slopes = [lc1, pair_slope, pair_slope, 0.3]
+    return pd.DataFrame({"run": "tanh_rho0.9", "activation": "tanh", "rho": 0.9,
+                         "curve": ["g_aa", "tg_ab", "g_ab_sd", "g_ab_abs_mean"], "slope": slopes,
+                         "ci_low": [x - half for x in slopes], "ci_high": [x + half for x in slopes],
+                         "ln_chi_1": lc1, "ln_chi_c": lcc})
+
+
+def test_same_depth_scale():
+    out = S.claim_same_depth_scale(_rates(-0.051), SET)
+    assert out.verdict is Verdict.HOLDS and out.measured == pytest.approx(1.02)
+    assert out.uncertainty == pytest.approx(0.002 / 0.05)
+    # pair gradients decaying at the GIA rate ln chi_c: fails (the sparse |mean g_ab| curve is not judged)
+    out = S.claim_same_depth_scale(_rates(-0.20), SET)
+    assert out.verdict is Verdict.FAILS and "tanh_rho0.9/tg_ab 4.00" in out.evidence
+    # a noisy fit straddling the tolerance band: inconclusive
+    assert S.claim_same_depth_scale(_rates(-0.05, half=0.02), SET).verdict is Verdict.INCONCLUSIVE
+    only_abs = _rates(-0.05).iloc[3:]
+    assert S.claim_same_depth_scale(only_abs, SET).verdict is Verdict.NOT_RUN
+
+
+def test_universality():
+    t = pd.DataFrame({"run": "r", "metric": ["g_aa", "tg_ab", "g_ab"], "slope": [2.0, 1.95, np.nan],
+                      "ci_low": [1.9, 1.85, np.nan], "ci_high": [2.1, 2.05, np.nan]})
+    out = S.claim_universality(t, SET)
+    assert out.verdict is Verdict.HOLDS and "1 fits without enough layers" in out.evidence
+    t.loc[1, ["slope", "ci_low", "ci_high"]] = [1.0, 0.9, 1.1]
+    assert S.claim_universality(t, SET).verdict is Verdict.FAILS
+    t.loc[1, ["slope", "ci_low", "ci_high"]] = [2.0, 1.0, 3.0]
+    out = S.claim_universality(t, SET)
+    assert out.verdict is Verdict.INCONCLUSIVE and out.measured == pytest.approx(2.0)
+    assert S.claim_universality(t.iloc[2:], SET).verdict is Verdict.NOT_RUN
+
+
+def _bounds(k_true, n=8, noise=0.05, seed=0):
+    rng = np.random.default_rng(seed)
+    xi_min = np.linspace(2.0, 9.0, n)
+    xi_c = xi_min * 1.3
+    lb = k_true * xi_min * np.exp(rng.normal(0, noise, n))
+    return pd.DataFrame({"panel": "a", "sw2": np.arange(n, dtype=float), "depth_boundary": lb,
+                         "censored": "none", "xi_min": xi_min, "xi_c": xi_c})
+
+
+def test_trainable_depth():
+    # boundaries at 12 xi_min: 12 x depth scale wins
+    assert S.claim_trainable_depth(_bounds(12.0), SET).verdict is Verdict.HOLDS
+    # boundaries at 6 xi_c = 7.8 xi_min: 6 xi_c wins
+    assert S.claim_trainable_depth(_bounds(7.8), SET).verdict is Verdict.FAILS
+    # halfway between (in log space) and noisy: inconclusive
+    mid = math.sqrt(12.0 * 7.8)
+    assert S.claim_trainable_depth(_bounds(mid, noise=0.3), SET).verdict is Verdict.INCONCLUSIVE
+    censored = _bounds(12.0).assign(censored="above")
+    assert S.claim_trainable_depth(censored, SET).verdict is Verdict.NOT_RUN
+
+
+def _captions():
+    # (activation, rho, quantity, paper, ours): the Fig. 1 caption values and plausible computed ones
+    rows = [("linear", 1.0, "q_star", 3.0, 3.0), ("tanh", 0.7, "q_star", 6.55, 6.5502),
+            ("relu", 0.7, "c_star", 0.736, 0.7362), ("relu", 0.4, "q_star", math.inf, math.inf),
+            ("erf", 0.4, "c_star", 0.306, 0.3061)]
+    return pd.DataFrame(rows, columns=["activation", "rho", "quantity", "paper", "ours"])
+
+
+def test_fig1_fixed_points():
+    out = S.claim_fig1_fixed_points(_captions(), SET)
+    assert out.verdict is Verdict.HOLDS, out.evidence
+    assert out.measured == pytest.approx(0.0002)
+    # 0.02 % off but not rounding to the quoted digits: fails, with the relative size in the evidence
+    near = _captions()
+    near.loc[1, "ours"] = 6.5513
+    out = S.claim_fig1_fixed_points(near, SET)
+    assert out.verdict is Verdict.FAILS and "tanh rho=0.7 q_star: 6.5513 vs 6.55 (0.0198 %)" in out.evidence
+    off = _captions()
+    off.loc[4, "ours"] = 0.32
+    out = S.claim_fig1_fixed_points(off, SET)
+    assert out.verdict is Verdict.FAILS and "erf rho=0.4 c_star" in out.evidence
+    finite_relu = _captions()
+    finite_relu.loc[3, "ours"] = 5.0
+    assert S.claim_fig1_fixed_points(finite_relu, SET).verdict is Verdict.FAILS
+    assert S.claim_fig1_fixed_points(_captions().iloc[:0], SET).verdict is Verdict.NOT_RUN
+
+
+# ---- the registry --------------------------------------------------------------------------------
+
+def test_summary_marks_missing_inputs_not_run_and_keeps_one_row_per_claim():
+    inputs = {"t1": _t1([-0.3, -0.2], [0.02, 0.03]), "phase_diagram": None}
+    sources = {"t1": "results/attack/claims/T1.csv", "phase_diagram": "results/meanfield/phase_diagram.csv"}
+    table = S.summarise(inputs, sources, "tiny", SET)
+    assert list(table.columns) == S.COLUMNS
+    assert table["claim"].tolist() == [c.id for c in S.CLAIMS]
+    assert table["claim"].is_unique
+    by = table.set_index("claim")
+    assert by.loc["T1", "verdict"] == "holds"
+    assert by.loc["MF-no-transition", "verdict"] == "not run"
+    assert "results/meanfield/phase_diagram.csv" in by.loc["MF-no-transition", "evidence"]
+    assert set(table["verdict"]) <= {v.value for v in Verdict}
+    assert (table["scale"] == "tiny").all()
+    md = S.to_markdown(table, "tiny")
+    assert md.count("\n| ") == len(S.CLAIMS) + 1  # header + one line per claim
+    metrics = S.to_metrics(table)
+    assert metrics["claims"]["T1"]["verdict"] == 1 and metrics["claims"]["MF-fig1"]["verdict"] is None
+    assert sum(metrics["tally"].values()) == len(S.CLAIMS)
+
+
+def test_settings_reject_negative_thresholds():
+    with pytest.raises(ValueError, match="z"):
+        S.Settings(z=-1.0, slope_tolerance=0.2, rate_tolerance=0.2, cstar_margin=1e-9, caption_tolerance=5e-4)
