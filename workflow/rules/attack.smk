@@ -17,48 +17,9 @@ ATT = config["attack"]
 ATT_DIR = f"{R}/attack/dataset~{{dataset}}/seed~{{seed}}"
 
 
-def attack_eps_grid(dataset):
-    try:
-        return ATT["eps_grid"][dataset]
-    except KeyError:
-        raise WorkflowError(
-            f"config key 'attack.eps_grid.{dataset}' is missing: every dataset in pretrain.datasets needs an eps grid"
-        ) from None
-
-
-def attack_headline_eps(dataset):
-    """The grid's median (lower middle for an even grid): the T1 headline and the attribute histogram use it
-    (the image grid uses the smallest eps, where the noise is least visible)."""
-    grid = sorted(attack_eps_grid(dataset))
-    return grid[(len(grid) - 1) // 2]
-
-
-def attack_judge_seed(seed):
-    seeds = list(PRE["seeds"])
-    return seeds[(seeds.index(int(seed)) + 1) % len(seeds)]
-
-
-def _attack_inputs(wildcards):
-    d, s = wildcards.dataset, wildcards.seed
-    out = {
-        "data": f"{R}/data/dataset~{d}/test.pt",
-        "classifier": pretrain_model(d, s, "classifier"),
-        "judge": pretrain_model(d, attack_judge_seed(s), "classifier"),
-        "manipulator": pretrain_model(d, s, "manipulator"),
-        "generator": pretrain_model(d, s, "generator"),
-    }
-    if ATT["oracle_ablation"] and pretrain_has_oracle(d):
-        out["oracle"] = pretrain_model(d, s, "oracle")
-    return out
-
-
-def _attack_jobs(artifact):
-    return [
-        f"{R}/attack/dataset~{d}/seed~{s}/{artifact}" for d in PRE["datasets"] for s in PRE["seeds"]
-    ]
-
-
 rule evaluate_attacks:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         unpack(_attack_inputs),
     output:
@@ -99,6 +60,8 @@ rule evaluate_attacks:
 
 
 rule collect_attack:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         metrics=_attack_jobs("metrics.csv"),
         attributes=_attack_jobs("attributes.csv"),
@@ -126,6 +89,8 @@ rule collect_attack:
 
 
 rule tabulate_claim_t1:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         metrics=f"{R}/attack/metrics.csv",
     output:
@@ -149,6 +114,8 @@ rule tabulate_claim_t1:
 
 
 rule plot_attack_accuracy:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         metrics=f"{R}/attack/metrics.csv",
     output:
@@ -172,6 +139,8 @@ rule plot_attack_accuracy:
 
 
 rule plot_attack_attributes:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         attributes=f"{R}/attack/attributes.csv",
     output:
@@ -198,6 +167,8 @@ rule plot_attack_attributes:
 
 
 rule plot_attack_examples:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         examples=lambda w: f"{R}/attack/dataset~{w.dataset}/seed~{PRE['seeds'][0]}/examples.npz",
     output:

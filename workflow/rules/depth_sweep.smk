@@ -18,20 +18,9 @@ wildcard_constraints:
     depth="[0-9]+",
 
 
-def ds_split(dataset, split):
-    return f"{R}/data/dataset~{dataset}/{split}.pt"
-
-
-def ds_cell_minutes(wildcards):
-    """Rough runtime for a scheduler: 6 flops per multiply-add over the stacked cell at an assumed
-    sustained 5 TFLOP/s (a GPU), plus start-up; generous on purpose."""
-    p = PANELS[wildcards.panel]
-    nets = len(p["sw2_grid"]) * len(DS["seeds"])
-    flops = 6.0 * nets * p["batch"] * DS["width"] ** 2 * int(wildcards.depth) * p["steps"]
-    return int(10 + 3 * flops / 5e12 / 60)
-
-
 rule train_depth_cell:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         train=lambda w: ds_split(PANELS[w.panel]["dataset"], "train"),
         test=lambda w: ds_split(PANELS[w.panel]["dataset"], "test"),
@@ -79,6 +68,8 @@ rule train_depth_cell:
 
 
 rule collect_depth_sweep:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         cells=lambda w: expand(f"{DS_ROOT}/panel~{w.panel}/depth~{{depth}}/accuracy.csv", depth=PANELS[w.panel]["depth_grid"]),
         curves=lambda w: expand(f"{DS_ROOT}/panel~{w.panel}/depth~{{depth}}/curves.csv", depth=PANELS[w.panel]["depth_grid"]),
@@ -101,6 +92,8 @@ rule collect_depth_sweep:
 
 
 rule fit_depth_formula:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         panels=expand(f"{DS_ROOT}/panel~{{panel}}/accuracy.csv", panel=list(PANELS)),
         phase_diagram=f"{R}/meanfield/phase_diagram.csv",
@@ -135,6 +128,8 @@ rule fit_depth_formula:
 
 
 rule plot_depth_sweep:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         panels=expand(f"{DS_ROOT}/panel~{{panel}}/accuracy.csv", panel=list(PANELS)),
         boundaries=f"{DS_ROOT}/boundaries.csv",
@@ -181,6 +176,8 @@ rule plot_depth_sweep:
 
 
 rule measure_training_speed:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         train=ds_split(SPEED["dataset"], "train"),
         test=ds_split(SPEED["dataset"], "test"),
@@ -222,6 +219,8 @@ rule measure_training_speed:
 
 
 rule plot_training_speed:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         expand(f"{DS_ROOT}/speed/depth~{{depth}}/steps.csv", depth=SPEED["depth_grid"]),
     output:

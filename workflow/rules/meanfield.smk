@@ -17,12 +17,9 @@ wildcard_constraints:
     mf_figure="|".join(MF_FIGURES),
 
 
-def _records(items, keys):
-    """List-of-mapping params as "a,b,c" strings for a CLI flag."""
-    return [",".join(str(item[k]) for k in keys) for item in items]
-
-
 rule compute_phase_diagram:
+    conda:
+        "../envs/reproflow.yaml"
     output:
         phase_diagram=f"{R}/meanfield/phase_diagram.csv",
         critical_points=f"{R}/meanfield/critical_points.csv",
@@ -54,6 +51,8 @@ rule compute_phase_diagram:
 
 
 rule simulate_forward:
+    conda:
+        "../envs/reproflow.yaml"
     output:
         f"{R}/meanfield/forward_mc.csv",
     log:
@@ -83,6 +82,8 @@ rule simulate_forward:
 
 
 rule measure_gradients:
+    conda:
+        "../envs/reproflow.yaml"
     output:
         draws=f"{R}/meanfield/gradients/run~{{mf_run}}/draws.csv",
         layers=f"{R}/meanfield/gradients/run~{{mf_run}}/layers.csv",
@@ -117,6 +118,8 @@ rule measure_gradients:
 
 
 rule fit_gradients:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         expand(f"{R}/meanfield/gradients/run~{{mf_run}}/layers.csv", mf_run=list(MF_RUNS)),
     output:
@@ -136,6 +139,8 @@ rule fit_gradients:
 
 
 rule fit_universality:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         expand(f"{R}/meanfield/gradients/run~{{mf_run}}/draws.csv", mf_run=list(MF_RUNS)),
     output:
@@ -156,19 +161,9 @@ rule fit_universality:
         "python -m reproflow.cli.fit_universality {params.args} --log {log} --threads {threads}"
 
 
-def _figure_inputs(w):
-    if w.mf_figure == "forward":
-        return [f"{R}/meanfield/forward_mc.csv"]
-    if w.mf_figure == "phase_diagram":
-        return [f"{R}/meanfield/phase_diagram.csv", f"{R}/meanfield/critical_points.csv"]
-    if w.mf_figure == "gradients":
-        return [f"{R}/meanfield/gradients/run~{r}/layers.csv" for r in MF_RUNS] + [
-            f"{R}/meanfield/gradient_rates.csv"
-        ]
-    return [f"{R}/meanfield/universality.csv", f"{R}/meanfield/universality_points.csv"]
-
-
 rule plot_meanfield:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         _figure_inputs,
     output:
@@ -188,6 +183,8 @@ rule plot_meanfield:
 
 
 rule summarize_meanfield:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         phase_diagram=f"{R}/meanfield/phase_diagram.csv",
         critical_points=f"{R}/meanfield/critical_points.csv",

@@ -16,40 +16,13 @@ PRE_CKPT = f"{R}/checkpoints/pretrain/dataset~{{dataset}}/seed~{{seed}}"
 PRE_DATA = f"{R}/data/dataset~{{dataset}}"
 
 
-def pretrain_model(dataset, seed, name):
-    """Path of a pretrained model file (name: classifier | oracle | manipulator | generator)."""
-    return f"{R}/pretrain/dataset~{dataset}/seed~{seed}/{name}.pt"
-
-
-def pretrain_has_oracle(dataset):
-    """The analytic rotation oracle exists for the rotated sets only."""
-    return dataset.endswith("_rot")
-
-
-def pretrain_settings(section, dataset):
-    try:
-        return PRE[section][dataset]
-    except KeyError:
-        raise WorkflowError(
-            f"config key 'pretrain.{section}.{dataset}' is missing: every dataset in pretrain.datasets "
-            f"needs settings in pretrain.{section}"
-        ) from None
-
-
-def generator_manipulator(wildcards):
-    kind = pretrain_settings("generator", wildcards.dataset)["manipulator"]
-    if kind == "oracle" and not pretrain_has_oracle(wildcards.dataset):
-        raise WorkflowError(
-            f"config key 'pretrain.generator.{wildcards.dataset}.manipulator': 'oracle' needs a rotated (*_rot) dataset; use msp"
-        )
-    return pretrain_model(wildcards.dataset, wildcards.seed, "oracle" if kind == "oracle" else "manipulator")
-
-
 wildcard_constraints:
     seed="[0-9]+",
 
 
 rule train_classifier:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         train=f"{PRE_DATA}/train.pt",
         test=f"{PRE_DATA}/test.pt",
@@ -78,6 +51,8 @@ rule train_classifier:
 
 
 rule build_oracle:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         train=f"{PRE_DATA}/train.pt",
     output:
@@ -95,6 +70,8 @@ rule build_oracle:
 
 
 rule train_manipulator:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         train=f"{PRE_DATA}/train.pt",
         test=f"{PRE_DATA}/test.pt",
@@ -125,6 +102,8 @@ rule train_manipulator:
 
 
 rule train_generator:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         train=f"{PRE_DATA}/train.pt",
         test=f"{PRE_DATA}/test.pt",
@@ -155,20 +134,9 @@ rule train_generator:
         "python -m reproflow.cli.train_generator {params.args} --log {log} --threads {threads}"
 
 
-def _pretrain_plot_inputs(wildcards):
-    d, seeds = wildcards.dataset, PRE["seeds"]
-    out = {
-        "test": f"{R}/data/dataset~{d}/test.pt",
-        "manipulator": pretrain_model(d, seeds[0], "manipulator"),
-        "curves": [f"{R}/pretrain/dataset~{d}/seed~{s}/{m}_curve.csv" for s in seeds for m in ("classifier", "manipulator", "generator")],
-        "metrics": [f"{R}/pretrain/dataset~{d}/seed~{s}/{m}_metrics.json" for s in seeds for m in ("classifier", "manipulator", "generator")],
-    }
-    if pretrain_has_oracle(d):
-        out["oracle"] = pretrain_model(d, seeds[0], "oracle")
-    return out
-
-
 rule plot_pretrain:
+    conda:
+        "../envs/reproflow.yaml"
     input:
         unpack(_pretrain_plot_inputs),
     output:
@@ -203,19 +171,6 @@ rule plot_pretrain:
         ),
     shell:
         "python -m reproflow.cli.plot_pretrain {params.args} --log {log} --threads {threads}"
-
-
-def _pretrain_all_outputs():
-    out = []
-    for d in PRE["datasets"]:
-        models = ["classifier", "manipulator", "generator"] + (["oracle"] if pretrain_has_oracle(d) else [])
-        for s in PRE["seeds"]:
-            out += [pretrain_model(d, s, m) for m in models]
-        out += [
-            f"{R}/pretrain/dataset~{d}/{a}"
-            for a in ("metrics.csv", "metrics.md", "training_curves.png", "training_curves.pdf", "manipulator_grid.png", "manipulator_grid.pdf")
-        ]
-    return out
 
 
 rule pretrain_all:

@@ -124,6 +124,20 @@ def run_cli(config_cls: type[C], run: Callable[[C], None], argv: list[str] | Non
     return 0
 
 
+def put_interpreter_on_path() -> None:
+    """Put the running interpreter's folder first on PATH.
+
+    Rules run ``python -m reproflow.cli.<rule>``; this makes ``python`` the interpreter that runs
+    Snakemake (the project's .venv) even when the user's shell has another one first on PATH.
+    """
+    import os
+
+    bindir = os.path.dirname(sys.executable)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if not parts or parts[0] != bindir:
+        os.environ["PATH"] = os.pathsep.join([bindir, *[p for p in parts if p]])
+
+
 def format_flags(**kwargs: Any) -> str:
     """Format keyword arguments as CLI flags for a rule's shell command.
 
