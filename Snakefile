@@ -5,6 +5,7 @@
 # The config is validated against workflow/schemas/ before any job runs.
 
 configfile: "params.yaml"
+report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"

@@ -23,6 +23,15 @@ def test_tiny_dag_end_to_end_and_report(tmp_path):
         assert png.with_name(png.name).stat().st_size > 1000
     # every finished output has its run sidecar (seed, versions, device)
     assert list(root.rglob("*.run.json"))
+    # the summary gives every claim of both papers a computed verdict
+    import pandas as pd
+
+    summary = pd.read_csv(root / "report" / "summary.csv")
+    assert len(summary) >= 7
+    assert set(summary["verdict"]) <= {"holds", "fails", "inconclusive", "not run"}
+    assert (root / "report" / "summary.md").exists()
+    for table in ("attack/claims/T1.csv", "advtrain/claims/T2.csv", "meanfield/phase_diagram.csv"):
+        assert (root / table).exists(), table
     # nothing left to do: a second invocation is a no-op
     res = run([sys.executable, "-m", "snakemake", "all", "--cores", "2", "--configfile", "config/tiny.yaml", "-n"], work, tmp_path)
     assert "Nothing to be done" in res.stdout + res.stderr

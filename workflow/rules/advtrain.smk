@@ -1,6 +1,235 @@
-# advtrain phase (not built yet)
+# advtrain phase: five defences (standard, PGD-AT, TRADES, attribute augmentation, SPA-AT) trained at the
+# attack phase's headline eps, every attack of the attack phase over its eps grid against each, the
+# defence x attack matrix and claim T2. Datasets and seeds: config["pretrain"]["datasets"] / ["seeds"];
+# seed s of every defence starts from the pretrained models of seed s (so differences pair by seed).
+# Eps grid, attack list and attack settings: config["attack"] (written once there).
+# Outputs (D = {R}/advtrain/dataset~{dataset}/defence~{defence}/seed~{seed}):
+#   rule train_defence           -> D/classifier.pt, D/train_metrics.json, D/train_curve.csv
+#   rule evaluate_defence        -> D/metrics.csv (tidy: phase, dataset, model, attack, eps, seed, metric, value)
+#   rule tabulate_defence_matrix -> {R}/advtrain/{evaluations.csv, matrix.csv, matrix.md, curves.csv}
+#   rule tabulate_claim_t2       -> {R}/advtrain/claims/T2.{csv,md}, {R}/advtrain/headline.json
+#   rule plot_advtrain           -> {R}/advtrain/{matrix_heatmap,training_curves}.{png,pdf}
+# Resumable checkpoints (not outputs): {R}/checkpoints/advtrain/dataset~{dataset}/defence~{defence}/seed~{seed}/classifier.ckpt
+
+ADV = config["advtrain"]
+ADV_DIR = f"{R}/advtrain/dataset~{{dataset}}/defence~{{defence}}/seed~{{seed}}"
+ADV_JOBS = lambda artifact: [
+    f"{R}/advtrain/dataset~{d}/defence~{f}/seed~{s}/{artifact}"
+    for d in PRE["datasets"]
+    for f in ADV["defences"]
+    for s in PRE["seeds"]
+]
+# the matrix's attacks: the attack phase's unless advtrain names a subset
+ADV_ATTACKS = ATT["attacks"] if ADV["attacks"] is None else ADV["attacks"]
+ADV_ORACLE_ATTACKS = ATT["oracle_attacks"] if ADV["oracle_attacks"] is None else ADV["oracle_attacks"]
+# what attribute augmentation and SPA-AT edit with: the learned MSP manipulator or the rotation oracle
+ADV_MANIPULATOR = lambda w: pretrain_model(w.dataset, w.seed, "oracle" if ADV["manipulator"] == "oracle" else "manipulator")
+# every defence-specific setting goes to the CLI as a flag; "lr" of SPA-AT's inner attack is attack_lr
+ADV_DEFENCE_FLAGS = lambda name: {("attack_lr" if k == "lr" else k): v for k, v in ADV.get(name, {}).items()}
+
+
+wildcard_constraints:
+    defence="[a-z_]+",
+
+
+rule train_defence:
+    input:
+        train=f"{R}/data/dataset~{{dataset}}/train.pt",
+        test=f"{R}/data/dataset~{{dataset}}/test.pt",
+        classifier=lambda w: pretrain_model(w.dataset, w.seed, "classifier"),
+        manipulator=ADV_MANIPULATOR,
+        generator=lambda w: pretrain_model(w.dataset, w.seed, "generator"),
+    output:
+        model=f"{ADV_DIR}/classifier.pt",
+        metrics=f"{ADV_DIR}/train_metrics.json",
+        curve=f"{ADV_DIR}/train_curve.csv",
+    log:
+        log_path("advtrain", "train_defence/{dataset}/{defence}/seed~{seed}"),
+    benchmark:
+        bench_path("advtrain", "train_defence/{dataset}/{defence}/seed~{seed}")
+    conda:
+        "../envs/reproflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=16000,
+        runtime=600,
+        gpu=GPUS,
+    params:
+        args=lambda w, input, output: cli_args(
+            train=input.train, test=input.test, classifier=input.classifier, manipulator=input.manipulator,
+            generator=input.generator, output=output.model, metrics=output.metrics, curve=output.curve,
+            checkpoint=f"{R}/checkpoints/advtrain/dataset~{w.dataset}/defence~{w.defence}/seed~{w.seed}/classifier.ckpt",
+            dataset=w.dataset, defence=w.defence, seed=int(w.seed), device=DEVICE,
+            eps=attack_headline_eps(w.dataset), init=ADV["init"], eval_batch_size=ADV["eval_batch_size"],
+            **ADV["training"][w.dataset], **ADV_DEFENCE_FLAGS(w.defence),
+        ),
+    shell:
+        "python -m reproflow.cli.train_defence {params.args} --log {log} --threads {threads}"
+
+
+rule evaluate_defence:
+    input:
+        unpack(
+            lambda w: {
+                "data": f"{R}/data/dataset~{w.dataset}/test.pt",
+                "train": f"{R}/data/dataset~{w.dataset}/train.pt",
+                "classifier": f"{R}/advtrain/dataset~{w.dataset}/defence~{w.defence}/seed~{w.seed}/classifier.pt",
+                "manipulator": pretrain_model(w.dataset, w.seed, "manipulator"),
+                "generator": pretrain_model(w.dataset, w.seed, "generator"),
+                **(
+                    {"oracle": pretrain_model(w.dataset, w.seed, "oracle")}
+                    if ATT["oracle_ablation"] and pretrain_has_oracle(w.dataset)
+                    else {}
+                ),
+            }
+        ),
+    output:
+        metrics=f"{ADV_DIR}/metrics.csv",
+    log:
+        log_path("advtrain", "evaluate_defence/{dataset}/{defence}/seed~{seed}"),
+    benchmark:
+        bench_path("advtrain", "evaluate_defence/{dataset}/{defence}/seed~{seed}")
+    conda:
+        "../envs/reproflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=16000,
+        runtime=240,
+        gpu=GPUS,
+    params:
+        args=lambda w, input, output: cli_args(
+            data=input.data, train=input.train, classifier=input.classifier, manipulator=input.manipulator,
+            generator=input.generator, oracle=input.get("oracle"), metrics=output.metrics,
+            dataset=w.dataset, defence=w.defence, seed=int(w.seed), device=DEVICE,
+            eps_grid=attack_eps_grid(w.dataset), attacks=ADV_ATTACKS,
+            oracle_attacks=ADV_ORACLE_ATTACKS if input.get("oracle") else None,
+            max_samples=ATT["max_samples"] if ADV["max_samples"] is None else ADV["max_samples"], batch_size=ATT["batch_size"], edge_tol=ATT["edge_tol"],
+            pgd_steps=ATT["pgd"]["steps"], pgd_step_factor=ATT["pgd"]["step_factor"],
+            pgd_restarts=ATT["pgd"]["restarts"],
+            autoattack_version=ATT["autoattack"]["version"], autoattack_sub_attacks=ATT["autoattack"]["sub_attacks"],
+            attribute_grid_size=ATT["attribute"]["grid_size"],
+            spa_steps=ATT["spa"]["steps"], spa_restarts=ATT["spa"]["restarts"], spa_lr=ATT["spa"]["lr"],
+            joint_pgd_steps=ATT["joint_pgd"]["steps"], joint_pgd_restarts=ATT["joint_pgd"]["restarts"],
+            joint_pgd_step_factor=ATT["joint_pgd"]["step_factor"],
+            joint_pgd_attr_step_factor=ATT["joint_pgd"]["attr_step_factor"],
+            refit_batches=ADV["refit"]["batches"], refit_batch_size=ADV["refit"]["batch_size"],
+            refit_lr=ADV["refit"]["lr"], refit_div_weight=ADV["refit"]["div_weight"],
+        ),
+    shell:
+        "python -m reproflow.cli.evaluate_defence {params.args} --log {log} --threads {threads}"
+
+
+rule tabulate_defence_matrix:
+    input:
+        metrics=ADV_JOBS("metrics.csv"),
+        curves=ADV_JOBS("train_curve.csv"),
+    output:
+        evaluations=f"{R}/advtrain/evaluations.csv",
+        matrix=f"{R}/advtrain/matrix.csv",
+        matrix_md=f"{R}/advtrain/matrix.md",
+        curves=f"{R}/advtrain/curves.csv",
+    log:
+        log_path("advtrain", "tabulate_defence_matrix/all"),
+    conda:
+        "../envs/reproflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    params:
+        args=lambda w, input, output: cli_args(
+            metrics_in=list(input.metrics), curves_in=list(input.curves), evaluations=output.evaluations,
+            matrix=output.matrix, curves=output.curves, defences=ADV["defences"], seeds=PRE["seeds"],
+            # every attack label each dataset's evaluation must hold (the oracle ablation on rotation sets)
+            attacks=[f"{d}={a}" for d in PRE["datasets"] for a in ADV_ATTACKS]
+            + [
+                f"{d}={a}_oracle"
+                for d in PRE["datasets"]
+                if ATT["oracle_ablation"] and pretrain_has_oracle(d)
+                for a in ADV_ORACLE_ATTACKS
+            ],
+            eps_grid=[f"{d}={e}" for d in PRE["datasets"] for e in attack_eps_grid(d)],
+            headline_eps=[f"{d}={attack_headline_eps(d)}" for d in PRE["datasets"]], scale=config["scale"],
+        ),
+    shell:
+        "python -m reproflow.cli.tabulate_defence_matrix {params.args} --log {log} --threads {threads}"
+
+
+rule tabulate_claim_t2:
+    input:
+        evaluations=f"{R}/advtrain/evaluations.csv",
+    output:
+        table=f"{R}/advtrain/claims/T2.csv",
+        table_md=f"{R}/advtrain/claims/T2.md",
+        headline=f"{R}/advtrain/headline.json",
+    log:
+        log_path("advtrain", "tabulate_claim_t2/all"),
+    conda:
+        "../envs/reproflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        args=lambda w, input, output: cli_args(
+            evaluations=input.evaluations, output=output.table, headline=output.headline,
+            headline_eps=[f"{d}={attack_headline_eps(d)}" for d in PRE["datasets"]],
+            baselines=ADV["t2"]["baselines"], joint_attacks=ADV["t2"]["joint_attacks"],
+            cost_baselines=ADV["t2"]["cost_baselines"], se_factor=ADV["t2"]["se_factor"], scale=config["scale"],
+        ),
+    shell:
+        "python -m reproflow.cli.tabulate_claim_t2 {params.args} --log {log} --threads {threads}"
+
+
+rule plot_advtrain:
+    input:
+        matrix=f"{R}/advtrain/matrix.csv",
+        curves=f"{R}/advtrain/curves.csv",
+    output:
+        heatmap=report(
+            f"{R}/advtrain/matrix_heatmap.png",
+            caption="../report/advtrain/matrix_heatmap.rst",
+            category="advtrain",
+            labels={"figure": "defence x attack matrix"},
+        ),
+        heatmap_pdf=f"{R}/advtrain/matrix_heatmap.pdf",
+        curves=report(
+            f"{R}/advtrain/training_curves.png",
+            caption="../report/advtrain/training_curves.rst",
+            category="advtrain",
+            labels={"figure": "defence training curves"},
+        ),
+        curves_pdf=f"{R}/advtrain/training_curves.pdf",
+    log:
+        log_path("advtrain", "plot_advtrain/all"),
+    conda:
+        "../envs/reproflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        args=lambda w, input, output: cli_args(
+            matrix=input.matrix, curves=input.curves, heatmap=output.heatmap, curves_figure=output.curves,
+            defences=ADV["defences"], attacks=ADV_ATTACKS,
+            headline_eps=[f"{d}={attack_headline_eps(d)}" for d in PRE["datasets"]], scale=config["scale"],
+        ),
+    shell:
+        "python -m reproflow.cli.plot_advtrain {params.args} --log {log} --threads {threads}"
 
 
 rule advtrain_all:
     input:
-        [],
+        ADV_JOBS("classifier.pt"),
+        ADV_JOBS("metrics.csv"),
+        f"{R}/advtrain/evaluations.csv",
+        f"{R}/advtrain/matrix.csv",
+        f"{R}/advtrain/matrix.md",
+        f"{R}/advtrain/curves.csv",
+        f"{R}/advtrain/claims/T2.csv",
+        f"{R}/advtrain/claims/T2.md",
+        f"{R}/advtrain/headline.json",
+        f"{R}/advtrain/matrix_heatmap.png",
+        f"{R}/advtrain/matrix_heatmap.pdf",
+        f"{R}/advtrain/training_curves.png",
+        f"{R}/advtrain/training_curves.pdf",

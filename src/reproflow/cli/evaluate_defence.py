@@ -1,0 +1,120 @@
+"""Rule evaluate_defence: every attack of the attack phase over its eps grid against one defended classifier.
+
+One job per (dataset, defence, seed). The attacks, their settings and the evaluated test samples are the
+attack phase's (``reproflow.attacks.suite.evaluate_suite``, params.yaml ``attack``); before attacking, the
+pretrained noise generator of the same seed is refitted against the defended classifier for
+``--refit-batches`` batches (spec spa.md section 8: a generator fitted to the clean model overstates the
+robustness of a defended one; 0 = no refit), at the generator's own radius and recursion.
+
+    python -m reproflow.cli.evaluate_defence --data .../test.pt --train .../train.pt --classifier .../classifier.pt ...
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from reproflow.cli._base import exit_with, main_entry
+from reproflow.data.store import load_split
+from reproflow.device import describe_device, resolve_device
+from reproflow.io import write_table
+from reproflow.runinfo import write_sidecar
+from reproflow.seeding import derive_seed, seed_everything
+
+COLUMNS = ["phase", "dataset", "model", "attack", "eps", "seed", "metric", "value"]
+
+
+@dataclass(frozen=True)
+class Config:
+    """Evaluate the attack list at every eps against a defended classifier (tidy long table)."""
+
+    data: Path
+    train: Path
+    classifier: Path
+    manipulator: Path
+    generator: Path
+    oracle: Path | None
+    metrics: Path
+    dataset: str
+    defence: str
+    seed: int
+    device: str
+    eps_grid: tuple[float, ...]
+    attacks: tuple[str, ...]
+    oracle_attacks: tuple[str, ...] | None
+    max_samples: int
+    batch_size: int
+    edge_tol: float
+    pgd_steps: int
+    pgd_step_factor: float
+    pgd_restarts: int
+    autoattack_version: str
+    autoattack_sub_attacks: tuple[str, ...]
+    attribute_grid_size: int
+    spa_steps: int
+    spa_restarts: int
+    spa_lr: float
+    joint_pgd_steps: int
+    joint_pgd_restarts: int
+    joint_pgd_step_factor: float
+    joint_pgd_attr_step_factor: float
+    refit_batches: int
+    refit_batch_size: int
+    refit_lr: float
+    refit_div_weight: float
+
+    def __post_init__(self) -> None:
+        if any(e < 0 or e > 1 for e in self.eps_grid):
+            raise ValueError(f"--eps-grid values must lie in [0, 1], got {self.eps_grid}")
+        if self.refit_batches < 0:
+            raise ValueError(f"--refit-batches must be >= 0, got {self.refit_batches}")
+
+
+def run(cfg: Config) -> None:
+    import pandas as pd
+    import torch
+
+    from reproflow.attacks.suite import AttackSettings, evaluate_suite, generator_recursion
+    from reproflow.defences import GeneratorRefresher, RefreshSettings
+    from reproflow.models import load_classifier, load_generator, load_manipulator
+
+    started = time.time()
+    device = resolve_device(cfg.device)
+    seed_everything(cfg.seed)
+    split = load_split(cfg.data)
+    if cfg.max_samples > 0:
+        split = split.subset(cfg.max_samples)
+    classifier = load_classifier(cfg.classifier, device)
+    manipulator = load_manipulator(cfg.manipulator, device)
+    generator = load_generator(cfg.generator, device)
+    oracle = load_manipulator(cfg.oracle, device) if cfg.oracle is not None else None
+    refit: dict[str, float] = {}
+    if cfg.refit_batches > 0:
+        rec = generator_recursion(generator)
+        settings = RefreshSettings(
+            batches=cfg.refit_batches, batch_size=cfg.refit_batch_size, lr=cfg.refit_lr,
+            eps=float(generator.meta["eps"]), gen_steps=rec["gen_steps"], gen_step_factor=rec["gen_step_factor"],
+            div_weight=cfg.refit_div_weight,
+        )
+        rng = torch.Generator().manual_seed(derive_seed(cfg.seed, cfg.defence, "refit"))
+        # refitted through the manipulator SPA and the generator attack then use with it
+        refit = GeneratorRefresher(generator, settings).refresh(classifier, manipulator, load_split(cfg.train), rng)
+    settings_a = AttackSettings(**{k: v for k, v in asdict(cfg).items() if k in AttackSettings.__dataclass_fields__})
+    labels = {"phase": "advtrain", "dataset": cfg.dataset, "model": cfg.defence}
+    out = evaluate_suite(
+        split, classifier, attacks=cfg.attacks, eps_grid=cfg.eps_grid, settings=settings_a, seed=cfg.seed,
+        device=device, manipulator=manipulator, generator=generator, oracle=oracle,
+        oracle_attacks=tuple(cfg.oracle_attacks or ()), judge=None, crosscheck=False, labels=labels,
+    )
+    extra = [{**labels, "attack": "none", "eps": 0.0, "seed": cfg.seed, "metric": "n_samples", "value": float(len(split))}]
+    extra += [{**labels, "attack": "none", "eps": 0.0, "seed": cfg.seed, "metric": k, "value": v} for k, v in refit.items()]
+    rows = pd.DataFrame(out.rows + extra)
+    write_table(cfg.metrics, rows[COLUMNS])
+    write_sidecar(cfg.metrics, cfg, cfg.seed, describe_device(device), started)
+
+
+main = main_entry(Config, run)
+
+if __name__ == "__main__":
+    exit_with(main)

@@ -1,0 +1,53 @@
+"""Rule plot_advtrain: the defence x attack heatmap at the headline eps and the defences' training curves.
+
+    python -m reproflow.cli.plot_advtrain --matrix .../matrix.csv --curves .../curves.csv --heatmap .../matrix_heatmap.png \
+        --curves-figure .../training_curves.png --defences ... --attacks ... --headline-eps digits_rot=0.1 --scale quick
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from reproflow.cli._base import exit_with, main_entry
+from reproflow.cli.tabulate_defence_matrix import parse_pairs
+from reproflow.errors import UserError
+from reproflow.io import save_figure
+from reproflow.runinfo import write_sidecar
+
+
+@dataclass(frozen=True)
+class Config:
+    """Draw the advtrain figures (PNG + PDF)."""
+
+    matrix: Path
+    curves: Path
+    heatmap: Path
+    curves_figure: Path
+    defences: tuple[str, ...]
+    attacks: tuple[str, ...]
+    headline_eps: tuple[str, ...]  # dataset=eps pairs
+    scale: str
+
+
+def run(cfg: Config) -> None:
+    from reproflow.plots.advtrain import matrix_heatmap, training_curves
+
+    started = time.time()
+    for p in (cfg.matrix, cfg.curves):
+        if not p.exists():
+            raise UserError(f"{p}: file not found; run tabulate_defence_matrix first")
+    matrix, curves = pd.read_csv(cfg.matrix), pd.read_csv(cfg.curves)
+    eps = dict(parse_pairs(cfg.headline_eps, "--headline-eps"))
+    save_figure(matrix_heatmap(matrix, eps, cfg.defences, cfg.attacks, cfg.scale), cfg.heatmap)
+    save_figure(training_curves(curves, cfg.defences, cfg.scale), cfg.curves_figure)
+    write_sidecar(cfg.heatmap, cfg, None, "cpu", started)
+
+
+main = main_entry(Config, run)
+
+if __name__ == "__main__":
+    exit_with(main)

@@ -1,0 +1,72 @@
+"""Rule tabulate_claim_t2: claim T2 (SPA-AT vs the existing defences under joint perturbations, and what
+SPA-AT costs in clean and pixel-PGD accuracy) from the defence evaluations, and the phase's headline.json.
+
+    python -m reproflow.cli.tabulate_claim_t2 --evaluations .../evaluations.csv --output .../claims/T2.csv \
+        --headline .../headline.json --headline-eps digits_rot=0.1 --baselines pgd_at trades attribute_augmentation \
+        --joint-attacks spa joint_pgd --cost-baselines standard pgd_at --se-factor 2 --scale quick
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from reproflow.cli._base import exit_with, main_entry
+from reproflow.cli.tabulate_defence_matrix import parse_pairs
+from reproflow.defences.matrix import claim_t2, headline, summarise
+from reproflow.errors import UserError
+from reproflow.io import dataframe_to_markdown, write_json, write_table, write_text
+from reproflow.runinfo import write_sidecar
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Compute claim T2 from the tidy defence evaluations (rule in reproflow.defences.matrix)."""
+
+    evaluations: Path
+    output: Path
+    headline: Path
+    headline_eps: tuple[str, ...]  # dataset=eps pairs
+    baselines: tuple[str, ...]
+    joint_attacks: tuple[str, ...]
+    cost_baselines: tuple[str, ...]
+    se_factor: float
+    scale: str
+
+
+def run(cfg: Config) -> None:
+    started = time.time()
+    if not cfg.evaluations.exists():
+        raise UserError(f"{cfg.evaluations}: file not found; run tabulate_defence_matrix first")
+    ev = pd.read_csv(cfg.evaluations)
+    eps = dict(parse_pairs(cfg.headline_eps, "--headline-eps"))
+    t2 = claim_t2(ev, eps, baselines=cfg.baselines, joint_attacks=cfg.joint_attacks,
+                  cost_baselines=cfg.cost_baselines, z=cfg.se_factor)
+    t2.insert(0, "scale", cfg.scale)
+    write_table(cfg.output, t2)
+    summary = headline(t2, summarise(ev), eps, cfg.se_factor, cfg.scale)
+    show = t2.copy()
+    for c in ("defence_mean", "defence_std", "baseline_mean", "baseline_std", "diff_mean", "diff_std", "diff_se"):
+        show[c] = (100 * show[c]).round(1)
+    text = (
+        f"# Claim T2 ({cfg.scale} scale): {summary['verdict']}\n\n{summary['statement']}.\n\n"
+        f"Accuracies and differences in percentage points (SPA-AT minus baseline, mean and std over seeds). "
+        f"Rule: {summary['rule']}. Cost rows: clean accuracy (attack none) and pixel-PGD accuracy of SPA-AT "
+        f"against the baseline; gain / cost / inconclusive by the same rule.\n\n{dataframe_to_markdown(show)}\n"
+    )
+    write_text(cfg.output.with_suffix(".md"), text)
+    write_json(cfg.headline, summary)
+    log.info("claim T2: %s %s", summary["verdict"], summary["verdicts"])
+    write_sidecar(cfg.output, cfg, None, "cpu", started)
+
+
+main = main_entry(Config, run)
+
+if __name__ == "__main__":
+    exit_with(main)

@@ -1,0 +1,104 @@
+"""Rule tabulate_defence_matrix: gather every (dataset, defence, seed) evaluation into the defence x attack
+x eps matrix (mean, std and standard error over seeds), check it covers every cell exactly once, and gather
+the training curves.
+
+    python -m reproflow.cli.tabulate_defence_matrix --metrics-in D1/metrics.csv ... --curves-in D1/train_curve.csv ... \
+        --evaluations .../evaluations.csv --matrix .../matrix.csv --curves .../curves.csv --defences ... \
+        --seeds 0 1 2 --eps-grid digits_rot=0.05 ... --headline-eps digits_rot=0.1 --scale quick
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from reproflow.cli._base import exit_with, main_entry
+from reproflow.defences.matrix import check_coverage, matrix_markdown, summarise
+from reproflow.errors import UserError
+from reproflow.io import write_table, write_text
+from reproflow.runinfo import write_sidecar
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Build the defence x attack matrix from the per-job tidy tables."""
+
+    metrics_in: tuple[Path, ...]
+    curves_in: tuple[Path, ...]
+    evaluations: Path
+    matrix: Path
+    curves: Path
+    defences: tuple[str, ...]
+    seeds: tuple[int, ...]
+    attacks: tuple[str, ...]  # dataset=attack-label pairs: every label each dataset's evaluations must hold
+    eps_grid: tuple[str, ...]  # dataset=eps pairs, one per grid point
+    headline_eps: tuple[str, ...]  # dataset=eps pairs
+    scale: str
+
+
+def parse_pairs(pairs: tuple[str, ...], flag: str, cast: type = float) -> list[tuple[str, Any]]:
+    """``("digits_rot=0.1", ...)`` -> ``[("digits_rot", 0.1), ...]``."""
+    out = []
+    for p in pairs:
+        name, sep, value = p.partition("=")
+        if not sep:
+            raise UserError(f"{flag} expects dataset=value pairs, got {p!r}")
+        out.append((name, cast(value)))
+    return out
+
+
+def read_tables(paths: tuple[Path, ...]) -> pd.DataFrame:
+    frames = []
+    for p in paths:
+        if not p.exists():
+            raise UserError(f"{p}: file not found; run the job that writes it first")
+        frames.append(pd.read_csv(p))
+    return pd.concat(frames, ignore_index=True)
+
+
+def run(cfg: Config) -> None:
+    started = time.time()
+    ev = read_tables(cfg.metrics_in)
+    grids: dict[str, list[float]] = {}
+    for d, e in parse_pairs(cfg.eps_grid, "--eps-grid"):
+        grids.setdefault(d, []).append(e)
+    expected: dict[str, list[str]] = {}
+    for d, a in parse_pairs(cfg.attacks, "--attacks", str):
+        expected.setdefault(d, []).append(a)
+    if set(expected) != set(grids):
+        raise UserError(f"--attacks names datasets {sorted(expected)}, --eps-grid {sorted(grids)}")
+    extra = set(ev["dataset"]) - set(grids)
+    if extra:
+        raise UserError(f"evaluation tables hold datasets {sorted(extra)} that are not configured")
+    for dataset, grid in grids.items():
+        sub = ev[(ev["dataset"] == dataset) & (ev["attack"] != "none")]
+        check_coverage(sub, cfg.defences, expected[dataset], grid, cfg.seeds)
+    attacks = list(dict.fromkeys(a for labels in expected.values() for a in labels))
+    write_table(cfg.evaluations, ev)
+    summary = summarise(ev[ev["attack"] != "none"])
+    summary.insert(0, "scale", cfg.scale)
+    write_table(cfg.matrix, summary)
+    blocks = [f"# Defence x attack matrix ({cfg.scale} scale)\n",
+              "Robust accuracy on the evaluated test samples and attack success rate on the originally correct "
+              "ones, mean ± std over seeds " + f"{list(cfg.seeds)}" + ", every eps of the attack grid.\n"]
+    for metric in ("accuracy", "success_rate"):
+        blocks.append(matrix_markdown(summary, metric, models=cfg.defences, attacks=attacks))
+    write_text(cfg.matrix.with_suffix(".md"), "\n\n".join(blocks) + "\n")
+    write_table(cfg.curves, read_tables(cfg.curves_in))
+    for dataset, eps in parse_pairs(cfg.headline_eps, "--headline-eps"):
+        log.info("matrix at the headline eps:\n%s", matrix_markdown(summary[summary.dataset == dataset], "accuracy",
+                                                                  eps=eps, models=cfg.defences, attacks=attacks))
+    write_sidecar(cfg.matrix, cfg, None, "cpu", started)
+
+
+main = main_entry(Config, run)
+
+if __name__ == "__main__":
+    exit_with(main)

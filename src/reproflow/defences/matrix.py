@@ -1,0 +1,205 @@
+"""The defence x attack x eps matrix and the T2 claim table (spec spa.md sections 1 and 6).
+
+Input: the tidy evaluation rows of every (dataset, defence, seed) job, columns
+``phase, dataset, model, attack, eps, seed, metric, value`` (model = defence name).
+
+- :func:`check_coverage`: every (dataset, defence, attack, eps, seed) appears exactly once per metric.
+- :func:`summarise`: mean, standard deviation (ddof 1) and standard error over seeds per cell.
+- :func:`claim_t2`: SPA-AT against each baseline defence under the joint attacks (SPA, joint-PGD) and
+  SPA-AT's cost in clean and pixel-PGD accuracy, as seed-paired differences (seed s of every defence
+  starts from the pretrained models of seed s), with the verdict rule of :func:`verdict`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from reproflow.errors import UserError
+
+KEYS = ["dataset", "model", "attack", "eps", "seed", "metric"]
+# Metrics the matrix reports: robust accuracy on the evaluated test samples and the attack success
+# rate on the originally correct ones.
+MATRIX_METRICS = ("accuracy", "success_rate")
+# Significance rule of every verdict: the seed-paired mean difference must lie beyond this many
+# standard errors from zero.
+Z = 2.0
+
+
+def check_coverage(
+    df: pd.DataFrame, defences: Sequence[str], attacks: Sequence[str], eps_grid: Sequence[float],
+    seeds: Sequence[int], metrics: Sequence[str] = MATRIX_METRICS,
+) -> None:
+    """Raise UserError unless every (dataset, defence, attack, eps, seed, metric) cell with the given
+    values appears exactly once (no gap, no duplicate, nothing extra) for every dataset in ``df``."""
+    sub = df[df["metric"].isin(metrics)]
+    dup = sub.duplicated(KEYS, keep=False)
+    if dup.any():
+        raise UserError(f"evaluation tables hold duplicate rows, e.g. {sub[dup].iloc[0][KEYS].to_dict()}")
+    datasets = sorted(sub["dataset"].unique()) or ["<none>"]
+    want = pd.MultiIndex.from_product(
+        [datasets, list(defences), list(attacks), [float(e) for e in eps_grid], [int(s) for s in seeds], list(metrics)],
+        names=KEYS,
+    )
+    have = pd.MultiIndex.from_frame(sub[KEYS].astype({"eps": float, "seed": int}))
+    missing, extra = want.difference(have), have.difference(want)
+    if len(missing):
+        raise UserError(f"evaluation tables miss {len(missing)} cell(s), e.g. {dict(zip(KEYS, missing[0]))}")
+    if len(extra):
+        raise UserError(f"evaluation tables hold {len(extra)} unexpected cell(s), e.g. {dict(zip(KEYS, extra[0]))}")
+
+
+def summarise(df: pd.DataFrame, metrics: Iterable[str] = MATRIX_METRICS) -> pd.DataFrame:
+    """Mean, std (ddof 1; NaN for one seed), standard error and seed count per
+    (dataset, model, attack, eps, metric): columns ``dataset, model, attack, eps, metric, mean, std, sem, n_seeds``."""
+    sub = df[df["metric"].isin(list(metrics))]
+    g = sub.groupby(["dataset", "model", "attack", "eps", "metric"], sort=True)["value"]
+    out = g.agg(mean="mean", std="std", n_seeds="count").reset_index()
+    out["sem"] = out["std"] / np.sqrt(out["n_seeds"])
+    return out[["dataset", "model", "attack", "eps", "metric", "mean", "std", "sem", "n_seeds"]]
+
+
+def verdict(diffs: Sequence[float], z: float = Z, labels: tuple[str, str, str] = ("holds", "fails", "inconclusive")) -> str:
+    """Verdict on seed-paired differences d_s = defence_s - baseline_s (positive = the defence is better).
+
+    With n >= 2 finite differences, mean m and standard error se = std(d, ddof 1) / sqrt(n):
+    ``holds`` if m - z se > 0, ``fails`` if m + z se < 0, else ``inconclusive`` (also for n < 2).
+    ``labels`` renames the three outcomes (cost rows use ``gain / cost / inconclusive``).
+    """
+    d = np.asarray([v for v in diffs if v is not None and math.isfinite(v)], dtype=float)
+    if d.size < 2:
+        return labels[2]
+    m, se = float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size))
+    if m - z * se > 0:
+        return labels[0]
+    if m + z * se < 0:
+        return labels[1]
+    return labels[2]
+
+
+def _paired(df: pd.DataFrame, dataset: str, attack: str, eps: float, metric: str, a: str, b: str) -> pd.DataFrame:
+    sel = df[(df["dataset"] == dataset) & (df["attack"] == attack) & np.isclose(df["eps"], eps) & (df["metric"] == metric)]
+    wide = sel.pivot_table(index="seed", columns="model", values="value", aggfunc="first")
+    if a not in wide or b not in wide:
+        raise UserError(f"T2 needs '{a}' and '{b}' under attack '{attack}' at eps {eps:g} for dataset '{dataset}'")
+    return wide[[a, b]].dropna()
+
+
+def _row(df, dataset, eps, attack, metric, defence, baseline, kind, labels, z) -> dict:
+    w = _paired(df, dataset, attack, eps, metric, defence, baseline)
+    d = (w[defence] - w[baseline]).to_numpy()
+    n = int(d.size)
+    std = float(np.std(d, ddof=1)) if n > 1 else float("nan")
+    return {
+        "dataset": dataset, "eps": float(eps), "kind": kind, "attack": attack, "metric": metric,
+        "defence": defence, "baseline": baseline,
+        "defence_mean": float(w[defence].mean()), "defence_std": float(w[defence].std(ddof=1)) if n > 1 else float("nan"),
+        "baseline_mean": float(w[baseline].mean()), "baseline_std": float(w[baseline].std(ddof=1)) if n > 1 else float("nan"),
+        "diff_mean": float(d.mean()) if n else float("nan"), "diff_std": std,
+        "diff_se": std / math.sqrt(n) if n > 1 else float("nan"), "n_seeds": n,
+        "verdict": verdict(list(d), z=z, labels=labels),
+    }
+
+
+def claim_t2(
+    df: pd.DataFrame, headline_eps: dict[str, float], defence: str = "spa_at",
+    baselines: Sequence[str] = ("pgd_at", "trades", "attribute_augmentation"),
+    joint_attacks: Sequence[str] = ("spa", "joint_pgd"), pixel_attack: str = "pgd",
+    cost_baselines: Sequence[str] = ("standard", "pgd_at"), z: float = Z,
+) -> pd.DataFrame:
+    """The T2 table per dataset at its headline eps (the training eps).
+
+    ``kind = claim`` rows: robust accuracy of ``defence`` minus each baseline's under each joint attack;
+    verdict holds / fails / inconclusive (:func:`verdict`). ``kind = cost`` rows: ``defence`` minus each of
+    ``cost_baselines`` in clean accuracy (metric ``clean_accuracy`` of the pixel attack's rows) and in
+    robust accuracy under ``pixel_attack``; verdict gain / cost / inconclusive. ``z``: the verdicts'
+    standard-error factor.
+    Columns: dataset, eps, kind, attack, metric, defence, baseline, defence_mean, defence_std,
+    baseline_mean, baseline_std, diff_mean, diff_std, diff_se, n_seeds, verdict.
+    """
+    rows = []
+    for dataset in sorted(df["dataset"].unique()):
+        if dataset not in headline_eps:
+            raise UserError(f"no headline eps for dataset '{dataset}'")
+        eps = float(headline_eps[dataset])
+        for attack in joint_attacks:
+            for b in baselines:
+                rows.append(_row(df, dataset, eps, attack, "accuracy", defence, b, "claim", ("holds", "fails", "inconclusive"), z))
+        for metric, attack in (("clean_accuracy", pixel_attack), ("accuracy", pixel_attack)):
+            for b in cost_baselines:
+                r = _row(df, dataset, eps, attack, metric, defence, b, "cost", ("gain", "cost", "inconclusive"), z)
+                if metric == "clean_accuracy":
+                    r["attack"] = "none"
+                rows.append(r)
+    return pd.DataFrame(rows)
+
+
+def overall_t2(t2: pd.DataFrame) -> dict[str, str]:
+    """One verdict per (dataset, joint attack): holds if SPA-AT beats every baseline, fails if it loses to
+    any, inconclusive otherwise. Keys ``<dataset>/<attack>``."""
+    out = {}
+    for (dataset, attack), g in t2[t2["kind"] == "claim"].groupby(["dataset", "attack"]):
+        v = set(g["verdict"])
+        out[f"{dataset}/{attack}"] = "holds" if v == {"holds"} else ("fails" if "fails" in v else "inconclusive")
+    return out
+
+
+def matrix_markdown(
+    summary: pd.DataFrame, metric: str, eps: float | None = None, scale: float = 100.0,
+    models: Sequence[str] | None = None, attacks: Sequence[str] | None = None,
+) -> str:
+    """Markdown blocks per dataset: rows = (defence, eps), columns = attacks, cells ``mean ± std`` in percent.
+    With ``eps`` only that radius is shown; ``models`` / ``attacks`` fix the row / column order."""
+    from reproflow.io import dataframe_to_markdown
+
+    sub = summary[summary["metric"] == metric].copy()
+    if eps is not None:
+        sub = sub[np.isclose(sub["eps"], eps)]
+    sub["cell"] = [
+        f"{m * scale:.1f} ± {s * scale:.1f}" if math.isfinite(s) else f"{m * scale:.1f}"
+        for m, s in zip(sub["mean"], sub["std"])
+    ]
+    blocks = []
+    for dataset, g in sub.groupby("dataset", sort=True):
+        wide = g.pivot_table(index=["model", "eps"], columns="attack", values="cell", aggfunc="first")
+        if attacks is not None:
+            wide = wide[[a for a in attacks if a in wide.columns]]
+        wide = wide.reset_index()
+        if models is not None:
+            rank = {m: i for i, m in enumerate(models)}
+            wide = wide.sort_values(["model", "eps"], key=lambda c: c.map(rank) if c.name == "model" else c)
+        wide.columns.name = None
+        blocks.append(f"### {dataset}: {metric} (%; mean ± std over seeds)\n\n{dataframe_to_markdown(wide)}")
+    return "\n\n".join(blocks)
+
+
+def headline(t2: pd.DataFrame, summary: pd.DataFrame, headline_eps: dict[str, float], z: float, scale: str) -> dict:
+    """The report's summary of T2: overall and per (dataset, joint attack) verdicts, every T2 row, and each
+    defence's clean and robust accuracy (mean over seeds) at the headline eps."""
+    claims = t2[t2["kind"] == "claim"]
+    verdicts = claims["verdict"].tolist()
+    per = overall_t2(t2)
+    overall = "holds" if per and set(per.values()) == {"holds"} else ("fails" if "fails" in per.values() else "inconclusive")
+    acc: dict[str, dict] = {}
+    for dataset, eps in headline_eps.items():
+        sel = summary[(summary["dataset"] == dataset) & np.isclose(summary["eps"], eps) & (summary["metric"] == "accuracy")]
+        acc[dataset] = {f"{r.model}/{r.attack}": float(r.mean) for r in sel.itertuples()}
+    clean = t2[(t2["kind"] == "cost") & (t2["metric"] == "clean_accuracy")]
+    return {
+        "claim": "T2",
+        "statement": "a classifier adversarially trained with SPA examples (SPA-AT) is more accurate under joint "
+                     "perturbations than classifiers from existing defences (at least PGD-AT)",
+        "rule": f"per (dataset, joint attack, baseline) at the headline eps: SPA-AT minus baseline robust accuracy, "
+                f"paired over seeds; holds if mean - {z:g} SE > 0, fails if mean + {z:g} SE < 0, else inconclusive "
+                "(and with < 2 seeds); per (dataset, attack): holds if every baseline holds, fails if any fails",
+        "scale": scale,
+        "verdict": overall,
+        "verdicts": per,
+        "counts": {v: verdicts.count(v) for v in ("holds", "fails", "inconclusive")},
+        "rows": [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in t2.to_dict("records")],
+        "spa_at_clean_accuracy": {r.dataset: float(r.defence_mean) for r in clean.drop_duplicates("dataset").itertuples()},
+        "accuracy_at_headline_eps": acc,
+    }

@@ -1,0 +1,126 @@
+"""The resumable training loop shared by every defence (one job per dataset x defence x seed).
+
+Per epoch: shuffled minibatches (``reproflow.training.loop.minibatches``), the defence's loss
+(:meth:`Defence.step`), one optimiser step; the first ``warmup_epochs`` epochs of an adversarial defence
+use the clean cross-entropy (spec spa.md section 8: clean warm-up), and every adversarial epoch starts
+with the defence's hook (SPA-AT: generator refresh). The classifier, optimiser, scheduler and the
+defence's own state are checkpointed after every epoch (``reproflow.training.loop.ResumableTraining``);
+all randomness of an epoch comes from ``epoch_generator(seed, defence, epoch)`` and the per-sample keys
+``epoch * N + index``, so a killed job resumes and replays the same draws.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from reproflow.data.store import Split
+from reproflow.defences.base import Defence, StepOutput, acc
+from reproflow.logs import progress
+from reproflow.training.classifier import make_optimizer
+from reproflow.training.loop import EpochHook, ResumableTraining, accuracy, cosine_lr, epoch_generator, minibatches
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Schedule shared by every defence (params.yaml ``advtrain.training``)."""
+
+    epochs: int
+    warmup_epochs: int  # clean epochs before an adversarial defence starts crafting examples
+    batch_size: int
+    optimizer: str  # sgd | adam (reproflow.training.classifier.make_optimizer)
+    lr: float  # peak learning rate, cosine-decayed to 0 over the epochs
+    weight_decay: float
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or not 0 <= self.warmup_epochs < self.epochs:
+            raise ValueError(f"need epochs >= 1 and 0 <= warmup_epochs < epochs, got {self.epochs}, {self.warmup_epochs}")
+
+
+def _clean_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepOutput:
+    logits = model(x)
+    return StepOutput(F.cross_entropy(logits, y), {"clean_accuracy": acc(logits, y)})
+
+
+def advtrain_rows(dataset: str, defence: str, epoch: int, seed: int, values: dict[str, float]) -> list[dict[str, Any]]:
+    """Tidy curve rows ``phase, dataset, model, epoch, seed, metric, value`` (model = defence name)."""
+    return [
+        {"phase": "advtrain", "dataset": dataset, "model": defence, "epoch": epoch, "seed": seed, "metric": k,
+         "value": float(v)}
+        for k, v in values.items()
+    ]
+
+
+def train_defence(
+    model: nn.Module,
+    defence: Defence,
+    train: Split,
+    test: Split,
+    settings: TrainSettings,
+    seed: int,
+    device: torch.device,
+    checkpoint: str | Path | None = None,
+    dataset: str = "",
+    eval_batch_size: int = 512,
+    on_epoch_end: EpochHook | None = None,
+) -> tuple[nn.Module, list[dict[str, Any]], dict[str, float]]:
+    """Train ``model`` (already initialised and on ``device``) with ``defence``; returns
+    (model in eval mode, curve rows, final metrics).
+
+    Curve metrics per epoch: ``train_loss``, the defence's batch diagnostics averaged over the epoch
+    (``train_clean_accuracy``, ``train_adv_accuracy``, ...), ``test_accuracy`` (clean, whole test split),
+    ``epoch_seconds``, ``adversarial`` (1 after the warm-up), and SPA-AT's refresh diagnostics.
+    Final metrics: ``test_accuracy``, ``train_seconds`` (sum of the epochs' wall time, resumed runs included).
+    """
+    opt = make_optimizer(model.parameters(), settings.optimizer, settings.lr, settings.weight_decay)
+    sched = cosine_lr(opt, settings.epochs)
+    state = ResumableTraining(checkpoint, {"model": model, "opt": opt, "sched": sched, "defence": defence},
+                              settings.epochs)
+    start = state.start()
+    n = len(train)
+    for epoch in range(start, settings.epochs):
+        t0 = time.monotonic()
+        rng = epoch_generator(seed, defence.name, epoch)
+        adversarial = defence.adversarial and epoch >= settings.warmup_epochs
+        values: dict[str, float] = {}
+        if adversarial:
+            values.update(defence.begin_epoch(model, epoch - settings.warmup_epochs, rng))
+        model.train()
+        sums: dict[str, float] = {}
+        for idx in progress(list(minibatches(n, settings.batch_size, rng)),
+                            desc=f"{defence.name} epoch {epoch + 1}/{settings.epochs}"):
+            x, y = train.images[idx].to(device), train.labels[idx].to(device)
+            a = train.attributes[idx].to(device)
+            out = defence.step(model, x, y, a, idx + epoch * n) if adversarial else _clean_step(model, x, y)
+            opt.zero_grad(set_to_none=True)
+            out.loss.backward()
+            opt.step()
+            for k, v in {"loss": float(out.loss.detach()), **out.stats}.items():
+                sums[k] = sums.get(k, 0.0) + v * len(idx)
+        sched.step()
+        model.eval()
+        values.update({f"train_{k}": v / n for k, v in sums.items()})
+        values["test_accuracy"] = accuracy(model, test.images, test.labels, eval_batch_size, device)
+        values["adversarial"] = float(adversarial)
+        values["epoch_seconds"] = time.monotonic() - t0
+        log.info("%s epoch %d/%d: %s", defence.name, epoch + 1, settings.epochs,
+                 {k: round(v, 4) for k, v in values.items()})
+        state.end_epoch(epoch + 1, advtrain_rows(dataset, defence.name, epoch + 1, seed, values))
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1)
+    model.eval()
+    metrics = {
+        "test_accuracy": accuracy(model, test.images, test.labels, eval_batch_size, device),
+        "train_seconds": float(sum(r["value"] for r in state.rows if r["metric"] == "epoch_seconds")),
+    }
+    # the caller removes the checkpoint once its outputs are written (a crash in between keeps it)
+    return model, state.rows, metrics

@@ -1,0 +1,81 @@
+"""Figures of the advtrain phase: the defence x attack heatmap and the defences' training curves."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def matrix_heatmap(matrix: pd.DataFrame, headline_eps: dict[str, float], defences: Sequence[str],
+                   attacks: Sequence[str], scale: str) -> "plt.Figure":
+    """One row of panels per dataset at its headline eps: robust accuracy (%) and attack success rate (%)
+    as defence x attack heatmaps, cells annotated ``mean ± std`` over seeds.
+
+    ``matrix``: the summary table (dataset, model, attack, eps, metric, mean, std, ...).
+    """
+    datasets = [d for d in headline_eps if d in set(matrix["dataset"])]
+    metrics = [("accuracy", "robust accuracy (%)", "viridis"), ("success_rate", "attack success rate (%)", "magma_r")]
+    fig, axes = plt.subplots(len(datasets), 2, squeeze=False,
+                             figsize=(2 * (1.1 * len(attacks) + 2.2), 0.55 * len(defences) * len(datasets) + 1.4))
+    for i, dataset in enumerate(datasets):
+        eps = headline_eps[dataset]
+        sub = matrix[(matrix["dataset"] == dataset) & np.isclose(matrix["eps"], eps)]
+        cols = [a for a in attacks if a in set(sub["attack"])] + sorted(set(sub["attack"]) - set(attacks))
+        for j, (metric, label, cmap) in enumerate(metrics):
+            ax = axes[i][j]
+            m = sub[sub["metric"] == metric]
+            mean = m.pivot_table(index="model", columns="attack", values="mean").reindex(index=list(defences), columns=cols)
+            std = m.pivot_table(index="model", columns="attack", values="std").reindex(index=list(defences), columns=cols)
+            im = ax.imshow(100 * mean.to_numpy(dtype=float), cmap=cmap, vmin=0, vmax=100, aspect="auto")
+            for r in range(mean.shape[0]):
+                for c in range(mean.shape[1]):
+                    v, s = mean.iat[r, c], std.iat[r, c]
+                    if not math.isfinite(v):
+                        continue
+                    txt = f"{100 * v:.0f}" + (f"\n±{100 * s:.0f}" if math.isfinite(s) else "")
+                    shade = (v if metric == "accuracy" else 1 - v)
+                    ax.text(c, r, txt, ha="center", va="center", fontsize=7, color="white" if shade < 0.55 else "black")
+            ax.set_xticks(range(len(cols)), cols, rotation=35, ha="right", fontsize=8)
+            ax.set_yticks(range(len(defences)), list(defences), fontsize=8)
+            ax.set_title(f"{dataset}, eps = {eps:g}: {label}", fontsize=9)
+            fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
+    fig.suptitle(f"Defence x attack matrix at the headline eps (mean ± std over seeds, {scale} scale)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(curves: pd.DataFrame, defences: Sequence[str], scale: str,
+                    metrics: Sequence[str] = ("train_loss", "test_accuracy", "train_adv_accuracy")) -> "plt.Figure":
+    """Per dataset (rows) and metric (columns): mean over seeds against epoch, one line per defence, a band of
+    +- one std. ``curves``: tidy rows phase, dataset, model, epoch, seed, metric, value."""
+    datasets = sorted(curves["dataset"].unique())
+    fig, axes = plt.subplots(len(datasets), len(metrics), squeeze=False,
+                             figsize=(3.6 * len(metrics), 2.8 * len(datasets) + 0.5))
+    colours = dict(zip(defences, plt.cm.tab10.colors))
+    for i, dataset in enumerate(datasets):
+        for j, metric in enumerate(metrics):
+            ax = axes[i][j]
+            sub = curves[(curves["dataset"] == dataset) & (curves["metric"] == metric)]
+            for d in defences:
+                g = sub[sub["model"] == d].groupby("epoch")["value"].agg(["mean", "std"]).reset_index()
+                if g.empty:
+                    continue
+                ax.plot(g["epoch"], g["mean"], marker="o", ms=2.5, lw=1.2, label=d, color=colours.get(d))
+                ax.fill_between(g["epoch"], g["mean"] - g["std"].fillna(0), g["mean"] + g["std"].fillna(0),
+                                color=colours.get(d), alpha=0.15, lw=0)
+            ax.set_title(f"{dataset}: {metric}", fontsize=9)
+            ax.set_xlabel("epoch", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"Defence training curves (mean ± std over seeds; adversarial accuracy on the crafted training "
+                 f"examples; {scale} scale)", fontsize=10)
+    fig.tight_layout()
+    return fig

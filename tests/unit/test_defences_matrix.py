@@ -1,0 +1,126 @@
+"""The defence x attack matrix and the T2 verdicts on hand-made tables."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reproflow.defences.matrix import (
+    check_coverage,
+    claim_t2,
+    matrix_markdown,
+    overall_t2,
+    summarise,
+    verdict,
+)
+from reproflow.errors import UserError
+
+DEFENCES = ["standard", "pgd_at", "trades", "attribute_augmentation", "spa_at"]
+ATTACKS = ["fgsm", "pgd", "attribute", "spa", "joint_pgd"]
+EPS = [0.1, 0.2]
+SEEDS = [0, 1, 2]
+
+
+def _table(acc) -> pd.DataFrame:
+    """Tidy rows for every cell; ``acc(defence, attack, eps, seed)`` gives the robust accuracy."""
+    rows = []
+    for d, a, e, s in itertools.product(DEFENCES, ATTACKS, EPS, SEEDS):
+        clean = 0.95 - (0.05 if d != "standard" else 0.0) + 0.001 * s
+        r = acc(d, a, e, s)
+        for metric, value in (("accuracy", r), ("success_rate", 1 - r / clean), ("clean_accuracy", clean)):
+            rows.append({"phase": "advtrain", "dataset": "digits_rot", "model": d, "attack": a, "eps": e, "seed": s,
+                         "metric": metric, "value": value})
+    return pd.DataFrame(rows)
+
+
+def _acc_spa_wins(d, a, e, s):
+    base = {"standard": 0.1, "pgd_at": 0.4, "trades": 0.42, "attribute_augmentation": 0.3, "spa_at": 0.6}[d]
+    if a == "pgd" and d == "spa_at":
+        base = 0.3  # SPA-AT pays in pixel robustness
+    return base + 0.01 * ((s * 7 + len(d)) % 3)  # small seed noise
+
+
+def test_verdict_rule() -> None:
+    assert verdict([0.10, 0.12, 0.11]) == "holds"
+    assert verdict([-0.10, -0.12, -0.11]) == "fails"
+    assert verdict([0.10, -0.08, 0.02]) == "inconclusive"
+    assert verdict([0.5]) == "inconclusive"  # one seed: no spread, no verdict
+    assert verdict([0.1, 0.1, 0.1]) == "holds"  # zero spread, positive difference
+    assert verdict([0.0, 0.0]) == "inconclusive"
+    assert verdict([-0.1, -0.1], labels=("gain", "cost", "inconclusive")) == "cost"
+    # exactly at the boundary m = 2 se is not beyond it
+    d = np.array([0.0, 0.2])  # m = 0.1, se = 0.1
+    assert verdict(list(d), z=1.0) == "inconclusive" and verdict(list(d), z=0.9) == "holds"
+
+
+def test_coverage_exactly_once() -> None:
+    df = _table(_acc_spa_wins)
+    check_coverage(df, DEFENCES, ATTACKS, EPS, SEEDS)
+    with pytest.raises(UserError, match="miss"):
+        check_coverage(df.iloc[1:], DEFENCES, ATTACKS, EPS, SEEDS)
+    with pytest.raises(UserError, match="duplicate"):
+        check_coverage(pd.concat([df, df.iloc[:1]]), DEFENCES, ATTACKS, EPS, SEEDS)
+    with pytest.raises(UserError, match="unexpected"):
+        check_coverage(df, DEFENCES, ATTACKS, EPS, SEEDS[:2])
+    with pytest.raises(UserError, match="miss"):
+        check_coverage(df, DEFENCES + ["mixup"], ATTACKS, EPS, SEEDS)
+
+
+def test_summary_statistics() -> None:
+    df = _table(_acc_spa_wins)
+    s = summarise(df)
+    assert len(s) == len(DEFENCES) * len(ATTACKS) * len(EPS) * 2
+    assert (s["n_seeds"] == 3).all()
+    cell = s[(s.model == "spa_at") & (s.attack == "spa") & (s.eps == 0.1) & (s.metric == "accuracy")].iloc[0]
+    vals = [_acc_spa_wins("spa_at", "spa", 0.1, k) for k in SEEDS]
+    assert cell["mean"] == pytest.approx(np.mean(vals))
+    assert cell["std"] == pytest.approx(np.std(vals, ddof=1))
+    assert cell["sem"] == pytest.approx(np.std(vals, ddof=1) / np.sqrt(3))
+    md = matrix_markdown(s, "accuracy", eps=0.1, models=DEFENCES, attacks=ATTACKS)
+    lines = [ln for ln in md.splitlines() if ln.startswith("| ")]
+    assert lines[0].split("|")[1:-1] == [" model ", " eps ", *[f" {a} " for a in ATTACKS]]
+    assert [ln.split("|")[1].strip() for ln in lines[1:]] == DEFENCES
+
+
+def test_t2_holds_fails_inconclusive() -> None:
+    t2 = claim_t2(_table(_acc_spa_wins), {"digits_rot": 0.1})
+    claims = t2[t2.kind == "claim"]
+    assert set(claims["baseline"]) == {"pgd_at", "trades", "attribute_augmentation"}
+    assert set(claims["attack"]) == {"spa", "joint_pgd"}
+    assert (claims["verdict"] == "holds").all()
+    row = claims[(claims.attack == "spa") & (claims.baseline == "pgd_at")].iloc[0]
+    assert row["diff_mean"] == pytest.approx(row["defence_mean"] - row["baseline_mean"])
+    assert row["n_seeds"] == 3
+    cost = t2[t2.kind == "cost"].set_index(["metric", "baseline"])["verdict"]
+    assert cost[("accuracy", "pgd_at")] == "cost"  # 0.3 vs 0.4 under pixel PGD
+    assert cost[("clean_accuracy", "standard")] == "cost"  # 0.90 vs 0.95 clean
+    assert overall_t2(t2) == {"digits_rot/spa": "holds", "digits_rot/joint_pgd": "holds"}
+
+    def loses(d, a, e, s):
+        return _acc_spa_wins(d, a, e, s) - (0.5 if d == "spa_at" else 0.0)
+
+    t2 = claim_t2(_table(loses), {"digits_rot": 0.1})
+    assert (t2[t2.kind == "claim"]["verdict"] == "fails").all()
+    assert overall_t2(t2)["digits_rot/spa"] == "fails"
+
+    def noisy(d, a, e, s):  # SPA-AT equal to PGD-AT on average, with seed noise of either sign
+        if d == "spa_at":
+            return 0.4 + [0.05, -0.05, 0.0][s]
+        return _acc_spa_wins(d, a, e, s) - (0.2 if d in ("trades", "attribute_augmentation") else 0.0)
+
+    t2 = claim_t2(_table(noisy), {"digits_rot": 0.1})
+    v = t2[(t2.kind == "claim")].set_index(["attack", "baseline"])["verdict"]
+    assert v[("spa", "pgd_at")] == "inconclusive"
+    assert v[("spa", "trades")] == "holds"
+    assert overall_t2(t2)["digits_rot/spa"] == "inconclusive"
+
+
+def test_t2_needs_the_defences() -> None:
+    df = _table(_acc_spa_wins)
+    with pytest.raises(UserError, match="trades"):
+        claim_t2(df[df.model != "trades"], {"digits_rot": 0.1})
+    with pytest.raises(UserError, match="headline eps"):
+        claim_t2(df, {"mnist_rot": 0.1})
