@@ -24,6 +24,22 @@ DEVICE = config["device"]
 GPUS = config["gpus_per_job"]
 
 
+def attack_settings_args():
+    """Flags of reproflow.attacks.suite.AttackSettings from the attack section (shared by the
+    attack phase's and the advtrain phase's evaluation jobs, so each value is passed once)."""
+    att = config["attack"]
+    return dict(
+        batch_size=att["batch_size"], edge_tol=att["edge_tol"],
+        pgd_steps=att["pgd"]["steps"], pgd_step_factor=att["pgd"]["step_factor"], pgd_restarts=att["pgd"]["restarts"],
+        autoattack_version=att["autoattack"]["version"], autoattack_sub_attacks=att["autoattack"]["sub_attacks"],
+        attribute_grid_size=att["attribute"]["grid_size"],
+        spa_steps=att["spa"]["steps"], spa_restarts=att["spa"]["restarts"], spa_lr=att["spa"]["lr"],
+        joint_pgd_steps=att["joint_pgd"]["steps"], joint_pgd_restarts=att["joint_pgd"]["restarts"],
+        joint_pgd_step_factor=att["joint_pgd"]["step_factor"],
+        joint_pgd_attr_step_factor=att["joint_pgd"]["attr_step_factor"],
+    )
+
+
 def log_path(phase, name):
     return f"{R}/logs/{phase}/{name}.log"
 

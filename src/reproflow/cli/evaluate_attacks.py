@@ -28,7 +28,7 @@ from reproflow.seeding import seed_everything
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(AttackSettings):
     """Evaluate the attack list at every eps against a pretrained classifier (tidy long table)."""
 
     data: Path
@@ -50,21 +50,6 @@ class Config:
     oracle_attacks: tuple[str, ...]
     crosscheck: bool
     max_samples: int
-    batch_size: int
-    edge_tol: float
-    pgd_steps: int
-    pgd_step_factor: float
-    pgd_restarts: int
-    autoattack_version: str
-    autoattack_sub_attacks: tuple[str, ...]
-    attribute_grid_size: int
-    spa_steps: int
-    spa_restarts: int
-    spa_lr: float
-    joint_pgd_steps: int
-    joint_pgd_restarts: int
-    joint_pgd_step_factor: float
-    joint_pgd_attr_step_factor: float
     examples_eps: float
     examples_rows: int
     examples_sweep: int

@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from reproflow.attacks.suite import AttackSettings
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.data.store import load_split
 from reproflow.device import describe_device, resolve_device
@@ -26,7 +27,7 @@ COLUMNS = ["phase", "dataset", "model", "attack", "eps", "seed", "metric", "valu
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(AttackSettings):
     """Evaluate the attack list at every eps against a defended classifier (tidy long table)."""
 
     data: Path
@@ -44,21 +45,6 @@ class Config:
     attacks: tuple[str, ...]
     oracle_attacks: tuple[str, ...] | None
     max_samples: int
-    batch_size: int
-    edge_tol: float
-    pgd_steps: int
-    pgd_step_factor: float
-    pgd_restarts: int
-    autoattack_version: str
-    autoattack_sub_attacks: tuple[str, ...]
-    attribute_grid_size: int
-    spa_steps: int
-    spa_restarts: int
-    spa_lr: float
-    joint_pgd_steps: int
-    joint_pgd_restarts: int
-    joint_pgd_step_factor: float
-    joint_pgd_attr_step_factor: float
     refit_batches: int
     refit_batch_size: int
     refit_lr: float
