@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 REPROFLOW_APT_EXTRA="slurm-wlm munge dataset-fashion-mnist" bash workflow/scripts/setup.sh
 export XDG_CACHE_HOME="${XDG_CACHE_HOME:-$PWD/.cache}" DVC_NO_ANALYTICS=1 OMP_NUM_THREADS=1
 set +e
-.venv/bin/python -m pytest -n 2 --dist loadfile -q "$@"
+.venv/bin/python -m pytest -n 2 --dist loadfile -q --durations=10 "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
