@@ -45,6 +45,13 @@ class AttackSettings:
     batch_size: int
     edge_tol: float
 
+    @classmethod
+    def of(cls, cfg: object) -> "AttackSettings":
+        """The attack settings held by a CLI config that extends this dataclass."""
+        from dataclasses import fields
+
+        return cls(**{f.name: getattr(cfg, f.name) for f in fields(cls)})
+
 
 def attack_kwargs(name: AttackName, s: AttackSettings, generator: torch.nn.Module | None) -> dict[str, Any]:
     """Constructor keyword arguments of attack ``name``. The generator's recursion (steps K and the

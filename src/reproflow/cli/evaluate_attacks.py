@@ -10,7 +10,7 @@ the least visible noise).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +84,7 @@ def run(cfg: Config) -> None:
     manipulator = load_manipulator(cfg.manipulator, device)
     generator = load_generator(cfg.generator, device)
     oracle = load_manipulator(cfg.oracle, device) if cfg.oracle is not None else None
-    settings = AttackSettings(**{k: v for k, v in asdict(cfg).items() if k in AttackSettings.__dataclass_fields__})
+    settings = AttackSettings.of(cfg)
     out = evaluate_suite(
         split, classifier, attacks=cfg.attacks, eps_grid=cfg.eps_grid, settings=settings, seed=cfg.seed,
         device=device, manipulator=manipulator, generator=generator, oracle=oracle,

@@ -12,7 +12,7 @@ robustness of a defended one; 0 = no refit), at the generator's own radius and r
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from reproflow.attacks.suite import AttackSettings
@@ -61,7 +61,7 @@ def run(cfg: Config) -> None:
     import pandas as pd
     import torch
 
-    from reproflow.attacks.suite import AttackSettings, evaluate_suite, generator_recursion
+    from reproflow.attacks.suite import evaluate_suite, generator_recursion
     from reproflow.defences import GeneratorRefresher, RefreshSettings
     from reproflow.models import load_classifier, load_generator, load_manipulator
 
@@ -86,7 +86,7 @@ def run(cfg: Config) -> None:
         rng = torch.Generator().manual_seed(derive_seed(cfg.seed, cfg.defence, "refit"))
         # refitted through the manipulator SPA and the generator attack then use with it
         refit = GeneratorRefresher(generator, settings).refresh(classifier, manipulator, load_split(cfg.train), rng)
-    settings_a = AttackSettings(**{k: v for k, v in asdict(cfg).items() if k in AttackSettings.__dataclass_fields__})
+    settings_a = AttackSettings.of(cfg)
     labels = {"phase": "advtrain", "dataset": cfg.dataset, "model": cfg.defence}
     out = evaluate_suite(
         split, classifier, attacks=cfg.attacks, eps_grid=cfg.eps_grid, settings=settings_a, seed=cfg.seed,
