@@ -17,6 +17,17 @@ from typing import Any, Iterator
 from reproflow.errors import UserError
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates 0600 files; outputs get the mode a plain open() would give (0666 minus the user's
+# umask), so lab-mates sharing a results folder can read them.
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
@@ -30,6 +41,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         prefix=f".{dest.name}.", suffix=suffix if suffix is not None else dest.suffix, dir=dest.parent
     )
     os.close(fd)
+    os.chmod(tmp, _FILE_MODE)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
@@ -107,14 +119,18 @@ def save_torch(path: str | os.PathLike, obj: Any) -> None:
 
 
 def load_torch(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
-    """``torch.load`` with a clear :class:`UserError` for a missing or corrupted file."""
+    """``torch.load(weights_only=True)`` with a clear :class:`UserError` for a missing or corrupted file.
+
+    Every artifact and checkpoint holds only dicts, lists, strings, numbers and tensors, so the safe
+    unpickler reads them all; nothing executes code from a file a lab-mate shared.
+    """
     import torch
 
     p = Path(path)
     if not p.exists():
         raise UserError(f"{p}: file not found; run the workflow step that produces it first")
     try:
-        return torch.load(p, map_location=map_location, weights_only=False)
+        return torch.load(p, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises several types for truncated/corrupt files
         raise UserError(
             f"{p}: cannot be read as a torch file ({type(exc).__name__}: {exc}); "

@@ -106,7 +106,7 @@ def test_missing_files_fail_fast_with_instructions(tmp_path, name, monkeypatch):
 
 def test_celeba_cli_exit_code_is_clean(tmp_path, capsys):
     rc = prepare_dataset.main([
-        "--name", "celeba", "--out-dir", str(tmp_path / "out"), "--data-root", str(tmp_path), "--download", "false",
+        "--dataset", "celeba", "--out-dir", str(tmp_path / "out"), "--data-root", str(tmp_path), "--download", "false",
         "--seed", "0", "--rotation-deg", "0", "--digits-test-fraction", "0.25", "--max-train", "0", "--max-test", "0",
         "--celeba-size", "64", "--celeba-attribute", "Smiling",
     ])
@@ -151,7 +151,7 @@ def test_angles_uniform_in_range_and_seeded():
 def test_cli_writes_loadable_split_and_manifest(tmp_path):
     out = tmp_path / "dataset~digits_rot"
     rc = prepare_dataset.main([
-        "--name", "digits_rot", "--out-dir", str(out), "--data-root", str(tmp_path), "--download", "false",
+        "--dataset", "digits_rot", "--out-dir", str(out), "--data-root", str(tmp_path), "--download", "false",
         "--seed", "0", "--rotation-deg", "40", "--digits-test-fraction", "0.25", "--max-train", "50", "--max-test", "20",
         "--celeba-size", "64", "--celeba-attribute", "Smiling",
     ])

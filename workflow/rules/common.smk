@@ -1,4 +1,12 @@
 # Helpers shared by every phase: config validation, paths, CLI argument formatting.
+#
+# What a job depends on, as Snakemake sees it (docs/design.md, "Rules"):
+#   - files: input/output (paths reach the CLI through `paths=lambda w, input, output: cli_args(...)`,
+#     a derived param: Snakemake tracks the files themselves);
+#   - settings: `flags=lambda w: cli_args(key=config value, ...)`, plain values named as in params.yaml,
+#     recorded by Snakemake, so editing a value re-runs exactly the jobs that read it (params trigger);
+#   - code: `code=code_of("<rule>")`, a digest of the CLI module and every reproflow module it imports,
+#     so editing library code re-runs the rules that run it (params trigger, computed in ~0.5 s).
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -6,10 +14,11 @@ from snakemake.exceptions import WorkflowError
 from reproflow.cli._base import format_flags as cli_args  # kwargs -> "--flag value ..." (used by every rule)
 from reproflow.cli._base import put_interpreter_on_path
 from reproflow.config import validate_config
+from reproflow.deps import cli_digest as code_of  # rule name -> digest of the code its jobs run
 from reproflow.errors import UserError
 
 try:
-    validate_config(config, Path(workflow.basedir).joinpath("workflow", "schemas"))
+    validate_config(config, Path(workflow.basedir).joinpath("schemas"))
 except UserError as _exc:
     raise WorkflowError(f"invalid config: {_exc}") from None
 

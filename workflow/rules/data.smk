@@ -28,9 +28,9 @@ rule prepare_dataset:
         mem_mb=8000,
         runtime=120,
     params:
-        args=lambda w, output: cli_args(
-            name=w.dataset,
-            out_dir=str(Path(output.train).parent),
+        paths=lambda w, output: cli_args(out_dir=str(Path(output.train).parent)),
+        flags=lambda w: cli_args(
+            dataset=w.dataset,
             data_root=config["data_root"],
             download=DATA["download"],
             seed=DATA["seed"],
@@ -42,8 +42,9 @@ rule prepare_dataset:
             celeba_size=DATA["celeba_size"],
             celeba_attribute=DATA["celeba_attribute"],
         ),
+        code=code_of("prepare_dataset"),
     shell:
-        "python -m reproflow.cli.prepare_dataset {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.prepare_dataset {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule plot_dataset_samples:
@@ -66,9 +67,10 @@ rule plot_dataset_samples:
         mem_mb=2000,
         runtime=10,
     params:
-        args=lambda w, input, output: cli_args(split=input[0], output=output.png, per_row=DATA["sample_grid"]),
+        flags=cli_args(sample_grid=DATA["sample_grid"]),
+        code=code_of("plot_dataset_samples"),
     shell:
-        "python -m reproflow.cli.plot_dataset_samples {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.plot_dataset_samples --split {input:q} --output {output.png:q} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule data_all:

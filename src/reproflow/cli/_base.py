@@ -5,13 +5,16 @@ defaults for values that come from params; the rule passes every one of them. Fl
 generated from the fields (``sw2_grid`` -> ``--sw2-grid``), never typed again by hand.
 
 Supported field types: int, float, str, bool, Path, and list/tuple of int/float/str
-(``nargs='+'``), plus ``X | None`` (pass the string ``none``).
+(``nargs='+'``), plus ``X | None`` (pass the string ``none``). A field whose type is a settings
+dataclass (:mod:`reproflow.settings.sections`) or a ``dict[str, ...]`` takes one JSON value: rules pass a
+config subsection as ``--settings {params.settings:q}`` and the CLI gets the typed object back.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import sys
 import time
@@ -20,6 +23,7 @@ import typing
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+from reproflow.checkpoint import set_job_fingerprint
 from reproflow.errors import UserError
 from reproflow.logs import setup_logging
 
@@ -56,6 +60,29 @@ def _scalar_parser(tp: Any, optional: bool) -> Callable[[str], Any]:
     return parse
 
 
+def _is_json_type(tp: Any) -> bool:
+    return dataclasses.is_dataclass(tp) or typing.get_origin(tp) is dict
+
+
+def _json_parser(tp: Any, flag: str, optional: bool) -> Callable[[str], Any]:
+    from reproflow import settings
+
+    def parse(s: str) -> Any:
+        if optional and s.lower() in ("none", "null"):
+            return None
+        try:
+            value = json.loads(s)
+        except json.JSONDecodeError as exc:
+            raise argparse.ArgumentTypeError(f"{flag} takes JSON: {exc}") from None
+        try:
+            return settings.load(tp, value)
+        except UserError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = "JSON"
+    return parse
+
+
 def build_parser(config_cls: type, description: str | None = None) -> argparse.ArgumentParser:
     """An argparse parser with one ``--flag`` per dataclass field plus ``--log``/``--threads``."""
     parser = argparse.ArgumentParser(description=description or (config_cls.__doc__ or "").strip())
@@ -69,18 +96,29 @@ def build_parser(config_cls: type, description: str | None = None) -> argparse.A
             kwargs["default"] = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         else:
             kwargs["required"] = True
-        origin = typing.get_origin(tp)
-        if origin in (list, tuple):
-            (inner, *_rest) = typing.get_args(tp) or (str,)
-            inner, _ = _unwrap_optional(inner)
+        if _is_json_type(tp):
+            kwargs["type"] = _json_parser(tp, flag, optional)
+        elif typing.get_origin(tp) in (list, tuple):
+            # items are converted in parse_config, where an optional list's lone "none" means None
             kwargs["nargs"] = "+"
-            kwargs["type"] = _scalar_parser(inner, optional=False)
+            kwargs["type"] = str
+            if optional:
+                kwargs["help"] = (kwargs["help"] + " (or none)").strip()
         else:
             kwargs["type"] = _scalar_parser(tp, optional)
         parser.add_argument(flag, **kwargs)
     parser.add_argument("--log", dest="log", default=None, help="log file (the rule's log:)")
     parser.add_argument("--threads", dest="threads", type=int, default=1, help="torch threads")
     return parser
+
+
+def _list_value(tp: Any, optional: bool, raw: list[str]) -> Any:
+    if optional and len(raw) == 1 and raw[0].lower() in ("none", "null"):
+        return None
+    (inner, *_rest) = typing.get_args(tp) or (str,)
+    parse = _scalar_parser(_unwrap_optional(inner)[0], optional=False)
+    items = [parse(x) for x in raw]
+    return tuple(items) if typing.get_origin(tp) is tuple else items
 
 
 def parse_config(config_cls: type[C], argv: list[str] | None) -> tuple[C, argparse.Namespace]:
@@ -91,9 +129,12 @@ def parse_config(config_cls: type[C], argv: list[str] | None) -> tuple[C, argpar
     values = {}
     for f in dataclasses.fields(config_cls):
         v = getattr(ns, f.name)
-        tp, _ = _unwrap_optional(hints[f.name])
-        if typing.get_origin(tp) is tuple and isinstance(v, list):
-            v = tuple(v)
+        tp, optional = _unwrap_optional(hints[f.name])
+        if typing.get_origin(tp) in (list, tuple) and isinstance(v, list):
+            try:
+                v = _list_value(tp, optional, v)
+            except (TypeError, ValueError, argparse.ArgumentTypeError) as exc:
+                parser.error(f"--{f.name.replace('_', '-')}: {exc}")
         if tp is Path and isinstance(v, str):
             v = Path(v)
         values[f.name] = v
@@ -111,6 +152,7 @@ def run_cli(config_cls: type[C], run: Callable[[C], None], argv: list[str] | Non
     from reproflow.device import configure_threads
 
     configure_threads(ns.threads)
+    set_job_fingerprint(job_fingerprint(cfg, run))
     start = time.time()
     try:
         run(cfg)
@@ -122,6 +164,21 @@ def run_cli(config_cls: type[C], run: Callable[[C], None], argv: list[str] | Non
         return 130
     log.info("done in %.1fs", time.time() - start)
     return 0
+
+
+def cli_module(run: Callable[..., Any]) -> str:
+    """Dotted name of the CLI module that defines ``run`` (also under ``python -m``, where it is __main__)."""
+    mod = sys.modules.get(run.__module__)
+    spec = getattr(mod, "__spec__", None)
+    return spec.name if spec is not None else run.__module__
+
+
+def job_fingerprint(cfg: Any, run: Callable[..., Any]) -> str:
+    """Settings + code of one job: the digest of its parsed config and of its CLI's import closure."""
+    from reproflow import settings
+    from reproflow.deps import code_digest
+
+    return settings.digest({"config": cfg, "code": code_digest(cli_module(run))})
 
 
 def put_interpreter_on_path() -> None:
@@ -141,10 +198,13 @@ def put_interpreter_on_path() -> None:
 def format_flags(**kwargs: Any) -> str:
     """Format keyword arguments as CLI flags for a rule's shell command.
 
-    ``sw2_grid=[1, 2]`` -> ``--sw2-grid 1 2``; bools -> ``true/false``; None -> ``none``; values are
-    shell-quoted. The inverse of :func:`build_parser`, so flags are never typed twice.
+    ``sw2_grid=[1, 2]`` -> ``--sw2-grid 1 2``; bools -> ``true/false``; None -> ``none``; a mapping or a
+    settings dataclass -> one canonical JSON value; values are shell-quoted. The inverse of
+    :func:`build_parser`, so flags are never typed twice.
     """
     import shlex
+
+    from reproflow.settings import to_json
 
     def fmt(v: Any) -> str:
         if v is None:
@@ -156,7 +216,11 @@ def format_flags(**kwargs: Any) -> str:
     parts = []
     for key, value in kwargs.items():
         flag = "--" + key.replace("_", "-")
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, dict) or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
+            parts.append(f"{flag} {shlex.quote(to_json(value))}")
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) for v in value):
+            parts.append(f"{flag} {shlex.quote(to_json(list(value)))}")
+        elif isinstance(value, (list, tuple)):
             if len(value) == 0:
                 raise ValueError(f"empty list passed for {flag}")
             parts.append(f"{flag} " + " ".join(shlex.quote(fmt(v)) for v in value))

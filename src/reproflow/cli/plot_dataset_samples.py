@@ -12,11 +12,11 @@ from reproflow.io import save_figure
 
 @dataclass(frozen=True)
 class Config:
-    """Plot the first ``per_row`` test images of a prepared dataset."""
+    """Plot the first ``sample_grid`` test images of a prepared dataset."""
 
     split: Path = field(metadata={"help": "prepared split (.pt)"})
     output: Path = field(metadata={"help": "PNG path (a PDF twin is written beside it)"})
-    per_row: int = field(metadata={"help": "images per row"})
+    sample_grid: int = field(metadata={"help": "images per row (data.sample_grid)"})
 
 
 def run(cfg: Config) -> None:
@@ -26,7 +26,7 @@ def run(cfg: Config) -> None:
     title = f"{s.meta['name']} ({s.meta['split']}, {len(s)} images"
     if s.meta.get("attribute_range"):
         title += f", {s.meta['attribute_name']} in {s.meta['attribute_range']}"
-    fig = sample_grid(s.images, s.labels, s.originals, s.angles, cfg.per_row, title + ")")
+    fig = sample_grid(s.images, s.labels, s.originals, s.angles, cfg.sample_grid, title + ")")
     save_figure(fig, cfg.output)
 
 

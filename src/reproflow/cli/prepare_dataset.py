@@ -1,6 +1,6 @@
 """Rule prepare_dataset: one dataset, both splits, tensors + JSON manifests.
 
-    python -m reproflow.cli.prepare_dataset --name digits_rot --out-dir results/data/dataset~digits_rot ...
+    python -m reproflow.cli.prepare_dataset --dataset digits_rot --out-dir results/data/dataset~digits_rot ...
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ log = logging.getLogger(__name__)
 class Config:
     """Prepare one dataset (train and test splits) into the documented tensor format."""
 
-    name: str = field(metadata={"help": "dataset name, e.g. digits_rot, mnist, celeba"})
+    dataset: str = field(metadata={"help": "dataset name, e.g. digits_rot, mnist, celeba"})
     out_dir: Path = field(metadata={"help": "folder for {train,test}.pt and .json"})
     data_root: Path = field(metadata={"help": "torchvision dataset root"})
     download: bool = field(metadata={"help": "allow torchvision downloads"})
     seed: int = field(metadata={"help": "seed of angles, split and subsets"})
-    rotation_deg: float = field(metadata={"help": "half-range of rotations for *_rot sets"})
+    rotation_deg: float = field(metadata={"help": "half-range of rotations (data.rotation_deg.<dataset>; 0 = not rotated)"})
     digits_test_fraction: float = field(metadata={"help": "test share of the embedded digits"})
     max_train: int = field(metadata={"help": "max training images, 0 = all"})
     max_test: int = field(metadata={"help": "max test images, 0 = all"})
@@ -37,23 +37,23 @@ class Config:
     celeba_attribute: str = field(metadata={"help": "CelebA attribute used as label/attribute"})
 
     def __post_init__(self) -> None:
-        base_name(self.name)  # raises a clear error for unknown names
+        base_name(self.dataset)  # raises a clear error for unknown names
 
 
 def run(cfg: Config) -> None:
     started = time.time()
     for split, max_n in (("train", cfg.max_train), ("test", cfg.max_test)):
         spec = PrepareSpec(
-            name=cfg.name, split=split, root=cfg.data_root, download=cfg.download, seed=cfg.seed,
+            name=cfg.dataset, split=split, root=cfg.data_root, download=cfg.download, seed=cfg.seed,
             rotation_deg=cfg.rotation_deg, digits_test_fraction=cfg.digits_test_fraction, max_n=max_n,
             celeba_size=cfg.celeba_size, celeba_attribute=cfg.celeba_attribute,
         )
-        log.info("preparing %s/%s from %s", cfg.name, split, cfg.data_root)
+        log.info("preparing %s/%s from %s", cfg.dataset, split, cfg.data_root)
         payload = prepare_split(spec)
         out = cfg.out_dir / f"{split}.pt"
         save_split(out, payload)
         write_json(cfg.out_dir / f"{split}.json", manifest(payload, versions()))
-        log.info("%s/%s: %d images %s", cfg.name, split, len(payload["labels"]), tuple(payload["images"].shape[1:]))
+        log.info("%s/%s: %d images %s", cfg.dataset, split, len(payload["labels"]), tuple(payload["images"].shape[1:]))
     write_sidecar(cfg.out_dir / "train.pt", cfg, cfg.seed, "cpu", started)
 
 

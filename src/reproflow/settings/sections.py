@@ -1,0 +1,431 @@
+"""Typed settings, one dataclass per params.yaml (sub)section: GENERATED from workflow/schemas/ by
+workflow/scripts/gen_settings.py. Do not edit; edit the schema and re-run the generator.
+
+Build them from plain config values with :func:`reproflow.settings.load`.
+"""
+
+# ruff: noqa: E501
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainTrades', 'AdvtrainTraining', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepSpeed', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'Report', 'Section']
+
+
+@dataclass(frozen=True)
+class DataRotationDeg:
+    """Settings at data.rotation_deg."""
+
+    digits_rot: float
+    mnist_rot: float
+    fashion_mnist_rot: float
+    cifar10_rot: float
+
+
+@dataclass(frozen=True)
+class Data:
+    """Settings at data."""
+
+    datasets: tuple[Literal['digits', 'digits_rot', 'mnist', 'mnist_rot', 'fashion_mnist', 'fashion_mnist_rot', 'cifar10', 'cifar10_rot', 'celeba'], ...]
+    download: bool
+    seed: int
+    rotation_deg: DataRotationDeg
+    digits_test_fraction: float
+    max_train: int
+    max_test: int
+    celeba_size: int
+    celeba_attribute: str
+    sample_grid: int
+
+
+@dataclass(frozen=True)
+class PretrainClassifier:
+    """Settings at pretrain.classifier."""
+
+    arch: Literal['smallcnn', 'lenet5', 'resnet20', 'resnet18']
+    epochs: int
+    batch_size: int
+    optimizer: Literal['sgd', 'adam']
+    lr: float
+    weight_decay: float
+    augment: Literal['none', 'flip', 'crop_flip']
+
+
+@dataclass(frozen=True)
+class PretrainManipulator:
+    """Settings at pretrain.manipulator."""
+
+    latent_dim: int
+    width: int
+    epochs: int
+    batch_size: int
+    lr: float
+    msp_weight: float
+    label_weight: float
+    edit_weight: float
+
+
+@dataclass(frozen=True)
+class PretrainGenerator:
+    """Settings at pretrain.generator."""
+
+    manipulator: Literal['oracle', 'msp']
+    eps: float
+    steps: int
+    step_fraction: float
+    z_dim: int
+    width: int
+    epochs: int
+    batch_size: int
+    lr: float
+    adv_weight: float
+    div_weight: float
+
+
+@dataclass(frozen=True)
+class Pretrain:
+    """pretrain phase (classifier, rotation oracle, MSP manipulator, noise generator per dataset and seed)"""
+
+    datasets: tuple[Literal['digits_rot', 'mnist_rot', 'fashion_mnist_rot', 'cifar10_rot', 'celeba'], ...]
+    seeds: tuple[int, ...]
+    eval_batch_size: int
+    grid_rows: int
+    grid_steps: int
+    classifier: dict[str, PretrainClassifier]
+    manipulator: dict[str, PretrainManipulator]
+    generator: dict[str, PretrainGenerator]
+
+
+@dataclass(frozen=True)
+class AttackPgd:
+    """Settings at attack.pgd."""
+
+    steps: int
+    step_factor: float
+    restarts: int
+
+
+@dataclass(frozen=True)
+class AttackAutoattack:
+    """Settings at attack.autoattack."""
+
+    version: Literal['standard', 'custom']
+    sub_attacks: tuple[Literal['apgd-ce', 'apgd-dlr', 'apgd-t', 'fab', 'fab-t', 'square'], ...]
+
+
+@dataclass(frozen=True)
+class AttackAttribute:
+    """Settings at attack.attribute."""
+
+    grid_size: int
+
+
+@dataclass(frozen=True)
+class AttackSpa:
+    """Settings at attack.spa."""
+
+    steps: int
+    restarts: int
+    lr: float
+
+
+@dataclass(frozen=True)
+class AttackJointPgd:
+    """Settings at attack.joint_pgd."""
+
+    steps: int
+    restarts: int
+    step_factor: float
+    attr_step_factor: float
+
+
+@dataclass(frozen=True)
+class AttackExamples:
+    """Settings at attack.examples."""
+
+    rows: int
+    sweep: int
+    codes: int
+
+
+@dataclass(frozen=True)
+class AttackT1:
+    """Settings at attack.t1."""
+
+    baselines: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator'], ...]
+    se_factor: float
+
+
+@dataclass(frozen=True)
+class Attack:
+    """attack phase (every attack over the eps grid against the pretrained classifiers; claim T1)"""
+
+    model: str
+    eps_grid: dict[str, tuple[float, ...]]
+    attacks: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'spa', 'joint_pgd'], ...]
+    oracle_ablation: bool
+    oracle_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd'], ...]
+    crosscheck: bool
+    crosscheck_tolerance: float
+    max_samples: int
+    batch_size: int
+    edge_tol: float
+    pgd: AttackPgd
+    autoattack: AttackAutoattack
+    attribute: AttackAttribute
+    spa: AttackSpa
+    joint_pgd: AttackJointPgd
+    examples: AttackExamples
+    t1: AttackT1
+
+
+@dataclass(frozen=True)
+class AdvtrainTraining:
+    """Settings at advtrain.training."""
+
+    epochs: int
+    warmup_epochs: int
+    batch_size: int
+    optimizer: Literal['sgd', 'adam']
+    lr: float
+    weight_decay: float
+
+
+@dataclass(frozen=True)
+class AdvtrainPgdAt:
+    """Settings at advtrain.pgd_at."""
+
+    steps: int
+    step_factor: float
+
+
+@dataclass(frozen=True)
+class AdvtrainTrades:
+    """Settings at advtrain.trades."""
+
+    beta: float
+    steps: int
+    step_factor: float
+
+
+@dataclass(frozen=True)
+class AdvtrainSpaAt:
+    """Settings at advtrain.spa_at."""
+
+    steps: int
+    restarts: int
+    lr: float
+    gen_steps: int | None
+    gen_step_factor: float | None
+    loss_weights: tuple[float, ...]
+    refresh_every: int
+    refresh_batches: int
+    refresh_batch_size: int
+    refresh_lr: float
+    refresh_div_weight: float
+
+
+@dataclass(frozen=True)
+class AdvtrainRefit:
+    """Settings at advtrain.refit."""
+
+    batches: int
+    batch_size: int
+    lr: float
+    div_weight: float
+
+
+@dataclass(frozen=True)
+class AdvtrainT2:
+    """Settings at advtrain.t2."""
+
+    baselines: tuple[Literal['standard', 'pgd_at', 'trades', 'attribute_augmentation', 'spa_at'], ...]
+    joint_attacks: tuple[str, ...]
+    cost_baselines: tuple[Literal['standard', 'pgd_at', 'trades', 'attribute_augmentation', 'spa_at'], ...]
+    se_factor: float
+
+
+@dataclass(frozen=True)
+class Advtrain:
+    """Settings at advtrain."""
+
+    defences: tuple[Literal['standard', 'pgd_at', 'trades', 'attribute_augmentation', 'spa_at'], ...]
+    manipulator: Literal['msp', 'oracle']
+    init: Literal['scratch', 'pretrained']
+    eval_batch_size: int
+    max_samples: int | None
+    attacks: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'spa', 'joint_pgd'], ...] | None
+    oracle_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd'], ...] | None
+    training: dict[str, AdvtrainTraining]
+    pgd_at: AdvtrainPgdAt
+    trades: AdvtrainTrades
+    spa_at: AdvtrainSpaAt
+    refit: AdvtrainRefit
+    t2: AdvtrainT2
+
+
+@dataclass(frozen=True)
+class MeanfieldCaptionsItem:
+    """Settings at meanfield.captions.item."""
+
+    activation: Literal['linear', 'tanh', 'relu', 'hardtanh', 'erf']
+    sw2: float
+    sb2: float
+    rho: float
+    quantity: Literal['q_star', 'c_star']
+    value: float
+
+
+@dataclass(frozen=True)
+class MeanfieldForwardSettingsItem:
+    """Settings at meanfield.forward.settings.item."""
+
+    name: str
+    activation: Literal['linear', 'tanh', 'relu', 'hardtanh', 'erf']
+    sw2: float
+    sb2: float
+
+
+@dataclass(frozen=True)
+class MeanfieldForward:
+    """Settings at meanfield.forward."""
+
+    settings: tuple[MeanfieldForwardSettingsItem, ...]
+    rho_grid: tuple[float, ...]
+    input_q_grid: tuple[float, ...]
+    input_c_grid: tuple[float, ...]
+    width: int
+    depth: int
+    draws: int
+
+
+@dataclass(frozen=True)
+class MeanfieldGradientsRunsItem:
+    """Settings at meanfield.gradients.runs.item."""
+
+    name: str
+    activation: Literal['linear', 'tanh', 'relu', 'hardtanh', 'erf']
+    sw2: float
+    sb2: float
+    rho: float
+    width: int
+    inputs: Literal['standard', 'fixed_point']
+
+
+@dataclass(frozen=True)
+class MeanfieldGradients:
+    """Settings at meanfield.gradients."""
+
+    depth: int
+    draws: int
+    draws_per_batch: int
+    record_every: int
+    fit_skip: int
+    min_z: float
+    runs: tuple[MeanfieldGradientsRunsItem, ...]
+
+
+@dataclass(frozen=True)
+class Meanfield:
+    """mean-field phase (Huang et al. 2020); sw2/sb2 are variances, rho is the keep probability"""
+
+    seed: int
+    activations: tuple[Literal['linear', 'tanh', 'relu', 'hardtanh', 'erf'], ...]
+    sw2_min: float
+    sw2_max: float
+    sw2_step: float
+    sb2_grid: tuple[float, ...]
+    rho_grid: tuple[float, ...]
+    critical_sw2_bracket: tuple[float, ...]
+    captions: tuple[MeanfieldCaptionsItem, ...]
+    forward: MeanfieldForward
+    gradients: MeanfieldGradients
+
+
+@dataclass(frozen=True)
+class DepthSweepPanelsItem:
+    """Settings at depth_sweep.panels.item."""
+
+    name: str  # panel name (folder panel~<name>)
+    dataset: str
+    rho: float
+    init: Literal['gaussian', 'orthogonal']
+    optimizer: Literal['sgd', 'rmsprop']
+    lr: float
+    batch: int
+    steps: int
+    sw2_grid: tuple[float, ...]
+    depth_grid: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DepthSweepSpeed:
+    """Settings at depth_sweep.speed."""
+
+    dataset: str
+    width: int
+    sw2: float
+    sb2: float
+    rho: float
+    init: Literal['gaussian', 'orthogonal']
+    batch: int
+    depth_grid: tuple[int, ...]
+    lr_exponents: tuple[float, ...]
+    seeds: tuple[int, ...]
+    max_steps: int
+    eval_every: int
+    target_accuracy: float
+    train_size: int
+    test_size: int
+
+
+@dataclass(frozen=True)
+class DepthSweep:
+    """depth_sweep section: trainability of deep tanh dropout networks over (sw2, depth) panels (Huang et al. 2020, Fig. 7), the fitted multiplier of the trainable depth, and training speed (Fig. 6)."""
+
+    width: int  # hidden width N
+    sb2: float  # bias variance
+    seeds: tuple[int, ...]
+    train_size: int  # training images used, 0 = all
+    test_size: int  # test images evaluated, 0 = all
+    curve_every: int
+    checkpoint_every: int
+    max_stack: int  # networks per stacked model, 0 = whole cell
+    boundary_metric: Literal['train_accuracy', 'test_accuracy']
+    boundary_fraction: float
+    contour_fraction: float
+    n_boot: int
+    fit_seed: int
+    panels: tuple[DepthSweepPanelsItem, ...]
+    speed: DepthSweepSpeed
+
+
+@dataclass(frozen=True)
+class Report:
+    """Decision thresholds of the reproduction summary (report phase)."""
+
+    z: float  # interval half-width in standard errors
+    slope_tolerance: float  # V ~ m^2 band half-width around slope 2
+    rate_tolerance: float  # band half-width around rate / ln chi_1 = 1
+    cstar_margin: float  # c* < 1 means 1 - c* > this
+    caption_tolerance: float  # |ours - paper| allowed for a Fig. 1 caption value
+    accuracy_metric: str  # attack-table metric drawn against eps by dvc plots
+
+
+@dataclass(frozen=True)
+class Section:
+    """Workflow config (params.yaml merged with --configfile overlays). Each phase's section is described in its own file and inlined by reproflow.config.load_schema."""
+
+    results_root: str  # root folder of every output of this scale
+    data_root: str  # torchvision dataset root
+    device: str
+    gpus_per_job: int
+    scale: Literal['paper', 'quick', 'tiny']
+    data: Data
+    pretrain: Pretrain  # pretrain phase (classifier, rotation oracle, MSP manipulator, noise generator per dataset and seed)
+    attack: Attack  # attack phase (every attack over the eps grid against the pretrained classifiers; claim T1)
+    advtrain: Advtrain
+    meanfield: Meanfield  # mean-field phase (Huang et al. 2020); sw2/sb2 are variances, rho is the keep probability
+    depth_sweep: DepthSweep  # depth_sweep section: trainability of deep tanh dropout networks over (sw2, depth) panels (Huang et al. 2020, Fig. 7), the fitted multiplier of the trainable depth, and training speed (Fig. 6).
+    report: Report  # Decision thresholds of the reproduction summary (report phase).
