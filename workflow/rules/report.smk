@@ -57,21 +57,16 @@ rule summarise_claims:
         mem_mb=2000,
         runtime=10,
     params:
-        args=lambda w, input, output: cli_args(
+        paths=lambda w, input, output: cli_args(
             **{k: input.get(k) for k in REPORT_TABLES},
             summary=output.summary,
             metrics=output.metrics,
             plots=output.plots,
-            scale=config["scale"],
-            accuracy_metric=REP["accuracy_metric"],
-            z=REP["z"],
-            slope_tolerance=REP["slope_tolerance"],
-            rate_tolerance=REP["rate_tolerance"],
-            cstar_margin=REP["cstar_margin"],
-            caption_tolerance=REP["caption_tolerance"],
         ),
+        flags=cli_args(scale=config["scale"], report=REP),
+        code=code_of("summarise_claims"),
     shell:
-        "python -m reproflow.cli.summarise_claims {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.summarise_claims {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule report_all:

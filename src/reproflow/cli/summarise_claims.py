@@ -16,6 +16,7 @@ from reproflow.cli._base import exit_with, main_entry
 from reproflow.errors import UserError
 from reproflow.io import write_json, write_table, write_text
 from reproflow.runinfo import write_sidecar
+from reproflow.settings.sections import Report
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +40,7 @@ class Config:
     metrics: Path = field(metadata={"help": "output: metrics.json"})
     plots: Path = field(metadata={"help": "output folder: plot-ready CSVs for dvc plots"})
     scale: str = field(metadata={"help": "scale label (paper | quick | tiny)"})
-    accuracy_metric: str = field(metadata={"help": "metric of the attack table plotted against eps"})
-    z: float = field(metadata={"help": "interval half-width in standard errors"})
-    slope_tolerance: float = field(metadata={"help": "V ~ m^2: slope interval must lie in 2 +- this"})
-    rate_tolerance: float = field(metadata={"help": "decay rate / ln chi_1 must lie in 1 +- this"})
-    cstar_margin: float = field(metadata={"help": "c* < 1 means 1 - c* > this"})
-    caption_tolerance: float = field(metadata={"help": "|ours - paper| allowed for a Fig. 1 caption value"})
+    report: Report = field(metadata={"help": "the report section of params.yaml (JSON)"})
 
 
 def _read_csv(path: Path | None) -> pd.DataFrame | None:
@@ -66,7 +62,7 @@ def _write_plot_data(cfg: Config, tables: dict[str, Any]) -> list[str]:
     written = []
     attack = _read_csv(cfg.attack_table)
     if attack is not None:
-        for dataset, df in accuracy_vs_eps(attack, cfg.accuracy_metric, PLOT_ATTACKS, str(cfg.attack_table)).items():
+        for dataset, df in accuracy_vs_eps(attack, cfg.report.accuracy_metric, PLOT_ATTACKS, str(cfg.attack_table)).items():
             path = cfg.plots / "accuracy_vs_eps" / f"dataset~{dataset}.csv"
             write_table(path, df)
             written.append(str(path))
@@ -83,7 +79,7 @@ def run(cfg: Config) -> None:
     from reproflow.report.summary import Settings, summarise, to_markdown, to_metrics
 
     started = time.time()
-    settings = Settings(cfg.z, cfg.slope_tolerance, cfg.rate_tolerance, cfg.cstar_margin, cfg.caption_tolerance)
+    settings = Settings.of(cfg.report)
     tables = {name: _read_csv(getattr(cfg, name)) for name in TABLE_INPUTS}
     # "none": the rule found no phase that lists this table among its final outputs at this scale
     sources = {name: str(getattr(cfg, name) or f"{name} table (not produced at this scale)") for name in TABLE_INPUTS}

@@ -45,6 +45,11 @@ class Settings:
     cstar_margin: float
     caption_tolerance: float
 
+    @classmethod
+    def of(cls, report: Any) -> "Settings":
+        """The thresholds of the params.yaml ``report`` section (a :class:`reproflow.settings.sections.Report`)."""
+        return cls(**{f.name: getattr(report, f.name) for f in dataclasses.fields(cls)})
+
     def __post_init__(self) -> None:
         for name in ("z", "slope_tolerance", "rate_tolerance", "cstar_margin", "caption_tolerance"):
             v = getattr(self, name)
