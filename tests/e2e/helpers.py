@@ -25,14 +25,24 @@ def copy_repo(dest: Path) -> Path:
     return dest
 
 
-def env(tmp: Path) -> dict[str, str]:
+def env(tmp: Path, cwd: Path | None = None) -> dict[str, str]:
+    """The environment of a workflow run in a copy: its own caches, and the copy's own source code
+    (PYTHONPATH), so code edits made in the copy are what Snakemake and DVC see."""
     bindir = str(Path(sys.executable).parent)
+    extra = {"PYTHONPATH": str(cwd / "src")} if cwd is not None and (cwd / "src").is_dir() else {}
     return dict(os.environ, XDG_CACHE_HOME=str(tmp / "xdg-cache"), DVC_NO_ANALYTICS="1", OMP_NUM_THREADS="1",
-                PATH=f"{bindir}:{os.environ.get('PATH', '')}", DVC_CORES="2")
+                PATH=f"{bindir}:{os.environ.get('PATH', '')}", DVC_CORES="2", **extra)
+
+
+def git_init(work: Path, tmp: Path) -> None:
+    """Make the copy a git repository with one commit (DVC's params diff and experiments need HEAD)."""
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"]):
+        run(cmd, work, tmp)
 
 
 def run(cmd: list[str], cwd: Path, tmp: Path, timeout: int = 1800) -> subprocess.CompletedProcess:
-    res = subprocess.run(cmd, cwd=cwd, env=env(tmp), capture_output=True, text=True, timeout=timeout)
+    res = subprocess.run(cmd, cwd=cwd, env=env(tmp, cwd), capture_output=True, text=True, timeout=timeout)
     if res.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({res.returncode}):\n{res.stdout[-4000:]}\n{res.stderr[-6000:]}")
     return res

@@ -1,43 +1,215 @@
-"""The whole DAG of both papers at the tiny scale, then the Snakemake HTML report."""
+"""The whole DAG of both papers at the tiny scale, run as a user runs it, and what it knows it depends on.
+
+One run (through DVC's stages, which run the phases' Snakemake targets) serves every test in this file:
+the outputs and the HTML report; the README's DVC commands; a value edited per phase and the jobs the
+dry run then plans; code edits seen by both Snakemake and DVC; a kill -9 mid-run, then the same command.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
 import sys
+import time
 import zipfile
+from pathlib import Path
 
+import pandas as pd
 import pytest
+import yaml
 
-from tests.e2e.helpers import copy_repo, run
+from tests.e2e.helpers import REPO, copy_repo, env, git_init, run
 
 pytestmark = pytest.mark.e2e
+TINY = ["--configfile", "config/tiny.yaml"]
+PHASES = ["data", "pretrain", "attack", "advtrain", "meanfield", "depth_sweep", "report"]
 
 
-def test_tiny_dag_end_to_end_and_report(tmp_path):
-    work = copy_repo(tmp_path / "repo")
-    run([sys.executable, "-m", "snakemake", "all", "--cores", "2", "--configfile", "config/tiny.yaml"], work, tmp_path)
+def snakemake(args, work, tmp):
+    return run([sys.executable, "-m", "snakemake", *args], work, tmp)
+
+
+def dvc(args, work, tmp):
+    return run([sys.executable, "-m", "dvc", *args], work, tmp)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("tiny")
+    work = copy_repo(tmp / "repo")
+    git_init(work, tmp)
+    dvc(["repro", "report_tiny"], work, tmp)
+    return work, tmp
+
+
+def planned_rules(work, tmp, *extra):
+    """Rule -> job count of a dry run of `all` at the tiny scale (plus overlays)."""
+    res = snakemake(["all", "-n", "--quiet", "rules", *TINY, *extra], work, tmp)
+    out = res.stdout + res.stderr
+    counts = {}
+    for line in out.splitlines():
+        m = re.match(r"^([a-z_0-9]+)\s+(\d+)$", line.strip())
+        if m and m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def test_outputs_figures_and_report(tiny):
+    work, tmp = tiny
     root = work / "results" / "tiny"
-    pngs = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.png"))
-    assert any(p.startswith("data/") for p in pngs), pngs
-    for png in root.rglob("*.png"):
+    pngs = list(root.rglob("*.png"))
+    assert any("/data/" in str(p) for p in pngs), pngs
+    for png in pngs:
         assert png.with_suffix(".pdf").exists(), f"{png} has no PDF twin"
-        assert png.with_name(png.name).stat().st_size > 1000
-    # every finished output has its run sidecar (seed, versions, device)
-    assert list(root.rglob("*.run.json"))
-    # the summary gives every claim of both papers a computed verdict
-    import pandas as pd
-
+        assert png.stat().st_size > 1000, png
+    sidecar = next(root.rglob("*.run.json"))
+    record = yaml.safe_load(sidecar.read_text())
+    assert record["git"]["commit"] and {"torch", "snakemake", "dvc", "pyautoattack"} <= set(record["versions"])
     summary = pd.read_csv(root / "report" / "summary.csv")
     assert len(summary) >= 7
-    assert set(summary["verdict"]) <= {"holds", "fails", "inconclusive", "not run"}
-    assert (root / "report" / "summary.md").exists()
+    # every phase runs at this scale: no claim may be silently "not run"
+    assert set(summary["verdict"]) <= {"holds", "fails", "inconclusive"}, summary[["claim", "verdict"]]
     for table in ("attack/claims/T1.csv", "advtrain/claims/T2.csv", "meanfield/phase_diagram.csv"):
         assert (root / table).exists(), table
-    # nothing left to do: a second invocation is a no-op
-    res = run([sys.executable, "-m", "snakemake", "all", "--cores", "2", "--configfile", "config/tiny.yaml", "-n"], work, tmp_path)
-    assert "Nothing to be done" in res.stdout + res.stderr
-    report = work / "report.zip"
-    run([sys.executable, "-m", "snakemake", "all", "--cores", "1", "--configfile", "config/tiny.yaml", "--report", str(report)], work, tmp_path)
+    # what DVC ran is what Snakemake would have run: nothing is left to do
+    res = snakemake(["all", "-n", *TINY], work, tmp)
+    assert "Nothing to be done" in res.stdout + res.stderr, (res.stdout + res.stderr)[-3000:]
+    report = tmp / "report.zip"
+    snakemake(["all", "--cores", "1", *TINY, "--report", str(report)], work, tmp)
     with zipfile.ZipFile(report) as z:
         names = z.namelist()
     assert any(n.endswith("report.html") for n in names), names[:20]
     assert any("samples.png" in n for n in names), names[:50]
+
+
+def readme_dvc_commands():
+    """The README's DVC commands (quick scale), here run at the tiny scale."""
+    text = (REPO / "README.md").read_text()
+    block = text.split("<!-- dvc-commands -->")[1].split("```bash")[1].split("```")[0]
+    cmds = [line.split("  #")[0].strip() for line in block.splitlines() if line.strip().startswith(".venv/bin/dvc")]
+    assert cmds, "no DVC commands found in the README"
+    return [c.replace("quick", "tiny") for c in cmds]
+
+
+def test_readme_dvc_commands_run_as_written(tiny):
+    work, tmp = tiny
+    import shlex
+
+    outs = {}
+    for cmd in readme_dvc_commands():
+        argv = shlex.split(cmd)
+        assert argv[0] == ".venv/bin/dvc"
+        outs[argv[1] + " " + argv[2]] = dvc(argv[1:], work, tmp).stdout
+    status = next(v for k, v in outs.items() if k.startswith("status"))
+    assert "up to date" in status.lower(), status
+    metrics = next(v for k, v in outs.items() if k.startswith("metrics"))
+    assert "results/tiny/report/metrics.json" in metrics, metrics
+    # the experiment re-ran the report stage only, and params diff shows the edited value
+    assert "report.z" in dvc(["params", "diff"], work, tmp).stdout
+    run(["git", "checkout", "-q", "--", "params.yaml", "config"], work, tmp)
+    dvc(["repro", "report_tiny"], work, tmp)
+
+
+# (overlay edit, rules that must be planned, phases none of whose rules may be planned)
+EDITS = {
+    "data": ({"data": {"max_test": 90}}, {"prepare_dataset", "train_classifier", "train_depth_cell"}, set()),
+    "pretrain": ({"pretrain": {"classifier": {"digits_rot": {"epochs": 2}}}}, {"train_classifier", "evaluate_attacks"},
+                 {"data", "meanfield", "depth_sweep"}),
+    "attack": ({"attack": {"pgd": {"steps": 4}}}, {"evaluate_attacks", "tabulate_claim_t1", "summarise_claims"},
+               {"data", "pretrain", "meanfield", "depth_sweep"}),
+    "meanfield": ({"meanfield": {"forward": {"depth": 5}}}, {"simulate_forward", "plot_meanfield"},
+                  {"data", "pretrain", "attack", "advtrain", "depth_sweep"}),
+    "depth_sweep": ({"depth_sweep": {"panels": None}}, {"train_depth_cell", "fit_depth_formula"},
+                    {"data", "pretrain", "attack", "advtrain", "meanfield"}),
+}
+
+
+def phase_rules(work):
+    rules = {}
+    for phase in PHASES:
+        text = (work / "workflow" / "rules" / f"{phase}.smk").read_text()
+        rules[phase] = set(re.findall(r"^rule (\w+):", text, re.M))
+    return rules
+
+
+@pytest.mark.parametrize("phase", list(EDITS))
+def test_editing_a_value_plans_exactly_its_jobs(tiny, phase):
+    work, tmp = tiny
+    edit, must, unrelated = EDITS[phase]
+    if phase == "depth_sweep":
+        panels = yaml.safe_load((work / "config" / "tiny.yaml").read_text())["depth_sweep"]["panels"]
+        panels[0]["steps"] += 5
+        edit = {"depth_sweep": {"panels": panels}}
+    overlay = tmp / f"edit_{phase}.yaml"
+    overlay.write_text(yaml.safe_dump(edit))
+    planned = planned_rules(work, tmp, str(overlay))
+    assert must <= set(planned), (phase, planned)
+    by_phase = phase_rules(work)
+    for other in unrelated:
+        assert not (set(planned) & by_phase[other]), (phase, other, planned)
+
+
+def test_code_edits_are_seen_by_snakemake_and_dvc(tiny):
+    work, tmp = tiny
+    theory = work / "src" / "reproflow" / "meanfield" / "theory.py"
+    shared = work / "src" / "reproflow" / "io.py"
+    original = theory.read_text(), shared.read_text()
+    try:
+        theory.write_text(original[0] + "\n# an edit\n")
+        planned = planned_rules(work, tmp)
+        assert "compute_phase_diagram" in planned, planned
+        assert not set(planned) & phase_rules(work)["data"], planned
+        status = dvc(["status", "meanfield_tiny", "data_tiny"], work, tmp).stdout
+        assert "meanfield_tiny" in status and "data_tiny" not in status, status
+        theory.write_text(original[0])
+        shared.write_text(original[1] + "\n# an edit\n")
+        planned = planned_rules(work, tmp)
+        assert {"prepare_dataset", "compute_phase_diagram", "summarise_claims"} <= set(planned), planned
+        status = dvc(["status", "data_tiny"], work, tmp).stdout
+        assert "data_tiny" in status and "src/reproflow/io.py" in status, status
+    finally:
+        theory.write_text(original[0])
+        shared.write_text(original[1])
+
+
+def test_kill_9_then_the_same_command_finishes_with_the_same_tables(tiny, tmp_path):
+    ref_work, _ = tiny
+    work = copy_repo(tmp_path / "repo")
+    cmd = [sys.executable, "-m", "snakemake", "depth_sweep_all", "meanfield_all", "--cores", "2", *TINY]
+    proc = subprocess.Popen(cmd, cwd=work, env=env(tmp_path, work), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    logs = work / "results" / "tiny" / "logs" / "depth_sweep" / "train_depth_cell"
+    deadline = time.time() + 600
+    while time.time() < deadline and not (logs.exists() and any(logs.rglob("*.log"))):
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before a depth-sweep cell started"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    # the README's command after a kill: clear the stale lock (nothing runs here now), run again
+    run([sys.executable, "workflow/scripts/clear_stale_lock.py", "."], work, tmp_path)
+    run(cmd, work, tmp_path)
+    for phase in ("meanfield", "depth_sweep"):
+        ours = sorted((work / "results" / "tiny" / phase).rglob("*.csv"))
+        assert ours
+        for table in ours:
+            rel = table.relative_to(work)
+            assert table.read_bytes() == (ref_work / rel).read_bytes(), f"{rel} differs from the uninterrupted run"
+
+
+def test_a_running_workflow_keeps_its_lock(tmp_path):
+    work = copy_repo(tmp_path / "repo")
+    locks = work / ".snakemake" / "locks"
+    locks.mkdir(parents=True)
+    (locks / "0.input.lock").write_text("x")
+    sleeper = subprocess.Popen(["bash", "-c", "exec -a snakemake sleep 30"], cwd=work)
+    try:
+        time.sleep(0.5)
+        res = run([sys.executable, "workflow/scripts/clear_stale_lock.py", "."], work, tmp_path)
+        assert locks.exists() and "lock kept" in res.stderr
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    res = run([sys.executable, "workflow/scripts/clear_stale_lock.py", "."], work, tmp_path)
+    assert not locks.exists() and "removed the stale lock" in res.stderr

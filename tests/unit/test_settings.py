@@ -1,0 +1,142 @@
+"""The settings contract: schema -> typed sections, config -> CLI flags -> typed config, code digests."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reproflow import deps, settings
+from reproflow.cli._base import format_flags, parse_config
+from reproflow.config import load_config
+from reproflow.errors import UserError
+from reproflow.settings import sections
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("script", ["gen_settings.py", "gen_dvc.py"])
+def test_generated_files_are_current(script):
+    """sections.py follows the schema and dvc.yaml follows the rules and the CLIs' imports."""
+    res = subprocess.run([sys.executable, f"workflow/scripts/{script}", "--check"], cwd=REPO, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.parametrize("overlays", [[], ["config/quick.yaml"], ["config/tiny.yaml"]])
+def test_every_scale_loads_into_the_typed_sections(overlays):
+    cfg = load_config(REPO / "params.yaml", *[REPO / o for o in overlays])
+    s = settings.load(sections.Section, cfg)
+    assert s.attack.pgd.steps == cfg["attack"]["pgd"]["steps"]
+    assert isinstance(s.meanfield.rho_grid, tuple)
+    # dump is the inverse of load: the values a rule hands a job are the config's own
+    assert settings.load(sections.Section, settings.dump(s)) == s
+
+
+def _pgd(**kw):
+    return {"steps": 20, "step_factor": 2.5, "restarts": 1, **kw}
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (_pgd(step=3), "settings key 'attack.pgd.step': unknown key"),
+        ({"steps": 20, "step_factor": 2.5}, "settings key 'attack.pgd.restarts': required key is missing"),
+        (_pgd(steps="20"), "settings key 'attack.pgd.steps': expected an integer"),
+        (_pgd(steps=True), "expected an integer"),
+        (_pgd(step_factor=None), "expected a number"),
+    ],
+)
+def test_load_names_the_bad_key(value, message):
+    with pytest.raises(UserError, match=message):
+        settings.load(sections.AttackPgd, value, "attack.pgd")
+
+
+def test_literal_and_optional_fields():
+    ok = settings.load(sections.PretrainClassifier, dict(arch="lenet5", epochs=1, batch_size=2, optimizer="adam",
+                                                         lr=1, weight_decay=0, augment="none"))
+    assert ok.lr == 1.0 and isinstance(ok.lr, float)
+    with pytest.raises(UserError, match="'pretrain.classifier.mnist_rot.arch': 'vgg' is not one of"):
+        settings.load(sections.PretrainClassifier, dict(dataclasses.asdict(ok), arch="vgg"), "pretrain.classifier.mnist_rot")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Cfg:
+    out: Path
+    pgd: sections.AttackPgd
+    grids: dict[str, tuple[float, ...]]
+    names: tuple[str, ...] | None
+    eps: tuple[float, ...]
+    flag: bool
+    maybe: int | None
+
+
+@pytest.mark.parametrize("names", [None, ("a", "b c")])
+def test_flags_round_trip(names):
+    """format_flags (what a rule writes) is the inverse of the CLI parser, JSON settings included."""
+    import shlex
+
+    want = _Cfg(Path("x y/out.csv"), sections.AttackPgd(20, 2.5, 1), {"digits_rot": (0.01, 0.02)}, names, (0.1,), False, None)
+    flags = format_flags(**{f.name: getattr(want, f.name) for f in dataclasses.fields(_Cfg)})
+    got, _ = parse_config(_Cfg, shlex.split(flags))
+    assert got == want
+
+
+@pytest.mark.parametrize("pgd, message", [('{"steps": 1}', "required key is missing"), ("{bad", "takes JSON")])
+def test_bad_json_settings_stop_with_a_clear_message(pgd, message, capsys):
+    args = ["--out", "o", "--grids", "{}", "--names", "none", "--eps", "1", "--flag", "true", "--maybe", "none"]
+    with pytest.raises(SystemExit) as exc:
+        parse_config(_Cfg, ["--pgd", pgd, *args])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_code_digest_follows_lazy_imports_and_edits(tmp_path, monkeypatch):
+    pkg = tmp_path / "reproflow"
+    (pkg / "cli").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "cli" / "__init__.py").write_text("")
+    (pkg / "lib.py").write_text("from reproflow import other\n")
+    (pkg / "other.py").write_text("X = 1\n")
+    (pkg / "unused.py").write_text("Y = 1\n")
+    (pkg / "cli" / "job.py").write_text("def run():\n    from reproflow.lib import other  # lazy\n")
+    monkeypatch.setattr(deps, "SRC", tmp_path)
+    for fn in (deps._direct_imports, deps.module_closure, deps.code_digest):
+        fn.cache_clear()
+    closure = deps.module_closure("reproflow.cli.job")
+    assert "reproflow.other" in closure and "reproflow.unused" not in closure
+    before = deps.code_digest("reproflow.cli.job")
+    deps.code_digest.cache_clear()
+    (pkg / "unused.py").write_text("Y = 2\n")
+    assert deps.code_digest("reproflow.cli.job") == before
+    deps.code_digest.cache_clear()
+    (pkg / "other.py").write_text("X = 2\n")
+    assert deps.code_digest("reproflow.cli.job") != before
+    for fn in (deps._direct_imports, deps.module_closure, deps.code_digest):
+        fn.cache_clear()
+
+
+CLIS = sorted(p.stem for p in (REPO / "src" / "reproflow" / "cli").glob("*.py") if not p.stem.startswith("_"))
+
+
+def test_no_cli_imports_another_cli():
+    for name in CLIS:
+        tree = ast.parse((REPO / "src" / "reproflow" / "cli" / f"{name}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("reproflow.cli."):
+                assert node.module == "reproflow.cli._base", f"cli/{name}.py imports {node.module}"
+
+
+@pytest.mark.parametrize("name", CLIS)
+def test_every_cli_runs_alone(name, capsys):
+    """`python -m reproflow.cli.<rule> --help` works for every rule's CLI (in-process: one torch import)."""
+    import importlib
+
+    mod = importlib.import_module(f"reproflow.cli.{name}")
+    with pytest.raises(SystemExit) as exc:
+        mod.main(["--help"])
+    assert exc.value.code == 0
+    assert "--log" in capsys.readouterr().out
