@@ -213,3 +213,37 @@ def test_a_running_workflow_keeps_its_lock(tmp_path):
         sleeper.wait()
     res = run([sys.executable, "workflow/scripts/clear_stale_lock.py", "."], work, tmp_path)
     assert not locks.exists() and "removed the stale lock" in res.stderr
+
+
+def test_shared_artifacts_round_trip(tiny, tmp_path):
+    """Push the tiny scale to a directory remote, clone, pull: nothing is re-run, DVC or Snakemake."""
+    work, tmp = tiny
+    dvc(["repro", "report_tiny"], work, tmp)  # the lock of the committed params
+    remote = tmp_path / "remote"
+    text = (REPO / "README.md").read_text().split("<!-- dvc-remote -->")[1].split("```bash")[1].split("```")[0]
+    lines = [c.split("  #")[0].strip().replace("quick", "tiny").replace("/path/to/dvc-store", str(remote))
+             for c in text.splitlines() if c.strip().startswith((".venv/bin/", "git "))]
+    cmds = [part.strip() for line in lines for part in line.split("&&") if not part.strip().startswith("cd ")]
+    import shlex
+
+    clone = tmp_path / "clone"
+    for cmd in cmds:
+        argv = shlex.split(cmd)
+        if argv[0] == "git" and argv[1] == "clone":
+            argv = ["git", "clone", "-q", str(work), str(clone)]
+        where = clone if clone.exists() else work
+        if argv[0] == ".venv/bin/dvc":
+            out = dvc(argv[1:], where, tmp_path).stdout
+        elif argv[0] == ".venv/bin/snakemake":
+            out = run([sys.executable, "-m", "snakemake", *argv[1:]], where, tmp_path).stdout
+        else:
+            if argv[:2] == ["git", "commit"]:
+                argv = ["git", "-c", "user.name=t", "-c", "user.email=t@t", *argv[1:]]
+            out = run(argv, where, tmp_path).stdout
+        if argv[1:2] == ["repro"]:
+            assert "Running stage" not in out, out
+    assert clone.exists(), cmds
+    assert (clone / "results" / "tiny" / "pretrain").is_dir()
+    assert "up to date" in dvc(["status", "report_tiny"], clone, tmp_path).stdout.lower()
+    res = run([sys.executable, "-m", "snakemake", "all", "-n", *TINY], clone, tmp_path)
+    assert "Nothing to be done" in res.stdout + res.stderr, (res.stdout + res.stderr)[-3000:]
