@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Set up and run the test suite (unit, workflow, end-to-end at the tiny scale, DVC, SLURM).
+# Set up and run the static checks (ruff, snakefmt) and the test suite (unit, workflow, end-to-end at the
+# tiny scale, DVC, SLURM).
 # As root it installs Debian's slurm-wlm and munge so the SLURM test runs on a real one-node
 # cluster; elsewhere that test is skipped with its reason. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPROFLOW_APT_EXTRA="slurm-wlm munge dataset-fashion-mnist" bash workflow/scripts/setup.sh
 export XDG_CACHE_HOME="${XDG_CACHE_HOME:-$PWD/.cache}" DVC_NO_ANALYTICS=1 OMP_NUM_THREADS=1
+# static checks first (seconds): ruff on the Python, snakefmt on the workflow (snakemake-workflows' convention)
+.venv/bin/ruff check src tests workflow benchmarks
+.venv/bin/snakefmt --check workflow/Snakefile workflow/rules
 set +e
 .venv/bin/python -m pytest -n 2 --dist loadfile -q --durations=10 "$@"
 rc=$?
