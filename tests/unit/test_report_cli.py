@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from reproflow.config import load_yaml
+from reproflow.settings import to_json
+
+REPO = Path(__file__).resolve().parents[2]
+
 import json
 
 import numpy as np
@@ -36,8 +43,7 @@ def _argv(tmp, **over):
             "gradient_rates": "none", "universality": "none", "depth_boundaries": tmp / "boundaries.csv",
             "captions": "none", "attack_table": tmp / "accuracy.csv", "summary": tmp / "out" / "summary.csv",
             "metrics": tmp / "out" / "metrics.json", "plots": tmp / "out" / "plots", "scale": "tiny",
-            "accuracy_metric": "accuracy", "z": 2.0, "slope_tolerance": 0.25, "rate_tolerance": 0.2,
-            "cstar_margin": 1e-9, "caption_tolerance": 5e-4, **over}
+            "report": to_json(load_yaml(REPO / "params.yaml")["report"]), **over}
     argv = []
     for k, v in args.items():
         argv += ["--" + k.replace("_", "-"), str(v)]
@@ -88,7 +94,9 @@ def test_plot_columns_match_the_attack_registry_and_dvc_yaml():
     assert set(PLOT_ATTACKS) == {a.value for a in AttackName}
     dvc = yaml.safe_load((Path(__file__).resolve().parents[2] / "dvc.yaml").read_text())
     plots = {k: v for d in dvc["plots"] for k, v in d.items()}
-    assert plots["results/report/plots/accuracy_vs_eps"]["y"] == list(PLOT_ATTACKS)
+    eps_plots = [v for k, v in plots.items() if k.endswith("/report/plots/accuracy_vs_eps")]
+    assert len(eps_plots) == 3  # paper, quick, tiny
+    assert all(v["y"] == list(PLOT_ATTACKS) for v in eps_plots)
     assert plots["results/report/plots/trainability"]["x"] == TRAINABILITY_COLUMNS[0]
     assert plots["results/report/plots/trainability"]["y"] == list(TRAINABILITY_COLUMNS[1:])
     assert "results/report/metrics.json" in dvc["metrics"]

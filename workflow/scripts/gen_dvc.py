@@ -23,6 +23,7 @@ import yaml  # noqa: E402
 
 from reproflow.config import load_config  # noqa: E402
 from reproflow.deps import module_files  # noqa: E402
+from reproflow.report.plotdata import PLOT_ATTACKS, TRAINABILITY_COLUMNS  # noqa: E402
 
 OUT = ROOT / "dvc.yaml"
 # scale -> overlay (None: params.yaml alone)
@@ -106,7 +107,7 @@ def generate() -> str:
             {
                 f"{root}/report/plots/accuracy_vs_eps": {
                     "x": "eps",
-                    "y": ["fgsm", "pgd", "autoattack", "attribute", "generator", "spa", "joint_pgd"],
+                    "y": list(PLOT_ATTACKS),
                     "template": "linear",
                     "title": f"robust accuracy against eps ({scale} scale)",
                     "x_label": "eps (l_inf radius)",
@@ -116,7 +117,7 @@ def generate() -> str:
             {
                 f"{root}/report/plots/trainability": {
                     "x": "sw2",
-                    "y": ["measured_depth", "six_xi_c", "twelve_xi_1", "twelve_xi_min"],
+                    "y": list(TRAINABILITY_COLUMNS[1:]),
                     "template": "linear",
                     "title": f"trainable depth against sw2 ({scale} scale)",
                     "x_label": "sw2 (weight variance)",
