@@ -100,4 +100,6 @@ def test_plot_columns_match_the_attack_registry_and_dvc_yaml():
     assert plots["results/report/plots/trainability"]["x"] == TRAINABILITY_COLUMNS[0]
     assert plots["results/report/plots/trainability"]["y"] == list(TRAINABILITY_COLUMNS[1:])
     assert "results/report/metrics.json" in dvc["metrics"]
-    assert "results/report" in dvc["stages"]["report"]["outs"]
+    for scale, root in (("paper", "results"), ("quick", "results/quick"), ("tiny", "results/tiny")):
+        assert f"{root}/report" in dvc["stages"][f"report_{scale}"]["outs"]
+        assert f"{root}/report/metrics.json" in dvc["metrics"]
