@@ -21,6 +21,7 @@ import torch
 from reproflow.checkpoint import Checkpointer
 from reproflow.depthsweep.batched import NetSpec, StackedMLP
 from reproflow.errors import UserError
+from reproflow.logs import Progress
 from reproflow.seeding import derive_seed
 
 log = logging.getLogger(__name__)
@@ -245,7 +246,8 @@ def train_chunked(
             [specs[i] for i in members], data.in_dim, width, depth, data.classes, sb2, rho, init, optimizer, device
         )
         log.info("chunk %d/%d: %d networks, depth %d, width %d, %d steps", c + 1, len(chunks), len(members), depth, width, steps)
-        rec = train_stack(model, data, steps, batch, curve_every, ck, eval_every, target_accuracy)
+        with Progress(steps, f"chunk {c + 1}/{len(chunks)} depth {depth}", unit="steps") as prog:
+            rec = train_stack(model, data, steps, batch, curve_every, ck, eval_every, target_accuracy, on_step=prog.set)
         for j, i in enumerate(members):
             merged.train_accuracy[i] = rec.train_accuracy[j]
             merged.final_loss[i] = rec.final_loss[j]

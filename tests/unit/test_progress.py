@@ -1,0 +1,101 @@
+"""Progress lines: cadence, content, resume, and where they go (file always, stderr unless a bar)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+from reproflow import logs
+from reproflow.logs import Progress
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    c = Clock()
+    monkeypatch.setattr(logs, "_last_line", [c.t])
+    return c
+
+
+def _lines(caplog):
+    return [r.getMessage() for r in caplog.records if getattr(r, logs._PROGRESS, False)]
+
+
+def test_one_line_per_cadence_with_rate_and_eta(clock, caplog):
+    caplog.set_level(logging.INFO, logger="reproflow.logs")
+    with Progress(100, "cell", unit="steps", every_s=30, clock=clock, bar=False) as p:
+        for _ in range(100):
+            clock.t += 1.0  # 1 step/s: 100 s in all
+            p.update()
+    lines = _lines(caplog)
+    # at 30, 60, 90 s, plus the closing line
+    assert len(lines) == 4, lines
+    assert lines[0] == "cell: 30/100 steps (30%), 1 steps/s, elapsed 30s, eta 1m10s"
+    assert lines[-1].startswith("cell: 100/100 steps (100%)")
+
+
+def test_short_loops_stay_quiet(clock, caplog):
+    caplog.set_level(logging.INFO, logger="reproflow.logs")
+    with Progress(10, "short", every_s=30, clock=clock, bar=False) as p:
+        for _ in range(10):
+            clock.t += 1.0
+            p.update()
+    assert _lines(caplog) == []
+
+
+def test_cadence_is_per_process_not_per_loop(clock, caplog):
+    """Many 20 s loops in one job still give a line every 30 s."""
+    caplog.set_level(logging.INFO, logger="reproflow.logs")
+    for k in range(6):  # 120 s of work in 20 s loops
+        p = Progress(20, f"loop {k}", every_s=30, clock=clock, bar=False)
+        for _ in range(20):
+            clock.t += 1.0
+            p.set(p.n + 1)
+        p.close()
+    times = [line for line in _lines(caplog)]
+    assert len(times) >= 3, times
+
+
+def test_resumed_loop_rates_from_where_it_resumed(clock, caplog):
+    caplog.set_level(logging.INFO, logger="reproflow.logs")
+    p = Progress(1000, "resumed", unit="steps", every_s=30, clock=clock, bar=False)
+    for step in range(501, 561):  # checkpoint at 500, 2 steps/s after
+        clock.t += 0.5
+        p.set(step)
+    line = _lines(caplog)[0]
+    assert re.match(r"resumed: 560/1000 steps \(56%\), 2 steps/s, elapsed 30s, eta 3m40s", line), line
+
+
+def test_lines_reach_the_log_file_and_not_a_bar_terminal(tmp_path, clock, monkeypatch, capsys):
+    monkeypatch.setattr(logs, "bars_enabled", lambda: True)
+    logfile = tmp_path / "job.log"
+    logs.setup_logging(logfile)
+    try:
+        p = Progress(10, "job", every_s=30, clock=clock, bar=False)
+        clock.t += 31
+        p.update()
+        logging.getLogger("reproflow.test").info("ordinary line")
+    finally:
+        logs.setup_logging(None)
+    text = logfile.read_text()
+    assert "job: 1/10 it (10%)" in text and "ordinary line" in text
+    err = capsys.readouterr().err
+    assert "ordinary line" in err and "job: 1/10" not in err
+
+
+def test_no_bars_without_a_terminal_of_our_own():
+    # pytest captures stderr, as Snakemake and SLURM jobs write to a pipe or a file
+    assert logs.bars_enabled() is False
+
+
+def test_progress_iterator_yields_everything(clock):
+    assert list(logs.progress(range(7), desc="x")) == list(range(7))
