@@ -7,3 +7,4 @@
 
 localrules:
     prepare_dataset,
+    check_data,
