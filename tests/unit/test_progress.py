@@ -99,3 +99,37 @@ def test_no_bars_without_a_terminal_of_our_own():
 
 def test_progress_iterator_yields_everything(clock):
     assert list(logs.progress(range(7), desc="x")) == list(range(7))
+
+
+def _in_a_terminal(cmd: list[str]) -> str:
+    """Run ``cmd`` as the foreground job of a fresh pseudo-terminal; return what it printed."""
+    import os
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:  # child: session leader, the pty is its controlling terminal
+        try:
+            os.execvp(cmd[0], cmd)
+        finally:
+            os._exit(127)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.waitpid(pid, 0)
+    return out.decode()
+
+
+def test_bars_only_for_the_terminal_s_own_job():
+    import sys
+
+    probe = "from reproflow.logs import bars_enabled; print('BARS', bars_enabled())"
+    # typed at a prompt: python leads the terminal's foreground job
+    assert "BARS True" in _in_a_terminal([sys.executable, "-c", probe])
+    # started by another program (as Snakemake starts jobs): same terminal, not the job's leader
+    assert "BARS False" in _in_a_terminal(["bash", "-c", f"{sys.executable} -c \"{probe}\"; true"])
