@@ -49,6 +49,40 @@ def test_profile_sends_exactly_the_gpu_rules_to_the_gpu_partition():
     assert set(prof["groups"].values()) == set(prof["group-components"])
 
 
+def _dry_run_partitions(tmp_path, **env_vars) -> dict[str, str]:
+    """rule -> slurm_partition (and account) that the profile gives, from a dry run (no SLURM needed)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPROFLOW_SLURM_")}
+    env.update(env_vars, XDG_CACHE_HOME=str(tmp_path / "cache"), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "results/tiny/meanfield/forward_mc.csv", "results/tiny/meanfield/phase_diagram.csv",
+         "--workflow-profile", "workflow/profiles/slurm", "--configfile", "config/tiny.yaml", "-n", "-F", "--nolock"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    out = {}
+    for m in re.finditer(r"rule (\w+):.*?resources: ([^\n]*)", res.stdout, re.S):
+        res_ = dict(kv.split("=", 1) for kv in m.group(2).split(", ") if "=" in kv)
+        out[m.group(1)] = (res_["slurm_partition"], res_["slurm_account"])
+    return out
+
+
+@pytest.mark.parametrize(
+    "env, gpu_rule, cpu_rule",
+    [
+        ({}, ("", ""), ("", "")),  # nothing set: the cluster's default partition, the plugin's account
+        ({"REPROFLOW_SLURM_CPU_PARTITION": "short"}, ("short", ""), ("short", "")),  # one partition
+        (
+            {"REPROFLOW_SLURM_CPU_PARTITION": "cpu", "REPROFLOW_SLURM_GPU_PARTITION": "a100", "REPROFLOW_SLURM_ACCOUNT": "lab"},
+            ("a100", "lab"), ("cpu", "lab"),
+        ),
+    ],
+)
+def test_profile_partition_fallbacks(tmp_path, env, gpu_rule, cpu_rule):
+    got = _dry_run_partitions(tmp_path, **env)
+    assert got["simulate_forward"] == gpu_rule
+    assert got["compute_phase_diagram"] == cpu_rule
+
+
 def _sbatch_calls(text: str) -> list[dict[str, str]]:
     """Options of every `sbatch call:` the executor logged (--verbose)."""
     calls = []
