@@ -74,7 +74,8 @@ class Progress:
 
     A line is written when ``every_s`` seconds have passed since the process's last progress
     line; ``close()`` writes a final line if any was written (short loops stay quiet). ``set``
-    takes an absolute count (a loop resumed from a checkpoint at step k starts its rate there).
+    takes an absolute count. ``initial=None`` means "resumed somewhere": the first ``set(n)``
+    is taken as the first step after the resume point n - 1, and the rate counts from there.
     ``clock`` is injectable for tests.
     """
 
@@ -86,10 +87,11 @@ class Progress:
         every_s: float = PROGRESS_EVERY_S,
         clock: Callable[[], float] = time.monotonic,
         bar: bool | None = None,
+        initial: int | None = 0,
     ) -> None:
         self.total, self.desc, self.unit, self.every_s, self.clock = total, desc, unit, every_s, clock
-        self.n = 0
-        self._base: int | None = None
+        self.n = initial or 0
+        self._base: int | None = initial
         self._start = clock()
         self.lines = 0
         self._bar = None
@@ -102,9 +104,10 @@ class Progress:
         self.set(self.n + k)
 
     def set(self, n: int) -> None:
-        if self._base is None:
-            self._base = self.n if n - self.n <= 1 else n  # resumed: rate from here
-            self._start = self.clock() if self._base else self._start
+        if self._base is None:  # resumed: the first step after the checkpoint
+            self._base = self.n = n - 1
+            if self._bar is not None:
+                self._bar.update(self.n)
         if self._bar is not None:
             self._bar.update(n - self.n)
         self.n = n

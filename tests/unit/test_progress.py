@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 
 import pytest
 
@@ -67,12 +66,21 @@ def test_cadence_is_per_process_not_per_loop(clock, caplog):
 
 def test_resumed_loop_rates_from_where_it_resumed(clock, caplog):
     caplog.set_level(logging.INFO, logger="reproflow.logs")
-    p = Progress(1000, "resumed", unit="steps", every_s=30, clock=clock, bar=False)
+    p = Progress(1000, "resumed", unit="steps", every_s=30, clock=clock, bar=False, initial=None)
     for step in range(501, 561):  # checkpoint at 500, 2 steps/s after
         clock.t += 0.5
         p.set(step)
     line = _lines(caplog)[0]
-    assert re.match(r"resumed: 560/1000 steps \(56%\), 2 steps/s, elapsed 30s, eta 3m40s", line), line
+    assert line == "resumed: 560/1000 steps (56%), 2 steps/s, elapsed 30s, eta 3m40s", line
+
+
+def test_batches_of_draws_count_from_zero(clock, caplog):
+    caplog.set_level(logging.INFO, logger="reproflow.logs")
+    p = Progress(400, "draws", unit="draws", every_s=30, clock=clock, bar=False)
+    for done in range(4, 404, 4):  # 4 draws per batch, 1 batch/s
+        clock.t += 1.0
+        p.set(done)
+    assert _lines(caplog)[0] == "draws: 120/400 draws (30%), 4 draws/s, elapsed 30s, eta 1m10s"
 
 
 def test_lines_reach_the_log_file_and_not_a_bar_terminal(tmp_path, clock, monkeypatch, capsys):

@@ -246,7 +246,7 @@ def train_chunked(
             [specs[i] for i in members], data.in_dim, width, depth, data.classes, sb2, rho, init, optimizer, device
         )
         log.info("chunk %d/%d: %d networks, depth %d, width %d, %d steps", c + 1, len(chunks), len(members), depth, width, steps)
-        with Progress(steps, f"chunk {c + 1}/{len(chunks)} depth {depth}", unit="steps") as prog:
+        with Progress(steps, f"chunk {c + 1}/{len(chunks)} depth {depth}", unit="steps", initial=None) as prog:
             rec = train_stack(model, data, steps, batch, curve_every, ck, eval_every, target_accuracy, on_step=prog.set)
         for j, i in enumerate(members):
             merged.train_accuracy[i] = rec.train_accuracy[j]
