@@ -141,3 +141,26 @@ def test_bars_only_for_the_terminal_s_own_job():
     assert "BARS True" in _in_a_terminal([sys.executable, "-c", probe])
     # started by another program (as Snakemake starts jobs): same terminal, not the job's leader
     assert "BARS False" in _in_a_terminal(["bash", "-c", f"{sys.executable} -c \"{probe}\"; true"])
+
+
+def test_depth_sweep_trainer_and_gradient_draws_report(monkeypatch, caplog):
+    """The two long loops are wired: with the cadence's clock run out, each writes its line."""
+    import torch
+
+    from reproflow.depthsweep.batched import StackedMLP
+    from reproflow.depthsweep.train import Data, cell_specs, train_stack
+    from reproflow.meanfield.gradients import measure_gradients
+
+    caplog.set_level(logging.INFO, logger="reproflow.logs")
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(60, 8, generator=g), torch.randint(0, 3, (60,), generator=g)
+    data = Data(x, y, x[:20], y[:20], 3)
+    model = StackedMLP(cell_specs([1.0, 2.0], [0], 3, 0.01), 8, 6, 3, 3, 0.05, 1.0, "gaussian", "sgd")
+    monkeypatch.setattr(logs, "_last_line", [-1e9])
+    train_stack(model, data, steps=4, batch=10, curve_every=2)
+    monkeypatch.setattr(logs, "_last_line", [-1e9])
+    measure_gradients("tanh", 1.5, 0.05, 0.9, width=5, depth=3, draws=8, inputs="standard",
+                      generator=torch.Generator().manual_seed(0), draws_per_batch=4)
+    lines = _lines(caplog)
+    assert any(line.startswith("2 networks, depth 3: 1/4 steps (25%)") for line in lines), lines
+    assert any(line.startswith("tanh sw2=1.5 rho=0.9 depth 3: 4/8 draws (50%)") for line in lines), lines

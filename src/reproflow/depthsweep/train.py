@@ -135,6 +135,7 @@ def train_stack(
         return lambda: {"model": model.state(), "records": rec.as_dict(), "done": done}
 
     n = int(data.x.shape[0])
+    prog = Progress(steps, f"{len(model)} networks, depth {model.depth}", unit="steps", initial=None)  # log lines every 30 s
     for step in range(start, steps):
         if len(model) == 0:
             break
@@ -182,6 +183,8 @@ def train_stack(
             checkpointer.maybe_save(done, snapshot())
         if on_step is not None:
             on_step(done)
+        prog.set(done)
+    prog.close()
 
     if len(model) > 0:
         test_acc = model.accuracy(data.x_test, data.y_test)
@@ -246,8 +249,7 @@ def train_chunked(
             [specs[i] for i in members], data.in_dim, width, depth, data.classes, sb2, rho, init, optimizer, device
         )
         log.info("chunk %d/%d: %d networks, depth %d, width %d, %d steps", c + 1, len(chunks), len(members), depth, width, steps)
-        with Progress(steps, f"chunk {c + 1}/{len(chunks)} depth {depth}", unit="steps", initial=None) as prog:
-            rec = train_stack(model, data, steps, batch, curve_every, ck, eval_every, target_accuracy, on_step=prog.set)
+        rec = train_stack(model, data, steps, batch, curve_every, ck, eval_every, target_accuracy)
         for j, i in enumerate(members):
             merged.train_accuracy[i] = rec.train_accuracy[j]
             merged.final_loss[i] = rec.final_loss[j]
