@@ -3,7 +3,10 @@
 Needs root and Debian's slurm-wlm + munge (the test script installs them in CI). Facts that
 shape this: the config must be at /etc/slurm/slurm.conf (SLURM_CONF is not seen inside jobs);
 without slurmdbd the executor must poll with squeue, and MinJobAge must outlast the first
-status check; proctrack/linuxproc + task/none work without cgroups.
+status check; proctrack/linuxproc + task/none work without cgroups. Two partitions on the one node,
+``cpu`` (the default) and ``gpu`` (no GPUs: it tests where jobs are sent, not CUDA), and
+jobcomp/filetxt keep a controller-side record of every finished job (partition, time limit, TRES)
+where a real cluster has sacct.
 """
 
 from __future__ import annotations
@@ -49,9 +52,12 @@ MinJobAge=60
 SchedulerType=sched/backfill
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/filetxt
+JobCompLoc={state}/jobcomp.log
 MpiDefault=none
 NodeName=localhost CPUs={cpus} RealMemory={mem_mb} State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+PartitionName=cpu Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+PartitionName=gpu Nodes=localhost Default=NO MaxTime=INFINITE State=UP
 """
 
 
@@ -100,6 +106,17 @@ class LocalSlurm:
     def ctld_log(self) -> str:
         p = self.state / "slurmctld.log"
         return p.read_text() if p.exists() else ""
+
+    def finished_jobs(self) -> dict[str, dict[str, str]]:
+        """JobId -> the controller's record of each finished job (jobcomp/filetxt: Partition,
+        TimeLimit, JobState, Tres, ...); the one-node stand-in for ``sacct``."""
+        p = self.state / "jobcomp.log"
+        out: dict[str, dict[str, str]] = {}
+        for line in (p.read_text() if p.exists() else "").splitlines():
+            rec = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+            if "JobId" in rec:
+                out[rec["JobId"]] = rec
+        return out
 
     def __exit__(self, *exc) -> None:
         for p in reversed(self.procs):

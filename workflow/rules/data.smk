@@ -80,3 +80,38 @@ rule data_all:
             dataset=DATA["datasets"],
             artifact=["train.pt", "test.pt", "train.json", "test.json", "samples.png", "samples.pdf"],
         ),
+
+
+# Before any training, on the machine (login node) that will run prepare_dataset:
+#   snakemake check_data --cores 1 -f
+# prints and writes which datasets are present, will be downloaded, or must be placed by hand.
+rule check_data:
+    output:
+        f"{R}/data/check_data.md",
+    log:
+        log_path("data", "check_data"),
+    conda:
+        "../envs/reproflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        flags=cli_args(
+            datasets=DATA["datasets"],
+            data_root=config["data_root"],
+            download=DATA["download"],
+            # the phases that read each dataset: SPA phases read pretrain.datasets, the depth sweep its panels'
+            used_by={
+                d: [ph for ph, uses in (
+                    ("pretrain", config["pretrain"]["datasets"]),
+                    ("attack", config["pretrain"]["datasets"]),
+                    ("advtrain", config["pretrain"]["datasets"]),
+                    ("depth_sweep", [p["dataset"] for p in config["depth_sweep"]["panels"]] + [config["depth_sweep"]["speed"]["dataset"]]),
+                ) if d in uses]
+                for d in DATA["datasets"]
+            },
+        ),
+        code=code_of("check_data"),
+    shell:
+        "python -m reproflow.cli.check_data {params.flags} --output {output:q} --log {log:q} --threads {threads}"

@@ -21,6 +21,7 @@ import torch
 from reproflow.checkpoint import Checkpointer
 from reproflow.depthsweep.batched import NetSpec, StackedMLP
 from reproflow.errors import UserError
+from reproflow.logs import Progress
 from reproflow.seeding import derive_seed
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ def train_stack(
         return lambda: {"model": model.state(), "records": rec.as_dict(), "done": done}
 
     n = int(data.x.shape[0])
+    prog = Progress(steps, f"{len(model)} networks, depth {model.depth}", unit="steps", initial=None)  # log lines every 30 s
     for step in range(start, steps):
         if len(model) == 0:
             break
@@ -181,6 +183,8 @@ def train_stack(
             checkpointer.maybe_save(done, snapshot())
         if on_step is not None:
             on_step(done)
+        prog.set(done)
+    prog.close()
 
     if len(model) > 0:
         test_acc = model.accuracy(data.x_test, data.y_test)

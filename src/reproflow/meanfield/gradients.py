@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
+from reproflow.logs import Progress
 from reproflow.meanfield import theory
 from reproflow.meanfield.theory import phi
 
@@ -62,6 +63,7 @@ def measure_gradients(act: str, sw2: float, sb2: float, rho: float, width: int, 
     var, cov = input_moments(act, sw2, sb2, rho, inputs)
     out: dict[str, list[torch.Tensor]] = {"g_aa": [], "g_ab": [], "tg_ab": []}
     done = 0
+    prog = Progress(draws, f"{act} sw2={sw2:g} rho={rho:g} depth {depth}", unit="draws")
     while done < draws:
         b = min(draws_per_batch, draws - done)
         z = torch.randn(b, 2, width, generator=generator, dtype=torch.float64)
@@ -99,6 +101,8 @@ def measure_gradients(act: str, sw2: float, sb2: float, rho: float, width: int, 
         out["g_ab"].append(torch.stack(gb, 1).cpu())
         out["tg_ab"].append(torch.stack(gt, 1).cpu())
         done += b
+        prog.set(done)
+    prog.close()
     return GradientSample(*(torch.cat(out[k]) for k in ("g_aa", "g_ab", "tg_ab")))
 
 
