@@ -74,6 +74,24 @@ def phase_deps(phase: str) -> list[str]:
     return sorted(files)
 
 
+def phase_datasets(cfg: dict, phase: str) -> list[str] | None:
+    """The prepared datasets a phase reads (None: it reads no dataset folder, or all of them)."""
+    if phase in ("pretrain", "attack", "advtrain"):
+        return list(cfg["pretrain"]["datasets"])
+    if phase == "depth_sweep":
+        ds = cfg["depth_sweep"]
+        return sorted({p["dataset"] for p in ds["panels"]} | {ds["speed"]["dataset"]})
+    return None
+
+
+def upstream_outputs(cfg: dict, root: str, upstream: str, phase: str) -> list[str]:
+    """An upstream phase's outputs a stage depends on: of the data phase, only the datasets it reads."""
+    datasets = phase_datasets(cfg, phase) if upstream == "data" else None
+    if datasets is None:
+        return [f"{root}/{upstream}"]
+    return [f"{root}/data/dataset~{d}" for d in datasets]
+
+
 def has_key(cfg: dict, dotted: str) -> bool:
     node = cfg
     for part in dotted.split("."):
@@ -98,7 +116,9 @@ def generate() -> str:
                 keys = [k for k in PARAMS[phase] if has_key(over, k)]
                 if keys:
                     params.append({overlay: keys})
-            deps = phase_deps(phase) + [f"{root}/{u}" for u in UPSTREAM[phase]]
+            deps = phase_deps(phase) + [
+                d for u in UPSTREAM[phase] for d in upstream_outputs(merged, root, u, phase)
+            ]
             stages[f"{phase}_{scale}"] = {"cmd": cmd, "deps": deps, "params": params, "outs": [f"{root}/{phase}"]}
         metrics += [f"{root}/report/metrics.json"] + [
             f"{root}/{p}/headline.json" for p in ("attack", "advtrain", "meanfield", "depth_sweep")
