@@ -96,11 +96,13 @@ rule fit_depth_formula:
         "../envs/reproflow.yaml"
     input:
         panels=expand(f"{DS_ROOT}/panel~{{panel}}/accuracy.csv", panel=list(PANELS)),
+        reference_panels=DS["reference_panels"],
         phase_diagram=f"{R}/meanfield/phase_diagram.csv",
     output:
         boundaries=f"{DS_ROOT}/boundaries.csv",
         fit=f"{DS_ROOT}/formula_fit.csv",
         md=f"{DS_ROOT}/formula_fit.md",
+        shape=f"{DS_ROOT}/formula_shape.csv",
         headline=f"{DS_ROOT}/headline.json",
     log:
         log_path("depth_sweep", "fit_depth_formula/all"),
@@ -113,7 +115,9 @@ rule fit_depth_formula:
     params:
         args=lambda w, input, output: cli_args(
             panels=input.panels,
+            reference_panels=input.reference_panels,
             phase_diagram=input.phase_diagram,
+            shape=output.shape,
             boundaries=output.boundaries,
             output=output.fit,
             headline=output.headline,
@@ -252,6 +256,6 @@ rule depth_sweep_all:
     input:
         expand(f"{DS_ROOT}/panel~{{panel}}/{{artifact}}", panel=list(PANELS),
                artifact=["accuracy.csv", "accuracy.md", "curves.csv", "heatmap.png", "heatmap.pdf"]),
-        expand(f"{DS_ROOT}/{{artifact}}", artifact=["boundaries.csv", "formula_fit.csv", "formula_fit.md",
+        expand(f"{DS_ROOT}/{{artifact}}", artifact=["boundaries.csv", "formula_fit.csv", "formula_fit.md", "formula_shape.csv",
                "headline.json", "formula_fit.png", "formula_fit.pdf"]),
         expand(f"{DS_ROOT}/speed/{{artifact}}", artifact=["steps.csv", "steps.md", "speed.png", "speed.pdf"]),
