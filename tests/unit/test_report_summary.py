@@ -177,25 +177,28 @@ def test_universality_is_judged_on_the_pooled_rows():
     assert S.claim_universality(t.iloc[:2], SET).verdict is Verdict.NOT_RUN
 
 
-def _bounds(k_true, n=8, noise=0.05, seed=0):
-    rng = np.random.default_rng(seed)
-    xi_min = np.linspace(2.0, 9.0, n)
-    xi_c = xi_min * 1.3
-    lb = k_true * xi_min * np.exp(rng.normal(0, noise, n))
-    return pd.DataFrame({"panel": "a", "sw2": np.arange(n, dtype=float), "depth_boundary": lb,
-                         "censored": "none", "xi_min": xi_min, "xi_c": xi_c})
+def _shape(rows):
+    """A formula_shape table: (panel, source, diff, low, high, n_seeds) per panel."""
+    return pd.DataFrame(rows, columns=["panel", "source", "shape_diff", "shape_diff_low", "shape_diff_high",
+                                       "n_seeds"]).assign(k_xi_c=5.0, k_min_xi1_xi2=8.0)
 
 
-def test_trainable_depth():
-    # boundaries at 12 xi_min: 12 x depth scale wins
-    assert S.claim_trainable_depth(_bounds(12.0), SET).verdict is Verdict.HOLDS
-    # boundaries at 6 xi_c = 7.8 xi_min: 6 xi_c wins
-    assert S.claim_trainable_depth(_bounds(7.8), SET).verdict is Verdict.FAILS
-    # halfway between (in log space) and noisy: inconclusive
-    mid = math.sqrt(12.0 * 7.8)
-    assert S.claim_trainable_depth(_bounds(mid, noise=0.3), SET).verdict is Verdict.INCONCLUSIVE
-    censored = _bounds(12.0).assign(censored="above")
-    assert S.claim_trainable_depth(censored, SET).verdict is Verdict.NOT_RUN
+def test_trainable_depth_is_judged_per_panel_on_the_shape_at_fitted_k():
+    # min(xi_1, xi_2) scatters less about its fitted curve in both project panels: holds
+    ok = _shape([("a", "project", -0.1, -0.2, -0.05, 3), ("b", "project", -0.05, -0.08, -0.01, 3),
+                 ("authors_a", "authors", 0.1, 0.05, 0.2, 1)])
+    out = S.claim_trainable_depth(ok, SET)
+    assert out.verdict is Verdict.HOLDS and out.measured == pytest.approx(-0.075)
+    # the authors' panel, where xi_c has the better shape, is quoted, not judged
+    assert "better in 0, worse in 1" in out.evidence
+    # one project panel with xi_c clearly better: fails
+    bad = _shape([("a", "project", -0.1, -0.2, -0.05, 3), ("b", "project", 0.1, 0.02, 0.2, 3)])
+    assert S.claim_trainable_depth(bad, SET).verdict is Verdict.FAILS
+    # an interval across 0: inconclusive, with the seeds that would decide it (3 * (0.1 / 0.05)^2)
+    mid = _shape([("a", "project", -0.05, -0.15, 0.05, 3)])
+    out = S.claim_trainable_depth(mid, SET)
+    assert out.verdict is Verdict.INCONCLUSIVE and "a: ~12 seeds" in out.evidence
+    assert S.claim_trainable_depth(ok[ok.source == "authors"], SET).verdict is Verdict.NOT_RUN
 
 
 def _captions():

@@ -295,29 +295,61 @@ def claim_universality(slopes: pd.DataFrame, settings: Settings) -> Outcome:
     return Outcome(float(pooled["slope"].mean()), float(np.nanmean((hi - lo) / 2)), combine(vs), evidence)
 
 
-def claim_trainable_depth(boundaries: pd.DataFrame, settings: Settings) -> Outcome:
+def shape_verdict(low: float, high: float) -> Verdict:
+    """MF-trainable-depth decision on one panel from the interval [low, high] of the shape difference
+    sigma(min(xi_1, xi_2)) - sigma(xi_c) (each candidate at its own fitted k): holds when the interval
+    lies below 0 (the paper's depth scale has the better shape), fails above 0, else inconclusive."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return Verdict.INCONCLUSIVE
+    if high < 0:
+        return Verdict.HOLDS
+    return Verdict.FAILS if low > 0 else Verdict.INCONCLUSIVE
+
+
+def claim_trainable_depth(shape: pd.DataFrame, settings: Settings) -> Outcome:
     """MF: the trainable depth is better described by 12 x depth scale (12 min(xi_1, xi_2)) than by
     Schoenholz et al.'s 6 xi_c.
 
-    ``boundaries`` (depth_sweep boundary table): columns panel, sw2, depth_boundary, censored
-    ("none" for a measured boundary), xi_min, xi_c. Per uncensored sw2 column the paired difference
-    |ln(L_b / (12 xi_min))| - |ln(L_b / (6 xi_c))|; measured: its mean over every column of every
-    panel (negative favours 12 x depth scale), uncertainty: its standard error.
+    ``shape`` (depth_sweep formula_shape table): one row per panel (``source`` project | authors) with
+    ``shape_diff`` = sigma of min(xi_1, xi_2) minus sigma of xi_c, where sigma is the scatter of the
+    measured boundary ln L_b about ln(k xi) at each candidate's own fitted k (censored fit), its
+    bootstrap interval over seeds and columns (``shape_diff_low``, ``shape_diff_high``) and the fitted
+    ``k_<candidate>``. The multipliers 12 and 6 grow with the training budget, so the budget-free
+    comparison is the shape; each project panel by :func:`shape_verdict`, combined over panels. The
+    authors' released panels (``authors_*``) are quoted, not judged. Measured: the mean shape_diff
+    over project panels (negative supports); uncertainty: the mean interval half-width.
     """
-    _need(boundaries, {"panel", "sw2", "depth_boundary", "censored", "xi_min", "xi_c"}, "depth-sweep boundaries")
-    b = boundaries[(boundaries["censored"] == "none")]
-    lb, xm, xc = (b[c].to_numpy(float) for c in ("depth_boundary", "xi_min", "xi_c"))
-    ok = np.isfinite(lb) & np.isfinite(xm) & np.isfinite(xc) & (lb > 0) & (xm > 0) & (xc > 0)
-    if not ok.any():
-        return Outcome(NAN, NAN, Verdict.NOT_RUN,
-                       f"no uncensored, finite boundary among {len(boundaries)} sw2 columns")
-    d = np.abs(np.log(lb[ok] / (12 * xm[ok]))) - np.abs(np.log(lb[ok] / (6 * xc[ok])))
-    mean, se = float(d.mean()), _se(d)
-    panels = b[ok]["panel"].nunique()
-    evidence = (f"{ok.sum()} uncensored sw2 columns in {panels} panel(s); mean |ln error| "
-                f"12 min(xi_1,xi_2): {np.abs(np.log(lb[ok] / (12 * xm[ok]))).mean():.3f}, "
-                f"6 xi_c: {np.abs(np.log(lb[ok] / (6 * xc[ok]))).mean():.3f}")
-    return Outcome(mean, se, sign_verdict(mean, se, settings.z, "less"), evidence)
+    _need(shape, {"panel", "shape_diff", "shape_diff_low", "shape_diff_high"}, "depth-sweep shape table")
+    src = shape["source"] if "source" in shape.columns else pd.Series("project", index=shape.index)
+    ours = shape[src == "project"]
+    ours = ours[np.isfinite(ours["shape_diff"].to_numpy(float))]
+    if ours.empty:
+        return Outcome(NAN, NAN, Verdict.NOT_RUN, f"no project panel with a finite shape comparison ({len(shape)} rows)")
+    vs, parts, need = [], [], []
+    for r in ours.itertuples(index=False):
+        v = shape_verdict(r.shape_diff_low, r.shape_diff_high)
+        vs.append(v)
+        ks = ", ".join(f"k({c})={getattr(r, 'k_' + c):.1f}" for c in ("xi_c", "min_xi1_xi2") if hasattr(r, "k_" + c))
+        parts.append(f"{r.panel} {r.shape_diff:+.3f} [{r.shape_diff_low:+.3f}, {r.shape_diff_high:+.3f}] ({ks})")
+        if v is Verdict.INCONCLUSIVE and hasattr(r, "n_seeds"):
+            k = draws_to_decide(r.shape_diff_low, r.shape_diff_high, -math.inf, 0.0, int(r.n_seeds))
+            need.append(f"{r.panel}: ~{k:.0f} seeds (same columns)" if math.isfinite(k) else
+                        f"{r.panel}: centred on 0, more seeds and sw2 columns")
+    evidence = (f"shape error sigma(min(xi_1,xi_2)) - sigma(xi_c) at fitted k, per panel: {count(vs)} of {len(vs)}; "
+                + "; ".join(parts))
+    ref = shape[src == "authors"]
+    if len(ref):
+        better = int((ref["shape_diff_high"] < 0).sum())
+        worse = int((ref["shape_diff_low"] > 0).sum())
+        evidence += (f". Authors' released panels, same code: min(xi_1,xi_2) better in {better}, worse in {worse}, "
+                     f"undecided in {len(ref) - better - worse} of {len(ref)}")
+        if "k_xi_c" in ref.columns and "k_min_xi1_xi2" in ref.columns:
+            evidence += (f"; fitted k(xi_c) {ref['k_xi_c'].min():.1f}..{ref['k_xi_c'].max():.1f}, "
+                         f"k(min) {ref['k_min_xi1_xi2'].min():.1f}..{ref['k_min_xi1_xi2'].max():.1f} (paper: 6, 12)")
+    if need:
+        evidence += ". To decide: " + ", ".join(need)
+    half = ((ours["shape_diff_high"] - ours["shape_diff_low"]) / 2).to_numpy(float)
+    return Outcome(float(ours["shape_diff"].mean()), float(np.nanmean(half)), combine(vs), evidence)
 
 
 def claim_fig1_fixed_points(captions: pd.DataFrame, settings: Settings) -> Outcome:
@@ -395,8 +427,8 @@ CLAIMS: tuple[Claim, ...] = (
           ("universality",), claim_universality),
     Claim("MF-trainable-depth", MF, "The trainable depth is better described by 12 x depth scale "
           "(12 min(xi_1, xi_2)) than by 6 xi_c",
-          "mean |ln error| of 12 min(xi_1,xi_2) minus that of 6 xi_c (negative supports)",
-          ("depth_boundaries",), claim_trainable_depth),
+          "mean shape error (fitted-k scatter of ln L_b) of min(xi_1,xi_2) minus that of xi_c (negative supports)",
+          ("depth_shape",), claim_trainable_depth),
     Claim("MF-fig1", MF, "Fig. 1 captions: q* and c* of linear, tanh, ReLU and erf networks at rho = 1, 0.7, 0.4",
           "largest |ours - quoted| / half a unit of the quoted last digit", ("captions",), claim_fig1_fixed_points),
 )
