@@ -291,13 +291,3 @@ def _xy_slopes(lx: np.ndarray, ly: np.ndarray) -> np.ndarray:
         s = (dx * dy).sum(1) / (dx * dx).sum(1)
     s[cnt < 3] = np.nan
     return s
-
-
-def width_correction(rates: pd.DataFrame, curve: str = "tg_ab") -> pd.DataFrame:
-    """Finite-width excess of a rate, (slope / ln chi_1 - 1) |ln chi_1| N, for runs that differ only in
-    width (same activation, sw2, sb2, rho; exact backprop): constant across N for an O(1/N) correction."""
-    d = rates[(rates.backward == "exact") & (rates.curve == curve)].copy()
-    d["ratio"] = d.slope / d.ln_chi_1
-    d["excess_times_n"] = (d.ratio - 1) * d.ln_chi_1.abs() * d.width
-    groups = d.groupby(["activation", "sw2", "sb2", "rho"])
-    return d[groups.width.transform("nunique") > 1].sort_values(["activation", "sw2", "rho", "width"])

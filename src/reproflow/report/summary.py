@@ -252,8 +252,10 @@ def claim_same_depth_scale(rates: pd.DataFrame, settings: Settings) -> Outcome:
                      f"{np.nanmin(spread_g.u):.2f}..{np.nanmax(spread_g.u):.2f}" if len(spread_g) else "")
     stress = rates[(role == "stress") & (rates["backward"] == "exact") & (rates["curve"] == "tg_ab")]
     if len(stress):
-        evidence += ". Stress test (near-critical): tilde g_ab rate / ln chi_1 " + ", ".join(
-            f"N={int(r.width)} {r.slope / r.ln_chi_1:.2f}" for r in stress.itertuples(index=False))
+        # an O(1/N) correction keeps (ratio - 1) |ln chi_1| N constant across widths
+        evidence += ". Stress test (near-critical, not judged): tilde g_ab rate / ln chi_1 " + ", ".join(
+            f"N={int(r.width)} {r.slope / r.ln_chi_1:.2f} (excess x N {(r.slope / r.ln_chi_1 - 1) * abs(r.ln_chi_1) * r.width:.2f})"
+            for r in stress.sort_values("width").itertuples(index=False))
     if need:
         evidence += ". To decide: " + ", ".join(need)
     return Outcome(float(np.nanmean(u)), float(np.nanmean(half)), combine(vs), evidence)
