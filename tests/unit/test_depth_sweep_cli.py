@@ -115,18 +115,21 @@ def test_missing_depth_scale_is_a_clean_error(tmp_path, data):
 
 
 def test_speed_cli(tmp_path, data):
-    for depth in (2, 3):
+    for depth, rho in ((2, 1.0), (3, 1.0), (2, 0.98)):
         assert measure_training_speed.main([
             "--train", str(data / "train.pt"), "--test", str(data / "test.pt"), "--output",
-            str(tmp_path / f"s{depth}.csv"), "--dataset", "synthetic", "--depth", str(depth), "--lr-exponents", "0",
-            "10", "--seeds", "0", "--sw2", "2.0", "--sb2", "0.05", "--rho", "1.0", "--init", "orthogonal",
-            "--width", "16", "--batch", "32", "--max-steps", "20", "--eval-every", "2", "--target-accuracy", "0.25",
+            str(tmp_path / f"s{depth}_{rho}.csv"), "--dataset", "synthetic", "--depth", str(depth), "--lr-exponents",
+            "0", "10", "--seeds", "0", "--sw2", "2.0", "--sb2", "0.05", "--rho", str(rho), "--init", "orthogonal",
+            "--width", "16", "--batch", "32", "--max-steps", "20", "--eval-every", "2", "--fine-eval-steps", "5",
+            "--target-accuracy", "0.25",
             "--train-size", "0", "--test-size", "0", "--device", "cpu"]) == 0
-    assert plot_training_speed.main(["--tables", str(tmp_path / "s2.csv"), str(tmp_path / "s3.csv"), "--output",
+    assert plot_training_speed.main(["--tables", str(tmp_path / "s2_1.0.csv"), str(tmp_path / "s3_1.0.csv"),
+                                     str(tmp_path / "s2_0.98.csv"), "--output",
                                      str(tmp_path / "steps.csv"), "--figure", str(tmp_path / "speed.png"),
                                      "--scale", "test"]) == 0
     df = pd.read_csv(tmp_path / "steps.csv")
-    assert len(df) == 4 and np.allclose(df["lr_times_depth"], df["lr"] * df["depth"])
+    assert len(df) == 6 and np.allclose(df["lr_times_depth"], df["lr"] * df["depth"])
+    assert sorted(df["rho"].unique()) == [0.98, 1.0]
     reached = df[df["reached"]]
     assert all(not math.isnan(v) for v in reached["steps_to_target"])
     assert (tmp_path / "speed.pdf").exists()

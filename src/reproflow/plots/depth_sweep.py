@@ -131,29 +131,42 @@ def fit_summary_figure(fit: pd.DataFrame) -> plt.Figure:
 
 
 def speed_figure(df: pd.DataFrame, title: str) -> plt.Figure:
-    """Steps to the target test accuracy against eta and against eta * L, one line per depth.
+    """Fig. 6 analogue: steps to the target test accuracy, one line per depth, as the paper draws it:
+    for rho = 1 against eta and against eta * L (where the depths collapse), for each rho < 1 against
+    eta (where they collapse with dropout).
 
-    df: columns depth, seed, lr, lr_times_depth, steps_to_target (NaN = not reached, not drawn).
+    df: columns rho, depth, seed, lr, lr_times_depth, steps_to_target (NaN = not reached, not drawn).
     """
     sns.set_theme(style="whitegrid")
-    g = df.groupby(["depth", "lr"], as_index=False).agg(steps=("steps_to_target", "mean"), eta_l=("lr_times_depth", "first"))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    palette = dict(zip(sorted(g["depth"].unique()), sns.color_palette("viridis", g["depth"].nunique())))
-    for depth, sub in g.groupby("depth"):
-        sub = sub.sort_values("lr")
-        axes[0].plot(sub["lr"], sub["steps"], "o-", color=palette[depth], label=f"L = {depth}")
-        axes[1].plot(sub["eta_l"], sub["steps"], "o-", color=palette[depth], label=f"L = {depth}")
+    if "rho" not in df.columns:
+        df = df.assign(rho=1.0)
+    g = df.groupby(["rho", "depth", "lr"], as_index=False).agg(steps=("steps_to_target", "mean"),
+                                                                 eta_l=("lr_times_depth", "first"))
+    panels = []
+    for rho in sorted(g["rho"].unique(), reverse=True):
+        panels.append((rho, "lr"))
+        if rho >= 1.0:
+            panels.append((rho, "eta_l"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
+    axes = axes[0]
     any_reached = bool(np.isfinite(g["steps"]).any())
-    for ax, xl, col in zip(axes, [r"learning rate $\eta$", r"$\eta \cdot L$"], ["lr", "eta_l"]):
+    for ax, (rho, col) in zip(axes, panels):
+        sub_r = g[g["rho"] == rho]
+        palette = dict(zip(sorted(sub_r["depth"].unique()), sns.color_palette("viridis", sub_r["depth"].nunique())))
+        for depth, sub in sub_r.groupby("depth"):
+            sub = sub.sort_values("lr")
+            ax.plot(sub[col], sub["steps"], "o-", ms=3.5, color=palette[depth], label=f"L = {depth}")
         ax.set_xscale("log")
-        ax.set_xlim(g[col].min() / 1.5, g[col].max() * 1.5)  # explicit: all-NaN lines give no data limits
+        ax.set_xlim(sub_r[col].min() / 1.5, sub_r[col].max() * 1.5)  # explicit: all-NaN lines give no data limits
         if any_reached:
             ax.set_yscale("log")
         else:
             ax.text(0.5, 0.5, "no run reached the target", transform=ax.transAxes, ha="center")
-        ax.set_xlabel(xl)
+        ax.set_xlabel(r"learning rate $\eta$" if col == "lr" else r"$\eta \cdot L$")
+        ax.set_title(f"rho = {rho:g}" + (" (collapse expected)" if (col == "eta_l") == (rho >= 1.0) else ""),
+                     fontsize=9)
+        ax.legend(fontsize=7)
     axes[0].set_ylabel("steps to target test accuracy")
-    axes[1].legend(fontsize=8)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
