@@ -43,7 +43,7 @@ def parse_records(items: Iterable[str], *fields: tuple[str, type]) -> list[dict[
 
 def phase_diagram_table(activations: Sequence[str], sw2: Sequence[float], sb2: Sequence[float],
                         rho: Sequence[float]) -> pd.DataFrame:
-    """One row per (activation, sw2, sb2, rho) with the columns of :data:`PHASE_COLUMNS`."""
+    """One row per (activation, sw2, sb2, rho) with the columns of :data:`PHASE_COLUMNS` and ``xi_c_kind``."""
     import torch
 
     from reproflow.meanfield import theory
@@ -56,7 +56,12 @@ def phase_diagram_table(activations: Sequence[str], sw2: Sequence[float], sb2: S
         frames.append(pd.DataFrame({"activation": act, "sw2": S.flatten().numpy(), "sb2": B.flatten().numpy(),
                                     "rho": R.flatten().numpy(), **cols}))
         log.info("phase diagram: %s done (%d points)", act, S.numel())
-    return pd.concat(frames, ignore_index=True)[PHASE_COLUMNS]
+    out = pd.concat(frames, ignore_index=True)[PHASE_COLUMNS]
+    # where q* diverges, chi_c = sw2 E[phi'(u1) phi'(u2)] at the limiting c* is the rate of the pair
+    # gradients, not the slope of the limiting c-map (for ReLU that slope is 2 rho E[phi'phi'] < 1)
+    out["xi_c_kind"] = np.where(np.isfinite(out["q_star"]), "c_map_slope",
+                                "pair_gradient_rate_q_star_inf_not_c_map_slope")
+    return out
 
 
 def critical_table(activations: Sequence[str], sb2: Sequence[float], rho: Sequence[float], lo: float,
@@ -108,8 +113,12 @@ def caption_table(captions: Sequence[str]) -> pd.DataFrame:
 
 
 def forward_table(settings: Sequence[dict], rho_grid: Sequence[float], input_q: Sequence[float],
-                  input_c: Sequence[float], width: int, depth: int, draws: int, seed: int, device) -> pd.DataFrame:
-    """Monte Carlo q^l, c^l (mean, s.e. over draws) and theory per layer, setting, rho and input."""
+                  input_c: Sequence[float], width: int, depth: int, draws: int, seed: int, device,
+                  map_q: Sequence[float], map_c: Sequence[float], map_inputs: int) -> pd.DataFrame:
+    """Monte Carlo q^l, c^l (mean, s.e. over draws) and theory per layer, setting, rho and input
+    (``quantity`` q, c), and the one-step maps as the paper's Fig. 1 draws them (``quantity`` q_map:
+    q^l against q^(l-1) = ``input_q``; c_map: c^l against c^(l-1) = ``input_c`` at q*; mean and s.e.
+    over ``map_inputs`` inputs per point, ``layer`` 1). Random numbers are drawn on ``device``."""
     import torch
 
     from reproflow.meanfield import montecarlo as MC
@@ -119,8 +128,9 @@ def forward_table(settings: Sequence[dict], rho_grid: Sequence[float], input_q: 
     rows = []
     for st in settings:
         for rho in rho_grid:
-            gen = torch.Generator().manual_seed(derive_seed(seed, "forward", st["name"], rho))
+            gen = torch.Generator(device=torch.device(device)).manual_seed(derive_seed(seed, "forward", st["name"], rho))
             x, pairs = MC.make_inputs(width, tuple(input_q), tuple(input_c), gen)
+            x = x.cpu()
             s = MC.simulate_forward(st["activation"], st["sw2"], st["sb2"], rho, x, pairs, depth, draws, gen, device)
             fp = theory.fixed_points(st["activation"], st["sw2"], st["sb2"], torch.tensor([rho], dtype=torch.float64))
             x64 = x.double()
@@ -142,6 +152,23 @@ def forward_table(settings: Sequence[dict], rho_grid: Sequence[float], input_q: 
                                      "input_c": round(c0, 10) if not math.isnan(c0) else c0, "layer": layer + 1,
                                      "theory": float(th[layer, j]), "mc_mean": float(mean[layer, j]),
                                      "mc_se": float(se[layer, j])})
+            qg = torch.tensor(list(map_q), dtype=torch.float64)
+            cg = torch.tensor(list(map_c), dtype=torch.float64)
+            qs = float(fp.q_star[0])
+            q_out, c_out = MC.one_step_maps(st["activation"], st["sw2"], st["sb2"], rho, qg,
+                                            cg if math.isfinite(qs) else cg[:0], qs if math.isfinite(qs) else 1.0,
+                                            width, map_inputs, gen, device)
+            q_th = theory.length_map(st["activation"], qg, st["sw2"], st["sb2"], rho)
+            c_th = theory.correlation_map(st["activation"], cg, fp.q_star[0], st["sw2"], st["sb2"], rho)
+            for quantity, grid, meas, th in (("q_map", qg, q_out, q_th), ("c_map", cg, c_out, c_th)):
+                for j, v in enumerate(grid.tolist()):
+                    has = j < meas.shape[0]
+                    m = meas[j] if has else None
+                    rows.append({**base, "quantity": quantity, "series": j,
+                                 "input_q": v if quantity == "q_map" else (qs if math.isfinite(qs) else math.nan),
+                                 "input_c": v if quantity == "c_map" else math.nan, "layer": 1,
+                                 "theory": float(th[j]), "mc_mean": float(m.mean()) if has else math.nan,
+                                 "mc_se": float(m.std() / math.sqrt(m.numel())) if has else math.nan})
             log.info("forward: %s rho=%s done", st["name"], rho)
     return pd.DataFrame(rows)
 

@@ -23,38 +23,61 @@ def _rho_colors(rhos) -> dict:
 
 
 def plot_forward(df: pd.DataFrame) -> plt.Figure:
-    """Fig. 1 analogue: q^l (top) and c^l (bottom) per layer, theory lines vs Monte Carlo (mean +- s.e.),
-    dashed lines at the fixed points q*, c*; one column per caption setting, colour = rho."""
+    """Fig. 1 analogue, one column per caption setting, colour = rho. Top two rows, the paper's form:
+    the one-step q-map q^l against q^(l-1) and c-map c^l against c^(l-1) (theory lines, Monte Carlo
+    mean +- s.e. over the inputs of each point, identity dashed). Bottom two rows: q^l and c^l iterated
+    over layers, theory lines vs Monte Carlo (mean +- s.e. over draws), dashed at the fixed points."""
     settings = list(dict.fromkeys(df.setting))
     colors = _rho_colors(df.rho)
-    fig, axes = plt.subplots(2, len(settings), figsize=(3.2 * len(settings), 5.6), squeeze=False)
+    maps = [q for q in ("q_map", "c_map") if q in set(df.quantity)]
+    rows = maps + ["q", "c"]
+    fig, axes = plt.subplots(len(rows), len(settings), figsize=(3.2 * len(settings), 2.8 * len(rows)), squeeze=False)
     for j, st in enumerate(settings):
         d = df[df.setting == st]
-        for i, quantity in enumerate(("q", "c")):
+        row0 = d.iloc[0]
+        for i, quantity in enumerate(rows):
             ax = axes[i, j]
             dq = d[d.quantity == quantity]
-            for rho, dr in dq.groupby("rho", sort=False):
-                col = colors[rho]
-                for _, di in dr.groupby("series", sort=False):
-                    ax.plot(di.layer, di.theory, "-", color=col, lw=1.2)
-                    ax.errorbar(di.layer, di.mc_mean, yerr=di.mc_se, fmt="o", ms=2.5, color=col, capsize=1.5,
-                                elinewidth=0.8)
-                fixed = dr.q_star.iloc[0] if quantity == "q" else dr.c_star.iloc[0]
-                if math.isfinite(fixed):
-                    ax.axhline(fixed, color=col, ls="--", lw=0.8)
-                ax.plot([], [], "-o", color=col, ms=3, label=f"rho={rho:g}" + ("" if math.isfinite(
-                    dr.q_star.iloc[0]) else " (q* = inf)"))
-            if quantity == "q" and not np.isfinite(d.q_star).all():
-                ax.set_yscale("log")
-            row = d.iloc[0]
+            if quantity in ("q_map", "c_map"):
+                xcol = "input_q" if quantity == "q_map" else "input_c"
+                for rho, dr in dq.groupby("rho", sort=False):
+                    dr = dr.sort_values(xcol)
+                    col = colors[rho]
+                    ax.plot(dr[xcol], dr.theory, "-", color=col, lw=1.2, label=f"rho={rho:g}")
+                    ok = np.isfinite(dr.mc_mean)
+                    ax.errorbar(dr[xcol][ok], dr.mc_mean[ok], yerr=dr.mc_se[ok], fmt="o", ms=2.5, color=col,
+                                capsize=1.5, elinewidth=0.8)
+                lim = [dq[xcol].min(), dq[xcol].max()]
+                ax.plot(lim, lim, "k--", lw=0.7)
+                if quantity == "q_map" and np.nanmax(dq.theory) > 4 * lim[1]:
+                    ax.set_yscale("log")
+                ax.set_xlabel("q^(l-1)" if quantity == "q_map" else "c^(l-1) (at q*)")
+                ax.set_ylabel("q^l" if quantity == "q_map" else "c^l")
+                if quantity == "c_map" and not np.isfinite(d.q_star).all():
+                    ax.text(0.02, 0.9, "no MC where q* = inf", transform=ax.transAxes, fontsize=6)
+            else:
+                for rho, dr in dq.groupby("rho", sort=False):
+                    col = colors[rho]
+                    for _, di in dr.groupby("series", sort=False):
+                        ax.plot(di.layer, di.theory, "-", color=col, lw=1.2)
+                        ax.errorbar(di.layer, di.mc_mean, yerr=di.mc_se, fmt="o", ms=2.5, color=col, capsize=1.5,
+                                    elinewidth=0.8)
+                    fixed = dr.q_star.iloc[0] if quantity == "q" else dr.c_star.iloc[0]
+                    if math.isfinite(fixed):
+                        ax.axhline(fixed, color=col, ls="--", lw=0.8)
+                    ax.plot([], [], "-o", color=col, ms=3, label=f"rho={rho:g}" + ("" if math.isfinite(
+                        dr.q_star.iloc[0]) else " (q* = inf)"))
+                if quantity == "q" and not np.isfinite(d.q_star).all():
+                    ax.set_yscale("log")
+                ax.set_xlabel("layer l")
+                ax.set_ylabel("q^l" if quantity == "q" else "c^l")
             if i == 0:
-                ax.set_title(f"{row.activation}: sigma_w^2={row.sw2:g}, sigma_b^2={row.sb2:g}", fontsize=9)
-            ax.set_xlabel("layer l")
-            ax.set_ylabel("q^l" if quantity == "q" else "c^l")
-            if j == 0 or quantity == "q":
-                ax.legend(fontsize=7, frameon=False)
-    fig.suptitle("Forward signal propagation: mean-field theory (lines) vs finite-width simulation "
-                 "(points, mean +- s.e.); dashed: fixed points", fontsize=10)
+                ax.set_title(f"{row0.activation}: sigma_w^2={row0.sw2:g}, sigma_b^2={row0.sb2:g}", fontsize=9)
+            if j == 0 or quantity in ("q", "q_map"):
+                ax.legend(fontsize=6, frameon=False)
+    fig.suptitle("Forward signal propagation: one-step q- and c-maps (top, the paper's Fig. 1 form) and their "
+                 "iterations over depth (bottom); theory lines, finite-width Monte Carlo points (mean +- s.e.)",
+                 fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -90,7 +113,10 @@ def plot_phase_diagram(pdg: pd.DataFrame, crit: pd.DataFrame) -> plt.Figure:
             ax.set_yticklabels([f"{r:g}" for r in rhos], fontsize=7)
             ax.set_ylabel("rho (keep prob.)")
             ax.set_xlabel("sigma_w^2")
-            ax.set_title(f"{act}: {col} (sigma_b^2={sb2:g})", fontsize=9)
+            title = f"{act}: {col} (sigma_b^2={sb2:g})"
+            if col == "xi_c" and not np.isfinite(d.q_star).all():
+                title += "\nwhere q* = inf: pair-gradient depth scale, not the c-map slope"
+            ax.set_title(title, fontsize=8)
             if ys or 1.0 in cr.index:
                 ax.legend(fontsize=6, loc="upper right", framealpha=0.6)
     fig.tight_layout()
