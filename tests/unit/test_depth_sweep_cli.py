@@ -71,7 +71,8 @@ def test_pipeline(tmp_path, data):
     assert panel.with_suffix(".md").exists()
     pdg = out / "phase_diagram.csv"
     _phase_diagram(pdg, [round(1.0 + 0.1 * i, 10) for i in range(31)])
-    args = ["--panels", str(panel), "--reference-panels", str(REFERENCE), "--shape", str(out / "shape.csv"),
+    args = ["--panels", str(panel), "--curves", str(out / "panel" / "curves.csv"), "--k-steps",
+            str(out / "k_steps.csv"), "--reference-panels", str(REFERENCE), "--shape", str(out / "shape.csv"),
             "--phase-diagram", str(pdg), "--boundaries", str(out / "b.csv"),
             "--output", str(out / "fit.csv"), "--headline", str(out / "headline.json"),
             "--boundary-metric", "train_accuracy", "--boundary-fraction", "0.5", "--contour-fraction", "0.9",
@@ -89,6 +90,9 @@ def test_pipeline(tmp_path, data):
     shape = pd.read_csv(out / "shape.csv").set_index("panel")
     assert set(shape["source"]) == {"project", "authors"} and shape.loc["p1", "n_seeds"] == 2
     assert shape.loc["authors_c", "n_points"] + shape.loc["authors_c", "n_censored"] == 31
+    ks = pd.read_csv(out / "k_steps.csv")
+    assert set(ks["panel"]) == {"p1"} and set(ks["candidate"]) == {"xi_c", "xi_1", "min_xi1_xi2"}
+    assert sorted(ks["step"].unique()) == [5, 10, 15]
 
     assert plot_depth_sweep.main(["--panels", str(panel), "--heatmaps", str(out / "heat.png"), "--boundaries",
                                   str(out / "b.csv"), "--fit", str(out / "fit.csv"), "--phase-diagram", str(pdg),
@@ -105,7 +109,8 @@ def test_missing_depth_scale_is_a_clean_error(tmp_path, data):
                                      str(tmp_path / "c.csv")]) == 0
     pdg = tmp_path / "pd.csv"
     _phase_diagram(pdg, [1.0, 2.0])  # sw2 = 3.0 missing
-    rc = fit_depth_formula.main(["--panels", str(panel), "--reference-panels", str(REFERENCE), "--shape",
+    rc = fit_depth_formula.main(["--panels", str(panel), "--curves", str(tmp_path / "c.csv"), "--k-steps",
+                                 str(tmp_path / "k.csv"), "--reference-panels", str(REFERENCE), "--shape",
                                  str(tmp_path / "s.csv"), "--phase-diagram", str(pdg), "--boundaries",
                                  str(tmp_path / "b.csv"), "--output", str(tmp_path / "f.csv"), "--headline",
                                  str(tmp_path / "h.json"), "--boundary-metric", "train_accuracy",

@@ -97,6 +97,7 @@ rule fit_depth_formula:
         "../envs/reproflow.yaml"
     input:
         panels=expand(f"{DS_ROOT}/panel~{{panel}}/accuracy.csv", panel=list(PANELS)),
+        curves=expand(f"{DS_ROOT}/panel~{{panel}}/curves.csv", panel=list(PANELS)),
         reference_panels=DS["reference_panels"],
         phase_diagram=f"{R}/meanfield/phase_diagram.csv",
     output:
@@ -104,6 +105,7 @@ rule fit_depth_formula:
         fit=f"{DS_ROOT}/formula_fit.csv",
         md=f"{DS_ROOT}/formula_fit.md",
         shape=f"{DS_ROOT}/formula_shape.csv",
+        k_steps=f"{DS_ROOT}/k_steps.csv",
         headline=f"{DS_ROOT}/headline.json",
     log:
         log_path("depth_sweep", "fit_depth_formula/all"),
@@ -116,6 +118,8 @@ rule fit_depth_formula:
     params:
         args=lambda w, input, output: cli_args(
             panels=input.panels,
+            curves=input.curves,
+            k_steps=output.k_steps,
             reference_panels=input.reference_panels,
             phase_diagram=input.phase_diagram,
             shape=output.shape,
@@ -258,6 +262,6 @@ rule depth_sweep_all:
     input:
         expand(f"{DS_ROOT}/panel~{{panel}}/{{artifact}}", panel=list(PANELS),
                artifact=["accuracy.csv", "accuracy.md", "curves.csv", "heatmap.png", "heatmap.pdf"]),
-        expand(f"{DS_ROOT}/{{artifact}}", artifact=["boundaries.csv", "formula_fit.csv", "formula_fit.md", "formula_shape.csv",
+        expand(f"{DS_ROOT}/{{artifact}}", artifact=["boundaries.csv", "formula_fit.csv", "formula_fit.md", "formula_shape.csv", "k_steps.csv",
                "headline.json", "formula_fit.png", "formula_fit.pdf"]),
         expand(f"{DS_ROOT}/speed/{{artifact}}", artifact=["steps.csv", "steps.md", "speed.png", "speed.pdf"]),

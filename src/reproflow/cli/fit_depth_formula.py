@@ -26,6 +26,8 @@ class Config:
     """Extract L_b(sw2) per panel and fit L_b = k * xi for each candidate depth scale."""
 
     panels: tuple[Path, ...] = field(metadata={"help": "per-panel accuracy tables (collect_depth_sweep)"})
+    curves: tuple[Path, ...] = field(metadata={"help": "per-panel learning-curve tables, same order as --panels"})
+    k_steps: Path = field(metadata={"help": "output: fitted k and shape error against training steps (CSV)"})
     reference_panels: tuple[Path, ...] = field(metadata={"help": "the authors' released Fig. 7 heatmaps"})
     phase_diagram: Path = field(metadata={"help": "meanfield phase_diagram.csv"})
     shape: Path = field(metadata={"help": "output: per-panel shape comparison (CSV + .md)"})
@@ -51,19 +53,22 @@ def _clean(v: Any) -> Any:
 
 def run(cfg: Config) -> None:
     from reproflow.depthsweep.boundary import extract_boundaries, heatmap
-    from reproflow.depthsweep.fit import bootstrap_panel, lookup_depth_scales
+    from reproflow.depthsweep.fit import bootstrap_panel, k_against_steps, lookup_depth_scales
     from reproflow.depthsweep.reference import load_reference_panel
 
     started = time.time()
     if not cfg.phase_diagram.exists():
         raise UserError(f"{cfg.phase_diagram}: file not found; run the meanfield phase first")
     pdg = pd.read_csv(cfg.phase_diagram)
-    all_b, all_f, all_s = [], [], []
+    if len(cfg.curves) != len(cfg.panels):
+        raise UserError("--curves must name one learning-curve table per --panels table")
+    all_b, all_f, all_s, all_k = [], [], [], []
     headline: dict[str, Any] = {
         "boundary_metric": cfg.boundary_metric, "boundary_fraction": cfg.boundary_fraction,
         "contour_fraction": cfg.contour_fraction, "n_boot": cfg.n_boot, "interval": 0.95, "panels": {},
     }
     sources = [(pd.read_csv(p), "project", cfg.boundary_metric) for p in cfg.panels]
+    curves = {str(pd.read_csv(p, nrows=1)["panel"].iloc[0]): p for p in cfg.curves}
     # the released data hold final-step training accuracy only
     sources += [(load_reference_panel(p), "authors", "train_accuracy") for p in cfg.reference_panels]
     for acc, source, metric in sources:
@@ -74,6 +79,9 @@ def run(cfg: Config) -> None:
         b = extract_boundaries(grid, classes, cfg.boundary_fraction, cfg.contour_fraction)
         scales = lookup_depth_scales(pdg, list(grid.index), float(first["rho"]), float(first["sb2"]), str(cfg.phase_diagram))
         f, comp = bootstrap_panel(acc, scales, classes, cfg.boundary_fraction, metric, cfg.n_boot, cfg.seed)
+        if source == "project" and panel in curves:
+            ks = k_against_steps(pd.read_csv(curves[panel]), scales, classes, cfg.boundary_fraction)
+            all_k.append(ks.assign(panel=panel, rho=float(first["rho"])))
         meta = {"panel": panel, "source": source, "dataset": first["dataset"], "rho": float(first["rho"]),
                 "init": first["init"], "optimizer": first["optimizer"]}
         all_b.append(pd.concat([pd.DataFrame([meta] * len(b)), b.merge(scales, on="sw2")], axis=1))
@@ -99,6 +107,8 @@ def run(cfg: Config) -> None:
     write_table(cfg.boundaries, pd.concat(all_b, ignore_index=True))
     write_table(cfg.output, pd.concat(all_f, ignore_index=True), markdown=True)
     write_table(cfg.shape, pd.DataFrame(all_s), markdown=True)
+    write_table(cfg.k_steps, pd.concat(all_k, ignore_index=True) if all_k else
+                pd.DataFrame(columns=["panel", "rho", "step", "candidate", "k", "sigma", "n_points", "n_censored"]))
     write_json(cfg.headline, headline)
     write_sidecar(cfg.output, cfg, cfg.seed, "cpu", started)
 

@@ -285,3 +285,27 @@ def bootstrap_panel(acc: pd.DataFrame, scales: pd.DataFrame, classes: int, fract
     comp = {"shape_diff": full[SHAPE_PAIR[0]][1] - full[SHAPE_PAIR[1]][1], "shape_diff_low": dlo,
             "shape_diff_high": dhi, "level": level, "n_boot_usable": int(ok.sum()), "n_boot": n_boot}
     return pd.DataFrame(rows), comp
+
+
+def k_against_steps(curves: pd.DataFrame, scales: pd.DataFrame, classes: int, fraction: float) -> pd.DataFrame:
+    """The censored-fit k and shape error sigma of every candidate at each recorded training step.
+
+    ``curves``: one panel's learning curves (columns sw2, depth, seed, step, metric, value; metric
+    ``train_accuracy`` = last mini-batch accuracy, dropout on, the quantity the final heatmap uses),
+    seed-averaged per cell at each step; the boundary threshold is re-derived from that step's grid.
+    Shows how the fitted multiplier grows with the training budget (the paper's 6 and 12 belong to its
+    1000-10000 steps). Columns: ``step, candidate, k, sigma, n_points, n_censored``.
+    """
+    sub = curves[curves["metric"] == "train_accuracy"]
+    rows = []
+    for step, d in sub.groupby("step", sort=True):
+        arr, sw2, depths = seed_grid(d, "train_accuracy")
+        if depths.size < 2:
+            continue
+        sc = scales.set_index("sw2").reindex(sw2)
+        dep, lo, hi, cen = _boundaries(_seed_mean(arr), depths, classes, fraction)
+        for name, (col, _) in CANDIDATES.items():
+            mu, s = censored_fit(dep, lo, hi, cen, sc[col].to_numpy(float))
+            rows.append({"step": int(step), "candidate": name, "k": math.exp(mu) if math.isfinite(mu) else math.nan,
+                         "sigma": s, "n_points": int((cen == "none").sum()), "n_censored": int((cen != "none").sum())})
+    return pd.DataFrame(rows)
