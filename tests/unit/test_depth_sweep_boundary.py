@@ -15,10 +15,12 @@ def test_trainable_depth_rule():
     # pass, pass, pass, fail, pass, fail: "it and every shallower L" stops at the first failure
     acc = np.array([0.9, 0.8, 0.6, 0.2, 0.7, 0.1])
     b = trainable_depth(DEPTHS, acc, 0.5)
-    assert (b.depth, b.censored) == (30.0, "none")
+    assert (b.lower, b.upper, b.censored) == (30.0, 40.0, "none")
+    # interpolated where the accuracy crosses 0.5, linearly against ln L: a quarter of the way from 30 to 40
+    assert b.depth == pytest.approx(30.0 * (40.0 / 30.0) ** 0.25)
     # order of the grid does not matter
     perm = np.array([3, 0, 5, 1, 4, 2])
-    assert trainable_depth(DEPTHS[perm], acc[perm], 0.5).depth == 30.0
+    assert trainable_depth(DEPTHS[perm], acc[perm], 0.5).depth == pytest.approx(b.depth)
 
 
 def test_censoring_and_nan():
@@ -26,8 +28,11 @@ def test_censoring_and_nan():
     assert trainable_depth(DEPTHS, np.full(6, 0.9), 0.5).depth == 60.0
     below = trainable_depth(DEPTHS, np.array([0.1, 0.9, 0.9, 0.9, 0.9, 0.9]), 0.5)
     assert below.censored == "below" and math.isnan(below.depth)
+    assert below.upper == 10.0
     nan_mid = trainable_depth(DEPTHS, np.array([0.9, np.nan, 0.9, 0.9, 0.9, 0.9]), 0.5)
-    assert (nan_mid.depth, nan_mid.censored) == (10.0, "none")  # a diverged network is a failure
+    # a diverged network is a failure; with no accuracy to interpolate, the geometric midpoint
+    assert (nan_mid.lower, nan_mid.censored) == (10.0, "none")
+    assert nan_mid.depth == pytest.approx(math.sqrt(10.0 * 20.0))
 
 
 def test_synthetic_heatmap_recovers_known_boundary():
@@ -54,9 +59,10 @@ def test_synthetic_heatmap_recovers_known_boundary():
         if d == 60:
             assert b.loc[s, "censored"] == "above" and b.loc[s, "depth_boundary"] == 60
         else:
-            assert b.loc[s, "censored"] == "none" and b.loc[s, "depth_boundary"] == d
-            # the 0.9 x max contour sits one grid step shallower (or is censored below at d = 10)
+            assert b.loc[s, "censored"] == "none" and b.loc[s, "depth_pass"] == d
+            assert d < b.loc[s, "depth_boundary"] < b.loc[s, "depth_fail"] == d + 10
+            # the 0.9 x max contour crosses one grid step shallower (or is censored below at d = 10)
             if d > 10:
-                assert b.loc[s, "depth_contour"] == d - 10
+                assert d - 10 < b.loc[s, "depth_contour"] < d
             else:
                 assert b.loc[s, "censored_contour"] == "below"

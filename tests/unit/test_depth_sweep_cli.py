@@ -1,6 +1,7 @@
 """The depth-sweep CLIs chained on a small synthetic dataset: train cells -> collect -> fit -> plot."""
 
 import json
+from pathlib import Path
 import math
 
 import numpy as np
@@ -11,6 +12,9 @@ import torch
 from reproflow.cli import collect_depth_sweep, fit_depth_formula, measure_training_speed, plot_depth_sweep
 from reproflow.cli import plot_training_speed, train_depth_cell
 from reproflow.data.store import save_split
+
+# one of the authors' released Fig. 7 heatmaps, vendored with the workflow (rho 1, sw2 1.0..4.0 step 0.1)
+REFERENCE = Path(__file__).resolve().parents[2] / "workflow/resources/huang2020_fig7/panel_c_heatmap.csv"
 
 torch.set_num_threads(1)
 
@@ -66,8 +70,10 @@ def test_pipeline(tmp_path, data):
                                      "--output", str(panel), "--curves", str(out / "panel" / "curves.csv")]) == 0
     assert panel.with_suffix(".md").exists()
     pdg = out / "phase_diagram.csv"
-    _phase_diagram(pdg, [1.0, 1.5, 2.0, 2.5, 3.0])
-    args = ["--panels", str(panel), "--phase-diagram", str(pdg), "--boundaries", str(out / "b.csv"),
+    _phase_diagram(pdg, [round(1.0 + 0.1 * i, 10) for i in range(31)])
+    args = ["--panels", str(panel), "--curves", str(out / "panel" / "curves.csv"), "--k-steps",
+            str(out / "k_steps.csv"), "--reference-panels", str(REFERENCE), "--shape", str(out / "shape.csv"),
+            "--phase-diagram", str(pdg), "--boundaries", str(out / "b.csv"),
             "--output", str(out / "fit.csv"), "--headline", str(out / "headline.json"),
             "--boundary-metric", "train_accuracy", "--boundary-fraction", "0.5", "--contour-fraction", "0.9",
             "--n-boot", "50", "--seed", "0"]
@@ -77,9 +83,16 @@ def test_pipeline(tmp_path, data):
     assert set(cands) == {"xi_c", "xi_1", "min_xi1_xi2"}
     assert cands["xi_c"]["paper_k"] == 6.0 and cands["xi_1"]["paper_k"] == 12.0
     fit = pd.read_csv(out / "fit.csv")
-    assert len(fit) == 3 and (out / "fit.md").exists()
+    # three candidates for the project panel and for the authors' reference panel
+    assert len(fit) == 6 and (out / "fit.md").exists() and set(fit["panel"]) == {"p1", "authors_c"}
     bnd = pd.read_csv(out / "b.csv")
-    assert set(bnd["censored"]) <= {"none", "below", "above"} and len(bnd) == 3
+    assert set(bnd["censored"]) <= {"none", "below", "above"} and len(bnd[bnd.panel == "p1"]) == 3
+    shape = pd.read_csv(out / "shape.csv").set_index("panel")
+    assert set(shape["source"]) == {"project", "authors"} and shape.loc["p1", "n_seeds"] == 2
+    assert shape.loc["authors_c", "n_points"] + shape.loc["authors_c", "n_censored"] == 31
+    ks = pd.read_csv(out / "k_steps.csv")
+    assert set(ks["panel"]) == {"p1"} and set(ks["candidate"]) == {"xi_c", "xi_1", "min_xi1_xi2"}
+    assert sorted(ks["step"].unique()) == [5, 10, 15]
 
     assert plot_depth_sweep.main(["--panels", str(panel), "--heatmaps", str(out / "heat.png"), "--boundaries",
                                   str(out / "b.csv"), "--fit", str(out / "fit.csv"), "--phase-diagram", str(pdg),
@@ -96,7 +109,9 @@ def test_missing_depth_scale_is_a_clean_error(tmp_path, data):
                                      str(tmp_path / "c.csv")]) == 0
     pdg = tmp_path / "pd.csv"
     _phase_diagram(pdg, [1.0, 2.0])  # sw2 = 3.0 missing
-    rc = fit_depth_formula.main(["--panels", str(panel), "--phase-diagram", str(pdg), "--boundaries",
+    rc = fit_depth_formula.main(["--panels", str(panel), "--curves", str(tmp_path / "c.csv"), "--k-steps",
+                                 str(tmp_path / "k.csv"), "--reference-panels", str(REFERENCE), "--shape",
+                                 str(tmp_path / "s.csv"), "--phase-diagram", str(pdg), "--boundaries",
                                  str(tmp_path / "b.csv"), "--output", str(tmp_path / "f.csv"), "--headline",
                                  str(tmp_path / "h.json"), "--boundary-metric", "train_accuracy",
                                  "--boundary-fraction", "0.5", "--contour-fraction", "0.9", "--n-boot", "10",
@@ -105,18 +120,21 @@ def test_missing_depth_scale_is_a_clean_error(tmp_path, data):
 
 
 def test_speed_cli(tmp_path, data):
-    for depth in (2, 3):
+    for depth, rho in ((2, 1.0), (3, 1.0), (2, 0.98)):
         assert measure_training_speed.main([
             "--train", str(data / "train.pt"), "--test", str(data / "test.pt"), "--output",
-            str(tmp_path / f"s{depth}.csv"), "--dataset", "synthetic", "--depth", str(depth), "--lr-exponents", "0",
-            "10", "--seeds", "0", "--sw2", "2.0", "--sb2", "0.05", "--rho", "1.0", "--init", "orthogonal",
-            "--width", "16", "--batch", "32", "--max-steps", "20", "--eval-every", "2", "--target-accuracy", "0.25",
+            str(tmp_path / f"s{depth}_{rho}.csv"), "--dataset", "synthetic", "--depth", str(depth), "--lr-exponents",
+            "0", "10", "--seeds", "0", "--sw2", "2.0", "--sb2", "0.05", "--rho", str(rho), "--init", "orthogonal",
+            "--width", "16", "--batch", "32", "--max-steps", "20", "--eval-every", "2", "--fine-eval-steps", "5",
+            "--target-accuracy", "0.25",
             "--train-size", "0", "--test-size", "0", "--device", "cpu"]) == 0
-    assert plot_training_speed.main(["--tables", str(tmp_path / "s2.csv"), str(tmp_path / "s3.csv"), "--output",
+    assert plot_training_speed.main(["--tables", str(tmp_path / "s2_1.0.csv"), str(tmp_path / "s3_1.0.csv"),
+                                     str(tmp_path / "s2_0.98.csv"), "--output",
                                      str(tmp_path / "steps.csv"), "--figure", str(tmp_path / "speed.png"),
                                      "--scale", "test"]) == 0
     df = pd.read_csv(tmp_path / "steps.csv")
-    assert len(df) == 4 and np.allclose(df["lr_times_depth"], df["lr"] * df["depth"])
+    assert len(df) == 6 and np.allclose(df["lr_times_depth"], df["lr"] * df["depth"])
+    assert sorted(df["rho"].unique()) == [0.98, 1.0]
     reached = df[df["reached"]]
     assert all(not math.isnan(v) for v in reached["steps_to_target"])
     assert (tmp_path / "speed.pdf").exists()

@@ -73,3 +73,47 @@ def test_fit_panel_recovers_the_generating_candidate():
     assert t.loc["xi_1", "k"] == pytest.approx(12.0) and t.loc["xi_1", "paper_error"] == pytest.approx(0.0, abs=1e-12)
     assert t.loc["xi_1", "fit_error"] < t.loc["xi_c", "fit_error"]
     assert (t["n_points"] == len(sw2) - 1).all() and (t["n_censored"] == 1).all()
+
+
+def test_censored_fit_keeps_censored_columns_and_removes_their_bias():
+    from reproflow.depthsweep.fit import censored_fit
+
+    rng = np.random.default_rng(3)
+    xi = np.geomspace(8.0, 20.0, 80)
+    k, s = 8.0, 0.3
+    true = k * xi * np.exp(rng.normal(0, s, xi.size))
+    l_max = 110.0  # grid top: deeper boundaries are only known to exceed it (informative censoring)
+    cen = np.where(true > l_max, "above", "none")
+    depth = np.where(cen == "none", true, l_max)
+    lower = np.where(cen == "above", l_max, np.nan)
+    assert (cen == "above").sum() >= 10
+    mu, sig = censored_fit(depth, lower, np.full(xi.size, np.nan), cen, xi)
+    assert abs(math.exp(mu) / k - 1) < 0.08 and abs(sig / s - 1) < 0.3
+    # dropping the censored columns (the old fit) biases k low
+    unc = cen == "none"
+    dropped = math.exp(np.mean(np.log(depth[unc] / xi[unc])))
+    assert dropped < 0.9 * k and abs(math.exp(mu) - k) < abs(dropped - k)
+
+
+def test_bootstrap_panel_prefers_the_generating_shape_and_resamples_seeds():
+    from reproflow.depthsweep.fit import bootstrap_panel
+
+    rng = np.random.default_rng(4)
+    sw2 = np.round(np.arange(1.0, 4.01, 0.25), 2)
+    xi_min = 2.0 + 6.0 * np.exp(-((sw2 - 2.0) ** 2))
+    xi_c = 1.5 + 0.5 * sw2  # a different shape
+    scales = pd.DataFrame({"sw2": sw2, "xi_1": xi_min, "xi_c": xi_c, "xi_min": xi_min})
+    depths = np.arange(5, 125, 5)
+    rows = []
+    for s, xm in zip(sw2, xi_min):
+        for seed in range(3):
+            lb = 10.0 * xm * math.exp(rng.normal(0, 0.05))
+            for d in depths:
+                acc = 0.1 + 0.85 / (1 + math.exp((d - lb) / 2.0))
+                rows.append({"sw2": s, "depth": d, "seed": seed, "metric": "train_accuracy", "value": acc})
+    fit, comp = bootstrap_panel(pd.DataFrame(rows), scales, 10, 0.5, "train_accuracy", 60, 0)
+    fit = fit.set_index("candidate")
+    assert fit.loc["min_xi1_xi2", "n_seeds"] == 3
+    assert fit.loc["min_xi1_xi2", "k_low"] <= 10.0 * 1.05 and fit.loc["min_xi1_xi2", "k_high"] >= 10.0 * 0.95
+    assert fit.loc["min_xi1_xi2", "sigma"] < fit.loc["xi_c", "sigma"]
+    assert comp["shape_diff"] < 0 and comp["shape_diff_high"] < 0 and comp["n_boot_usable"] == 60

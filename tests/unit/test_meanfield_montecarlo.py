@@ -88,3 +88,18 @@ def test_line_fits():
     vals = np.exp(rng.normal(size=(200, 1))) * np.exp(-0.1 * np.arange(30))[None, :]
     mom = layer_moments(vals, np.arange(1, 31))
     assert abs(loglog_slope(mom).slope - 2.0) < 1e-6
+
+
+def test_one_step_maps_follow_the_length_and_correlation_maps():
+    # the paper's Fig. 1 form: one layer of the q-map and the c-map at width 500, 100 inputs per point
+    act, sw2, sb2, rho = "tanh", 6.25, 0.25, 0.7
+    gen = torch.Generator().manual_seed(2)
+    qg = torch.tensor([0.5, 4.0, 12.0], dtype=torch.float64)
+    cg = torch.tensor([0.0, 0.5, 0.9], dtype=torch.float64)
+    qs = float(T.fixed_points(act, sw2, sb2, torch.tensor([rho], dtype=torch.float64)).q_star[0])
+    q_out, c_out = MC.one_step_maps(act, sw2, sb2, rho, qg, cg, qs, 500, 100, gen)
+    q_th = T.length_map(act, qg, sw2, sb2, rho)
+    c_th = T.correlation_map(act, cg, torch.tensor(qs, dtype=torch.float64), sw2, sb2, rho)
+    # one weight draw per point: 3 % of the value (q) / 0.03 absolute (c) for that draw's O(1/sqrt(N)) spread
+    assert torch.allclose(q_out.mean(1), q_th, rtol=0.03), (q_out.mean(1), q_th)
+    assert torch.allclose(c_out.mean(1), c_th, atol=0.03), (c_out.mean(1), c_th)

@@ -125,79 +125,104 @@ def test_no_transition():
     assert S.claim_no_transition(only_rho1[only_rho1["rho"] == 1.0], SET).verdict is Verdict.NOT_RUN
 
 
-def _rates(pair_slope, half=0.002):
-    lc1, lcc = -0.05, -0.20
-    slopes = [lc1, pair_slope, pair_slope, 0.3]
-    return pd.DataFrame({"run": "tanh_rho0.9", "activation": "tanh", "rho": 0.9,
-                         "curve": ["g_aa", "tg_ab", "g_ab_sd", "g_ab_abs_mean"], "slope": slopes,
-                         "ci_low": [x - half for x in slopes], "ci_high": [x + half for x in slopes],
-                         "ln_chi_1": lc1, "ln_chi_c": lcc})
+def _rates(u_exact, u_gia=1.0, half=0.05, role="paper", lc1=-0.05, lcc=-0.20, draws=40):
+    """A gradient_rates table of one run: exact and GIA rows for every curve, the signed-mean g_ab
+    rate at ``u_exact`` / ``u_gia`` GIA-separation units (0 = ln chi_1, 1 = ln chi_c)."""
+    rows = []
+    for backward, u_mean in (("exact", u_exact), ("gia", u_gia)):
+        for curve in ("g_aa", "tg_ab", "g_ab_sd", "g_ab_mean"):
+            u = u_mean if curve == "g_ab_mean" else 0.02
+            slope = lc1 + u * (lcc - lc1)
+            rows.append({"run": "tanh_rho0.8", "role": role, "activation": "tanh", "rho": 0.8, "width": 200,
+                         "backward": backward, "curve": curve, "draws": draws, "slope": slope,
+                         "ci_low": slope - half * abs(lcc - lc1), "ci_high": slope + half * abs(lcc - lc1),
+                         "u": u, "u_low": u - half, "u_high": u + half, "ln_chi_1": lc1, "ln_chi_c": lcc})
+    return pd.DataFrame(rows)
 
 
-def test_same_depth_scale():
-    out = S.claim_same_depth_scale(_rates(-0.051), SET)
-    assert out.verdict is Verdict.HOLDS and out.measured == pytest.approx(1.02)
-    assert out.uncertainty == pytest.approx(0.002 / 0.05)
-    # pair gradients decaying at the GIA rate ln chi_c: fails (the sparse |mean g_ab| curve is not judged)
-    out = S.claim_same_depth_scale(_rates(-0.20), SET)
-    assert out.verdict is Verdict.FAILS and "tanh_rho0.9/tg_ab 4.00" in out.evidence
-    # a noisy fit straddling the tolerance band: inconclusive
-    assert S.claim_same_depth_scale(_rates(-0.05, half=0.02), SET).verdict is Verdict.INCONCLUSIVE
-    only_abs = _rates(-0.05).iloc[3:]
-    assert S.claim_same_depth_scale(only_abs, SET).verdict is Verdict.NOT_RUN
+def test_same_depth_scale_is_judged_on_the_signed_mean_of_g_ab():
+    # signed mean g_ab decaying with xi_1 (u ~ 0), GIA control at u ~ 1: holds
+    out = S.claim_same_depth_scale(_rates(0.05), SET)
+    assert out.verdict is Verdict.HOLDS and out.measured == pytest.approx(0.05)
+    assert out.uncertainty == pytest.approx(0.05) and "(GIA 1.00)" in out.evidence
+    # decaying at the GIA rate ln chi_c: fails, although the spread curves all sit at u = 0.02
+    out = S.claim_same_depth_scale(_rates(0.95), SET)
+    assert out.verdict is Verdict.FAILS and "tanh_rho0.8 0.95" in out.evidence
+    # an interval straddling the band edge: inconclusive, with the draws that would decide it
+    out = S.claim_same_depth_scale(_rates(0.25, half=0.1), SET)
+    assert out.verdict is Verdict.INCONCLUSIVE and "To decide: tanh_rho0.8: ~160 draws" in out.evidence
+    # stress-test runs and runs where chi_c = chi_1 (rho = 1) are not judged
+    assert S.claim_same_depth_scale(_rates(0.05, role="stress"), SET).verdict is Verdict.NOT_RUN
+    assert S.claim_same_depth_scale(_rates(0.05, lcc=-0.05), SET).verdict is Verdict.NOT_RUN
 
 
-def test_universality():
-    t = pd.DataFrame({"run": "r", "metric": ["g_aa", "tg_ab", "g_ab"], "slope": [2.0, 1.95, np.nan],
-                      "ci_low": [1.9, 1.85, np.nan], "ci_high": [2.1, 2.05, np.nan]})
+def test_draws_to_decide():
+    # interval [0.1, 0.3] straddles the edge 0.2 at its centre: more draws cannot decide it
+    assert math.isnan(S.draws_to_decide(0.1, 0.3, -0.2, 0.2, 40))
+    # centre 0.4, half-width 0.3, room 0.2 to the edge: 40 * (0.3 / 0.2)^2 = 90 draws
+    assert S.draws_to_decide(0.1, 0.7, -0.2, 0.2, 40) == 90
+
+
+def test_universality_is_judged_on_the_pooled_rows():
+    t = pd.DataFrame({"run": ["r", "r", "pooled", "pooled"], "metric": ["g_aa", "tg_ab", "g_aa", "tg_ab"],
+                      "slope": [1.0, 1.2, 2.0, 1.95], "ci_low": [0.9, 1.0, 1.97, 1.9],
+                      "ci_high": [1.1, 1.4, 2.03, 2.0], "m_decades": [1.0, 1.0, 20.0, 20.0]})
     out = S.claim_universality(t, SET)
-    assert out.verdict is Verdict.HOLDS and "1 fits without enough layers" in out.evidence
-    t.loc[1, ["slope", "ci_low", "ci_high"]] = [1.0, 0.9, 1.1]
+    assert out.verdict is Verdict.HOLDS and "0 of 2 intervals inside the band" in out.evidence
+    assert out.measured == pytest.approx(1.975)
+    t.loc[3, ["slope", "ci_low", "ci_high"]] = [1.0, 0.9, 1.1]
     assert S.claim_universality(t, SET).verdict is Verdict.FAILS
-    t.loc[1, ["slope", "ci_low", "ci_high"]] = [2.0, 1.0, 3.0]
-    out = S.claim_universality(t, SET)
-    assert out.verdict is Verdict.INCONCLUSIVE and out.measured == pytest.approx(2.0)
-    assert S.claim_universality(t.iloc[2:], SET).verdict is Verdict.NOT_RUN
+    t.loc[3, ["slope", "ci_low", "ci_high"]] = [2.0, 1.0, 3.0]
+    assert S.claim_universality(t, SET).verdict is Verdict.INCONCLUSIVE
+    assert S.claim_universality(t.iloc[:2], SET).verdict is Verdict.NOT_RUN
 
 
-def _bounds(k_true, n=8, noise=0.05, seed=0):
-    rng = np.random.default_rng(seed)
-    xi_min = np.linspace(2.0, 9.0, n)
-    xi_c = xi_min * 1.3
-    lb = k_true * xi_min * np.exp(rng.normal(0, noise, n))
-    return pd.DataFrame({"panel": "a", "sw2": np.arange(n, dtype=float), "depth_boundary": lb,
-                         "censored": "none", "xi_min": xi_min, "xi_c": xi_c})
+def _shape(rows):
+    """A formula_shape table: (panel, source, diff, low, high, n_seeds) per panel."""
+    return pd.DataFrame(rows, columns=["panel", "source", "shape_diff", "shape_diff_low", "shape_diff_high",
+                                       "n_seeds"]).assign(k_xi_c=5.0, k_min_xi1_xi2=8.0)
 
 
-def test_trainable_depth():
-    # boundaries at 12 xi_min: 12 x depth scale wins
-    assert S.claim_trainable_depth(_bounds(12.0), SET).verdict is Verdict.HOLDS
-    # boundaries at 6 xi_c = 7.8 xi_min: 6 xi_c wins
-    assert S.claim_trainable_depth(_bounds(7.8), SET).verdict is Verdict.FAILS
-    # halfway between (in log space) and noisy: inconclusive
-    mid = math.sqrt(12.0 * 7.8)
-    assert S.claim_trainable_depth(_bounds(mid, noise=0.3), SET).verdict is Verdict.INCONCLUSIVE
-    censored = _bounds(12.0).assign(censored="above")
-    assert S.claim_trainable_depth(censored, SET).verdict is Verdict.NOT_RUN
+def test_trainable_depth_is_judged_per_panel_on_the_shape_at_fitted_k():
+    # min(xi_1, xi_2) scatters less about its fitted curve in both project panels: holds
+    ok = _shape([("a", "project", -0.1, -0.2, -0.05, 3), ("b", "project", -0.05, -0.08, -0.01, 3),
+                 ("authors_a", "authors", 0.1, 0.05, 0.2, 1)])
+    out = S.claim_trainable_depth(ok, SET)
+    assert out.verdict is Verdict.HOLDS and out.measured == pytest.approx(-0.075)
+    # the authors' panel, where xi_c has the better shape, is quoted, not judged
+    assert "better in 0, worse in 1" in out.evidence
+    # one project panel with xi_c clearly better: fails
+    bad = _shape([("a", "project", -0.1, -0.2, -0.05, 3), ("b", "project", 0.1, 0.02, 0.2, 3)])
+    assert S.claim_trainable_depth(bad, SET).verdict is Verdict.FAILS
+    # an interval across 0: inconclusive, with the seeds that would decide it (3 * (0.1 / 0.05)^2)
+    mid = _shape([("a", "project", -0.05, -0.15, 0.05, 3)])
+    out = S.claim_trainable_depth(mid, SET)
+    assert out.verdict is Verdict.INCONCLUSIVE and "a: ~12 seeds" in out.evidence
+    assert S.claim_trainable_depth(ok[ok.source == "authors"], SET).verdict is Verdict.NOT_RUN
 
 
 def _captions():
-    # (activation, rho, quantity, paper, ours): the Fig. 1 caption values and plausible computed ones
-    rows = [("linear", 1.0, "q_star", 3.0, 3.0), ("tanh", 0.7, "q_star", 6.55, 6.5502),
-            ("relu", 0.7, "c_star", 0.736, 0.7362), ("relu", 0.4, "q_star", math.inf, math.inf),
-            ("erf", 0.4, "c_star", 0.306, 0.3061)]
-    return pd.DataFrame(rows, columns=["activation", "rho", "quantity", "paper", "ours"])
+    # (activation, rho, quantity, paper, ours, tolerance, authors_scheme): the Fig. 1 caption values, each
+    # with half a unit of its last quoted significant figure, and plausible computed ones
+    rows = [("linear", 1.0, "q_star", 3.0, 3.0, 0.05, 3.0), ("tanh", 0.4, "q_star", 12.45, 12.4513, 0.005, 12.4513),
+            ("relu", 0.7, "c_star", 0.736, 0.7362, 0.0005, math.nan),
+            ("relu", 0.4, "q_star", math.inf, math.inf, 0.0, math.inf),
+            ("erf", 0.4, "c_star", 0.306, 0.3061, 0.0005, math.nan)]
+    return pd.DataFrame(rows, columns=["activation", "rho", "quantity", "paper", "ours", "tolerance",
+                                       "authors_scheme"])
 
 
 def test_fig1_fixed_points():
     out = S.claim_fig1_fixed_points(_captions(), SET)
     assert out.verdict is Verdict.HOLDS, out.evidence
-    assert out.measured == pytest.approx(0.0002)
-    # 0.02 % off but not rounding to the quoted digits: fails, with the relative size in the evidence
+    # worst |ours - paper| / tolerance: relu 0.0002 / 0.0005 (tanh is 0.0013 / 0.005)
+    assert out.measured == pytest.approx(0.4)
+    assert "authors' own numerical scheme gives our q*" in out.evidence
+    # off by more than half a unit of the quoted last digit: fails
     near = _captions()
-    near.loc[1, "ours"] = 6.5513
+    near.loc[1, "ours"] = 12.4563
     out = S.claim_fig1_fixed_points(near, SET)
-    assert out.verdict is Verdict.FAILS and "tanh rho=0.7 q_star: 6.5513 vs 6.55 (0.0198 %)" in out.evidence
+    assert out.verdict is Verdict.FAILS and "tanh rho=0.4 q_star: 12.4563 vs 12.45 (+- 0.005)" in out.evidence
     off = _captions()
     off.loc[4, "ours"] = 0.32
     out = S.claim_fig1_fixed_points(off, SET)

@@ -132,6 +132,10 @@ def _figure_inputs(w):
         return [f"{R}/meanfield/gradients/run~{r}/layers.csv" for r in MF_RUNS] + [
             f"{R}/meanfield/gradient_rates.csv"
         ]
+    if w.mf_figure == "gia_counterfactual":
+        return [f"{R}/meanfield/gradients/run~{r}/layers.csv" for r in MF_RUNS] + [
+            f"{R}/meanfield/gia_counterfactual.csv"
+        ]
     return [f"{R}/meanfield/universality.csv", f"{R}/meanfield/universality_points.csv"]
 
 

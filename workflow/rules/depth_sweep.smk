@@ -3,8 +3,8 @@
 #   collect_depth_sweep     per panel: tidy accuracy + learning-curve tables
 #   fit_depth_formula       boundaries L_b(sw2), k in L_b = k * xi per candidate, headline.json
 #   plot_depth_sweep        heatmaps with 6 xi_c, 12 xi_1, 12 xi_2 and the fitted line; fit summary
-#   measure_training_speed  Fig. 6: steps to 25 % test accuracy per learning rate, one job per depth
-#   plot_training_speed     steps against eta and eta * L
+#   measure_training_speed  Fig. 6: steps to 25 % test accuracy per learning rate, one job per (rho, depth)
+#   plot_training_speed     steps against eta * L (rho = 1) and against eta (rho < 1)
 # Depth scales come from the meanfield phase's phase_diagram.csv.
 
 DS = config["depth_sweep"]
@@ -16,6 +16,7 @@ DS_ROOT = f"{R}/depth_sweep"
 wildcard_constraints:
     panel="[A-Za-z0-9_]+",
     depth="[0-9]+",
+    speed_rho="[0-9.]+",
 
 
 rule train_depth_cell:
@@ -96,11 +97,15 @@ rule fit_depth_formula:
         "../envs/reproflow.yaml"
     input:
         panels=expand(f"{DS_ROOT}/panel~{{panel}}/accuracy.csv", panel=list(PANELS)),
+        curves=expand(f"{DS_ROOT}/panel~{{panel}}/curves.csv", panel=list(PANELS)),
+        reference_panels=DS["reference_panels"],
         phase_diagram=f"{R}/meanfield/phase_diagram.csv",
     output:
         boundaries=f"{DS_ROOT}/boundaries.csv",
         fit=f"{DS_ROOT}/formula_fit.csv",
         md=f"{DS_ROOT}/formula_fit.md",
+        shape=f"{DS_ROOT}/formula_shape.csv",
+        k_steps=f"{DS_ROOT}/k_steps.csv",
         headline=f"{DS_ROOT}/headline.json",
     log:
         log_path("depth_sweep", "fit_depth_formula/all"),
@@ -113,7 +118,11 @@ rule fit_depth_formula:
     params:
         args=lambda w, input, output: cli_args(
             panels=input.panels,
+            curves=input.curves,
+            k_steps=output.k_steps,
+            reference_panels=input.reference_panels,
             phase_diagram=input.phase_diagram,
+            shape=output.shape,
             boundaries=output.boundaries,
             output=output.fit,
             headline=output.headline,
@@ -182,11 +191,11 @@ rule measure_training_speed:
         train=ds_split(SPEED["dataset"], "train"),
         test=ds_split(SPEED["dataset"], "test"),
     output:
-        f"{DS_ROOT}/speed/depth~{{depth}}/steps.csv",
+        f"{DS_ROOT}/speed/rho~{{speed_rho}}/depth~{{depth}}/steps.csv",
     log:
-        log_path("depth_sweep", "measure_training_speed/{depth}"),
+        log_path("depth_sweep", "measure_training_speed/{speed_rho}/{depth}"),
     benchmark:
-        bench_path("depth_sweep", "measure_training_speed/{depth}")
+        bench_path("depth_sweep", "measure_training_speed/{speed_rho}/{depth}")
     threads: 1
     resources:
         mem_mb=8000,
@@ -203,12 +212,13 @@ rule measure_training_speed:
             seeds=SPEED["seeds"],
             sw2=SPEED["sw2"],
             sb2=SPEED["sb2"],
-            rho=SPEED["rho"],
+            rho=float(w.speed_rho),
             init=SPEED["init"],
             width=SPEED["width"],
             batch=SPEED["batch"],
             max_steps=SPEED["max_steps"],
             eval_every=SPEED["eval_every"],
+            fine_eval_steps=SPEED["fine_eval_steps"],
             target_accuracy=SPEED["target_accuracy"],
             train_size=SPEED["train_size"],
             test_size=SPEED["test_size"],
@@ -222,7 +232,7 @@ rule plot_training_speed:
     conda:
         "../envs/reproflow.yaml"
     input:
-        expand(f"{DS_ROOT}/speed/depth~{{depth}}/steps.csv", depth=SPEED["depth_grid"]),
+        [f"{DS_ROOT}/speed/rho~{st['rho']}/depth~{d}/steps.csv" for st in SPEED["settings"] for d in st["depth_grid"]],
     output:
         table=f"{DS_ROOT}/speed/steps.csv",
         md=f"{DS_ROOT}/speed/steps.md",
@@ -252,6 +262,6 @@ rule depth_sweep_all:
     input:
         expand(f"{DS_ROOT}/panel~{{panel}}/{{artifact}}", panel=list(PANELS),
                artifact=["accuracy.csv", "accuracy.md", "curves.csv", "heatmap.png", "heatmap.pdf"]),
-        expand(f"{DS_ROOT}/{{artifact}}", artifact=["boundaries.csv", "formula_fit.csv", "formula_fit.md",
+        expand(f"{DS_ROOT}/{{artifact}}", artifact=["boundaries.csv", "formula_fit.csv", "formula_fit.md", "formula_shape.csv", "k_steps.csv",
                "headline.json", "formula_fit.png", "formula_fit.pdf"]),
         expand(f"{DS_ROOT}/speed/{{artifact}}", artifact=["steps.csv", "steps.md", "speed.png", "speed.pdf"]),

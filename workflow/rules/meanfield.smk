@@ -2,14 +2,15 @@
 # Outputs under {R}/meanfield/ (columns documented in docs/meanfield.md):
 #   phase_diagram.csv, critical_points.csv, caption_checks.csv   theory (read by depth_sweep)
 #   forward_mc.csv                                               forward Monte Carlo vs theory
-#   gradients/run~{run}/{draws,layers}.csv                       backprop gradient statistics
-#   gradient_rates.csv, universality.csv, universality_points.csv
+#   gradients/run~{run}/{draws,layers,gia_draws}.csv             backprop gradient statistics (+ GIA counterfactual)
+#   gradient_rates.csv, gia_counterfactual.csv                   decay rates, bootstrap over draws
+#   universality.csv, universality_points.csv
 #   headline.json                                                numbers for the summary of claims
-#   figures/{forward,phase_diagram,gradients,universality}.{png,pdf}
+#   figures/{forward,phase_diagram,gradients,gia_counterfactual,universality}.{png,pdf}
 
 MF = config["meanfield"]
 MF_RUNS = {r["name"]: r for r in MF["gradients"]["runs"]}
-MF_FIGURES = ["forward", "phase_diagram", "gradients", "universality"]
+MF_FIGURES = ["forward", "phase_diagram", "gradients", "gia_counterfactual", "universality"]
 
 
 wildcard_constraints:
@@ -44,7 +45,7 @@ rule compute_phase_diagram:
             sb2_grid=MF["sb2_grid"],
             rho_grid=MF["rho_grid"],
             critical_sw2_bracket=MF["critical_sw2_bracket"],
-            captions=_records(MF["captions"], ["activation", "sw2", "sb2", "rho", "quantity", "value"]),
+            captions=_records(MF["captions"], ["activation", "sw2", "sb2", "rho", "quantity", "value", "sig_figs"]),
         ),
     shell:
         "python -m reproflow.cli.compute_phase_diagram {params.args} --log {log} --threads {threads}"
@@ -74,6 +75,9 @@ rule simulate_forward:
             width=MF["forward"]["width"],
             depth=MF["forward"]["depth"],
             draws=MF["forward"]["draws"],
+            map_q_grid=MF["forward"]["map_q_grid"],
+            map_c_grid=MF["forward"]["map_c_grid"],
+            map_inputs=MF["forward"]["map_inputs"],
             seed=MF["seed"],
             device=DEVICE,
         ),
@@ -87,6 +91,7 @@ rule measure_gradients:
     output:
         draws=f"{R}/meanfield/gradients/run~{{mf_run}}/draws.csv",
         layers=f"{R}/meanfield/gradients/run~{{mf_run}}/layers.csv",
+        gia_draws=f"{R}/meanfield/gradients/run~{{mf_run}}/gia_draws.csv",
     log:
         log_path("meanfield", "measure_gradients/{mf_run}"),
     benchmark:
@@ -100,7 +105,9 @@ rule measure_gradients:
         args=lambda w, output: cli_args(
             draws_table=output.draws,
             layers_table=output.layers,
+            gia_draws_table=output.gia_draws,
             run_name=w.mf_run,
+            role=MF_RUNS[w.mf_run]["role"],
             activation=MF_RUNS[w.mf_run]["activation"],
             sw2=MF_RUNS[w.mf_run]["sw2"],
             sb2=MF_RUNS[w.mf_run]["sb2"],
@@ -121,18 +128,26 @@ rule fit_gradients:
     conda:
         "../envs/reproflow.yaml"
     input:
-        expand(f"{R}/meanfield/gradients/run~{{mf_run}}/layers.csv", mf_run=list(MF_RUNS)),
+        draws=expand(f"{R}/meanfield/gradients/run~{{mf_run}}/draws.csv", mf_run=list(MF_RUNS)),
+        gia_draws=expand(f"{R}/meanfield/gradients/run~{{mf_run}}/gia_draws.csv", mf_run=list(MF_RUNS)),
     output:
-        f"{R}/meanfield/gradient_rates.csv",
+        rates=f"{R}/meanfield/gradient_rates.csv",
+        gia=f"{R}/meanfield/gia_counterfactual.csv",
     log:
         log_path("meanfield", "fit_gradients"),
     threads: 1
     params:
         args=lambda w, input, output: cli_args(
-            layers_tables=list(input),
-            output=output[0],
+            draws_tables=list(input.draws),
+            gia_draws_tables=list(input.gia_draws),
+            output=output.rates,
+            gia_counterfactual=output.gia,
             fit_skip=MF["gradients"]["fit_skip"],
+            transient_factor=MF["gradients"]["transient_factor"],
             min_z=MF["gradients"]["min_z"],
+            n_boot=MF["gradients"]["n_boot"],
+            level=MF["gradients"]["level"],
+            seed=MF["seed"],
         ),
     shell:
         "python -m reproflow.cli.fit_gradients {params.args} --log {log} --threads {threads}"
@@ -156,6 +171,9 @@ rule fit_universality:
             points=output.points,
             record_every=MF["gradients"]["record_every"],
             min_z=MF["gradients"]["min_z"],
+            n_boot=MF["gradients"]["n_boot"],
+            level=MF["gradients"]["level"],
+            seed=MF["seed"],
         ),
     shell:
         "python -m reproflow.cli.fit_universality {params.args} --log {log} --threads {threads}"
@@ -217,6 +235,7 @@ rule meanfield_all:
         f"{R}/meanfield/caption_checks.csv",
         f"{R}/meanfield/forward_mc.csv",
         f"{R}/meanfield/gradient_rates.csv",
+        f"{R}/meanfield/gia_counterfactual.csv",
         f"{R}/meanfield/universality.csv",
         f"{R}/meanfield/headline.json",
         expand(f"{R}/meanfield/figures/{{mf_figure}}.{{ext}}", mf_figure=MF_FIGURES, ext=["png", "pdf"]),

@@ -19,6 +19,7 @@ REPORT_TABLES = {
     "universality": f"{R}/meanfield/universality.csv",
     "captions": f"{R}/meanfield/caption_checks.csv",
     "depth_boundaries": f"{R}/depth_sweep/boundaries.csv",
+    "depth_shape": f"{R}/depth_sweep/formula_shape.csv",
     "attack_table": f"{R}/attack/metrics.csv",
 }
 REPORT_FINAL = {

@@ -24,7 +24,7 @@ class Config:
     sb2_grid: tuple[float, ...]
     rho_grid: tuple[float, ...]
     critical_sw2_bracket: tuple[float, ...]
-    captions: tuple[str, ...]  # "activation,sw2,sb2,rho,quantity,value" (the paper's numbers)
+    captions: tuple[str, ...]  # "activation,sw2,sb2,rho,quantity,value,sig_figs" (the paper's numbers)
 
 
 def run(cfg: Config) -> None:

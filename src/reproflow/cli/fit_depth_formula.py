@@ -1,5 +1,7 @@
 """Rule fit_depth_formula: trainable-depth boundaries of every panel and the fitted multiplier k per
-candidate depth scale (xi_c, xi_1, min(xi_1, xi_2)); the project's answer to the paper's formula claim."""
+candidate depth scale (xi_c, xi_1, min(xi_1, xi_2)) by a censored fit with a bootstrap over seeds and
+columns, the per-panel shape comparison, and the same for the authors' released Fig. 7 heatmaps
+(reference panels ``authors_<letter>``); the project's answer to the paper's formula claim."""
 
 from __future__ import annotations
 
@@ -24,14 +26,18 @@ class Config:
     """Extract L_b(sw2) per panel and fit L_b = k * xi for each candidate depth scale."""
 
     panels: tuple[Path, ...] = field(metadata={"help": "per-panel accuracy tables (collect_depth_sweep)"})
+    curves: tuple[Path, ...] = field(metadata={"help": "per-panel learning-curve tables, same order as --panels"})
+    k_steps: Path = field(metadata={"help": "output: fitted k and shape error against training steps (CSV)"})
+    reference_panels: tuple[Path, ...] = field(metadata={"help": "the authors' released Fig. 7 heatmaps"})
     phase_diagram: Path = field(metadata={"help": "meanfield phase_diagram.csv"})
+    shape: Path = field(metadata={"help": "output: per-panel shape comparison (CSV + .md)"})
     boundaries: Path = field(metadata={"help": "output: boundary table (CSV)"})
     output: Path = field(metadata={"help": "output: fit table (CSV + .md)"})
     headline: Path = field(metadata={"help": "output: headline JSON"})
     boundary_metric: str = field(metadata={"help": "train_accuracy | test_accuracy"})
     boundary_fraction: float = field(metadata={"help": "threshold = chance + fraction * (max - chance)"})
     contour_fraction: float = field(metadata={"help": "second contour at fraction * max"})
-    n_boot: int = field(metadata={"help": "bootstrap resamples over sw2 columns"})
+    n_boot: int = field(metadata={"help": "bootstrap resamples over seeds and sw2 columns"})
     seed: int = field(metadata={"help": "bootstrap seed"})
 
     def __post_init__(self) -> None:
@@ -47,43 +53,62 @@ def _clean(v: Any) -> Any:
 
 def run(cfg: Config) -> None:
     from reproflow.depthsweep.boundary import extract_boundaries, heatmap
-    from reproflow.depthsweep.fit import fit_panel, lookup_depth_scales
+    from reproflow.depthsweep.fit import bootstrap_panel, k_against_steps, lookup_depth_scales
+    from reproflow.depthsweep.reference import load_reference_panel
 
     started = time.time()
     if not cfg.phase_diagram.exists():
         raise UserError(f"{cfg.phase_diagram}: file not found; run the meanfield phase first")
     pdg = pd.read_csv(cfg.phase_diagram)
-    all_b, all_f = [], []
+    if len(cfg.curves) != len(cfg.panels):
+        raise UserError("--curves must name one learning-curve table per --panels table")
+    all_b, all_f, all_s, all_k = [], [], [], []
     headline: dict[str, Any] = {
         "boundary_metric": cfg.boundary_metric, "boundary_fraction": cfg.boundary_fraction,
         "contour_fraction": cfg.contour_fraction, "n_boot": cfg.n_boot, "interval": 0.95, "panels": {},
     }
-    for path in cfg.panels:
-        acc = pd.read_csv(path)
+    sources = [(pd.read_csv(p), "project", cfg.boundary_metric) for p in cfg.panels]
+    curves = {str(pd.read_csv(p, nrows=1)["panel"].iloc[0]): p for p in cfg.curves}
+    # the released data hold final-step training accuracy only
+    sources += [(load_reference_panel(p), "authors", "train_accuracy") for p in cfg.reference_panels]
+    for acc, source, metric in sources:
         first = acc.iloc[0]
         panel = str(first["panel"])
-        grid = heatmap(acc, cfg.boundary_metric)
-        b = extract_boundaries(grid, int(first["classes"]), cfg.boundary_fraction, cfg.contour_fraction)
+        grid = heatmap(acc, metric)
+        classes = int(first["classes"])
+        b = extract_boundaries(grid, classes, cfg.boundary_fraction, cfg.contour_fraction)
         scales = lookup_depth_scales(pdg, list(grid.index), float(first["rho"]), float(first["sb2"]), str(cfg.phase_diagram))
-        f = fit_panel(b, scales, cfg.n_boot, cfg.seed)
-        meta = {"panel": panel, "dataset": first["dataset"], "rho": float(first["rho"]), "init": first["init"],
-                "optimizer": first["optimizer"]}
+        f, comp = bootstrap_panel(acc, scales, classes, cfg.boundary_fraction, metric, cfg.n_boot, cfg.seed)
+        if source == "project" and panel in curves:
+            ks = k_against_steps(pd.read_csv(curves[panel]), scales, classes, cfg.boundary_fraction)
+            all_k.append(ks.assign(panel=panel, rho=float(first["rho"])))
+        meta = {"panel": panel, "source": source, "dataset": first["dataset"], "rho": float(first["rho"]),
+                "init": first["init"], "optimizer": first["optimizer"]}
         all_b.append(pd.concat([pd.DataFrame([meta] * len(b)), b.merge(scales, on="sw2")], axis=1))
         all_f.append(pd.concat([pd.DataFrame([meta] * len(f)), f], axis=1))
-        cands = {r["candidate"]: {k: _clean(r[k]) for k in ("k", "k_low", "k_high", "fit_error", "paper_k", "paper_error", "n_points")}
+        ks = {f"k_{r['candidate']}": r["k"] for r in f.to_dict("records")}
+        sig = {f"sigma_{r['candidate']}": r["sigma"] for r in f.to_dict("records")}
+        all_s.append({**meta, **comp, **ks, **sig, "n_seeds": int(f["n_seeds"].iloc[0]),
+                      "n_points": int(f["n_points"].iloc[0]), "n_censored": int(f["n_censored"].iloc[0])})
+        cands = {r["candidate"]: {k: _clean(r[k]) for k in ("k", "k_low", "k_high", "sigma", "sigma_low", "sigma_high",
+                                                            "fit_error", "paper_k", "paper_error", "n_points")}
                  for r in f.to_dict("records")}
-        fitted = f.dropna(subset=["fit_error"])
+        fitted = f.dropna(subset=["sigma"])
         headline["panels"][panel] = {
             **{k: v for k, v in meta.items() if k != "panel"},
             "n_sw2": int(len(b)),
             "n_censored": int((b["censored"] != "none").sum()),
             "max_accuracy": _clean(float(b["max_accuracy"].iloc[0])),
             "candidates": cands,
-            "best_fit_candidate": None if fitted.empty else str(fitted.loc[fitted["fit_error"].idxmin(), "candidate"]),
+            "shape_comparison": {k: _clean(v) for k, v in comp.items()},
+            "best_shape_candidate": None if fitted.empty else str(fitted.loc[fitted["sigma"].idxmin(), "candidate"]),
             "best_paper_candidate": None if fitted.empty else str(fitted.loc[fitted["paper_error"].idxmin(), "candidate"]),
         }
     write_table(cfg.boundaries, pd.concat(all_b, ignore_index=True))
     write_table(cfg.output, pd.concat(all_f, ignore_index=True), markdown=True)
+    write_table(cfg.shape, pd.DataFrame(all_s), markdown=True)
+    write_table(cfg.k_steps, pd.concat(all_k, ignore_index=True) if all_k else
+                pd.DataFrame(columns=["panel", "rho", "step", "candidate", "k", "sigma", "n_points", "n_censored"]))
     write_json(cfg.headline, headline)
     write_sidecar(cfg.output, cfg, cfg.seed, "cpu", started)
 

@@ -1,4 +1,5 @@
-"""Fit the per-layer decay rate of every gradient metric of every run; compare with ln chi_1, ln chi_c."""
+"""Fit the per-layer decay rate of every gradient curve of every run, for exact backprop and its GIA
+counterfactual, with intervals from a bootstrap over network draws; compare with ln chi_1, ln chi_c."""
 
 from __future__ import annotations
 
@@ -13,19 +14,30 @@ from reproflow.runinfo import write_sidecar
 
 @dataclass(frozen=True)
 class Config:
-    layers_tables: tuple[Path, ...]
+    draws_tables: tuple[Path, ...]
+    gia_draws_tables: tuple[Path, ...]
     output: Path
+    gia_counterfactual: Path
     fit_skip: int
+    transient_factor: float
     min_z: float
+    n_boot: int
+    level: float
+    seed: int
 
 
 def run(cfg: Config) -> None:
-    from reproflow.meanfield.tables import decay_rate_table, read_tables
+    from reproflow.meanfield import rates as RT
+    from reproflow.meanfield.tables import read_tables, run_chis
 
     start = time.time()
-    df = decay_rate_table(read_tables(cfg.layers_tables), cfg.fit_skip, cfg.min_z)
-    write_table(cfg.output, df, markdown=True)
-    write_sidecar(cfg.output, cfg, None, "cpu", start)
+    draws = read_tables(cfg.draws_tables + cfg.gia_draws_tables)
+    boot = RT.BootSettings(cfg.n_boot, cfg.level, cfg.seed)
+    rates = RT.rate_table(draws, run_chis(draws), cfg.fit_skip, cfg.transient_factor, cfg.min_z, boot)
+    write_table(cfg.output, rates, markdown=True)
+    write_table(cfg.gia_counterfactual, RT.gia_counterfactual(rates), markdown=True)
+    for out in (cfg.output, cfg.gia_counterfactual):
+        write_sidecar(out, cfg, cfg.seed, "cpu", start)
 
 
 main = main_entry(Config, run)

@@ -18,13 +18,18 @@ class Config:
     points: Path
     record_every: int
     min_z: float
+    n_boot: int
+    level: float
+    seed: int
 
 
 def run(cfg: Config) -> None:
-    from reproflow.meanfield.tables import read_tables, universality_tables
+    from reproflow.meanfield import rates as RT
+    from reproflow.meanfield.tables import read_tables
 
     start = time.time()
-    slopes, points = universality_tables(read_tables(cfg.draws_tables), cfg.record_every, cfg.min_z)
+    slopes, points = RT.universality(read_tables(cfg.draws_tables), cfg.record_every, cfg.min_z,
+                                     RT.BootSettings(cfg.n_boot, cfg.level, cfg.seed))
     write_table(cfg.slopes, slopes, markdown=True)
     write_table(cfg.points, points)
     for out in (cfg.slopes, cfg.points):

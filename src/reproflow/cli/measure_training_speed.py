@@ -32,6 +32,7 @@ class Config:
     batch: int = field(metadata={"help": "mini-batch size"})
     max_steps: int = field(metadata={"help": "give up after this many steps"})
     eval_every: int = field(metadata={"help": "test-accuracy check interval (steps)"})
+    fine_eval_steps: int = field(metadata={"help": "check the test accuracy at every step up to this one"})
     target_accuracy: float = field(metadata={"help": "target test accuracy"})
     train_size: int = field(metadata={"help": "training images used, 0 = all"})
     test_size: int = field(metadata={"help": "test images evaluated, 0 = all"})
@@ -55,7 +56,8 @@ def run(cfg: Config) -> None:
     df = measure_speed(
         data, depth=cfg.depth, width=cfg.width, sw2=cfg.sw2, sb2=cfg.sb2, rho=cfg.rho, init=cfg.init,
         lr_exponents=cfg.lr_exponents, seeds=cfg.seeds, batch=cfg.batch, max_steps=cfg.max_steps,
-        eval_every=cfg.eval_every, target_accuracy=cfg.target_accuracy, device=device,
+        eval_every=cfg.eval_every, fine_eval_steps=cfg.fine_eval_steps, target_accuracy=cfg.target_accuracy,
+        device=device,
     )
     df.insert(0, "dataset", cfg.dataset)
     df.insert(0, "phase", "depth_sweep")

@@ -1,4 +1,5 @@
-"""Render one mean-field figure (PNG + PDF) from its tables: forward, phase_diagram, gradients, universality."""
+"""Render one mean-field figure (PNG + PDF) from its tables: forward, phase_diagram, gradients,
+gia_counterfactual, universality."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from reproflow.cli._base import exit_with, main_entry
 
-FIGURES = ("forward", "phase_diagram", "gradients", "universality")
+FIGURES = ("forward", "phase_diagram", "gradients", "gia_counterfactual", "universality")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ def run(cfg: Config) -> None:
         fig = P.plot_phase_diagram(tables[0], tables[1])
     elif cfg.figure == "gradients":
         fig = P.plot_gradients(pd.concat(tables[:-1], ignore_index=True), tables[-1])
+    elif cfg.figure == "gia_counterfactual":
+        fig = P.plot_gia_counterfactual(pd.concat(tables[:-1], ignore_index=True), tables[-1])
     else:
         fig = P.plot_universality(tables[0], tables[1])
     save_figure(fig, cfg.output)

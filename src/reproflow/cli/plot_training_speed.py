@@ -24,10 +24,11 @@ class Config:
 def run(cfg: Config) -> None:
     from reproflow.plots.depth_sweep import speed_figure
 
-    df = pd.concat([pd.read_csv(p) for p in cfg.tables], ignore_index=True).sort_values(["depth", "seed", "lr"])
+    df = pd.concat([pd.read_csv(p) for p in cfg.tables], ignore_index=True)
+    df = df.sort_values(["rho", "depth", "seed", "lr"], ascending=[False, True, True, True])
     write_table(cfg.output, df, markdown=True)
     first = df.iloc[0]
-    title = (f"Training speed ({cfg.scale}): {first['dataset']}, rho = {float(first['rho']):g}; "
+    title = (f"Training speed ({cfg.scale}): {first['dataset']}; "
              f"{int(df['reached'].sum())}/{len(df)} runs reached the target")
     save_figure(speed_figure(df, title), cfg.figure)
 

@@ -21,6 +21,9 @@ class Config:
     width: int
     depth: int
     draws: int
+    map_q_grid: tuple[float, ...]
+    map_c_grid: tuple[float, ...]
+    map_inputs: int
     seed: int
     device: str
 
@@ -33,7 +36,7 @@ def run(cfg: Config) -> None:
     device = resolve_device(cfg.device)
     settings = parse_records(cfg.settings, ("name", str), ("activation", str), ("sw2", float), ("sb2", float))
     df = forward_table(settings, cfg.rho_grid, cfg.input_q_grid, cfg.input_c_grid, cfg.width, cfg.depth,
-                       cfg.draws, cfg.seed, device)
+                       cfg.draws, cfg.seed, device, cfg.map_q_grid, cfg.map_c_grid, cfg.map_inputs)
     write_table(cfg.output, df)
     write_sidecar(cfg.output, cfg, cfg.seed, describe_device(device), start)
 

@@ -21,7 +21,8 @@ from reproflow.settings.sections import Report
 log = logging.getLogger(__name__)
 
 # claim input name -> Config field holding its path
-TABLE_INPUTS = ("t1", "t2", "phase_diagram", "gradient_rates", "universality", "depth_boundaries", "captions")
+TABLE_INPUTS = ("t1", "t2", "phase_diagram", "gradient_rates", "universality", "depth_boundaries", "depth_shape",
+                "captions")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Config:
     gradient_rates: Path | None = field(metadata={"help": "meanfield gradient decay-rate table"})
     universality: Path | None = field(metadata={"help": "meanfield universality slope table"})
     depth_boundaries: Path | None = field(metadata={"help": "depth_sweep boundary table"})
+    depth_shape: Path | None = field(metadata={"help": "depth_sweep per-panel shape comparison (formula_shape.csv)"})
     captions: Path | None = field(metadata={"help": "meanfield Fig. 1 caption table (paper vs ours)"})
     attack_table: Path | None = field(metadata={"help": "attack phase tidy accuracy table (dvc plots)"})
     summary: Path = field(metadata={"help": "output: summary.csv (summary.md beside it)"})

@@ -138,3 +138,174 @@ def fit_panel(boundaries: pd.DataFrame, scales: pd.DataFrame, n_boot: int, seed:
             }
         )
     return pd.DataFrame(rows)
+
+
+# ---- censored fit, shape comparison and the bootstrap over seeds and columns ---------------------
+
+_SIGMA_FLOOR = 1e-3
+
+
+def censored_fit(depth: np.ndarray, lower: np.ndarray, upper: np.ndarray, censored: np.ndarray,
+                 xi: np.ndarray) -> tuple[float, float]:
+    """Maximum-likelihood (ln k, sigma) of ln L_b = ln k + ln xi + eps, eps ~ N(0, sigma^2), keeping
+    censored columns (a Tobit model in log space).
+
+    Per column: ``censored == "none"``: the density of ln(depth / xi); ``"above"`` (every grid L
+    trainable): P(ln L_b > ln(lower / xi)); ``"below"`` (none trainable): P(ln L_b < ln(upper / xi)).
+    Columns with non-finite or non-positive xi, or no usable bound, are ignored. Needs two
+    uncensored columns (NaN otherwise). sigma is the scatter of the measured boundary about the
+    candidate's curve at its fitted k: the candidate's SHAPE error (independent of the training
+    budget, which moves k, not the shape).
+    """
+    from scipy import optimize, special
+
+    depth, lower, upper, xi = (np.asarray(v, float) for v in (depth, lower, upper, xi))
+    censored = np.asarray(censored, dtype=object)
+    okx = np.isfinite(xi) & (xi > 0)
+    unc = okx & (censored == "none") & np.isfinite(depth) & (depth > 0)
+    above = okx & (censored == "above") & np.isfinite(lower) & (lower > 0)
+    below = okx & (censored == "below") & np.isfinite(upper) & (upper > 0)
+    y = np.log(depth[unc] / xi[unc])
+    ca = np.log(lower[above] / xi[above])
+    cb = np.log(upper[below] / xi[below])
+    if y.size < 2:
+        return math.nan, math.nan
+    mu0, s0 = float(y.mean()), max(float(y.std()), _SIGMA_FLOOR)
+    if ca.size == 0 and cb.size == 0:
+        return mu0, s0
+
+    def nll(p: np.ndarray) -> float:
+        mu, ls = p
+        s = math.exp(ls) + _SIGMA_FLOOR
+        v = 0.5 * np.sum(((y - mu) / s) ** 2) + y.size * math.log(s)
+        v -= np.sum(special.log_ndtr(-(ca - mu) / s)) + np.sum(special.log_ndtr((cb - mu) / s))
+        return float(v)
+
+    res = optimize.minimize(nll, np.array([mu0, math.log(s0)]), method="Nelder-Mead",
+                            options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 2000})
+    return float(res.x[0]), float(math.exp(res.x[1]) + _SIGMA_FLOOR)
+
+
+def seed_grid(acc: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values (seeds, sw2, depths), sw2 grid, depth grid) of one panel's tidy accuracy table."""
+    sub = acc[acc["metric"] == metric]
+    if sub.empty:
+        raise ValueError(f"no rows with metric {metric!r}")
+    sw2 = np.sort(sub["sw2"].unique())
+    depths = np.sort(sub["depth"].unique())
+    seeds = np.sort(sub["seed"].unique())
+    arr = np.full((seeds.size, sw2.size, depths.size), np.nan)
+    si = {v: i for i, v in enumerate(seeds)}
+    wi = {v: i for i, v in enumerate(sw2)}
+    di = {v: i for i, v in enumerate(depths)}
+    for s, w, d, v in zip(sub["seed"], sub["sw2"], sub["depth"], sub["value"]):
+        arr[si[s], wi[w], di[d]] = v
+    return arr, sw2.astype(float), depths.astype(float)
+
+
+def _boundaries(grid: np.ndarray, depths: np.ndarray, classes: int, fraction: float) -> tuple[np.ndarray, ...]:
+    """(depth, lower, upper, censored) per sw2 row of a (sw2, depths) seed-averaged grid."""
+    from reproflow.depthsweep.boundary import trainable_depth
+
+    top = np.nanmax(grid) if np.isfinite(grid).any() else math.nan
+    thr = 1.0 / classes + fraction * (top - 1.0 / classes)
+    out = [trainable_depth(depths, row, thr) for row in grid]
+    return (np.array([b.depth for b in out]), np.array([b.lower for b in out]), np.array([b.upper for b in out]),
+            np.array([b.censored for b in out], dtype=object))
+
+
+def _seed_mean(arr: np.ndarray) -> np.ndarray:
+    """Mean over seeds per cell, skipping diverged (NaN) networks; NaN where every seed diverged."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(arr, axis=0)
+
+
+SHAPE_PAIR = ("min_xi1_xi2", "xi_c")  # the paper's 12 x depth scale against Schoenholz et al.'s 6 xi_c
+
+
+def bootstrap_panel(acc: pd.DataFrame, scales: pd.DataFrame, classes: int, fraction: float, metric: str,
+                    n_boot: int, seed: int, level: float = 0.95) -> tuple[pd.DataFrame, dict]:
+    """Censored fit of every candidate on one panel, with a bootstrap over seeds and sw2 columns.
+
+    Each resample draws the panel's seeds with replacement (their accuracies averaged per cell),
+    re-extracts the interpolated boundaries, draws the sw2 columns with replacement and refits, so
+    the intervals carry seed noise, the boundary's grid interpolation and the column scatter
+    (not the correlation of neighbouring columns). Returns (one row per candidate: ``candidate, k,
+    k_low, k_high, sigma, sigma_low, sigma_high, fit_error, paper_k, paper_error, n_points,
+    n_censored, n_seeds``; the shape comparison of :data:`SHAPE_PAIR`: ``shape_diff`` = sigma of
+    min(xi_1, xi_2) minus sigma of xi_c (negative: the paper's depth scale has the better shape),
+    its interval, the level and the number of usable resamples).
+    """
+    arr, sw2, depths = seed_grid(acc, metric)
+    sc = scales.set_index("sw2").reindex(sw2)
+    xis = {name: sc[col].to_numpy(float) for name, (col, _) in CANDIDATES.items()}
+    rng = np.random.default_rng(seed)
+
+    def fit_all(grid: np.ndarray, cols: np.ndarray) -> dict[str, tuple[float, float]]:
+        d, lo, hi, cen = _boundaries(grid, depths, classes, fraction)
+        return {n: censored_fit(d[cols], lo[cols], hi[cols], cen[cols], x[cols]) for n, x in xis.items()}
+
+    all_cols = np.arange(sw2.size)
+    grid0 = _seed_mean(arr)
+    full = fit_all(grid0, all_cols)
+    reps: dict[str, list[tuple[float, float]]] = {n: [] for n in CANDIDATES}
+    for _ in range(n_boot):
+        pick = rng.integers(0, arr.shape[0], arr.shape[0])
+        g = _seed_mean(arr[pick])
+        f = fit_all(g, rng.integers(0, sw2.size, sw2.size))
+        for n in CANDIDATES:
+            reps[n].append(f[n])
+    a = (1 - level) / 2
+    d0, lo0, hi0, cen0 = _boundaries(grid0, depths, classes, fraction)
+    rows = []
+    for name, (col, paper_k) in CANDIDATES.items():
+        mu, s = full[name]
+        r = np.array(reps[name], float).reshape(-1, 2)
+        ok = np.isfinite(r).all(1)
+        klo = khi = slo = shi = math.nan
+        if ok.sum() >= 10:
+            klo, khi = (float(math.exp(v)) for v in np.quantile(r[ok, 0], [a, 1 - a]))
+            slo, shi = (float(v) for v in np.quantile(r[ok, 1], [a, 1 - a]))
+        unc = cen0 == "none"
+        k = math.exp(mu) if math.isfinite(mu) else math.nan
+        rows.append({"candidate": name, "k": k, "k_low": klo, "k_high": khi, "sigma": s, "sigma_low": slo,
+                     "sigma_high": shi,
+                     "fit_error": fixed_error(d0[unc], xis[name][unc], k) if math.isfinite(k) else math.nan,
+                     "paper_k": paper_k, "paper_error": fixed_error(d0[unc], xis[name][unc], paper_k),
+                     "n_points": int(unc.sum()), "n_censored": int((~unc).sum()), "n_seeds": int(arr.shape[0])})
+    p, q = (np.array(reps[n], float).reshape(-1, 2)[:, 1] for n in SHAPE_PAIR)
+    diff = p - q
+    ok = np.isfinite(diff)
+    dlo = dhi = math.nan
+    if ok.sum() >= 10:
+        dlo, dhi = (float(v) for v in np.quantile(diff[ok], [a, 1 - a]))
+    comp = {"shape_diff": full[SHAPE_PAIR[0]][1] - full[SHAPE_PAIR[1]][1], "shape_diff_low": dlo,
+            "shape_diff_high": dhi, "level": level, "n_boot_usable": int(ok.sum()), "n_boot": n_boot}
+    return pd.DataFrame(rows), comp
+
+
+def k_against_steps(curves: pd.DataFrame, scales: pd.DataFrame, classes: int, fraction: float) -> pd.DataFrame:
+    """The censored-fit k and shape error sigma of every candidate at each recorded training step.
+
+    ``curves``: one panel's learning curves (columns sw2, depth, seed, step, metric, value; metric
+    ``train_accuracy`` = last mini-batch accuracy, dropout on, the quantity the final heatmap uses),
+    seed-averaged per cell at each step; the boundary threshold is re-derived from that step's grid.
+    Shows how the fitted multiplier grows with the training budget (the paper's 6 and 12 belong to its
+    1000-10000 steps). Columns: ``step, candidate, k, sigma, n_points, n_censored``.
+    """
+    sub = curves[curves["metric"] == "train_accuracy"]
+    rows = []
+    for step, d in sub.groupby("step", sort=True):
+        arr, sw2, depths = seed_grid(d, "train_accuracy")
+        if depths.size < 2:
+            continue
+        sc = scales.set_index("sw2").reindex(sw2)
+        dep, lo, hi, cen = _boundaries(_seed_mean(arr), depths, classes, fraction)
+        for name, (col, _) in CANDIDATES.items():
+            mu, s = censored_fit(dep, lo, hi, cen, sc[col].to_numpy(float))
+            rows.append({"step": int(step), "candidate": name, "k": math.exp(mu) if math.isfinite(mu) else math.nan,
+                         "sigma": s, "n_points": int((cen == "none").sum()), "n_censored": int((cen != "none").sum())})
+    return pd.DataFrame(rows)

@@ -104,6 +104,7 @@ def train_stack(
     eval_every: int = 0,
     target_accuracy: float | None = None,
     on_step: Callable[[int], None] | None = None,
+    fine_eval_steps: int = 0,
 ) -> Records:
     """Train every network of ``model`` for ``steps`` SGD/RMSProp steps; return its :class:`Records`.
 
@@ -111,8 +112,9 @@ def train_stack(
     - ``test_accuracy``: whole (given) test set, dropout off, after the last step (or when the
       network hit ``target_accuracy``); NaN for diverged networks;
     - ``diverged_step``: first step whose loss was not finite (-1 = never);
-    - ``target_step``: with ``target_accuracy``, the first multiple of ``eval_every`` at which the
-      test accuracy reached it (-1 = never within ``steps``);
+    - ``target_step``: with ``target_accuracy``, the first checked step at which the test accuracy
+      reached it (-1 = never within ``steps``); checked at every step up to ``fine_eval_steps`` (where
+      the fastest learning rates reach it) and at every multiple of ``eval_every`` after;
     - ``curves``: (network, step, batch loss, batch accuracy) every ``curve_every`` steps.
 
     A checkpoint (when given) is written every ``checkpointer.every`` steps and once more at the
@@ -170,7 +172,8 @@ def train_stack(
         if not bool(finite.all()):
             log.info("networks %s diverged at step %d; dropped", [ids[j] for j in (~finite).nonzero().flatten().tolist()], done)
             model.select(finite)
-        if target_accuracy is not None and done % eval_every == 0 and len(model) > 0:
+        checked = done % eval_every == 0 if eval_every >= 1 else False
+        if target_accuracy is not None and (checked or done <= fine_eval_steps) and len(model) > 0:
             test_acc = model.accuracy(data.x_test, data.y_test)
             hit = test_acc >= target_accuracy
             for j, i in enumerate(model.ids.tolist()):

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import torch
 
-from reproflow.logs import Progress
 from reproflow.meanfield import theory
 from reproflow.meanfield.theory import phi
+from reproflow.logs import Progress
 
 INPUT_MODES = ("standard", "fixed_point")
 
@@ -55,40 +55,41 @@ def input_moments(act: str, sw2: float, sb2: float, rho: float, mode: str) -> tu
     return (qs - sb2) / sw2, (cs * qs - sb2) / sw2
 
 
+BACKWARDS = ("exact", "gia")
+
+
 def measure_gradients(act: str, sw2: float, sb2: float, rho: float, width: int, depth: int, draws: int,
                       inputs: str, generator: torch.Generator, device: torch.device | str = "cpu",
                       draws_per_batch: int = 4, dtype: torch.dtype = torch.float32) -> GradientSample:
-    """Measure g_aa, g_ab, tg_ab at every layer for ``draws`` independent networks (Gaussian weights)."""
+    """Measure g_aa, g_ab, tg_ab at every layer for ``draws`` independent networks (Gaussian weights),
+    by exact backpropagation (the same W in the forward and backward pass)."""
+    return measure_gradient_pair(act, sw2, sb2, rho, width, depth, draws, inputs, generator, device,
+                                 draws_per_batch, dtype, gia=False)[0]
+
+
+def measure_gradient_pair(act: str, sw2: float, sb2: float, rho: float, width: int, depth: int, draws: int,
+                          inputs: str, generator: torch.Generator, device: torch.device | str = "cpu",
+                          draws_per_batch: int = 4, dtype: torch.dtype = torch.float32, gia: bool = True
+                          ) -> tuple[GradientSample, GradientSample | None]:
+    """(exact backprop, GIA counterfactual) statistics of the SAME network draws.
+
+    Forward: h^l = W^l y^(l-1) + b^l, y^l = phi(h^l) p^l / rho. Exact backward (what autograd computes):
+    delta^L = 2 phi(h^L) phi'(h^L), delta^l = phi'(h^l) (p^l/rho) (W^(l+1))^T delta^(l+1). The GIA
+    counterfactual replaces (W^(l+1))^T by the transpose of an INDEPENDENT copy W~^(l+1) with the same
+    distribution, drawn once per layer and draw and shared by both inputs (the assumption of the
+    mean-field backward theory, made real), with the same inputs, forward pass and masks. Each
+    weight gradient is delta^l (y^(l-1))^T; its (i, j) means factor as in the module docstring.
+    Random numbers are drawn on ``generator``'s device (a CUDA generator keeps a GPU run off the
+    CPU); ``gia=False`` skips the counterfactual (second element None).
+    """
     device = torch.device(device)
+    gdev = generator.device
     var, cov = input_moments(act, sw2, sb2, rho, inputs)
-    out: dict[str, list[torch.Tensor]] = {"g_aa": [], "g_ab": [], "tg_ab": []}
+    keys = ("g_aa", "g_ab", "tg_ab")
+    out: dict[str, dict[str, list[torch.Tensor]]] = {b: {k: [] for k in keys} for b in BACKWARDS}
     done = 0
-    prog = Progress(draws, f"{act} sw2={sw2:g} rho={rho:g} depth {depth}", unit="draws")
-    while done < draws:
-        b = min(draws_per_batch, draws - done)
-        z = torch.randn(b, 2, width, generator=generator, dtype=torch.float64)
-        xa = math.sqrt(var) * z[:, 0]
-        xb = (cov / math.sqrt(var)) * z[:, 0] + math.sqrt(max(var - cov * cov / var, 0.0)) * z[:, 1]
-        x = torch.stack([xa, xb], 1).to(dtype).to(device)  # (b, 2, N)
-        ys = [x]
-        hs = []
-        y = x
-        for layer in range(depth):
-            w = (torch.randn(b, width, width, generator=generator, dtype=dtype) * math.sqrt(sw2 / width)).to(device)
-            bias = (torch.randn(b, 1, width, generator=generator, dtype=dtype) * math.sqrt(sb2)).to(device)
-            h = torch.bmm(y, w.transpose(1, 2)) + bias
-            if layer == 0:
-                h.requires_grad_(True)
-            hs.append(h)
-            if layer < depth - 1:
-                a = phi(act, h)
-                if rho < 1:
-                    mask = (torch.rand(a.shape, generator=generator, dtype=dtype) < rho).to(dtype).to(device)
-                    a = a * mask / rho
-                y = a
-                ys.append(y.detach())
-        loss = (phi(act, hs[-1]) ** 2).sum()
-        deltas = torch.autograd.grad(loss, hs)
+
+    def stats(deltas: list[torch.Tensor], ys: list[torch.Tensor], into: dict[str, list[torch.Tensor]]) -> None:
         ga, gb, gt = [], [], []
         for delta, yprev in zip(deltas, ys):
             d = delta.double()
@@ -97,13 +98,56 @@ def measure_gradients(act: str, sw2: float, sb2: float, rho: float, width: int, 
             ga.append((da * da).mean(-1) * (ya * ya).mean(-1))
             gb.append((da * db).mean(-1) * (ya * yb).mean(-1))
             gt.append((da * db).abs().mean(-1) * (ya * yb).abs().mean(-1))
-        out["g_aa"].append(torch.stack(ga, 1).cpu())
-        out["g_ab"].append(torch.stack(gb, 1).cpu())
-        out["tg_ab"].append(torch.stack(gt, 1).cpu())
+        into["g_aa"].append(torch.stack(ga, 1).cpu())
+        into["g_ab"].append(torch.stack(gb, 1).cpu())
+        into["tg_ab"].append(torch.stack(gt, 1).cpu())
+
+    prog = Progress(draws, f"{act} sw2={sw2:g} rho={rho:g} depth {depth}", unit="draws")
+    while done < draws:
+        b = min(draws_per_batch, draws - done)
+        z = torch.randn(b, 2, width, generator=generator, dtype=torch.float64, device=gdev)
+        xa = math.sqrt(var) * z[:, 0]
+        xb = (cov / math.sqrt(var)) * z[:, 0] + math.sqrt(max(var - cov * cov / var, 0.0)) * z[:, 1]
+        x = torch.stack([xa, xb], 1).to(dtype).to(device)  # (b, 2, N)
+        ys, hs, ws, gates = [x], [], [], []
+        y = x
+        with torch.no_grad():
+            for layer in range(depth):
+                w = (torch.randn(b, width, width, generator=generator, dtype=dtype, device=gdev)
+                     * math.sqrt(sw2 / width)).to(device)
+                bias = (torch.randn(b, 1, width, generator=generator, dtype=dtype, device=gdev)
+                        * math.sqrt(sb2)).to(device)
+                h = torch.bmm(y, w.transpose(1, 2)) + bias
+                hs.append(h)
+                ws.append(w)
+                if layer < depth - 1:
+                    gate = theory.dphi(act, h)
+                    a = phi(act, h)
+                    if rho < 1:
+                        mask = (torch.rand(a.shape, generator=generator, dtype=dtype, device=gdev) < rho
+                                ).to(dtype).to(device) / rho
+                        a = a * mask
+                        gate = gate * mask
+                    gates.append(gate)
+                    y = a
+                    ys.append(y)
+            top = 2 * phi(act, hs[-1]) * theory.dphi(act, hs[-1])  # dL/dh^L of L = sum phi(h^L)^2
+            for mode in BACKWARDS if gia else ("exact",):
+                deltas = [top]
+                for layer in range(depth - 2, -1, -1):
+                    w_next = ws[layer + 1]
+                    if mode == "gia":
+                        w_next = (torch.randn(b, width, width, generator=generator, dtype=dtype, device=gdev)
+                                  * math.sqrt(sw2 / width)).to(device)
+                    # h^(l+1) = y^l W^T  =>  dL/dy^l = delta^(l+1) W
+                    deltas.append(gates[layer] * torch.bmm(deltas[-1], w_next))
+                stats(deltas[::-1], ys, out[mode])
         done += b
         prog.set(done)
     prog.close()
-    return GradientSample(*(torch.cat(out[k]) for k in ("g_aa", "g_ab", "tg_ab")))
+    samples = {m: GradientSample(*(torch.cat(out[m][k]) for k in keys)) if out[m]["g_aa"] else None
+               for m in BACKWARDS}
+    return samples["exact"], samples["gia"]
 
 
 def linear_no_gia(sw2: float, sb2: float, rho: float, depth: int, input_var: float, input_cov: float

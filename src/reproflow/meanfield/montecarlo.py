@@ -50,8 +50,12 @@ def make_inputs(width: int, input_q: tuple[float, ...], input_c: tuple[float, ..
 def simulate_forward(act: str, sw2: float, sb2: float, rho: float, x: torch.Tensor, pairs: torch.Tensor,
                      depth: int, draws: int, generator: torch.Generator, device: torch.device | str = "cpu",
                      draws_per_batch: int = 8) -> ForwardSample:
-    """Propagate the inputs ``x`` (n, N) through ``draws`` independent networks of ``depth`` layers."""
+    """Propagate the inputs ``x`` (n, N) through ``draws`` independent networks of ``depth`` layers.
+
+    Weights, biases and masks are drawn on ``generator``'s device (a CUDA generator keeps a GPU run
+    off the CPU's random-number generator)."""
     device = torch.device(device)
+    gdev = generator.device
     n_in, width = x.shape
     qs, cs = [], []
     done = 0
@@ -60,8 +64,8 @@ def simulate_forward(act: str, sw2: float, sb2: float, rho: float, x: torch.Tens
         y = x.to(device).unsqueeze(0).expand(b, n_in, width)
         q_b, c_b = [], []
         for layer in range(depth):
-            w = torch.randn(b, width, width, generator=generator, dtype=x.dtype).to(device) * math.sqrt(sw2 / width)
-            bias = torch.randn(b, 1, width, generator=generator, dtype=x.dtype).to(device) * math.sqrt(sb2)
+            w = torch.randn(b, width, width, generator=generator, dtype=x.dtype, device=gdev).to(device) * math.sqrt(sw2 / width)
+            bias = torch.randn(b, 1, width, generator=generator, dtype=x.dtype, device=gdev).to(device) * math.sqrt(sb2)
             h = torch.bmm(y, w.transpose(1, 2)) + bias  # (b, n, N)
             sq = (h.double() ** 2).sum(-1)  # (b, n)
             q_b.append(sq / width)
@@ -69,13 +73,51 @@ def simulate_forward(act: str, sw2: float, sb2: float, rho: float, x: torch.Tens
             c_b.append(dot / torch.sqrt(sq[:, pairs[:, 0]] * sq[:, pairs[:, 1]]))
             act_h = phi(act, h)
             if rho < 1:
-                mask = (torch.rand(act_h.shape, generator=generator, dtype=x.dtype).to(device) < rho).to(x.dtype)
+                mask = (torch.rand(act_h.shape, generator=generator, dtype=x.dtype, device=gdev).to(device) < rho
+                        ).to(x.dtype)
                 act_h = act_h * mask / rho
             y = act_h
         qs.append(torch.stack(q_b, 1).cpu())
         cs.append(torch.stack(c_b, 1).cpu())
         done += b
     return ForwardSample(torch.cat(qs), torch.cat(cs))
+
+
+def one_step_maps(act: str, sw2: float, sb2: float, rho: float, q_in: torch.Tensor, c_in: torch.Tensor,
+                  q_c: float, width: int, n_inputs: int, generator: torch.Generator,
+                  device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """One layer of the q-map and the c-map by Monte Carlo, as the paper's Fig. 1 draws them.
+
+    q-map: for each q in ``q_in``, ``n_inputs`` pre-activations h ~ N(0, q I_N) through one dropout
+    layer (one weight draw per point): q' = |W y + b|^2 / N per input, y = (p/rho) phi(h).
+    c-map: for each c in ``c_in``, ``n_inputs`` pairs of pre-activations with variance ``q_c`` and
+    correlation c (independent masks): c' = h'_a . h'_b / (|h'_a| |h'_b|). Returns (q', c') of shapes
+    (len(q_in), n_inputs) and (len(c_in), n_inputs), on the CPU in float64.
+    """
+    device = torch.device(device)
+    gdev = generator.device
+
+    def layer(h: torch.Tensor) -> torch.Tensor:
+        w = torch.randn(width, width, generator=generator, dtype=torch.float64, device=gdev).to(device)
+        bias = torch.randn(width, generator=generator, dtype=torch.float64, device=gdev).to(device)
+        y = phi(act, h)
+        if rho < 1:
+            y = y * (torch.rand(y.shape, generator=generator, dtype=torch.float64, device=gdev).to(device) < rho) / rho
+        return y @ w.T * math.sqrt(sw2 / width) + bias * math.sqrt(sb2)
+
+    qs, cs = [], []
+    for q in q_in.tolist():
+        z = torch.randn(n_inputs, width, generator=generator, dtype=torch.float64, device=gdev).to(device)
+        qs.append(((layer(math.sqrt(q) * z) ** 2).mean(-1)).cpu())
+    for c in c_in.tolist():
+        z = torch.randn(2, n_inputs, width, generator=generator, dtype=torch.float64, device=gdev).to(device)
+        ha = math.sqrt(q_c) * z[0]
+        hb = math.sqrt(q_c) * (c * z[0] + math.sqrt(max(0.0, 1 - c * c)) * z[1])
+        out = layer(torch.cat([ha, hb]))
+        a, b = out[:n_inputs], out[n_inputs:]
+        cs.append(((a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1))).cpu())
+    empty = torch.empty(0, n_inputs, dtype=torch.float64)
+    return (torch.stack(qs) if qs else empty), (torch.stack(cs) if cs else empty)
 
 
 def mean_se(samples: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -43,7 +43,7 @@ def parse_records(items: Iterable[str], *fields: tuple[str, type]) -> list[dict[
 
 def phase_diagram_table(activations: Sequence[str], sw2: Sequence[float], sb2: Sequence[float],
                         rho: Sequence[float]) -> pd.DataFrame:
-    """One row per (activation, sw2, sb2, rho) with the columns of :data:`PHASE_COLUMNS`."""
+    """One row per (activation, sw2, sb2, rho) with the columns of :data:`PHASE_COLUMNS` and ``xi_c_kind``."""
     import torch
 
     from reproflow.meanfield import theory
@@ -56,7 +56,12 @@ def phase_diagram_table(activations: Sequence[str], sw2: Sequence[float], sb2: S
         frames.append(pd.DataFrame({"activation": act, "sw2": S.flatten().numpy(), "sb2": B.flatten().numpy(),
                                     "rho": R.flatten().numpy(), **cols}))
         log.info("phase diagram: %s done (%d points)", act, S.numel())
-    return pd.concat(frames, ignore_index=True)[PHASE_COLUMNS]
+    out = pd.concat(frames, ignore_index=True)[PHASE_COLUMNS]
+    # where q* diverges, chi_c = sw2 E[phi'(u1) phi'(u2)] at the limiting c* is the rate of the pair
+    # gradients, not the slope of the limiting c-map (for ReLU that slope is 2 rho E[phi'phi'] < 1)
+    out["xi_c_kind"] = np.where(np.isfinite(out["q_star"]), "c_map_slope",
+                                "pair_gradient_rate_q_star_inf_not_c_map_slope")
+    return out
 
 
 def critical_table(activations: Sequence[str], sb2: Sequence[float], rho: Sequence[float], lo: float,
@@ -77,27 +82,43 @@ def critical_table(activations: Sequence[str], sb2: Sequence[float], rho: Sequen
 
 
 def caption_table(captions: Sequence[str]) -> pd.DataFrame:
-    """The paper's Fig. 1 caption values next to ours (computed; inf q* kept as inf)."""
+    """The paper's Fig. 1 caption values next to ours (computed; inf q* kept as inf).
+
+    Each caption carries the significant figures it is quoted to; ``tolerance`` is half a unit of
+    the last of them (|ours - paper| <= tolerance: ours rounds to the quoted value). q* rows also get
+    ``authors_scheme``: q* by the authors' released numerical scheme (:func:`theory.riemann_q_star`),
+    to show where the authors' own code gives our number.
+    """
     import torch
 
     from reproflow.meanfield import theory
 
     recs = parse_records(captions, ("activation", str), ("sw2", float), ("sb2", float), ("rho", float),
-                         ("quantity", str), ("paper", float))
+                         ("quantity", str), ("paper", float), ("sig_figs", int))
     rows = []
     for r in recs:
         if r["quantity"] not in ("q_star", "c_star"):
             raise UserError(f"meanfield.captions: quantity must be q_star or c_star, got {r['quantity']!r}")
         fp = theory.fixed_points(r["activation"], r["sw2"], r["sb2"], torch.tensor([r["rho"]], dtype=torch.float64))
         ours = float(getattr(fp, r["quantity"])[0])
-        rows.append({**r, "ours": ours, "abs_diff": abs(ours - r["paper"]) if math.isfinite(r["paper"]) else
-                     (0.0 if ours == r["paper"] else math.inf)})
+        paper = r["paper"]
+        tol = (0.5 * 10.0 ** (math.floor(math.log10(abs(paper))) - r["sig_figs"] + 1)
+               if math.isfinite(paper) and paper != 0 else 0.0)
+        authors = (theory.riemann_q_star(r["activation"], r["sw2"], r["sb2"], r["rho"])
+                   if r["quantity"] == "q_star" else math.nan)
+        rows.append({**r, "ours": ours, "abs_diff": abs(ours - paper) if math.isfinite(paper) else
+                     (0.0 if ours == paper else math.inf), "tolerance": tol, "authors_scheme": authors,
+                     "ours_minus_authors_scheme": ours - authors if math.isfinite(authors) else math.nan})
     return pd.DataFrame(rows)
 
 
 def forward_table(settings: Sequence[dict], rho_grid: Sequence[float], input_q: Sequence[float],
-                  input_c: Sequence[float], width: int, depth: int, draws: int, seed: int, device) -> pd.DataFrame:
-    """Monte Carlo q^l, c^l (mean, s.e. over draws) and theory per layer, setting, rho and input."""
+                  input_c: Sequence[float], width: int, depth: int, draws: int, seed: int, device,
+                  map_q: Sequence[float], map_c: Sequence[float], map_inputs: int) -> pd.DataFrame:
+    """Monte Carlo q^l, c^l (mean, s.e. over draws) and theory per layer, setting, rho and input
+    (``quantity`` q, c), and the one-step maps as the paper's Fig. 1 draws them (``quantity`` q_map:
+    q^l against q^(l-1) = ``input_q``; c_map: c^l against c^(l-1) = ``input_c`` at q*; mean and s.e.
+    over ``map_inputs`` inputs per point, ``layer`` 1). Random numbers are drawn on ``device``."""
     import torch
 
     from reproflow.meanfield import montecarlo as MC
@@ -107,8 +128,9 @@ def forward_table(settings: Sequence[dict], rho_grid: Sequence[float], input_q: 
     rows = []
     for st in settings:
         for rho in rho_grid:
-            gen = torch.Generator().manual_seed(derive_seed(seed, "forward", st["name"], rho))
+            gen = torch.Generator(device=torch.device(device)).manual_seed(derive_seed(seed, "forward", st["name"], rho))
             x, pairs = MC.make_inputs(width, tuple(input_q), tuple(input_c), gen)
+            x = x.cpu()
             s = MC.simulate_forward(st["activation"], st["sw2"], st["sb2"], rho, x, pairs, depth, draws, gen, device)
             fp = theory.fixed_points(st["activation"], st["sw2"], st["sb2"], torch.tensor([rho], dtype=torch.float64))
             x64 = x.double()
@@ -130,46 +152,74 @@ def forward_table(settings: Sequence[dict], rho_grid: Sequence[float], input_q: 
                                      "input_c": round(c0, 10) if not math.isnan(c0) else c0, "layer": layer + 1,
                                      "theory": float(th[layer, j]), "mc_mean": float(mean[layer, j]),
                                      "mc_se": float(se[layer, j])})
+            qg = torch.tensor(list(map_q), dtype=torch.float64)
+            cg = torch.tensor(list(map_c), dtype=torch.float64)
+            qs = float(fp.q_star[0])
+            q_out, c_out = MC.one_step_maps(st["activation"], st["sw2"], st["sb2"], rho, qg,
+                                            cg if math.isfinite(qs) else cg[:0], qs if math.isfinite(qs) else 1.0,
+                                            width, map_inputs, gen, device)
+            q_th = theory.length_map(st["activation"], qg, st["sw2"], st["sb2"], rho)
+            c_th = theory.correlation_map(st["activation"], cg, fp.q_star[0], st["sw2"], st["sb2"], rho)
+            for quantity, grid, meas, th in (("q_map", qg, q_out, q_th), ("c_map", cg, c_out, c_th)):
+                for j, v in enumerate(grid.tolist()):
+                    has = j < meas.shape[0]
+                    m = meas[j] if has else None
+                    rows.append({**base, "quantity": quantity, "series": j,
+                                 "input_q": v if quantity == "q_map" else (qs if math.isfinite(qs) else math.nan),
+                                 "input_c": v if quantity == "c_map" else math.nan, "layer": 1,
+                                 "theory": float(th[j]), "mc_mean": float(m.mean()) if has else math.nan,
+                                 "mc_se": float(m.std() / math.sqrt(m.numel())) if has else math.nan})
             log.info("forward: %s rho=%s done", st["name"], rho)
     return pd.DataFrame(rows)
 
 
 def gradient_tables(run: str, act: str, sw2: float, sb2: float, rho: float, width: int, depth: int, draws: int,
-                    inputs: str, draws_per_batch: int, generator, device) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(per-draw table, per-layer summary with GIA / no-GIA predictions) for one gradient run."""
-    import torch
+                    inputs: str, draws_per_batch: int, generator, device, role: str = "paper"
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(per-draw table, per-layer summary with GIA / no-GIA predictions, per-draw table of the GIA
+    counterfactual) for one gradient run; the counterfactual backpropagates the SAME draws through
+    independent weight copies (:func:`reproflow.meanfield.gradients.measure_gradient_pair`).
 
+    ``role``: ``paper`` (the paper's Fig. 2-5 settings) or ``stress`` (near-critical, labelled stress
+    test); carried as a column so every downstream table can tell them apart.
+    """
     from reproflow.meanfield import gradients as G
 
-    s = G.measure_gradients(act, sw2, sb2, rho, width, depth, draws, inputs, generator, device, draws_per_batch)
+    exact, gia = G.measure_gradient_pair(act, sw2, sb2, rho, width, depth, draws, inputs, generator, device,
+                                         draws_per_batch)
     layers = np.arange(1, depth + 1)
-    meta = {"run": run, "activation": act, "sw2": sw2, "sb2": sb2, "rho": rho, "width": width, "depth": depth,
-            "inputs": inputs}
-    draws_df = pd.DataFrame({
-        **meta,
-        "draw": np.repeat(np.arange(draws), depth),
-        "layer": np.tile(layers, draws),
-        **{m: getattr(s, m).numpy().reshape(-1) for m in METRICS},
-    })
+    meta = {"run": run, "role": role, "activation": act, "sw2": sw2, "sb2": sb2, "rho": rho, "width": width,
+            "depth": depth, "inputs": inputs}
+
+    def per_draw(s, backward: str) -> pd.DataFrame:
+        return pd.DataFrame({
+            **meta,
+            "backward": backward,
+            "draw": np.repeat(np.arange(draws), depth),
+            "layer": np.tile(layers, draws),
+            **{m: getattr(s, m).numpy().reshape(-1) for m in METRICS},
+        })
+
     pre = G.gia_prefactors(act, sw2, sb2, rho)
     k = depth - layers
-    gia = {"g_aa": pre["top_aa"] * pre["chi_1"] ** k, "g_ab": pre["top_ab"] * pre["chi_c"] ** k,
-           "tg_ab": np.full(depth, np.nan)}
+    gia_th = {"g_aa": pre["top_aa"] * pre["chi_1"] ** k, "g_ab": pre["top_ab"] * pre["chi_c"] ** k,
+              "tg_ab": np.full(depth, np.nan)}
     no_gia = {m: np.full(depth, np.nan) for m in METRICS}
     if act == "linear" and sw2 < rho:
         var, cov = G.input_moments(act, sw2, sb2, rho, inputs)
         a, b = G.linear_no_gia(sw2, sb2, rho, depth, var, cov)
         no_gia["g_aa"], no_gia["g_ab"] = a.numpy(), b.numpy()
     rows = []
-    for m in METRICS:
-        vals = getattr(s, m).numpy()
-        mean = vals.mean(0)
-        sd = vals.std(0, ddof=1) if draws > 1 else np.full(depth, np.nan)
-        rows.append(pd.DataFrame({**meta, "chi_1": pre["chi_1"], "chi_c": pre["chi_c"], "q_star": pre["q_star"],
-                                  "c_star": pre["c_star"], "metric": m, "layer": layers, "k": k, "mean": mean,
-                                  "se": sd / math.sqrt(draws), "sd": sd, "gia": gia[m], "no_gia": no_gia[m]}))
-    del torch
-    return draws_df, pd.concat(rows, ignore_index=True)
+    for backward, s in (("exact", exact), ("gia", gia)):
+        for m in METRICS:
+            vals = getattr(s, m).numpy()
+            mean = vals.mean(0)
+            sd = vals.std(0, ddof=1) if draws > 1 else np.full(depth, np.nan)
+            rows.append(pd.DataFrame({**meta, "backward": backward, "chi_1": pre["chi_1"], "chi_c": pre["chi_c"],
+                                      "q_star": pre["q_star"], "c_star": pre["c_star"], "metric": m,
+                                      "layer": layers, "k": k, "mean": mean, "se": sd / math.sqrt(draws), "sd": sd,
+                                      "gia": gia_th[m], "no_gia": no_gia[m]}))
+    return per_draw(exact, "exact"), pd.concat(rows, ignore_index=True), per_draw(gia, "gia")
 
 
 def read_tables(paths: Iterable[Path]) -> pd.DataFrame:
@@ -181,59 +231,19 @@ def read_tables(paths: Iterable[Path]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def decay_rate_table(layers: pd.DataFrame, fit_skip: int, min_z: float) -> pd.DataFrame:
-    """Per run and curve: fitted slope of ln(value) against k = L - l (per-layer log decay rate).
+def run_chis(draws: pd.DataFrame) -> pd.DataFrame:
+    """chi_1, chi_c per run of a per-draw table (from the theory at the run's activation, sw2, sb2, rho)."""
+    import torch
 
-    Curves: g_aa mean, tg_ab mean, g_ab spread (sd over draws) and |g_ab mean| (only layers whose
-    mean is > min_z standard errors from zero). Layer 1 (raw input) and k < fit_skip are excluded.
-    """
-    from reproflow.meanfield.universality import ols
+    from reproflow.meanfield import theory
 
     rows = []
-    for run, df in layers.groupby("run", sort=False):
-        first = df.iloc[0]
-        curves = {
-            "g_aa": df[df.metric == "g_aa"].assign(v=lambda d: d["mean"]),
-            "tg_ab": df[df.metric == "tg_ab"].assign(v=lambda d: d["mean"]),
-            "g_ab_sd": df[df.metric == "g_ab"].assign(v=lambda d: d["sd"]),
-            "g_ab_abs_mean": df[(df.metric == "g_ab") & (df["mean"].abs() > min_z * df["se"])]
-            .assign(v=lambda d: d["mean"].abs()),
-        }
-        ln1, lnc = math.log(first.chi_1), math.log(first.chi_c) if first.chi_c > 0 else math.nan
-        for curve, d in curves.items():
-            d = d[(d.layer >= 2) & (d.k >= fit_skip) & (d.v > 0)]
-            # v ~ chi^k  =>  ln v = const + k ln chi: the slope of ln v against k estimates ln chi
-            fit = ols(d.k.to_numpy(), np.log(d.v.to_numpy()))
-            slope = fit.slope
-            rows.append({"run": run, "activation": first.activation, "sw2": first.sw2, "sb2": first.sb2,
-                         "rho": first.rho, "width": first.width, "curve": curve, "slope": slope,
-                         "ci_low": fit.ci_low, "ci_high": fit.ci_high, "n_layers": fit.n,
-                         "ln_chi_1": ln1, "ln_chi_c": lnc,
-                         "closer_to": (math.nan if not math.isfinite(slope) else
-                                       ("chi_1" if abs(slope - ln1) <= abs(slope - lnc) else "chi_c"))})
+    for run, d in draws.groupby("run", sort=False):
+        r = d.iloc[0]
+        fp = theory.fixed_points(r.activation, float(r.sw2), float(r.sb2),
+                                 torch.tensor([float(r.rho)], dtype=torch.float64))
+        rows.append({"run": run, "chi_1": float(fp.chi_1[0]), "chi_c": float(fp.chi_c[0])})
     return pd.DataFrame(rows)
-
-
-def universality_tables(draws: pd.DataFrame, record_every: int, min_z: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(slopes per run and metric with 95% CI, the (layer, m, V) points) of log V against log m."""
-    from reproflow.meanfield.universality import layer_moments, loglog_slope
-
-    slope_rows, points = [], []
-    for run, df in draws.groupby("run", sort=False):
-        first = df.iloc[0]
-        depth = int(df.layer.max())
-        rec = [l for l in range(record_every, depth + 1, record_every)]
-        sub = df[df.layer.isin(rec)]
-        for m in METRICS:
-            wide = sub.pivot(index="draw", columns="layer", values=m)[rec].to_numpy()
-            mom = layer_moments(wide, np.array(rec), min_z=min_z, signed=(m == "g_ab"))
-            fit = loglog_slope(mom)
-            meta = {"run": run, "activation": first.activation, "sw2": first.sw2, "rho": first.rho,
-                    "width": first.width, "metric": m}
-            slope_rows.append({**meta, "slope": fit.slope, "ci_low": fit.ci_low, "ci_high": fit.ci_high,
-                               "n_layers": fit.n})
-            points.append(mom.assign(**meta))
-    return pd.DataFrame(slope_rows), pd.concat(points, ignore_index=True)
 
 
 def _f(x: Any) -> Any:
@@ -260,17 +270,22 @@ def headline(phase_diagram: Path, critical: Path, captions: Path, rates: Path, u
         "gradient_decay": [],
         "universality": [],
     }
-    for run, d in rt.groupby("run", sort=False):
-        entry = {"run": run, "activation": d.activation.iloc[0], "sw2": _f(d.sw2.iloc[0]), "rho": _f(d.rho.iloc[0]),
-                 "width": int(d.width.iloc[0]), "ln_chi_1": _f(d.ln_chi_1.iloc[0]), "ln_chi_c": _f(d.ln_chi_c.iloc[0])}
+    for (run, backward), d in rt.groupby(["run", "backward"], sort=False):
+        entry = {"run": run, "backward": backward, "role": d.role.iloc[0], "activation": d.activation.iloc[0],
+                 "sw2": _f(d.sw2.iloc[0]), "rho": _f(d.rho.iloc[0]), "width": int(d.width.iloc[0]),
+                 "ln_chi_1": _f(d.ln_chi_1.iloc[0]), "ln_chi_c": _f(d.ln_chi_c.iloc[0])}
         for r in d.itertuples():
-            entry[r.curve] = {"slope": _f(r.slope), "ci": [_f(r.ci_low), _f(r.ci_high)], "closer_to": r.closer_to}
+            entry[r.curve] = {"slope": _f(r.slope), "ci": [_f(r.ci_low), _f(r.ci_high)], "u": _f(r.u),
+                              "u_ci": [_f(r.u_low), _f(r.u_high)], "closer_to": r.closer_to}
         out["gradient_decay"].append(entry)
     for r in un.itertuples():
         out["universality"].append({"run": r.run, "metric": r.metric, "activation": r.activation, "rho": _f(r.rho),
-                                    "width": int(r.width), "slope": _f(r.slope), "ci": [_f(r.ci_low), _f(r.ci_high)],
-                                    "contains_2": bool(r.ci_low <= 2 <= r.ci_high)})
-    fin = un[np.isfinite(un.slope)]
+                                    "width": _f(r.width), "slope": _f(r.slope), "ci": [_f(r.ci_low), _f(r.ci_high)],
+                                    "m_decades": _f(r.m_decades), "contains_2": bool(r.ci_low <= 2 <= r.ci_high)})
+    fin = un[np.isfinite(un.slope) & (un.run != "pooled")]
+    pooled = un[un.run == "pooled"]
+    out["universality_pooled"] = {r.metric: {"slope": _f(r.slope), "ci": [_f(r.ci_low), _f(r.ci_high)],
+                                             "m_decades": _f(r.m_decades)} for r in pooled.itertuples()}
     out["universality_summary"] = {"median_slope": _f(fin.slope.median()) if len(fin) else None,
                                    "n_fits": int(len(fin)),
                                    "n_ci_contains_2": int(((fin.ci_low <= 2) & (fin.ci_high >= 2)).sum())}

@@ -553,3 +553,20 @@ def erf_dphidphi_closed(q, c) -> torch.Tensor:
     q, c = torch.as_tensor(q, dtype=DTYPE), torch.as_tensor(c, dtype=DTYPE)
     k = 2 * _ERF_A**2
     return (4 * _ERF_A**2 / math.pi) / torch.sqrt((1 + k * q) ** 2 - (k * q * c) ** 2)
+
+
+def riemann_q_star(act: str, sw2: float, sb2: float, rho: float, dz: float = 0.05, z_max: float = 10.0,
+                   iterations: int = 1000, q0: float = 1.0) -> float:
+    """q* by the authors' released numerical scheme (Huang et al., network/theory.py, as described in
+    the project review): the length map with E[phi(sqrt(q) z)^2] as a left Riemann sum, step dz on
+    z in [-z_max, z_max), iterated ``iterations`` times from q0. Used only to say where the
+    authors' own numbers agree with ours (Fig. 1 captions); not a substitute for :func:`q_star`.
+    """
+    z = torch.arange(-z_max, z_max, dz, dtype=torch.float64)
+    w = torch.exp(-z * z / 2) / math.sqrt(2 * math.pi) * dz
+    q = torch.tensor(q0, dtype=torch.float64)
+    for _ in range(iterations):
+        q = (sw2 / rho) * (w * phi(act, torch.sqrt(q) * z) ** 2).sum() + sb2
+        if not torch.isfinite(q):
+            return math.inf
+    return float(q)

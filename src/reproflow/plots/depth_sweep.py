@@ -57,6 +57,7 @@ def heatmap_figure(acc: pd.DataFrame, scales: pd.DataFrame, boundaries: pd.DataF
         ax.plot(x, 6 * s["xi_c"], color="white", ls="--", lw=1.6, label=r"$6\,\xi_c$")
         ax.plot(x, 12 * s["xi_1"], color="cyan", ls="-", lw=1.6, label=r"$12\,\xi_1$")
         ax.plot(x, 12 * s["xi_c"], color="magenta", ls=":", lw=1.8, label=r"$12\,\xi_2$")
+        ax.plot(x, 12 * s["xi_min"], color="orange", ls="-.", lw=1.4, label=r"$12\,\min(\xi_1, \xi_2)$")
         if best is not None:
             col = CANDIDATE_COLUMNS[best["candidate"]]
             ax.plot(x, best["k"] * s[col], color="red", lw=1.8,
@@ -65,7 +66,7 @@ def heatmap_figure(acc: pd.DataFrame, scales: pd.DataFrame, boundaries: pd.DataF
             unc = boundaries[boundaries["censored"] == "none"]
             above = boundaries[boundaries["censored"] == "above"]
             ax.scatter(unc["sw2"], unc["depth_boundary"], marker="o", s=22, facecolor="none", edgecolor="black",
-                       lw=1.3, label=r"measured $L_b$", zorder=5)
+                       lw=1.3, label=r"measured $L_b$ (interpolated)", zorder=5)
             ax.scatter(above["sw2"], above["depth_boundary"], marker="^", s=26, color="black",
                        label=r"$L_b$ censored (all trainable)", zorder=5)
         if logy:
@@ -89,65 +90,83 @@ def heatmap_figure(acc: pd.DataFrame, scales: pd.DataFrame, boundaries: pd.DataF
 
 
 def fit_summary_figure(fit: pd.DataFrame) -> plt.Figure:
-    """Left: fitted k (95 % bootstrap interval) per panel and candidate, with the paper's 6 and 12.
-    Right: error mean |ln(L_b / (k xi))| of the fitted k and of the paper's fixed k.
+    """Left: fitted k (censored fit, 95 % bootstrap interval over seeds and columns) per panel and
+    candidate, with the paper's 6 and 12 as bars. Right: the shape error sigma (scatter of ln L_b
+    about ln(k xi) at the candidate's own fitted k) with its interval. Panels ``authors_*`` are the
+    authors' released heatmaps through the same code (shaded).
 
-    fit: the fit table (panel, candidate, k, k_low, k_high, fit_error, paper_k, paper_error).
+    fit: the fit table (panel, candidate, k, k_low, k_high, sigma, sigma_low, sigma_high, paper_k).
     """
     sns.set_theme(style="whitegrid")
     panels = list(dict.fromkeys(fit["panel"]))
     cands = list(dict.fromkeys(fit["candidate"]))
     colors = dict(zip(cands, sns.color_palette("deep", len(cands))))
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(max(9.0, 2.2 * len(panels) + 4), 4.2))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(max(10.0, 1.1 * len(panels) + 5), 4.6))
     width = 0.8 / len(cands)
     for j, c in enumerate(cands):
         sub = fit[fit["candidate"] == c].set_index("panel").reindex(panels)
         xs = np.arange(len(panels)) + (j - (len(cands) - 1) / 2) * width
-        k = sub["k"].to_numpy(float)
-        lo = np.where(np.isfinite(sub["k_low"]), k - sub["k_low"], 0.0)
-        hi = np.where(np.isfinite(sub["k_high"]), sub["k_high"] - k, 0.0)
-        ax1.errorbar(xs, k, yerr=[lo, hi], fmt="o", color=colors[c], capsize=3, label=f"fitted k, {CANDIDATE_LABELS[c]}")
+        for ax, val, lo_c, hi_c in ((ax1, "k", "k_low", "k_high"), (ax2, "sigma", "sigma_low", "sigma_high")):
+            v = sub[val].to_numpy(float)
+            lo = np.where(np.isfinite(sub[lo_c]), v - sub[lo_c], 0.0)
+            hi = np.where(np.isfinite(sub[hi_c]), sub[hi_c] - v, 0.0)
+            ax.errorbar(xs, v, yerr=[np.maximum(lo, 0), np.maximum(hi, 0)], fmt="o", color=colors[c], capsize=3,
+                        label=CANDIDATE_LABELS[c])
         ax1.scatter(xs, sub["paper_k"], marker="_", s=200, color=colors[c], lw=2)
-        ax2.bar(xs - width / 4, sub["fit_error"], width / 2, color=colors[c], label=f"fitted k, {CANDIDATE_LABELS[c]}")
-        ax2.bar(xs + width / 4, sub["paper_error"], width / 2, color=colors[c], alpha=0.45, hatch="//",
-                label=f"paper k = {sub['paper_k'].iloc[0]:g}, {CANDIDATE_LABELS[c]}")
     for ax in (ax1, ax2):
         ax.set_xticks(np.arange(len(panels)))
-        ax.set_xticklabels(panels, rotation=20, ha="right", fontsize=8)
+        ax.set_xticklabels(panels, rotation=30, ha="right", fontsize=8)
+        for i, p in enumerate(panels):
+            if str(p).startswith("authors_"):
+                ax.axvspan(i - 0.5, i + 0.5, color="0.9", zorder=0)
     ax1.set_yscale("log")
     ax1.set_ylabel(r"k in $L_b = k\,\xi$ (bar: paper's k)")
-    ax1.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3)  # below: keep the paper bars visible
-    ax2.set_ylabel(r"mean $|\ln(L_b / (k\,\xi))|$")
-    ax2.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.22))
-    fig.suptitle("Which depth scale predicts the trainable depth?", fontsize=11)
+    ax1.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3)
+    ax2.set_ylabel(r"shape error $\sigma$ of $\ln L_b$ about $\ln(k\,\xi)$")
+    ax2.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.3))
+    fig.suptitle("Which depth scale predicts the trainable depth? (shaded: the authors' released data, same code)",
+                 fontsize=11)
     fig.tight_layout()
     return fig
 
 
 def speed_figure(df: pd.DataFrame, title: str) -> plt.Figure:
-    """Steps to the target test accuracy against eta and against eta * L, one line per depth.
+    """Fig. 6 analogue: steps to the target test accuracy, one line per depth, as the paper draws it:
+    for rho = 1 against eta and against eta * L (where the depths collapse), for each rho < 1 against
+    eta (where they collapse with dropout).
 
-    df: columns depth, seed, lr, lr_times_depth, steps_to_target (NaN = not reached, not drawn).
+    df: columns rho, depth, seed, lr, lr_times_depth, steps_to_target (NaN = not reached, not drawn).
     """
     sns.set_theme(style="whitegrid")
-    g = df.groupby(["depth", "lr"], as_index=False).agg(steps=("steps_to_target", "mean"), eta_l=("lr_times_depth", "first"))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    palette = dict(zip(sorted(g["depth"].unique()), sns.color_palette("viridis", g["depth"].nunique())))
-    for depth, sub in g.groupby("depth"):
-        sub = sub.sort_values("lr")
-        axes[0].plot(sub["lr"], sub["steps"], "o-", color=palette[depth], label=f"L = {depth}")
-        axes[1].plot(sub["eta_l"], sub["steps"], "o-", color=palette[depth], label=f"L = {depth}")
+    if "rho" not in df.columns:
+        df = df.assign(rho=1.0)
+    g = df.groupby(["rho", "depth", "lr"], as_index=False).agg(steps=("steps_to_target", "mean"),
+                                                                 eta_l=("lr_times_depth", "first"))
+    panels = []
+    for rho in sorted(g["rho"].unique(), reverse=True):
+        panels.append((rho, "lr"))
+        if rho >= 1.0:
+            panels.append((rho, "eta_l"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
+    axes = axes[0]
     any_reached = bool(np.isfinite(g["steps"]).any())
-    for ax, xl, col in zip(axes, [r"learning rate $\eta$", r"$\eta \cdot L$"], ["lr", "eta_l"]):
+    for ax, (rho, col) in zip(axes, panels):
+        sub_r = g[g["rho"] == rho]
+        palette = dict(zip(sorted(sub_r["depth"].unique()), sns.color_palette("viridis", sub_r["depth"].nunique())))
+        for depth, sub in sub_r.groupby("depth"):
+            sub = sub.sort_values("lr")
+            ax.plot(sub[col], sub["steps"], "o-", ms=3.5, color=palette[depth], label=f"L = {depth}")
         ax.set_xscale("log")
-        ax.set_xlim(g[col].min() / 1.5, g[col].max() * 1.5)  # explicit: all-NaN lines give no data limits
+        ax.set_xlim(sub_r[col].min() / 1.5, sub_r[col].max() * 1.5)  # explicit: all-NaN lines give no data limits
         if any_reached:
             ax.set_yscale("log")
         else:
             ax.text(0.5, 0.5, "no run reached the target", transform=ax.transAxes, ha="center")
-        ax.set_xlabel(xl)
+        ax.set_xlabel(r"learning rate $\eta$" if col == "lr" else r"$\eta \cdot L$")
+        ax.set_title(f"rho = {rho:g}" + (" (collapse expected)" if (col == "eta_l") == (rho >= 1.0) else ""),
+                     fontsize=9)
+        ax.legend(fontsize=7)
     axes[0].set_ylabel("steps to target test accuracy")
-    axes[1].legend(fontsize=8)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig

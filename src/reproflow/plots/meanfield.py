@@ -23,38 +23,61 @@ def _rho_colors(rhos) -> dict:
 
 
 def plot_forward(df: pd.DataFrame) -> plt.Figure:
-    """Fig. 1 analogue: q^l (top) and c^l (bottom) per layer, theory lines vs Monte Carlo (mean +- s.e.),
-    dashed lines at the fixed points q*, c*; one column per caption setting, colour = rho."""
+    """Fig. 1 analogue, one column per caption setting, colour = rho. Top two rows, the paper's form:
+    the one-step q-map q^l against q^(l-1) and c-map c^l against c^(l-1) (theory lines, Monte Carlo
+    mean +- s.e. over the inputs of each point, identity dashed). Bottom two rows: q^l and c^l iterated
+    over layers, theory lines vs Monte Carlo (mean +- s.e. over draws), dashed at the fixed points."""
     settings = list(dict.fromkeys(df.setting))
     colors = _rho_colors(df.rho)
-    fig, axes = plt.subplots(2, len(settings), figsize=(3.2 * len(settings), 5.6), squeeze=False)
+    maps = [q for q in ("q_map", "c_map") if q in set(df.quantity)]
+    rows = maps + ["q", "c"]
+    fig, axes = plt.subplots(len(rows), len(settings), figsize=(3.2 * len(settings), 2.8 * len(rows)), squeeze=False)
     for j, st in enumerate(settings):
         d = df[df.setting == st]
-        for i, quantity in enumerate(("q", "c")):
+        row0 = d.iloc[0]
+        for i, quantity in enumerate(rows):
             ax = axes[i, j]
             dq = d[d.quantity == quantity]
-            for rho, dr in dq.groupby("rho", sort=False):
-                col = colors[rho]
-                for _, di in dr.groupby("series", sort=False):
-                    ax.plot(di.layer, di.theory, "-", color=col, lw=1.2)
-                    ax.errorbar(di.layer, di.mc_mean, yerr=di.mc_se, fmt="o", ms=2.5, color=col, capsize=1.5,
-                                elinewidth=0.8)
-                fixed = dr.q_star.iloc[0] if quantity == "q" else dr.c_star.iloc[0]
-                if math.isfinite(fixed):
-                    ax.axhline(fixed, color=col, ls="--", lw=0.8)
-                ax.plot([], [], "-o", color=col, ms=3, label=f"rho={rho:g}" + ("" if math.isfinite(
-                    dr.q_star.iloc[0]) else " (q* = inf)"))
-            if quantity == "q" and not np.isfinite(d.q_star).all():
-                ax.set_yscale("log")
-            row = d.iloc[0]
+            if quantity in ("q_map", "c_map"):
+                xcol = "input_q" if quantity == "q_map" else "input_c"
+                for rho, dr in dq.groupby("rho", sort=False):
+                    dr = dr.sort_values(xcol)
+                    col = colors[rho]
+                    ax.plot(dr[xcol], dr.theory, "-", color=col, lw=1.2, label=f"rho={rho:g}")
+                    ok = np.isfinite(dr.mc_mean)
+                    ax.errorbar(dr[xcol][ok], dr.mc_mean[ok], yerr=dr.mc_se[ok], fmt="o", ms=2.5, color=col,
+                                capsize=1.5, elinewidth=0.8)
+                lim = [dq[xcol].min(), dq[xcol].max()]
+                ax.plot(lim, lim, "k--", lw=0.7)
+                if quantity == "q_map" and np.nanmax(dq.theory) > 4 * lim[1]:
+                    ax.set_yscale("log")
+                ax.set_xlabel("q^(l-1)" if quantity == "q_map" else "c^(l-1) (at q*)")
+                ax.set_ylabel("q^l" if quantity == "q_map" else "c^l")
+                if quantity == "c_map" and not np.isfinite(d.q_star).all():
+                    ax.text(0.02, 0.9, "no MC where q* = inf", transform=ax.transAxes, fontsize=6)
+            else:
+                for rho, dr in dq.groupby("rho", sort=False):
+                    col = colors[rho]
+                    for _, di in dr.groupby("series", sort=False):
+                        ax.plot(di.layer, di.theory, "-", color=col, lw=1.2)
+                        ax.errorbar(di.layer, di.mc_mean, yerr=di.mc_se, fmt="o", ms=2.5, color=col, capsize=1.5,
+                                    elinewidth=0.8)
+                    fixed = dr.q_star.iloc[0] if quantity == "q" else dr.c_star.iloc[0]
+                    if math.isfinite(fixed):
+                        ax.axhline(fixed, color=col, ls="--", lw=0.8)
+                    ax.plot([], [], "-o", color=col, ms=3, label=f"rho={rho:g}" + ("" if math.isfinite(
+                        dr.q_star.iloc[0]) else " (q* = inf)"))
+                if quantity == "q" and not np.isfinite(d.q_star).all():
+                    ax.set_yscale("log")
+                ax.set_xlabel("layer l")
+                ax.set_ylabel("q^l" if quantity == "q" else "c^l")
             if i == 0:
-                ax.set_title(f"{row.activation}: sigma_w^2={row.sw2:g}, sigma_b^2={row.sb2:g}", fontsize=9)
-            ax.set_xlabel("layer l")
-            ax.set_ylabel("q^l" if quantity == "q" else "c^l")
-            if j == 0 or quantity == "q":
-                ax.legend(fontsize=7, frameon=False)
-    fig.suptitle("Forward signal propagation: mean-field theory (lines) vs finite-width simulation "
-                 "(points, mean +- s.e.); dashed: fixed points", fontsize=10)
+                ax.set_title(f"{row0.activation}: sigma_w^2={row0.sw2:g}, sigma_b^2={row0.sb2:g}", fontsize=9)
+            if j == 0 or quantity in ("q", "q_map"):
+                ax.legend(fontsize=6, frameon=False)
+    fig.suptitle("Forward signal propagation: one-step q- and c-maps (top, the paper's Fig. 1 form) and their "
+                 "iterations over depth (bottom); theory lines, finite-width Monte Carlo points (mean +- s.e.)",
+                 fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -90,7 +113,10 @@ def plot_phase_diagram(pdg: pd.DataFrame, crit: pd.DataFrame) -> plt.Figure:
             ax.set_yticklabels([f"{r:g}" for r in rhos], fontsize=7)
             ax.set_ylabel("rho (keep prob.)")
             ax.set_xlabel("sigma_w^2")
-            ax.set_title(f"{act}: {col} (sigma_b^2={sb2:g})", fontsize=9)
+            title = f"{act}: {col} (sigma_b^2={sb2:g})"
+            if col == "xi_c" and not np.isfinite(d.q_star).all():
+                title += "\nwhere q* = inf: pair-gradient depth scale, not the c-map slope"
+            ax.set_title(title, fontsize=8)
             if ys or 1.0 in cr.index:
                 ax.legend(fontsize=6, loc="upper right", framealpha=0.6)
     fig.tight_layout()
@@ -101,8 +127,12 @@ def plot_gradients(layers: pd.DataFrame, rates: pd.DataFrame) -> plt.Figure:
     """Figs 2-3 analogue: g_aa, tilde g_ab and |g_ab| (+- s.e.; open markers where g_ab < 0) against
     layer, log scale, with chi_1^(L-l) and chi_c^(L-l) references through the top layer's g_aa and the
     linear no-GIA closed forms where they apply."""
+    if "backward" in layers.columns:
+        layers = layers[layers.backward == "exact"]
+    if "backward" in rates.columns:
+        rates = rates[rates.backward == "exact"]
     runs = list(dict.fromkeys(layers.run))
-    ncol = min(3, len(runs))
+    ncol = min(4, len(runs))
     nrow = math.ceil(len(runs) / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.4 * nrow), squeeze=False)
     pal = sns.color_palette("deep")
@@ -128,7 +158,8 @@ def plot_gradients(layers: pd.DataFrame, rates: pd.DataFrame) -> plt.Figure:
         r = rates[(rates.run == run) & (rates.curve == "g_aa")]
         slope = f", fit ln-rate g_aa={r.slope.iloc[0]:.4f}" if len(r) else ""
         ax.set_yscale("log")
-        ax.set_title(f"{first.activation} sw2={first.sw2:g} rho={first.rho:g} N={int(first.width)}{slope}",
+        role = f" [{first.role}]" if "role" in d.columns else ""
+        ax.set_title(f"{first.activation} sw2={first.sw2:g} rho={first.rho:g} N={int(first.width)}{role}{slope}",
                      fontsize=8)
         ax.set_xlabel("layer l")
         ax.set_ylabel("gradient statistic")
@@ -144,8 +175,9 @@ def plot_universality(slopes: pd.DataFrame, points: pd.DataFrame) -> plt.Figure:
     metrics = ("g_aa", "tg_ab", "g_ab")
     names = {"g_aa": "g_aa", "tg_ab": "tilde g_ab", "g_ab": "|g_ab| (significant layers)"}
     runs = list(dict.fromkeys(points.run))
-    pal = dict(zip(runs, sns.color_palette("tab10", len(runs))))
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.4))
+    pal = dict(zip(runs, sns.color_palette("husl", len(runs))))
+    fig, axes_all = plt.subplots(2, 3, figsize=(15, 8.6))
+    axes = axes_all[0]
     for ax, m in zip(axes, metrics):
         d = points[points.metric == m]
         for run in runs:
@@ -159,10 +191,72 @@ def plot_universality(slopes: pd.DataFrame, points: pd.DataFrame) -> plt.Figure:
             ref_m = np.geomspace(lo, hi, 10)
             anchor = np.exp(np.median(np.log(d.V[d.m > 0]) - 2 * np.log(d.m[d.m > 0])))
             ax.loglog(ref_m, anchor * ref_m**2, "k--", lw=1, label="slope 2 (V ~ m^2)")
+        pooled = slopes[(slopes.run == "pooled") & (slopes.metric == m)]
+        title = names[m]
+        if len(pooled) and np.isfinite(pooled.slope.iloc[0]):
+            p = pooled.iloc[0]
+            title += (f"\npooled slope {p.slope:.3f} [{p.ci_low:.3f}, {p.ci_high:.3f}] over "
+                      f"{p.m_decades:.0f} decades of m")
         ax.set_xlabel("mean m over draws")
         ax.set_ylabel("variance V over draws")
-        ax.set_title(names[m], fontsize=9)
-        ax.legend(fontsize=5.5, frameon=False)
-    fig.suptitle("Universality of gradient fluctuations: fitted log-log slopes with 95% CI", fontsize=10)
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=4.5, frameon=False, ncol=2)
+    for ax, m in zip(axes_all[1], metrics):
+        d = points[points.metric == m]
+        for run in runs:
+            dr = d[d.run == run]
+            ax.semilogy(dr.layer, dr.cv2, "o-", ms=2.5, lw=0.7, color=pal[run])
+        ax.set_xlabel("layer l")
+        ax.set_ylabel("V / m^2 (squared coefficient of variation)")
+        ax.set_title(f"{names[m]}: V/m^2 against depth (constant if V ~ m^2 held layer by layer)", fontsize=8)
+    fig.suptitle("Universality of gradient fluctuations: per-run and pooled log-log slopes with bootstrap-over-draws "
+                 "95% intervals (top); V/m^2 against depth (bottom)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gia_counterfactual(layers: pd.DataFrame, table: pd.DataFrame) -> plt.Figure:
+    """The same network draws backpropagated exactly (filled) and through independent weight copies
+    (the GIA made real, open markers): signed mean g_ab (+- s.e.; points at |mean|, only where it is
+    more than 2 s.e. from zero) and the spread sd(g_ab), with chi_1^k and chi_c^k through the top
+    layer; panel titles give both fitted signed-mean rates in GIA-separation units u (0 = xi_1,
+    1 = xi_c) with their intervals."""
+    runs = [r for r in dict.fromkeys(layers.run) if r in set(table.run)]
+    ncol = min(4, len(runs))
+    nrow = max(1, math.ceil(len(runs) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.4 * nrow), squeeze=False)
+    pal = sns.color_palette("deep")
+    for ax, run in zip(axes.flat, runs):
+        d = layers[(layers.run == run) & (layers.metric == "g_ab")]
+        first = d.iloc[0]
+        L = int(first.depth)
+        for backward, mk, fill in (("exact", "o", None), ("gia", "s", "none")):
+            db = d[d.backward == backward].sort_values("layer")
+            sig = db["mean"].abs() > 2 * db.se
+            ax.errorbar(db.layer[sig], db["mean"][sig].abs(), yerr=db.se[sig], fmt=mk, ms=3, mfc=fill,
+                        color=pal[0], elinewidth=0.6, label=f"|mean g_ab| {backward}")
+            ax.plot(db.layer, db.sd, mk, ms=2, mfc=fill, color=pal[1], alpha=0.8, label=f"sd g_ab {backward}")
+        top = d[(d.backward == "exact") & (d.layer == L)]["mean"].abs().iloc[0]
+        ks = L - np.arange(1, L + 1)
+        ax.plot(np.arange(1, L + 1), top * first.chi_1**ks, "k-", lw=0.9, label=f"chi_1^k ({first.chi_1:.3f})")
+        ax.plot(np.arange(1, L + 1), top * first.chi_c**ks, "k:", lw=0.9, label=f"chi_c^k ({first.chi_c:.3f})")
+        t = table[(table.run == run) & (table.curve == "g_ab_mean")]
+        sub = ""
+        if len(t):
+            r = t.iloc[0]
+            sub = (f"\nmean g_ab rate u: exact {r.exact_u:.2f} [{r.exact_u_low:.2f}, {r.exact_u_high:.2f}], "
+                   f"GIA {r.gia_u:.2f} [{r.gia_u_low:.2f}, {r.gia_u_high:.2f}]")
+        ax.set_yscale("log")
+        lo = max(d["sd"][d["sd"] > 0].min(), top * 1e-12) if (d["sd"] > 0).any() else None
+        if lo:
+            ax.set_ylim(bottom=lo / 3)
+        ax.set_title(f"{first.activation} sw2={first.sw2:g} rho={first.rho:g} N={int(first.width)}{sub}", fontsize=7)
+        ax.set_xlabel("layer l")
+        ax.set_ylabel("g_ab statistic")
+        ax.legend(fontsize=5, frameon=False, loc="lower right")
+    for ax in list(axes.flat)[len(runs):]:
+        ax.axis("off")
+    fig.suptitle("GIA counterfactual: exact backprop (filled) vs backprop through independent weight copies (open)",
+                 fontsize=10)
     fig.tight_layout()
     return fig

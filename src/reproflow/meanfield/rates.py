@@ -1,0 +1,293 @@
+"""Gradient decay rates, the GIA counterfactual and universality slopes with intervals from a
+bootstrap over network draws (Huang et al. 2020, Figs 2-5; spec meanfield.md sections 3-4).
+
+Every statistic of a gradient run is a function of its per-draw table (draws, layers); the layers of
+one draw are correlated (they share the draw's weights and the top-layer signal), so a least-squares
+interval over layers is too narrow. Here every interval is a percentile interval of the same
+estimator recomputed on ``n_boot`` resamples of the network draws (with replacement); its nominal
+coverage is ``level`` for the estimator's sampling distribution at the run's width and depth, given
+the fit window (the window is chosen once, on the full sample). It does not cover a finite-width
+bias; that is measured separately, by runs at several widths.
+
+Rates: the slope of ln(statistic) against k = L - l estimates ln chi of the curve. The fits of g_aa,
+tilde g_ab and the spread of g_ab start after the transient: at k_min = max(fit_skip,
+ceil(transient_factor / (1 - chi_1))) (the no-GIA prefactor [rho + sum_m chi_1^m] settles in about
+1/(1 - chi_1) layers), at most half the depth. The signed mean of g_ab is fitted from the top layer
+down over the contiguous layers where it is significant (min_z standard errors, same sign).
+
+Separation units: u = (rate - ln chi_1) / (ln chi_c - ln chi_1) is 0 for the paper's claim (decay
+with xi_1) and 1 for the GIA's pair prediction (decay with xi_c = xi_2).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+METRICS = ("g_aa", "g_ab", "tg_ab")
+# curves of a run: the means of g_aa and tilde g_ab, the spread (sd over draws) of the signed g_ab,
+# and the signed mean of g_ab (the one statistic whose rate differs between the GIA and real backprop)
+CURVES = ("g_aa", "tg_ab", "g_ab_sd", "g_ab_mean")
+INTERVAL = "percentile bootstrap over network draws"
+
+
+@dataclass(frozen=True)
+class BootSettings:
+    """n_boot resamples of the draws, two-sided ``level`` percentile intervals, resampling seed."""
+
+    n_boot: int
+    level: float
+    seed: int
+
+    def __post_init__(self) -> None:
+        if self.n_boot < 10:
+            raise ValueError(f"n_boot must be >= 10, got {self.n_boot}")
+        if not 0 < self.level < 1:
+            raise ValueError(f"level must be in (0, 1), got {self.level}")
+
+
+def resample_weights(n: int, boot: BootSettings, salt: int = 0) -> np.ndarray:
+    """(n_boot + 1, n) draw weights summing to 1 per row; row 0 is the full sample (all 1/n)."""
+    rng = np.random.default_rng([boot.seed, salt])
+    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=boot.n_boot)
+    return np.vstack([np.full((1, n), 1.0 / n), counts / n])
+
+
+def weighted_moments(values: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (n/(n-1)-corrected) variance over draws per resample: values (n, layers), w (B, n)."""
+    n = values.shape[0]
+    m = w @ values
+    v = np.maximum(w @ (values * values) - m * m, 0.0) * n / max(n - 1, 1)
+    return m, v
+
+
+def masked_slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """OLS slope of each row of y (B, n) against x (n,), ignoring non-finite y; nan below 3 points."""
+    ok = np.isfinite(y)
+    cnt = ok.sum(1)
+    xx = np.where(ok, x[None, :], 0.0)
+    yy = np.where(ok, y, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx, my = xx.sum(1) / cnt, yy.sum(1) / cnt
+        sxy = (np.where(ok, (x[None, :] - mx[:, None]) * (y - my[:, None]), 0.0)).sum(1)
+        sxx = (np.where(ok, (x[None, :] - mx[:, None]) ** 2, 0.0)).sum(1)
+        s = sxy / sxx
+    s[(cnt < 3) | ~(sxx > 0)] = np.nan
+    return s
+
+
+def interval(full: float, reps: np.ndarray, level: float) -> tuple[float, float, float]:
+    """(low, high, fraction of usable resamples) of the percentile interval; nan when under half usable."""
+    total = max(reps.size, 1)
+    reps = reps[np.isfinite(reps)]
+    frac = reps.size / total
+    if not math.isfinite(full) or reps.size < 10:
+        return math.nan, math.nan, frac
+    a = (1 - level) / 2
+    lo, hi = np.quantile(reps, [a, 1 - a])
+    return float(lo), float(hi), frac
+
+
+def transient_start(chi_1: float, depth: int, fit_skip: int, transient_factor: float) -> int:
+    """First k = L - l of a rate fit: past the no-GIA transient of ~1/(1 - chi_1) layers, capped at L/2."""
+    k = fit_skip
+    if chi_1 < 1:
+        k = max(k, math.ceil(transient_factor / (1 - chi_1)))
+    return int(min(k, depth // 2))
+
+
+def separation(rate: float, ln1: float, lnc: float) -> float:
+    """u = (rate - ln chi_1) / (ln chi_c - ln chi_1): 0 = decay with xi_1, 1 = decay with xi_c."""
+    d = lnc - ln1
+    return (rate - ln1) / d if math.isfinite(d) and d != 0 else math.nan
+
+
+def _sig_window(mean: np.ndarray, se: np.ndarray, ks: np.ndarray, min_z: float) -> np.ndarray:
+    """Boolean mask: the contiguous layers, from the smallest k up, whose signed mean keeps the sign of
+    the first and exceeds min_z standard errors (deeper, the mean of g_ab is statistically zero)."""
+    order = np.argsort(ks)
+    keep = np.zeros(ks.size, bool)
+    sign = np.sign(mean[order[0]]) if ks.size else 0
+    for i in order:
+        if sign == 0 or np.sign(mean[i]) != sign or not abs(mean[i]) > min_z * se[i]:
+            break
+        keep[i] = True
+    return keep
+
+
+def run_rates(values: dict[str, np.ndarray], layers: np.ndarray, depth: int, chi_1: float, chi_c: float,
+              fit_skip: int, transient_factor: float, min_z: float, boot: BootSettings, salt: int = 0
+              ) -> list[dict]:
+    """Rows (one per curve of :data:`CURVES`) of fitted rates with bootstrap intervals for one run.
+
+    ``values[m]``: per-draw statistic m of :data:`METRICS`, shape (draws, len(layers)); ``layers``
+    1-based. Layer 1 (raw input) is never fitted.
+    """
+    n = values["g_aa"].shape[0]
+    w = resample_weights(n, boot, salt)
+    ks = depth - layers
+    k0 = transient_start(chi_1, depth, fit_skip, transient_factor)
+    ln1 = math.log(chi_1)
+    lnc = math.log(chi_c) if chi_c > 0 else math.nan
+    base = (layers >= 2)
+    rows = []
+    for curve in CURVES:
+        if curve == "g_ab_sd":
+            _, var = weighted_moments(values["g_ab"], w)
+            stat = np.sqrt(var)
+            sel = base & (ks >= k0)
+        elif curve == "g_ab_mean":
+            m, var = weighted_moments(values["g_ab"], w)
+            # from the top layer down: the mean is significant only over the first few layers, and
+            # the GIA predicts no transient for it (its prefactor is set at the top)
+            sel0 = base.copy()
+            sig = np.zeros_like(sel0)
+            if sel0.any():
+                sig[sel0] = _sig_window(m[0, sel0], np.sqrt(var[0, sel0] / n), ks[sel0], min_z)
+            sel = sig
+            sign = np.sign(m[0, sel][0]) if sel.any() else 1.0
+            stat = sign * m
+        else:
+            stat, _ = weighted_moments(values[curve], w)
+            sel = base & (ks >= k0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = np.where(stat[:, sel] > 0, np.log(np.where(stat[:, sel] > 0, stat[:, sel], 1.0)), np.nan)
+        slopes = masked_slopes(ks[sel].astype(float), y)
+        full = float(slopes[0])
+        lo, hi, frac = interval(full, slopes[1:], boot.level)
+        u, ua, ub = (separation(v, ln1, lnc) for v in (full, lo, hi))
+        rows.append({"curve": curve, "slope": full, "ci_low": lo, "ci_high": hi, "level": boot.level,
+                     "interval": f"{INTERVAL} ({n} draws, {boot.n_boot} resamples)", "boot_usable": frac,
+                     "k_min": int(ks[sel].min()) if sel.any() else -1, "k_max": int(ks[sel].max()) if sel.any() else -1,
+                     "n_layers": int(sel.sum()), "ln_chi_1": ln1, "ln_chi_c": lnc,
+                     "u": u, "u_low": min(ua, ub), "u_high": max(ua, ub),
+                     "closer_to": (math.nan if not math.isfinite(full) else
+                                   ("chi_1" if abs(full - ln1) <= abs(full - lnc) or not math.isfinite(lnc)
+                                    else "chi_c"))})
+    return rows
+
+
+def _wide(df: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    p = df.pivot(index="draw", columns="layer", values=metric).sort_index(axis=1)
+    return p.to_numpy(float), p.columns.to_numpy(int)
+
+
+RUN_META = ("run", "role", "activation", "sw2", "sb2", "rho", "width", "depth")
+
+
+def _meta(df: pd.DataFrame) -> dict:
+    first = df.iloc[0]
+    return {k: first[k] for k in RUN_META if k in df.columns}
+
+
+def rate_table(draws: pd.DataFrame, chis: pd.DataFrame, fit_skip: int, transient_factor: float, min_z: float,
+               boot: BootSettings) -> pd.DataFrame:
+    """Rates of every (run, backward) in ``draws`` (columns run, backward, draw, layer, g_aa, g_ab,
+    tg_ab plus run metadata); ``chis``: one row per run with chi_1, chi_c."""
+    chi = chis.drop_duplicates("run").set_index("run")
+    rows = []
+    for i, ((run, backward), df) in enumerate(draws.groupby(["run", "backward"], sort=False)):
+        vals = {}
+        for m in METRICS:
+            vals[m], layers = _wide(df, m)
+        meta = _meta(df)
+        depth = int(meta.get("depth", layers.max()))
+        for r in run_rates(vals, layers, depth, float(chi.loc[run, "chi_1"]), float(chi.loc[run, "chi_c"]),
+                           fit_skip, transient_factor, min_z, boot, salt=i):
+            rows.append({**meta, "backward": backward, "draws": int(vals["g_aa"].shape[0]), **r})
+    return pd.DataFrame(rows)
+
+
+def gia_counterfactual(rates: pd.DataFrame) -> pd.DataFrame:
+    """Side by side per run and curve: the exact-backprop and GIA-counterfactual rates, both in
+    separation units u, and whether their intervals overlap (the statistic separates the two)."""
+    key = ["run", "curve"]
+    ex = rates[rates.backward == "exact"].set_index(key)
+    gi = rates[rates.backward == "gia"].set_index(key)
+    both = ex.index.intersection(gi.index)
+    cols = ["slope", "ci_low", "ci_high", "u", "u_low", "u_high", "n_layers", "k_min", "k_max"]
+    out = ex.loc[both, [c for c in RUN_META if c in ex.columns and c != "run"]
+                 + ["draws", "ln_chi_1", "ln_chi_c", "level", "interval"]].copy()
+    for c in cols:
+        out[f"exact_{c}"] = ex.loc[both, c]
+        out[f"gia_{c}"] = gi.loc[both, c]
+    out["separated"] = (out.exact_ci_high < out.gia_ci_low) | (out.gia_ci_high < out.exact_ci_low)
+    return out.reset_index()
+
+
+def universality(draws: pd.DataFrame, record_every: int, min_z: float, boot: BootSettings
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(slopes, points) of log V against log m over the recorded layers (every ``record_every``-th).
+
+    One slope row per (run, metric) and one per metric named ``pooled`` (all runs' points in one
+    fit, spanning many decades of m), each with a bootstrap-over-draws interval (the pooled one
+    resamples every run's draws). g_ab points use |m| on the layers whose mean is more than min_z
+    standard errors from zero (chosen on the full sample). Points carry cv2 = V / m^2.
+    """
+    per_metric: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {m: [] for m in METRICS}
+    rows, points = [], []
+    for i, (run, df) in enumerate(draws.groupby("run", sort=False)):
+        meta = _meta(df)
+        depth = int(df.layer.max())
+        rec = np.arange(record_every, depth + 1, record_every)
+        sub = df[df.layer.isin(rec)]
+        for j, m in enumerate(METRICS):
+            vals, layers = _wide(sub, m)
+            n = vals.shape[0]
+            w = resample_weights(n, boot, salt=1000 * i + j)
+            mean, var = weighted_moments(vals, w)
+            keep = np.ones(layers.size, bool)
+            if m == "g_ab":
+                keep = np.abs(mean[0]) > min_z * np.sqrt(var[0] / n)
+                mean = np.abs(mean)
+            mean, var = mean[:, keep], var[:, keep]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lx = np.where(mean > 0, np.log(np.where(mean > 0, mean, 1.0)), np.nan)
+                ly = np.where(var > 0, np.log(np.where(var > 0, var, 1.0)), np.nan)
+            per_metric[m].append((lx, ly))
+            s = _xy_slopes(lx, ly)
+            lo, hi, _ = interval(float(s[0]), s[1:], boot.level)
+            rows.append({**meta, "metric": m, "slope": float(s[0]), "ci_low": lo, "ci_high": hi,
+                         "n_layers": int(np.isfinite(lx[0] + ly[0]).sum()),
+                         "m_decades": _decades(mean[0]), "level": boot.level,
+                         "interval": f"{INTERVAL} ({n} draws, {boot.n_boot} resamples)"})
+            pts = pd.DataFrame({"layer": layers[keep], "m": mean[0], "V": var[0], "se": np.sqrt(var[0] / n)})
+            pts["cv2"] = pts.V / pts.m**2
+            points.append(pts.assign(**meta, metric=m))
+    for m in METRICS:
+        if not per_metric[m]:
+            continue
+        lx = np.hstack([a for a, _ in per_metric[m]])
+        ly = np.hstack([b for _, b in per_metric[m]])
+        s = _xy_slopes(lx, ly)
+        lo, hi, _ = interval(float(s[0]), s[1:], boot.level)
+        ok = np.isfinite(lx[0] + ly[0])
+        rows.append({"run": "pooled", "role": "pooled", "activation": "all", "metric": m, "slope": float(s[0]),
+                     "ci_low": lo, "ci_high": hi, "n_layers": int(ok.sum()),
+                     "m_decades": float((lx[0][ok].max() - lx[0][ok].min()) / math.log(10)) if ok.any() else math.nan,
+                     "level": boot.level,
+                     "interval": f"{INTERVAL} (every run's draws resampled, {boot.n_boot} resamples)"})
+    return pd.DataFrame(rows), pd.concat(points, ignore_index=True)
+
+
+def _decades(m: np.ndarray) -> float:
+    m = m[np.isfinite(m) & (m > 0)]
+    return float(np.log10(m.max() / m.min())) if m.size >= 2 else math.nan
+
+
+def _xy_slopes(lx: np.ndarray, ly: np.ndarray) -> np.ndarray:
+    """Row-wise OLS slope of ly against lx (both (B, n), non-finite pairs ignored)."""
+    ok = np.isfinite(lx) & np.isfinite(ly)
+    cnt = ok.sum(1)
+    x = np.where(ok, lx, 0.0)
+    y = np.where(ok, ly, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx, my = x.sum(1) / cnt, y.sum(1) / cnt
+        dx = np.where(ok, lx - mx[:, None], 0.0)
+        dy = np.where(ok, ly - my[:, None], 0.0)
+        s = (dx * dy).sum(1) / (dx * dx).sum(1)
+    s[cnt < 3] = np.nan
+    return s
