@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainTrades', 'AdvtrainTraining', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepSpeed', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'Report', 'Section']
+__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainTrades', 'AdvtrainTraining', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'Report', 'Section']
 
 
 @dataclass(frozen=True)
@@ -275,6 +275,7 @@ class MeanfieldCaptionsItem:
     rho: float
     quantity: Literal['q_star', 'c_star']
     value: float
+    sig_figs: int
 
 
 @dataclass(frozen=True)
@@ -298,6 +299,9 @@ class MeanfieldForward:
     width: int
     depth: int
     draws: int
+    map_q_grid: tuple[float, ...]
+    map_c_grid: tuple[float, ...]
+    map_inputs: int
 
 
 @dataclass(frozen=True)
@@ -305,6 +309,7 @@ class MeanfieldGradientsRunsItem:
     """Settings at meanfield.gradients.runs.item."""
 
     name: str
+    role: Literal['paper', 'stress']
     activation: Literal['linear', 'tanh', 'relu', 'hardtanh', 'erf']
     sw2: float
     sb2: float
@@ -322,7 +327,10 @@ class MeanfieldGradients:
     draws_per_batch: int
     record_every: int
     fit_skip: int
+    transient_factor: float
     min_z: float
+    n_boot: int
+    level: float
     runs: tuple[MeanfieldGradientsRunsItem, ...]
 
 
@@ -360,6 +368,14 @@ class DepthSweepPanelsItem:
 
 
 @dataclass(frozen=True)
+class DepthSweepSpeedSettingsItem:
+    """Settings at depth_sweep.speed.settings.item."""
+
+    rho: float
+    depth_grid: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class DepthSweepSpeed:
     """Settings at depth_sweep.speed."""
 
@@ -367,14 +383,14 @@ class DepthSweepSpeed:
     width: int
     sw2: float
     sb2: float
-    rho: float
     init: Literal['gaussian', 'orthogonal']
     batch: int
-    depth_grid: tuple[int, ...]
+    settings: tuple[DepthSweepSpeedSettingsItem, ...]
     lr_exponents: tuple[float, ...]
     seeds: tuple[int, ...]
     max_steps: int
     eval_every: int
+    fine_eval_steps: int
     target_accuracy: float
     train_size: int
     test_size: int
@@ -396,6 +412,7 @@ class DepthSweep:
     boundary_fraction: float
     contour_fraction: float
     n_boot: int
+    reference_panels: tuple[str, ...]
     fit_seed: int
     panels: tuple[DepthSweepPanelsItem, ...]
     speed: DepthSweepSpeed
