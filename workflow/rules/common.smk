@@ -118,11 +118,6 @@ def _pretrain_all_outputs():
 # ---- meanfield phase helpers (kept here: snakemake --lint wants rules and functions apart) ----
 
 
-def _records(items, keys):
-    """List-of-mapping params as "a,b,c" strings for a CLI flag."""
-    return [",".join(str(item[k]) for k in keys) for item in items]
-
-
 def _figure_inputs(w):
     if w.mf_figure == "forward":
         return [f"{R}/meanfield/forward_mc.csv"]

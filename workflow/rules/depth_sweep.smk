@@ -38,11 +38,13 @@ rule train_depth_cell:
         runtime=ds_cell_minutes,
         gpu=GPUS,
     params:
-        args=lambda w, input, output: cli_args(
+        paths=lambda w, input, output: cli_args(
             train=input.train,
             test=input.test,
             output=output.acc,
             curves=output.curves,
+        ),
+        flags=lambda w: cli_args(
             checkpoint=f"{R}/checkpoints/depth_sweep/panel~{w.panel}/depth~{w.depth}.pt",
             panel=w.panel,
             dataset=PANELS[w.panel]["dataset"],
@@ -64,8 +66,9 @@ rule train_depth_cell:
             max_stack=DS["max_stack"],
             device=DEVICE,
         ),
+        code=code_of("train_depth_cell"),
     shell:
-        "python -m reproflow.cli.train_depth_cell {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.train_depth_cell {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule collect_depth_sweep:
@@ -85,11 +88,15 @@ rule collect_depth_sweep:
         mem_mb=2000,
         runtime=10,
     params:
-        args=lambda w, input, output: cli_args(
-            cells=input.cells, cell_curves=input.curves, output=output.acc, curves=output.curves
+        paths=lambda w, input, output: cli_args(
+            cells=input.cells,
+            cell_curves=input.curves,
+            output=output.acc,
+            curves=output.curves,
         ),
+        code=code_of("collect_depth_sweep"),
     shell:
-        "python -m reproflow.cli.collect_depth_sweep {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.collect_depth_sweep {params.paths} --log {log:q} --threads {threads}"
 
 
 rule fit_depth_formula:
@@ -116,7 +123,7 @@ rule fit_depth_formula:
         mem_mb=2000,
         runtime=10,
     params:
-        args=lambda w, input, output: cli_args(
+        paths=lambda w, input, output: cli_args(
             panels=input.panels,
             curves=input.curves,
             k_steps=output.k_steps,
@@ -126,14 +133,17 @@ rule fit_depth_formula:
             boundaries=output.boundaries,
             output=output.fit,
             headline=output.headline,
+        ),
+        flags=lambda w: cli_args(
             boundary_metric=DS["boundary_metric"],
             boundary_fraction=DS["boundary_fraction"],
             contour_fraction=DS["contour_fraction"],
             n_boot=DS["n_boot"],
             seed=DS["fit_seed"],
         ),
+        code=code_of("fit_depth_formula"),
     shell:
-        "python -m reproflow.cli.fit_depth_formula {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.fit_depth_formula {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule plot_depth_sweep:
@@ -171,17 +181,20 @@ rule plot_depth_sweep:
         mem_mb=2000,
         runtime=10,
     params:
-        args=lambda w, input, output: cli_args(
+        paths=lambda w, input, output: cli_args(
             panels=input.panels,
             heatmaps=output.heatmaps,
             boundaries=input.boundaries,
             fit=input.fit,
             phase_diagram=input.phase_diagram,
             summary=output.summary,
+        ),
+        flags=lambda w: cli_args(
             scale=config["scale"],
         ),
+        code=code_of("plot_depth_sweep"),
     shell:
-        "python -m reproflow.cli.plot_depth_sweep {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.plot_depth_sweep {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule measure_training_speed:
@@ -202,10 +215,12 @@ rule measure_training_speed:
         runtime=120,
         gpu=GPUS,
     params:
-        args=lambda w, input, output: cli_args(
+        paths=lambda w, input, output: cli_args(
             train=input.train,
             test=input.test,
             output=output[0],
+        ),
+        flags=lambda w: cli_args(
             dataset=SPEED["dataset"],
             depth=int(w.depth),
             lr_exponents=SPEED["lr_exponents"],
@@ -224,8 +239,9 @@ rule measure_training_speed:
             test_size=SPEED["test_size"],
             device=DEVICE,
         ),
+        code=code_of("measure_training_speed"),
     shell:
-        "python -m reproflow.cli.measure_training_speed {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.measure_training_speed {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule plot_training_speed:
@@ -251,11 +267,17 @@ rule plot_training_speed:
         mem_mb=2000,
         runtime=10,
     params:
-        args=lambda w, input, output: cli_args(
-            tables=list(input), output=output.table, figure=output.png, scale=config["scale"]
+        paths=lambda w, input, output: cli_args(
+            tables=list(input),
+            output=output.table,
+            figure=output.png,
         ),
+        flags=lambda w: cli_args(
+            scale=config["scale"],
+        ),
+        code=code_of("plot_training_speed"),
     shell:
-        "python -m reproflow.cli.plot_training_speed {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.plot_training_speed {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule depth_sweep_all:

@@ -34,10 +34,12 @@ rule compute_phase_diagram:
         mem_mb=2000,
         runtime=10,
     params:
-        args=lambda w, output: cli_args(
+        paths=lambda w, input, output: cli_args(
             phase_diagram=output.phase_diagram,
             critical_points=output.critical_points,
             caption_checks=output.caption_checks,
+        ),
+        flags=lambda w: cli_args(
             activations=MF["activations"],
             sw2_min=MF["sw2_min"],
             sw2_max=MF["sw2_max"],
@@ -45,10 +47,11 @@ rule compute_phase_diagram:
             sb2_grid=MF["sb2_grid"],
             rho_grid=MF["rho_grid"],
             critical_sw2_bracket=MF["critical_sw2_bracket"],
-            captions=_records(MF["captions"], ["activation", "sw2", "sb2", "rho", "quantity", "value", "sig_figs"]),
+            captions=MF["captions"],
         ),
+        code=code_of("compute_phase_diagram"),
     shell:
-        "python -m reproflow.cli.compute_phase_diagram {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.compute_phase_diagram {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule simulate_forward:
@@ -66,9 +69,11 @@ rule simulate_forward:
         runtime=60,
         gpu=GPUS,
     params:
-        args=lambda w, output: cli_args(
+        paths=lambda w, input, output: cli_args(
             output=output[0],
-            settings=_records(MF["forward"]["settings"], ["name", "activation", "sw2", "sb2"]),
+        ),
+        flags=lambda w: cli_args(
+            settings=MF["forward"]["settings"],
             rho_grid=MF["forward"]["rho_grid"],
             input_q_grid=MF["forward"]["input_q_grid"],
             input_c_grid=MF["forward"]["input_c_grid"],
@@ -81,8 +86,9 @@ rule simulate_forward:
             seed=MF["seed"],
             device=DEVICE,
         ),
+        code=code_of("simulate_forward"),
     shell:
-        "python -m reproflow.cli.simulate_forward {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.simulate_forward {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule measure_gradients:
@@ -102,10 +108,12 @@ rule measure_gradients:
         runtime=120,
         gpu=GPUS,
     params:
-        args=lambda w, output: cli_args(
+        paths=lambda w, input, output: cli_args(
             draws_table=output.draws,
             layers_table=output.layers,
             gia_draws_table=output.gia_draws,
+        ),
+        flags=lambda w: cli_args(
             run_name=w.mf_run,
             role=MF_RUNS[w.mf_run]["role"],
             activation=MF_RUNS[w.mf_run]["activation"],
@@ -120,8 +128,9 @@ rule measure_gradients:
             seed=MF["seed"],
             device=DEVICE,
         ),
+        code=code_of("measure_gradients"),
     shell:
-        "python -m reproflow.cli.measure_gradients {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.measure_gradients {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule fit_gradients:
@@ -137,11 +146,13 @@ rule fit_gradients:
         log_path("meanfield", "fit_gradients"),
     threads: 1
     params:
-        args=lambda w, input, output: cli_args(
+        paths=lambda w, input, output: cli_args(
             draws_tables=list(input.draws),
             gia_draws_tables=list(input.gia_draws),
             output=output.rates,
             gia_counterfactual=output.gia,
+        ),
+        flags=lambda w: cli_args(
             fit_skip=MF["gradients"]["fit_skip"],
             transient_factor=MF["gradients"]["transient_factor"],
             min_z=MF["gradients"]["min_z"],
@@ -149,8 +160,9 @@ rule fit_gradients:
             level=MF["gradients"]["level"],
             seed=MF["seed"],
         ),
+        code=code_of("fit_gradients"),
     shell:
-        "python -m reproflow.cli.fit_gradients {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.fit_gradients {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule fit_universality:
@@ -165,18 +177,21 @@ rule fit_universality:
         log_path("meanfield", "fit_universality"),
     threads: 1
     params:
-        args=lambda w, input, output: cli_args(
+        paths=lambda w, input, output: cli_args(
             draws_tables=list(input),
             slopes=output.slopes,
             points=output.points,
+        ),
+        flags=lambda w: cli_args(
             record_every=MF["gradients"]["record_every"],
             min_z=MF["gradients"]["min_z"],
             n_boot=MF["gradients"]["n_boot"],
             level=MF["gradients"]["level"],
             seed=MF["seed"],
         ),
+        code=code_of("fit_universality"),
     shell:
-        "python -m reproflow.cli.fit_universality {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.fit_universality {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule plot_meanfield:
@@ -195,9 +210,16 @@ rule plot_meanfield:
         log_path("meanfield", "plot_meanfield/{mf_figure}"),
     threads: 1
     params:
-        args=lambda w, input, output: cli_args(figure=w.mf_figure, inputs=list(input), output=output.png),
+        paths=lambda w, input, output: cli_args(
+            inputs=list(input),
+            output=output.png,
+        ),
+        flags=lambda w: cli_args(
+            figure=w.mf_figure,
+        ),
+        code=code_of("plot_meanfield"),
     shell:
-        "python -m reproflow.cli.plot_meanfield {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.plot_meanfield {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule summarize_meanfield:
@@ -215,17 +237,20 @@ rule summarize_meanfield:
         log_path("meanfield", "summarize_meanfield"),
     threads: 1
     params:
-        args=lambda w, input, output: cli_args(
+        paths=lambda w, input, output: cli_args(
             phase_diagram=input.phase_diagram,
             critical_points=input.critical_points,
             caption_checks=input.caption_checks,
             gradient_rates=input.gradient_rates,
             universality=input.universality,
             output=output[0],
+        ),
+        flags=lambda w: cli_args(
             scale=config["scale"],
         ),
+        code=code_of("summarize_meanfield"),
     shell:
-        "python -m reproflow.cli.summarize_meanfield {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.summarize_meanfield {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule meanfield_all:

@@ -61,7 +61,13 @@ def _scalar_parser(tp: Any, optional: bool) -> Callable[[str], Any]:
 
 
 def _is_json_type(tp: Any) -> bool:
-    return dataclasses.is_dataclass(tp) or typing.get_origin(tp) is dict
+    """Settings dataclasses, mappings and lists of either travel as one JSON value."""
+    if dataclasses.is_dataclass(tp) or typing.get_origin(tp) is dict:
+        return True
+    if typing.get_origin(tp) in (list, tuple):
+        args = typing.get_args(tp)
+        return bool(args) and (dataclasses.is_dataclass(args[0]) or typing.get_origin(args[0]) is dict)
+    return False
 
 
 def _json_parser(tp: Any, flag: str, optional: bool) -> Callable[[str], Any]:

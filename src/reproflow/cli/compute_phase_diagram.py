@@ -10,6 +10,7 @@ from pathlib import Path
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.io import write_table
 from reproflow.runinfo import write_sidecar
+from reproflow.settings.sections import MeanfieldCaptionsItem
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Config:
     sb2_grid: tuple[float, ...]
     rho_grid: tuple[float, ...]
     critical_sw2_bracket: tuple[float, ...]
-    captions: tuple[str, ...]  # "activation,sw2,sb2,rho,quantity,value,sig_figs" (the paper's numbers)
+    captions: tuple[MeanfieldCaptionsItem, ...]  # the paper's Fig. 1 caption values (meanfield.captions)
 
 
 def run(cfg: Config) -> None:

@@ -9,12 +9,13 @@ from pathlib import Path
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.io import write_table
 from reproflow.runinfo import write_sidecar
+from reproflow.settings.sections import MeanfieldForwardSettingsItem
 
 
 @dataclass(frozen=True)
 class Config:
     output: Path
-    settings: tuple[str, ...]  # "name,activation,sw2,sb2" (variances)
+    settings: tuple[MeanfieldForwardSettingsItem, ...]  # the Fig. 1 networks (meanfield.forward.settings)
     rho_grid: tuple[float, ...]
     input_q_grid: tuple[float, ...]
     input_c_grid: tuple[float, ...]
@@ -30,11 +31,12 @@ class Config:
 
 def run(cfg: Config) -> None:
     from reproflow.device import describe_device, resolve_device
-    from reproflow.meanfield.tables import forward_table, parse_records
+    from reproflow.meanfield.tables import forward_table
+    from reproflow.settings import dump
 
     start = time.time()
     device = resolve_device(cfg.device)
-    settings = parse_records(cfg.settings, ("name", str), ("activation", str), ("sw2", float), ("sb2", float))
+    settings = [dump(x) for x in cfg.settings]
     df = forward_table(settings, cfg.rho_grid, cfg.input_q_grid, cfg.input_c_grid, cfg.width, cfg.depth,
                        cfg.draws, cfg.seed, device, cfg.map_q_grid, cfg.map_c_grid, cfg.map_inputs)
     write_table(cfg.output, df)

@@ -30,17 +30,6 @@ def sw2_grid(lo: float, hi: float, step: float) -> list[float]:
     return [round(lo + i * step, 10) for i in range(n + 1)]
 
 
-def parse_records(items: Iterable[str], *fields: tuple[str, type]) -> list[dict[str, Any]]:
-    """Parse "a,b,c" strings (how list-of-mapping params reach a CLI) into typed dicts."""
-    out = []
-    for item in items:
-        parts = [p.strip() for p in item.split(",")]
-        if len(parts) != len(fields):
-            raise UserError(f"expected {len(fields)} comma-separated fields ({', '.join(f for f, _ in fields)}), got {item!r}")
-        out.append({name: tp(p) for (name, tp), p in zip(fields, parts)})
-    return out
-
-
 def phase_diagram_table(activations: Sequence[str], sw2: Sequence[float], sb2: Sequence[float],
                         rho: Sequence[float]) -> pd.DataFrame:
     """One row per (activation, sw2, sb2, rho) with the columns of :data:`PHASE_COLUMNS` and ``xi_c_kind``."""
@@ -81,7 +70,7 @@ def critical_table(activations: Sequence[str], sb2: Sequence[float], rho: Sequen
     return pd.DataFrame(rows)
 
 
-def caption_table(captions: Sequence[str]) -> pd.DataFrame:
+def caption_table(captions: Sequence[Any]) -> pd.DataFrame:
     """The paper's Fig. 1 caption values next to ours (computed; inf q* kept as inf).
 
     Each caption carries the significant figures it is quoted to; ``tolerance`` is half a unit of
@@ -93,8 +82,11 @@ def caption_table(captions: Sequence[str]) -> pd.DataFrame:
 
     from reproflow.meanfield import theory
 
-    recs = parse_records(captions, ("activation", str), ("sw2", float), ("sb2", float), ("rho", float),
-                         ("quantity", str), ("paper", float), ("sig_figs", int))
+    from reproflow.settings import dump
+
+    # one record per caption (params.yaml meanfield.captions); the caption's value is the paper's number
+    recs = [{("paper" if k == "value" else k): v for k, v in dump(c).items()} for c in captions]
+    recs = [dict(r, paper=float(r["paper"])) for r in recs]
     rows = []
     for r in recs:
         if r["quantity"] not in ("q_star", "c_star"):
