@@ -62,6 +62,7 @@ rule train_defence:
             dataset=w.dataset, defence=w.defence, seed=int(w.seed), device=DEVICE,
             eps=attack_headline_eps(w.dataset), init=ADV["init"], eval_batch_size=ADV["eval_batch_size"],
             **ADV["training"][w.dataset], **ADV_DEFENCE_FLAGS(w.defence),
+            augment=pretrain_settings("classifier", w.dataset)["augment"],
         ),
     shell:
         "python -m reproflow.cli.train_defence {params.args} --log {log} --threads {threads}"
