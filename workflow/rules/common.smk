@@ -184,3 +184,11 @@ def _attack_jobs(artifact):
     return [
         f"{R}/attack/dataset~{d}/seed~{s}/{artifact}" for d in PRE["datasets"] for s in PRE["seeds"]
     ]
+
+
+def manipulator_label_seed(seed):
+    """Seed of the clean classifier the MSP manipulator's label-preservation term is trained against: two
+    seeds on in pretrain.seeds (cyclic), so neither the attacked classifier (seed s) nor the judge (s + 1).
+    With fewer than three seeds it coincides with one of them (tiny scale: code paths only)."""
+    seeds = list(PRE["seeds"])
+    return seeds[(seeds.index(int(seed)) + 2) % len(seeds)]
