@@ -175,7 +175,7 @@ def _attack_inputs(wildcards):
         "manipulator": pretrain_model(d, s, "manipulator"),
         "generator": pretrain_model(d, s, "generator"),
     }
-    if ATT["oracle_ablation"] and pretrain_has_oracle(d):
+    if (ATT["oracle_ablation"] or attack_editor(d) == "oracle") and pretrain_has_oracle(d):
         out["oracle"] = pretrain_model(d, s, "oracle")
     return out
 
@@ -192,3 +192,9 @@ def manipulator_label_seed(seed):
     With fewer than three seeds it coincides with one of them (tiny scale: code paths only)."""
     seeds = list(PRE["seeds"])
     return seeds[(seeds.index(int(seed)) + 2) % len(seeds)]
+
+
+def attack_editor(dataset):
+    """Primary editor of the semantic attacks and defences on ``dataset``: the exact rotation (oracle) where
+    attack.editor asks for it and the dataset has one, else the learned MSP manipulator."""
+    return "oracle" if ATT["editor"] == "oracle" and pretrain_has_oracle(dataset) else "learned"

@@ -14,6 +14,7 @@ from reproflow.attacks.fgsm import FGSM
 from reproflow.attacks.generator import GeneratorAttack
 from reproflow.attacks.joint_pgd import JointPGD
 from reproflow.attacks.pgd import PGD
+from reproflow.attacks.recon_pgd import ReconPGD
 from reproflow.attacks.spa import SPA
 from reproflow.errors import UserError
 
@@ -28,6 +29,7 @@ class AttackName(str, enum.Enum):
     GENERATOR = "generator"
     SPA = "spa"
     JOINT_PGD = "joint_pgd"
+    RECON_PGD = "recon_pgd"
 
 
 ATTACKS: dict[AttackName, type[Attack]] = {
@@ -38,10 +40,12 @@ ATTACKS: dict[AttackName, type[Attack]] = {
     AttackName.GENERATOR: GeneratorAttack,
     AttackName.SPA: SPA,
     AttackName.JOINT_PGD: JointPGD,
+    AttackName.RECON_PGD: ReconPGD,
 }
 
 # Which frozen models each attack needs besides the classifier.
-NEEDS_MANIPULATOR = {AttackName.ATTRIBUTE, AttackName.GENERATOR, AttackName.SPA, AttackName.JOINT_PGD}
+NEEDS_MANIPULATOR = {AttackName.ATTRIBUTE, AttackName.GENERATOR, AttackName.SPA, AttackName.JOINT_PGD,
+                     AttackName.RECON_PGD}
 NEEDS_GENERATOR = {AttackName.GENERATOR, AttackName.SPA}
 
 
