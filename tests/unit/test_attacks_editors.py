@@ -208,3 +208,32 @@ def test_project_pgd_agrees_with_library_apgd_ce(trained) -> None:
     acc_lib, _ = _acc_loss(clf, x_lib, y)
     assert acc_pgd < clean - 0.2 and acc_lib < clean - 0.2
     assert abs(acc_pgd - acc_lib) <= 0.04
+
+
+def test_identical_attack_rows_drawn_once_and_histogram_shows_what_moved() -> None:
+    from reproflow.plots.attack import accuracy_vs_eps, attribute_histogram, merge_identical
+
+    rows = []
+    for seed in (0, 1):
+        for eps in (0.01, 0.03):
+            for att, v in (("pgd", 0.8 - eps), ("autoattack", 0.7 - eps), ("apgd_ce", 0.7 - eps), ("spa", 0.5 + seed / 10)):
+                rows.append(("attack", "digits_rot", "standard", att, eps, seed, "accuracy", v))
+    m = pd.DataFrame(rows, columns=["phase", "dataset", "model", "attack", "eps", "seed", "metric", "value"])
+    assert set(merge_identical(m).attack) == {"pgd", "apgd_ce = autoattack", "spa"}
+    fig = accuracy_vs_eps(m)
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert "apgd_ce = autoattack" in labels and "autoattack" not in labels
+    # one run differing at a single (eps, seed) stays two lines
+    m2 = m.copy()
+    m2.loc[(m2.attack == "apgd_ce") & (m2.eps == 0.03) & (m2.seed == 1), "value"] = 0.1
+    assert {"apgd_ce", "autoattack"} <= set(merge_identical(m2).attack)
+
+    own = np.linspace(0.1, 0.9, 10)
+    attrs = pd.DataFrame({"phase": "attack", "dataset": "digits_rot", "model": "standard", "eps": 0.03, "seed": 0,
+                          "sample": np.tile(np.arange(10), 2), "attack": ["spa"] * 10 + ["attribute"] * 10,
+                          "attr": np.r_[own[:5], own[5:] + 0.05, np.zeros(10)], "own": np.r_[own, own]})
+    fig = attribute_histogram(attrs, {"digits_rot": 0.03})
+    assert len(fig.axes) == 2
+    moved = fig.axes[1].get_legend_handles_labels()[1]
+    assert "spa: 50% moved > 0.02" in moved and "attribute: 100% moved > 0.02" in moved
+    assert any("data's own attribute" in lab for lab in fig.axes[0].get_legend_handles_labels()[1])

@@ -192,8 +192,11 @@ def evaluate_suite(
                 for metric, value in metrics.items():
                     out.rows.append({**labels, "attack": lab, "eps": eps, "seed": seed, "metric": metric, "value": value})
             if res.attr is not None:
+                # the sample's own attribute beside the chosen one: what the attack moved, not the data's spread
+                own = split.attributes.tolist()
                 for i, v in enumerate(res.attr.tolist()):
-                    out.attributes.append({**labels, "attack": label, "eps": eps, "seed": seed, "sample": i, "attr": v})
+                    out.attributes.append({**labels, "attack": label, "eps": eps, "seed": seed, "sample": i, "attr": v,
+                                           "own": own[i]})
             if label == AttackName.SPA.value:
                 out.spa[eps] = res
     return out

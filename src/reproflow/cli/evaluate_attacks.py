@@ -110,7 +110,7 @@ def run(cfg: Config) -> None:
     editor_row = {**judge_row, "metric": "editor_is_exact", "value": float(learned is not None)}
     rows = pd.concat([rows, pd.DataFrame([judge_row, n_row, judge_clean, editor_row, *gate_rows])], ignore_index=True)
     write_table(cfg.metrics, rows[["phase", "dataset", "model", "attack", "eps", "seed", "metric", "value"]])
-    attrs = pd.DataFrame(out.attributes, columns=["phase", "dataset", "model", "attack", "eps", "seed", "sample", "attr"])
+    attrs = pd.DataFrame(out.attributes, columns=["phase", "dataset", "model", "attack", "eps", "seed", "sample", "attr", "own"])
     write_table(cfg.attributes, attrs)
     eps = cfg.examples_eps
     ex = make_examples(
