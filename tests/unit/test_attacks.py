@@ -24,6 +24,7 @@ SETTINGS = {
     AttackName.SPA: {"steps": 4, "restarts": 2, "gen_steps": 3},
     AttackName.JOINT_PGD: {"steps": 5, "restarts": 2},
     AttackName.RECON_PGD: {"steps": 5, "restarts": 2},
+    AttackName.JOINT_APGD: {"steps": 6, "restarts": 2},
 }
 
 

@@ -23,6 +23,7 @@ SEMANTIC = {
     AttackName.SPA: {"steps": 4, "restarts": 1, "gen_steps": 3, "early_stop": False},
     AttackName.JOINT_PGD: {"steps": 4, "restarts": 1, "early_stop": False},
     AttackName.RECON_PGD: {"steps": 4, "restarts": 1},
+    AttackName.JOINT_APGD: {"steps": 5, "restarts": 1},
 }
 
 
@@ -62,7 +63,7 @@ def test_learned_editor_path(name: AttackName) -> None:
             moved = ~torch.isclose(res.x_sem, x).flatten(1).all(1)
             torch.testing.assert_close(res.x_sem[moved], msp.edit(x, a, res.attr).clamp(0, 1)[moved], atol=1e-5,
                                        rtol=0)
-    if name in (AttackName.SPA, AttackName.JOINT_PGD):
+    if name in (AttackName.SPA, AttackName.JOINT_PGD, AttackName.JOINT_APGD):
         assert (res.attr - a).abs().max() > 1e-3
 
 
@@ -237,3 +238,20 @@ def test_identical_attack_rows_drawn_once_and_histogram_shows_what_moved() -> No
     moved = fig.axes[1].get_legend_handles_labels()[1]
     assert "spa: 50% moved > 0.02" in moved and "attribute: 100% moved > 0.02" in moved
     assert any("data's own attribute" in lab for lab in fig.axes[0].get_legend_handles_labels()[1])
+
+
+def test_joint_apgd_checkpoints_and_strength(trained) -> None:
+    """APGD's checkpoints (Croce & Hein 2020: p = 0.22, 0.41, 0.57, 0.70, 0.80, 0.87, 0.93, 0.99 for 100
+    iterations) and, on a trained model, joint APGD at least as strong as joint-PGD with the same budget
+    of restarts (both through the exact rotation)."""
+    from reproflow.attacks.joint_apgd import checkpoints
+
+    assert checkpoints(100) == [22, 41, 57, 70, 80, 87, 93, 99]
+    clf, x, y, a = trained
+    am = RotationOracle((-40.0, 40.0))
+    jp = build_attack("joint_pgd", clf, 0.03, manipulator=am, steps=20, restarts=1, seed=0).attack(x, y, a)
+    ja = build_attack("joint_apgd", clf, 0.03, manipulator=am, steps=40, restarts=1, seed=0).attack(x, y, a)
+    acc_jp, _ = _acc_loss(clf, jp.x_adv, y)
+    acc_ja, _ = _acc_loss(clf, ja.x_adv, y)
+    assert (ja.x_adv - ja.x_sem).abs().max() <= 0.03 + LINF_TOL
+    assert acc_ja <= acc_jp

@@ -109,7 +109,7 @@ rule evaluate_defence:
             eps_grid=attack_eps_grid(w.dataset), attacks=ADV_ATTACKS,
             oracle_attacks=ADV_ORACLE_ATTACKS if input.get("oracle") else None,
             max_samples=ATT["max_samples"] if ADV["max_samples"] is None else ADV["max_samples"],
-            **attack_settings_args(),
+            **attack_settings_args(), **joint_apgd_args(),
             refit_batches=ADV["refit"]["batches"], refit_batch_size=ADV["refit"]["batch_size"],
             refit_lr=ADV["refit"]["lr"], refit_div_weight=ADV["refit"]["div_weight"],
             editor=attack_editor(w.dataset), learned_attacks=ADV_LEARNED_ATTACKS,

@@ -44,7 +44,7 @@ rule evaluate_attacks:
             device=DEVICE, eps_grid=attack_eps_grid(w.dataset), attacks=ATT["attacks"],
             oracle_attacks=ATT["oracle_attacks"], crosscheck=ATT["crosscheck"], max_samples=ATT["max_samples"],
             editor=attack_editor(w.dataset), learned_attacks=ATT["learned_attacks"],
-            **attack_settings_args(),
+            **attack_settings_args(), **joint_apgd_args(),
             examples_eps=min(attack_eps_grid(w.dataset)), examples_rows=ATT["examples"]["rows"], examples_sweep=ATT["examples"]["sweep"],
             examples_codes=ATT["examples"]["codes"],
         ),

@@ -198,3 +198,9 @@ def attack_editor(dataset):
     """Primary editor of the semantic attacks and defences on ``dataset``: the exact rotation (oracle) where
     attack.editor asks for it and the dataset has one, else the learned MSP manipulator."""
     return "oracle" if ATT["editor"] == "oracle" and pretrain_has_oracle(dataset) else "learned"
+
+
+def joint_apgd_args():
+    """Flags of the joint APGD attack (reproflow.attacks.joint_apgd) from attack.joint_apgd, for both evaluation rules."""
+    j = config["attack"]["joint_apgd"]
+    return dict(joint_apgd_steps=j["steps"], joint_apgd_restarts=j["restarts"], joint_apgd_attr_step=j["attr_step"])

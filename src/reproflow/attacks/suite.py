@@ -42,6 +42,9 @@ class AttackSettings:
     joint_pgd_restarts: int
     joint_pgd_step_factor: float
     joint_pgd_attr_step_factor: float
+    joint_apgd_steps: int
+    joint_apgd_restarts: int
+    joint_apgd_attr_step: float
     batch_size: int
     edge_tol: float
 
@@ -67,6 +70,8 @@ def attack_kwargs(name: AttackName, s: AttackSettings, generator: torch.nn.Modul
             "steps": s.joint_pgd_steps, "restarts": s.joint_pgd_restarts, "step_factor": s.joint_pgd_step_factor,
             "attr_step_factor": s.joint_pgd_attr_step_factor,
         }
+    if name is AttackName.JOINT_APGD:
+        return {"steps": s.joint_apgd_steps, "restarts": s.joint_apgd_restarts, "attr_step": s.joint_apgd_attr_step}
     kw: dict[str, Any] = {}
     if name in NEEDS_GENERATOR:
         assert generator is not None
