@@ -34,7 +34,7 @@ from reproflow.attacks.labels import GATE_LABEL, LEARNED_SUFFIX, SEMANTIC_ATTACK
 T1_COLUMNS = [
     "dataset", "model", "editor", "eps", "clean_accuracy", "spa_accuracy", "spa_std", "best_baseline",
     "baseline_accuracy", "baseline_std", "difference", "difference_std", "difference_se", "n_seeds",
-    "joint_pgd_accuracy", "recon_pgd_accuracy", "verdict", "gate", "counts",
+    "joint_pgd_accuracy", "joint_apgd_accuracy", "recon_pgd_accuracy", "verdict", "gate", "counts",
 ]
 GATE_COLUMNS = [
     "dataset", "model", "n_seeds", "clean", "recon", "edit", "reference_edit", "recon_drop", "edit_drop",
@@ -132,7 +132,7 @@ def claim_t1(
                 passed = gate_of.get((dataset, model))
                 gate = "n/a" if passed is None else ("pass" if passed else "fail")
                 counts = bool(passed)
-            jp, rp = "joint_pgd" + suffix, "recon_pgd" + suffix
+            jp, ja, rp = "joint_pgd" + suffix, "joint_apgd" + suffix, "recon_pgd" + suffix
             rows.append({
                 "dataset": dataset, "model": model, "editor": editor, "eps": eps,
                 "clean_accuracy": float(clean.mean()),
@@ -143,6 +143,7 @@ def claim_t1(
                 "baseline_std": float(wide[best].std(ddof=1)) if len(wide) > 1 else float("nan"),
                 "difference": mean, "difference_std": std, "difference_se": se, "n_seeds": len(paired),
                 "joint_pgd_accuracy": float(wide[jp].mean()) if jp in wide else float("nan"),
+                "joint_apgd_accuracy": float(wide[ja].mean()) if ja in wide else float("nan"),
                 "recon_pgd_accuracy": float(wide[rp].mean()) if rp in wide else float("nan"),
                 "verdict": v, "gate": gate, "counts": counts,
             })
