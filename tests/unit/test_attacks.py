@@ -23,6 +23,8 @@ SETTINGS = {
     AttackName.GENERATOR: {"gen_steps": 3},
     AttackName.SPA: {"steps": 4, "restarts": 2, "gen_steps": 3},
     AttackName.JOINT_PGD: {"steps": 5, "restarts": 2},
+    AttackName.RECON_PGD: {"steps": 5, "restarts": 2},
+    AttackName.JOINT_APGD: {"steps": 6, "restarts": 2},
 }
 
 

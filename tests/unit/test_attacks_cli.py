@@ -51,7 +51,8 @@ def _evaluate_args(d, seed: int, crosscheck: str = "true") -> list[str]:
         "--autoattack-version", "custom", "--autoattack-sub-attacks", "apgd-ce",
         "--attribute-grid-size", "3", "--spa-steps", "2", "--spa-restarts", "1", "--spa-lr", "0.1",
         "--joint-pgd-steps", "3", "--joint-pgd-restarts", "1", "--joint-pgd-step-factor", "2.5",
-        "--joint-pgd-attr-step-factor", "2.5", "--examples-eps", "0.05", "--examples-rows", "2",
+        "--joint-pgd-attr-step-factor", "2.5", "--joint-apgd-steps", "4", "--joint-apgd-restarts", "1",
+        "--joint-apgd-attr-step", "0.25", "--examples-eps", "0.05", "--examples-rows", "2",
         "--examples-sweep", "3", "--examples-codes", "2",
     ]
 

@@ -180,3 +180,57 @@ def test_real_fashion_mnist_from_debian_if_installed(tmp_path):
         pytest.skip("Debian's dataset-fashion-mnist is not installed")
     p = prepare_split(_spec("fashion_mnist", tmp_path, split="test", max_n=500))
     assert len(p["labels"]) == 500 and torch.bincount(p["labels"]).min() >= 45
+
+
+CELEBA_ATTRS = ["5_o_Clock_Shadow", "Male", "Smiling", "Young"]
+
+
+def _write_celeba(root, n: int = 8) -> tuple[list[int], list[int]]:
+    """A tiny CelebA in its on-disk format (img_align_celeba/*.jpg and the five annotation files, space
+    separated, +-1 attributes); Male and Smiling deliberately disagree on half of the images."""
+    from PIL import Image
+
+    folder = root / "celeba"
+    (folder / "img_align_celeba").mkdir(parents=True)
+    male = [1, 1, -1, -1, 1, -1, 1, -1][:n]
+    smiling = [1, -1, 1, -1, -1, 1, 1, -1][:n]
+    names = [f"{i + 1:06d}.jpg" for i in range(n)]
+    g = np.random.default_rng(0)
+    for name in names:
+        Image.fromarray(g.integers(0, 255, (218, 178, 3), dtype=np.uint8)).save(folder / "img_align_celeba" / name)
+    attr_lines = [str(n), " ".join(CELEBA_ATTRS)]
+    for i, name in enumerate(names):
+        attr_lines.append(f"{name} " + " ".join(str(v) for v in (-1, male[i], smiling[i], 1)))
+    (folder / "list_attr_celeba.txt").write_text("\n".join(attr_lines) + "\n")
+    (folder / "list_eval_partition.txt").write_text("".join(f"{name} 0\n" for name in names))
+    (folder / "identity_CelebA.txt").write_text("".join(f"{name} {i}\n" for i, name in enumerate(names)))
+    (folder / "list_bbox_celeba.txt").write_text(
+        f"{n}\nimage_id x_1 y_1 width height\n" + "".join(f"{name} 0 0 178 218\n" for name in names))
+    (folder / "list_landmarks_align_celeba.txt").write_text(
+        f"{n}\nlefteye_x lefteye_y righteye_x righteye_y nose_x nose_y leftmouth_x leftmouth_y rightmouth_x rightmouth_y\n"
+        + "".join(f"{name} " + " ".join(["1"] * 10) + "\n" for name in names))
+    return [(v + 1) // 2 for v in male], [(v + 1) // 2 for v in smiling]
+
+
+def test_celeba_class_is_not_the_edited_attribute(tmp_path, monkeypatch):
+    """Issue #11: CelebA's class label (Male) and the edited attribute (Smiling) come from different
+    columns of list_attr_celeba.txt, so they differ wherever the files do; the same name for both fails."""
+    import torchvision
+
+    male, smiling = _write_celeba(tmp_path)
+    # CelebA verifies md5 sums of the real annotation files; only that check is bypassed, parsing is real.
+    monkeypatch.setattr(torchvision.datasets.CelebA, "_check_integrity", lambda self: True)
+    spec = PrepareSpec(name="celeba", split="train", root=tmp_path, download=False, seed=0, rotation_deg=0.0,
+                       digits_test_fraction=0.25, max_n=0, celeba_size=16, celeba_attribute="Smiling",
+                       celeba_class_attribute="Male")
+    p = prepare_split(spec)
+    # the subset step may reorder: compare the (class, attribute) pairs as multisets
+    pairs = sorted(zip(p["labels"].tolist(), p["attributes"].long().tolist()))
+    assert pairs == sorted(zip(male, smiling))
+    assert not torch.equal(p["labels"].float(), p["attributes"])
+    assert p["images"].shape == (8, 3, 16, 16)
+    assert p["meta"]["attribute_name"] == "Smiling" and "Male" in p["meta"]["source"]
+    with pytest.raises(UserError, match="both 'Smiling'"):
+        prepare_split(PrepareSpec(**{**spec.__dict__, "celeba_class_attribute": "Smiling"}))
+    with pytest.raises(UserError, match="not a CelebA attribute"):
+        prepare_split(PrepareSpec(**{**spec.__dict__, "celeba_class_attribute": "Beard"}))

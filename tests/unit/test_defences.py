@@ -188,3 +188,66 @@ def test_registry_errors() -> None:
         _defence(DefenceName.SPA_AT, am, gen, _split(4, 0), loss_weights=(0.0, 0.0, 0.0))
     with pytest.raises(ValueError, match="warmup"):
         TrainSettings(epochs=2, warmup_epochs=2, batch_size=8, optimizer="sgd", lr=0.1, weight_decay=0.0)
+
+
+def _per_sample_loss(model, x, y) -> torch.Tensor:
+    with torch.no_grad():
+        return torch.nn.functional.cross_entropy(model(x), y, reduction="none")
+
+
+@pytest.mark.parametrize("name", [DefenceName.PGD_AT, DefenceName.SPA_AT], ids=lambda n: n.value)
+def test_inner_attack_keeps_highest_loss_not_first_success(name: DefenceName) -> None:
+    """Both inner maximisations of claim T2 run every step for every sample and keep the highest-loss
+    iterate: per sample the crafted loss is >= that of the same attack stopped at the first
+    misclassification (same seed: the early-stopped trajectory is a prefix of the full one), and
+    strictly higher on some sample, so the two runs differ."""
+    from reproflow.attacks import build_attack
+
+    model, am, gen = _parts()
+    data = _split(24, 3)
+    x, y, a, keys = data.images, data.labels, data.attributes, torch.arange(len(data))
+    # a weak random model: most samples are misclassified early, which is where the two rules differ
+    defence = _defence(name, am, gen, data, **({"steps": 6} if name is DefenceName.PGD_AT else {"steps": 4}))
+    crafted = defence.craft(model, x, y, a, keys) if name is DefenceName.SPA_AT else defence.craft(model, x, y, keys)
+    if name is DefenceName.PGD_AT:
+        early = build_attack("pgd", model, EPS, steps=6, step_factor=2.5, restarts=1, early_stop=True, seed=0).attack(
+            x, y, keys=keys)
+    else:
+        kw = {k: v for k, v in SETTINGS[name].items() if k in ("restarts", "lr", "gen_steps", "gen_step_factor")}
+        early = build_attack("spa", model, EPS, manipulator=am, generator=gen, steps=4, early_stop=True, seed=0,
+                             **kw).attack(x, y, a, keys=keys)
+    full_loss, early_loss = _per_sample_loss(model, crafted.x_adv, y), _per_sample_loss(model, early.x_adv, y)
+    assert bool((full_loss >= early_loss - 1e-5).all())
+    assert bool((full_loss > early_loss + 1e-4).any())
+
+
+def test_defence_training_uses_the_classifier_augmentation() -> None:
+    """With augment crop_flip the defence sees flipped/shifted images (its loss differs from the
+    unaugmented run on the first step), and a flip maps a rotation attribute a to 1 - a."""
+    from reproflow.defences.train import augment_with_attributes
+
+    x = torch.rand(64, 1, SIZE, SIZE)
+    a = torch.rand(64)
+    g = torch.Generator().manual_seed(0)
+    x2, a2 = augment_with_attributes(x, a, "flip", g, flip_negates_attribute=True)
+    flipped = ~torch.isclose(x2, x).flatten(1).all(1)
+    assert 10 < int(flipped.sum()) < 54
+    assert torch.allclose(x2[flipped], x[flipped].flip(3))
+    assert torch.allclose(a2[flipped], 1 - a[flipped]) and torch.equal(a2[~flipped], a[~flipped])
+    _, a3 = augment_with_attributes(x, a, "flip", torch.Generator().manual_seed(0), flip_negates_attribute=False)
+    assert torch.equal(a3, a)
+
+    model, am, gen = _parts()
+    data = _split(16, 2)
+    curves = {}
+    for aug in ("none", "crop_flip"):
+        m = copy.deepcopy(model)
+        settings = TrainSettings(epochs=1, warmup_epochs=0, batch_size=8, optimizer="adam", lr=1e-3, weight_decay=0.0,
+                                 augment=aug)
+        _, rows, _ = train_defence(m, _defence(DefenceName.STANDARD, am, gen, data), data, data, settings, 0,
+                                   torch.device("cpu"))
+        curves[aug] = [r["value"] for r in rows if r["metric"] == "train_loss"][0]
+    assert curves["none"] != pytest.approx(curves["crop_flip"], abs=1e-6)
+    with pytest.raises(ValueError, match="augment"):
+        TrainSettings(epochs=1, warmup_epochs=0, batch_size=8, optimizer="adam", lr=1e-3, weight_decay=0.0,
+                      augment="rotate")

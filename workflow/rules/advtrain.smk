@@ -23,7 +23,11 @@ ADV_JOBS = lambda artifact: [
 ADV_ATTACKS = ATT["attacks"] if ADV["attacks"] is None else ADV["attacks"]
 ADV_ORACLE_ATTACKS = ATT["oracle_attacks"] if ADV["oracle_attacks"] is None else ADV["oracle_attacks"]
 # what attribute augmentation and SPA-AT edit with: the learned MSP manipulator or the rotation oracle
-ADV_MANIPULATOR = lambda w: pretrain_model(w.dataset, w.seed, "oracle" if ADV["manipulator"] == "oracle" else "manipulator")
+ADV_MANIPULATOR = lambda w: pretrain_model(
+    w.dataset, w.seed, "oracle" if ADV["manipulator"] == "oracle" and pretrain_has_oracle(w.dataset) else "manipulator"
+)
+# attacks of the matrix rerun with the learned editor beside the exact one (labels <attack>_learned)
+ADV_LEARNED_ATTACKS = ATT["learned_attacks"] if ADV["learned_attacks"] is None else ADV["learned_attacks"]
 # every defence-specific setting goes to the CLI as a flag; "lr" of SPA-AT's inner attack is attack_lr
 ADV_DEFENCE_FLAGS = lambda name: {("attack_lr" if k == "lr" else k): v for k, v in ADV.get(name, {}).items()}
 
@@ -62,6 +66,7 @@ rule train_defence:
             dataset=w.dataset, defence=w.defence, seed=int(w.seed), device=DEVICE,
             eps=attack_headline_eps(w.dataset), init=ADV["init"], eval_batch_size=ADV["eval_batch_size"],
             **ADV["training"][w.dataset], **ADV_DEFENCE_FLAGS(w.defence),
+            augment=pretrain_settings("classifier", w.dataset)["augment"],
         ),
     shell:
         "python -m reproflow.cli.train_defence {params.args} --log {log} --threads {threads}"
@@ -78,7 +83,7 @@ rule evaluate_defence:
                 "generator": pretrain_model(w.dataset, w.seed, "generator"),
                 **(
                     {"oracle": pretrain_model(w.dataset, w.seed, "oracle")}
-                    if ATT["oracle_ablation"] and pretrain_has_oracle(w.dataset)
+                    if (ATT["oracle_ablation"] or attack_editor(w.dataset) == "oracle") and pretrain_has_oracle(w.dataset)
                     else {}
                 ),
             }
@@ -104,9 +109,10 @@ rule evaluate_defence:
             eps_grid=attack_eps_grid(w.dataset), attacks=ADV_ATTACKS,
             oracle_attacks=ADV_ORACLE_ATTACKS if input.get("oracle") else None,
             max_samples=ATT["max_samples"] if ADV["max_samples"] is None else ADV["max_samples"],
-            **attack_settings_args(),
+            **attack_settings_args(), **joint_apgd_args(),
             refit_batches=ADV["refit"]["batches"], refit_batch_size=ADV["refit"]["batch_size"],
             refit_lr=ADV["refit"]["lr"], refit_div_weight=ADV["refit"]["div_weight"],
+            editor=attack_editor(w.dataset), learned_attacks=ADV_LEARNED_ATTACKS,
         ),
     shell:
         "python -m reproflow.cli.evaluate_defence {params.args} --log {log} --threads {threads}"
@@ -138,9 +144,10 @@ rule tabulate_defence_matrix:
             + [
                 f"{d}={a}_oracle"
                 for d in PRE["datasets"]
-                if ATT["oracle_ablation"] and pretrain_has_oracle(d)
+                if ATT["oracle_ablation"] and attack_editor(d) == "learned" and pretrain_has_oracle(d)
                 for a in ADV_ORACLE_ATTACKS
-            ],
+            ]
+            + [f"{d}={a}_learned" for d in PRE["datasets"] if attack_editor(d) == "oracle" for a in ADV_LEARNED_ATTACKS],
             eps_grid=[f"{d}={e}" for d in PRE["datasets"] for e in attack_eps_grid(d)],
             headline_eps=[f"{d}={attack_headline_eps(d)}" for d in PRE["datasets"]], scale=config["scale"],
         ),

@@ -43,7 +43,8 @@ rule evaluate_attacks:
             dataset=w.dataset, model=ATT["model"], seed=int(w.seed), judge_seed=attack_judge_seed(w.seed),
             device=DEVICE, eps_grid=attack_eps_grid(w.dataset), attacks=ATT["attacks"],
             oracle_attacks=ATT["oracle_attacks"], crosscheck=ATT["crosscheck"], max_samples=ATT["max_samples"],
-            **attack_settings_args(),
+            editor=attack_editor(w.dataset), learned_attacks=ATT["learned_attacks"],
+            **attack_settings_args(), **joint_apgd_args(),
             examples_eps=min(attack_eps_grid(w.dataset)), examples_rows=ATT["examples"]["rows"], examples_sweep=ATT["examples"]["sweep"],
             examples_codes=ATT["examples"]["codes"],
         ),
@@ -89,6 +90,8 @@ rule tabulate_claim_t1:
         table=f"{R}/attack/claims/T1.csv",
         table_md=f"{R}/attack/claims/T1.md",
         headline=f"{R}/attack/headline.json",
+        gate=f"{R}/attack/claims/editor_gate.csv",
+        gate_md=f"{R}/attack/claims/editor_gate.md",
     log:
         log_path("attack", "tabulate_claim_t1/all"),
     threads: 1
@@ -100,6 +103,8 @@ rule tabulate_claim_t1:
             metrics=input.metrics, output=output.table, headline=output.headline,
             baselines=ATT["t1"]["baselines"], se_factor=ATT["t1"]["se_factor"],
             headline_eps=[f"{d}={attack_headline_eps(d)}" for d in PRE["datasets"]],
+            gate=output.gate, gate_max_recon_drop=ATT["gate"]["max_recon_drop"],
+            gate_max_edit_drop=ATT["gate"]["max_edit_drop"],
         ),
     shell:
         "python -m reproflow.cli.tabulate_claim_t1 {params.args} --log {log} --threads {threads}"
@@ -197,6 +202,8 @@ rule attack_all:
         f"{R}/attack/claims/T1.csv",
         f"{R}/attack/claims/T1.md",
         f"{R}/attack/headline.json",
+        f"{R}/attack/claims/editor_gate.csv",
+        f"{R}/attack/claims/editor_gate.md",
         f"{R}/attack/accuracy_vs_eps.png",
         f"{R}/attack/accuracy_vs_eps.pdf",
         f"{R}/attack/attribute_histogram.png",

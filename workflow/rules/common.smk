@@ -183,7 +183,7 @@ def _attack_inputs(wildcards):
         "manipulator": pretrain_model(d, s, "manipulator"),
         "generator": pretrain_model(d, s, "generator"),
     }
-    if ATT["oracle_ablation"] and pretrain_has_oracle(d):
+    if (ATT["oracle_ablation"] or attack_editor(d) == "oracle") and pretrain_has_oracle(d):
         out["oracle"] = pretrain_model(d, s, "oracle")
     return out
 
@@ -192,3 +192,23 @@ def _attack_jobs(artifact):
     return [
         f"{R}/attack/dataset~{d}/seed~{s}/{artifact}" for d in PRE["datasets"] for s in PRE["seeds"]
     ]
+
+
+def manipulator_label_seed(seed):
+    """Seed of the clean classifier the MSP manipulator's label-preservation term is trained against: two
+    seeds on in pretrain.seeds (cyclic), so neither the attacked classifier (seed s) nor the judge (s + 1).
+    With fewer than three seeds it coincides with one of them (tiny scale: code paths only)."""
+    seeds = list(PRE["seeds"])
+    return seeds[(seeds.index(int(seed)) + 2) % len(seeds)]
+
+
+def attack_editor(dataset):
+    """Primary editor of the semantic attacks and defences on ``dataset``: the exact rotation (oracle) where
+    attack.editor asks for it and the dataset has one, else the learned MSP manipulator."""
+    return "oracle" if ATT["editor"] == "oracle" and pretrain_has_oracle(dataset) else "learned"
+
+
+def joint_apgd_args():
+    """Flags of the joint APGD attack (reproflow.attacks.joint_apgd) from attack.joint_apgd, for both evaluation rules."""
+    j = config["attack"]["joint_apgd"]
+    return dict(joint_apgd_steps=j["steps"], joint_apgd_restarts=j["restarts"], joint_apgd_attr_step=j["attr_step"])

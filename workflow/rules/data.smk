@@ -41,6 +41,8 @@ rule prepare_dataset:
             max_test=DATA["max_test"],
             celeba_size=DATA["celeba_size"],
             celeba_attribute=DATA["celeba_attribute"],
+            # the class label of CelebA (passed for celeba only, so the other datasets' jobs are unchanged)
+            **({"celeba_class_attribute": DATA["celeba_class_attribute"]} if w.dataset == "celeba" else {}),
         ),
         code=code_of("prepare_dataset"),
     shell:

@@ -75,7 +75,8 @@ rule train_manipulator:
     input:
         train=f"{PRE_DATA}/train.pt",
         test=f"{PRE_DATA}/test.pt",
-        classifier=f"{PRE_DIR}/classifier.pt",
+        # label preservation against a classifier that is neither attacked nor the judge (issue #11)
+        classifier=lambda w: pretrain_model(w.dataset, manipulator_label_seed(w.seed), "classifier"),
     output:
         model=f"{PRE_DIR}/manipulator.pt",
         metrics=f"{PRE_DIR}/manipulator_metrics.json",

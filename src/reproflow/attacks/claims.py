@@ -11,6 +11,14 @@ samples); ``SE = std(d, ddof=1) / sqrt(n)``. Verdict with factor ``k`` (default 
 - inconclusive otherwise, and always with fewer than 2 seeds.
 
 The overall verdict: holds if every row holds, fails if any row fails, else inconclusive.
+
+Editors (issue #11): on the rotation sets the exact rotation is the primary editor of every semantic
+attack (labels without suffix; ``editor = exact``); the learned MSP editor's runs (``<attack>_learned``)
+give a second row per (dataset, eps) with ``editor = learned``, compared with the same pixel baselines
+and the learned-editor semantic baselines (including the reconstruction + PGD control). A learned-editor
+row counts toward the verdict only when the editor passes its semantic gate
+(:mod:`reproflow.attacks.gate`, thresholds fixed in params); on datasets with no exact editor (CelebA)
+the primary rows are learned-editor rows and are gated the same way.
 """
 
 from __future__ import annotations
@@ -21,10 +29,46 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reproflow.attacks.labels import GATE_LABEL, LEARNED_SUFFIX, SEMANTIC_ATTACKS
+
 T1_COLUMNS = [
-    "dataset", "model", "eps", "clean_accuracy", "spa_accuracy", "spa_std", "best_baseline", "baseline_accuracy",
-    "baseline_std", "difference", "difference_std", "difference_se", "n_seeds", "joint_pgd_accuracy", "verdict",
+    "dataset", "model", "editor", "eps", "clean_accuracy", "spa_accuracy", "spa_std", "best_baseline",
+    "baseline_accuracy", "baseline_std", "difference", "difference_std", "difference_se", "n_seeds",
+    "joint_pgd_accuracy", "joint_apgd_accuracy", "recon_pgd_accuracy", "verdict", "gate", "counts",
 ]
+GATE_COLUMNS = [
+    "dataset", "model", "n_seeds", "clean", "recon", "edit", "reference_edit", "recon_drop", "edit_drop",
+    "max_recon_drop", "max_edit_drop", "passed",
+]
+
+
+def editor_gates(metrics: pd.DataFrame, max_recon_drop: float, max_edit_drop: float) -> pd.DataFrame:
+    """The learned editor's gate per (dataset, model) from the judge-accuracy rows (attack
+    ``learned_editor``) of the tidy table: means over seeds, drops and verdict (:data:`GATE_COLUMNS`)."""
+    from reproflow.attacks.gate import editor_gate
+
+    part = metrics[metrics.attack == GATE_LABEL]
+    rows = []
+    for (dataset, model), p in part.groupby(["dataset", "model"], sort=True):
+        m = p.groupby("metric")["value"].mean()
+        ref = m.get("gate_reference_edit_accuracy")
+        g = editor_gate(float(m["gate_clean_accuracy"]), float(m["gate_recon_accuracy"]),
+                        float(m["gate_edit_accuracy"]), None if ref is None or pd.isna(ref) else float(ref),
+                        max_recon_drop, max_edit_drop)
+        rows.append({"dataset": dataset, "model": model, "n_seeds": int(p.seed.nunique()), "clean": g.clean,
+                     "recon": g.recon, "edit": g.edit, "reference_edit": g.reference_edit, "recon_drop": g.recon_drop,
+                     "edit_drop": g.edit_drop, "max_recon_drop": g.max_recon_drop, "max_edit_drop": g.max_edit_drop,
+                     "passed": g.passed})
+    return pd.DataFrame(rows, columns=GATE_COLUMNS)
+
+
+def _primary_editor(metrics: pd.DataFrame, dataset: str, model: str) -> str:
+    """``exact`` or ``learned`` from the evaluation's ``editor_is_exact`` rows; ``unrecorded`` for a table
+    written before the editor was recorded (its rows count as they always did)."""
+    sel = metrics[(metrics.metric == "editor_is_exact") & (metrics.dataset == dataset) & (metrics.model == model)]
+    if sel.empty:
+        return "unrecorded"
+    return "exact" if bool((sel["value"] > 0.5).all()) else "learned"
 
 
 def verdict(diffs: np.ndarray, k: float) -> tuple[float, float, float, str]:
@@ -52,34 +96,57 @@ def overall_verdict(verdicts: list[str]) -> str:
     return "inconclusive"
 
 
-def claim_t1(metrics: pd.DataFrame, baselines: tuple[str, ...], k: float) -> pd.DataFrame:
-    """The T1 table (columns :data:`T1_COLUMNS`), one row per (dataset, model, eps) where SPA ran."""
+def claim_t1(
+    metrics: pd.DataFrame, baselines: tuple[str, ...], k: float, gates: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The T1 table (columns :data:`T1_COLUMNS`), one row per (dataset, model, editor, eps) where SPA ran
+    with that editor. ``gates`` (:func:`editor_gates`) decides whether learned-editor rows count; without
+    it they never do."""
     acc = metrics[metrics.metric == "accuracy"]
+    gate_of: dict[tuple[str, str], bool] = {}
+    if gates is not None:
+        gate_of = {(r.dataset, r.model): bool(r.passed) for r in gates.itertuples(index=False)}
     rows: list[dict[str, Any]] = []
     for (dataset, model, eps), part in acc.groupby(["dataset", "model", "eps"], sort=True):
         wide = part.pivot_table(index="seed", columns="attack", values="value")
-        if "spa" not in wide:
-            continue
-        present = [b for b in baselines if b in wide]
-        if not present:
-            raise ValueError(f"{dataset}/{model} eps={eps}: none of the T1 baselines {baselines} was evaluated")
-        best = min(present, key=lambda b: float(wide[b].mean()))
-        paired = wide[["spa", best]].dropna()
-        mean, std, se, v = verdict((paired["spa"] - paired[best]).to_numpy(), k)
-        clean = metrics[(metrics.metric == "clean_accuracy") & (metrics.dataset == dataset) & (metrics.model == model)
-                        & (metrics.attack == "spa") & (metrics.eps == eps)]["value"]
-        rows.append({
-            "dataset": dataset, "model": model, "eps": eps,
-            "clean_accuracy": float(clean.mean()),
-            "spa_accuracy": float(wide["spa"].mean()),
-            "spa_std": float(wide["spa"].std(ddof=1)) if len(wide) > 1 else float("nan"),
-            "best_baseline": best,
-            "baseline_accuracy": float(wide[best].mean()),
-            "baseline_std": float(wide[best].std(ddof=1)) if len(wide) > 1 else float("nan"),
-            "difference": mean, "difference_std": std, "difference_se": se, "n_seeds": len(paired),
-            "joint_pgd_accuracy": float(wide["joint_pgd"].mean()) if "joint_pgd" in wide else float("nan"),
-            "verdict": v,
-        })
+        primary = _primary_editor(metrics, dataset, model)
+        for suffix, editor in (("", primary), (LEARNED_SUFFIX, "learned")):
+            if suffix and primary != "exact":
+                continue
+            spa = "spa" + suffix
+            if spa not in wide:
+                continue
+            # pixel baselines as they are; semantic ones (and the reconstruction control) with the same editor
+            labels = [b + suffix if b in SEMANTIC_ATTACKS else b for b in baselines]
+            present = [b for b in labels if b in wide]
+            if not present:
+                raise ValueError(f"{dataset}/{model} eps={eps}: none of the T1 baselines {labels} was evaluated")
+            best = min(present, key=lambda b: float(wide[b].mean()))
+            paired = wide[[spa, best]].dropna()
+            mean, std, se, v = verdict((paired[spa] - paired[best]).to_numpy(), k)
+            clean = metrics[(metrics.metric == "clean_accuracy") & (metrics.dataset == dataset)
+                            & (metrics.model == model) & (metrics.attack == spa) & (metrics.eps == eps)]["value"]
+            if editor in ("exact", "unrecorded"):
+                gate, counts = "n/a", True
+            else:
+                passed = gate_of.get((dataset, model))
+                gate = "n/a" if passed is None else ("pass" if passed else "fail")
+                counts = bool(passed)
+            jp, ja, rp = "joint_pgd" + suffix, "joint_apgd" + suffix, "recon_pgd" + suffix
+            rows.append({
+                "dataset": dataset, "model": model, "editor": editor, "eps": eps,
+                "clean_accuracy": float(clean.mean()),
+                "spa_accuracy": float(wide[spa].mean()),
+                "spa_std": float(wide[spa].std(ddof=1)) if len(wide) > 1 else float("nan"),
+                "best_baseline": best,
+                "baseline_accuracy": float(wide[best].mean()),
+                "baseline_std": float(wide[best].std(ddof=1)) if len(wide) > 1 else float("nan"),
+                "difference": mean, "difference_std": std, "difference_se": se, "n_seeds": len(paired),
+                "joint_pgd_accuracy": float(wide[jp].mean()) if jp in wide else float("nan"),
+                "joint_apgd_accuracy": float(wide[ja].mean()) if ja in wide else float("nan"),
+                "recon_pgd_accuracy": float(wide[rp].mean()) if rp in wide else float("nan"),
+                "verdict": v, "gate": gate, "counts": counts,
+            })
     return pd.DataFrame(rows, columns=T1_COLUMNS)
 
 
@@ -90,12 +157,18 @@ def headline(t1: pd.DataFrame, headline_eps: dict[str, float], baselines: tuple[
         sel = t1[(t1.dataset == dataset) & np.isclose(t1.eps, eps)]
         if not sel.empty:
             per_dataset[dataset] = {k2: _plain(v) for k2, v in sel.iloc[0].to_dict().items()}
-    verdicts = t1["verdict"].tolist()
+            if len(sel) > 1:
+                per_dataset[dataset]["other_editors"] = [
+                    {k2: _plain(v) for k2, v in r.to_dict().items()} for _, r in sel.iloc[1:].iterrows()]
+    # rows through a learned editor that failed (or lacks) its semantic gate do not count
+    verdicts = t1[t1["counts"].astype(bool)]["verdict"].tolist()
     return {
         "claim": "T1",
         "statement": "at the same small eps, accuracy under SPA is lower than under existing attacks, on every benchmark",
         "rule": f"per (dataset, eps): SPA minus the best of {list(baselines)} (paired over seeds); "
-                f"holds if mean + {k:g} SE < 0, fails if mean - {k:g} SE > 0, else inconclusive (and with < 2 seeds)",
+                f"holds if mean + {k:g} SE < 0, fails if mean - {k:g} SE > 0, else inconclusive (and with < 2 seeds); "
+                "judged with the exact editor where one exists; learned-editor rows count only when the editor "
+                "passes its semantic gate",
         "verdict": overall_verdict(verdicts),
         "counts": {v: verdicts.count(v) for v in ("holds", "fails", "inconclusive")},
         "headline": per_dataset,

@@ -6,3 +6,10 @@ LINF_TOL = 1e-6
 CROSSCHECK_LABEL = "apgd_ce"
 # Suffix of the attack label when a semantic attack runs with the analytic rotation oracle.
 ORACLE_SUFFIX = "_oracle"
+# Suffix of the attack label when a semantic attack runs with the learned (MSP) editor beside the exact
+# rotation, which is the primary editor on the rotation sets (issue #11).
+LEARNED_SUFFIX = "_learned"
+# Attacks that edit the attribute through an editor (their labels take the oracle/learned suffixes).
+SEMANTIC_ATTACKS = ("attribute", "generator", "spa", "joint_pgd", "recon_pgd")
+# Attack label of the learned editor's gate rows (judge accuracies) in the tidy attack table.
+GATE_LABEL = "learned_editor"

@@ -12,8 +12,10 @@ from reproflow.attacks.autoattack import AutoAttack
 from reproflow.attacks.base import Attack
 from reproflow.attacks.fgsm import FGSM
 from reproflow.attacks.generator import GeneratorAttack
+from reproflow.attacks.joint_apgd import JointAPGD
 from reproflow.attacks.joint_pgd import JointPGD
 from reproflow.attacks.pgd import PGD
+from reproflow.attacks.recon_pgd import ReconPGD
 from reproflow.attacks.spa import SPA
 from reproflow.errors import UserError
 
@@ -28,6 +30,8 @@ class AttackName(str, enum.Enum):
     GENERATOR = "generator"
     SPA = "spa"
     JOINT_PGD = "joint_pgd"
+    RECON_PGD = "recon_pgd"
+    JOINT_APGD = "joint_apgd"
 
 
 ATTACKS: dict[AttackName, type[Attack]] = {
@@ -38,10 +42,13 @@ ATTACKS: dict[AttackName, type[Attack]] = {
     AttackName.GENERATOR: GeneratorAttack,
     AttackName.SPA: SPA,
     AttackName.JOINT_PGD: JointPGD,
+    AttackName.RECON_PGD: ReconPGD,
+    AttackName.JOINT_APGD: JointAPGD,
 }
 
 # Which frozen models each attack needs besides the classifier.
-NEEDS_MANIPULATOR = {AttackName.ATTRIBUTE, AttackName.GENERATOR, AttackName.SPA, AttackName.JOINT_PGD}
+NEEDS_MANIPULATOR = {AttackName.ATTRIBUTE, AttackName.GENERATOR, AttackName.SPA, AttackName.JOINT_PGD,
+                     AttackName.RECON_PGD, AttackName.JOINT_APGD}
 NEEDS_GENERATOR = {AttackName.GENERATOR, AttackName.SPA}
 
 

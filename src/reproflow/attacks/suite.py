@@ -22,7 +22,7 @@ from reproflow.seeding import derive_seed
 
 log = logging.getLogger(__name__)
 
-from reproflow.attacks.labels import CROSSCHECK_LABEL, ORACLE_SUFFIX
+from reproflow.attacks.labels import CROSSCHECK_LABEL, LEARNED_SUFFIX, ORACLE_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,9 @@ class AttackSettings:
     joint_pgd_restarts: int
     joint_pgd_step_factor: float
     joint_pgd_attr_step_factor: float
+    joint_apgd_steps: int
+    joint_apgd_restarts: int
+    joint_apgd_attr_step: float
     batch_size: int
     edge_tol: float
 
@@ -56,7 +59,7 @@ class AttackSettings:
 def attack_kwargs(name: AttackName, s: AttackSettings, generator: torch.nn.Module | None) -> dict[str, Any]:
     """Constructor keyword arguments of attack ``name``. The generator's recursion (steps K and the
     step as a fraction of eps) is part of the frozen model: it comes from its checkpoint meta."""
-    if name is AttackName.PGD:
+    if name in (AttackName.PGD, AttackName.RECON_PGD):
         return {"steps": s.pgd_steps, "step_factor": s.pgd_step_factor, "restarts": s.pgd_restarts}
     if name is AttackName.AUTOATTACK:
         return {"version": s.autoattack_version, "sub_attacks": s.autoattack_sub_attacks, "batch_size": s.batch_size}
@@ -67,6 +70,8 @@ def attack_kwargs(name: AttackName, s: AttackSettings, generator: torch.nn.Modul
             "steps": s.joint_pgd_steps, "restarts": s.joint_pgd_restarts, "step_factor": s.joint_pgd_step_factor,
             "attr_step_factor": s.joint_pgd_attr_step_factor,
         }
+    if name is AttackName.JOINT_APGD:
+        return {"steps": s.joint_apgd_steps, "restarts": s.joint_apgd_restarts, "attr_step": s.joint_apgd_attr_step}
     kw: dict[str, Any] = {}
     if name in NEEDS_GENERATOR:
         assert generator is not None
@@ -84,6 +89,29 @@ def generator_recursion(generator: torch.nn.Module) -> dict[str, Any]:
     if not {"eps", "steps", "step_size"} <= set(meta) or float(meta["eps"]) <= 0:
         raise UserError("the noise generator checkpoint lacks meta eps/steps/step_size; re-run train_generator")
     return {"gen_steps": int(meta["steps"]), "gen_step_factor": float(meta["step_size"]) / float(meta["eps"])}
+
+
+EDITORS = ("oracle", "learned")
+
+
+def resolve_editors(
+    editor: str, learned: torch.nn.Module, oracle: torch.nn.Module | None
+) -> tuple[torch.nn.Module, torch.nn.Module | None]:
+    """(primary editor, learned editor run beside it or None) for ``editor`` in :data:`EDITORS`.
+
+    ``oracle``: the exact rotation is the primary editor of every semantic attack (the claims are judged
+    with it) and the learned MSP editor runs beside it; ``learned``: the MSP editor alone (datasets with no
+    exact editor, such as CelebA).
+    """
+    from reproflow.errors import UserError
+
+    if editor not in EDITORS:
+        raise UserError(f"--editor must be one of {', '.join(EDITORS)}, got {editor!r}")
+    if editor == "oracle":
+        if oracle is None:
+            raise UserError("--editor oracle needs --oracle (the rotation oracle of a *_rot dataset)")
+        return oracle, learned
+    return learned, None
 
 
 @dataclass
@@ -108,6 +136,8 @@ def evaluate_suite(
     generator: torch.nn.Module | None = None,
     oracle: torch.nn.Module | None = None,
     oracle_attacks: tuple[str, ...] = (),
+    learned: torch.nn.Module | None = None,
+    learned_attacks: tuple[str, ...] = (),
     judge: torch.nn.Module | None = None,
     crosscheck: bool = False,
     labels: dict[str, Any] | None = None,
@@ -115,7 +145,9 @@ def evaluate_suite(
     """Run every attack at every eps; rows are ``{**labels, attack, eps, seed, metric, value}``.
 
     Semantic attacks use ``manipulator``; those in ``oracle_attacks`` run again with ``oracle``
-    (label ``<attack>_oracle``). ``crosscheck`` adds pyautoattack's APGD-CE alone (label
+    (label ``<attack>_oracle``); those in ``learned_attacks`` run again with ``learned`` (label
+    ``<attack>_learned``: the learned MSP editor beside the exact rotation, when the caller makes the
+    rotation the primary ``manipulator``). ``crosscheck`` adds pyautoattack's APGD-CE alone (label
     ``apgd_ce``) as the library reference for the project's PGD (AutoAttack's own rows when it is
     configured as custom APGD-CE alone). Each attack's seed is
     ``derive_seed(seed, label)``, the same at every eps (common random numbers across the grid).
@@ -131,6 +163,12 @@ def evaluate_suite(
             if key not in NEEDS_MANIPULATOR:
                 raise ValueError(f"oracle ablation of '{key.value}': not a semantic attack")
             jobs.append((key.value + ORACLE_SUFFIX, key, oracle))
+    if learned is not None:
+        for name in learned_attacks:
+            key = parse_attack_name(name)
+            if key not in NEEDS_MANIPULATOR:
+                raise ValueError(f"learned-editor run of '{key.value}': not a semantic attack")
+            jobs.append((key.value + LEARNED_SUFFIX, key, learned))
     # When AutoAttack itself runs APGD-CE alone, its rows are the cross-check reference: no second run.
     aa_is_apgd_ce = settings.autoattack_version == "custom" and tuple(settings.autoattack_sub_attacks) == ("apgd-ce",)
     reuse_aa = crosscheck and aa_is_apgd_ce and AttackName.AUTOATTACK.value in jobs_labels(jobs)
@@ -159,8 +197,11 @@ def evaluate_suite(
                 for metric, value in metrics.items():
                     out.rows.append({**labels, "attack": lab, "eps": eps, "seed": seed, "metric": metric, "value": value})
             if res.attr is not None:
+                # the sample's own attribute beside the chosen one: what the attack moved, not the data's spread
+                own = split.attributes.tolist()
                 for i, v in enumerate(res.attr.tolist()):
-                    out.attributes.append({**labels, "attack": label, "eps": eps, "seed": seed, "sample": i, "attr": v})
+                    out.attributes.append({**labels, "attack": label, "eps": eps, "seed": seed, "sample": i, "attr": v,
+                                           "own": own[i]})
             if label == AttackName.SPA.value:
                 out.spa[eps] = res
     return out

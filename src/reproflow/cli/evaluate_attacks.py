@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from reproflow.attacks.suite import AttackSettings, evaluate_suite, make_examples
+from reproflow.attacks.gate import judge_editor_accuracies
+from reproflow.attacks.suite import AttackSettings, evaluate_suite, make_examples, resolve_editors
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.data.store import load_split
 from reproflow.device import describe_device, resolve_device
@@ -54,6 +55,10 @@ class Config(AttackSettings):
     examples_rows: int
     examples_sweep: int
     examples_codes: int
+    # primary editor of the semantic attacks: oracle (exact rotation; the learned MSP editor runs beside it for
+    # learned_attacks, labelled <attack>_learned) | learned (the MSP editor alone)
+    editor: str = "learned"
+    learned_attacks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if any(e < 0 or e > 1 for e in self.eps_grid):
@@ -85,24 +90,31 @@ def run(cfg: Config) -> None:
     generator = load_generator(cfg.generator, device)
     oracle = load_manipulator(cfg.oracle, device) if cfg.oracle is not None else None
     settings = AttackSettings.of(cfg)
+    primary, learned = resolve_editors(cfg.editor, manipulator, oracle)
     out = evaluate_suite(
         split, classifier, attacks=cfg.attacks, eps_grid=cfg.eps_grid, settings=settings, seed=cfg.seed,
-        device=device, manipulator=manipulator, generator=generator, oracle=oracle,
-        oracle_attacks=cfg.oracle_attacks, judge=judge, crosscheck=cfg.crosscheck,
-        labels={"phase": "attack", "dataset": cfg.dataset, "model": cfg.model},
+        device=device, manipulator=primary, generator=generator, oracle=None if learned is not None else oracle,
+        oracle_attacks=cfg.oracle_attacks, learned=learned, learned_attacks=cfg.learned_attacks, judge=judge,
+        crosscheck=cfg.crosscheck, labels={"phase": "attack", "dataset": cfg.dataset, "model": cfg.model},
     )
     rows = pd.DataFrame(out.rows)
     judge_row = {"phase": "attack", "dataset": cfg.dataset, "model": cfg.model, "attack": "none", "eps": 0.0,
                  "seed": cfg.seed, "metric": "judge_seed", "value": float(cfg.judge_seed)}
     n_row = {**judge_row, "metric": "n_samples", "value": float(len(split))}
     judge_clean = {**judge_row, "metric": "judge_clean_accuracy", "value": judge_accuracy(judge, split, device, cfg.batch_size)}
-    rows = pd.concat([rows, pd.DataFrame([judge_row, n_row, judge_clean])], ignore_index=True)
+    # the learned editor's semantic gate: the judge on the originals, reconstructions and random edits
+    # (and on the exact rotation to the same targets where it exists); attack label "learned_editor"
+    gate = judge_editor_accuracies(judge, manipulator, split.images, split.labels, split.attributes, seed=cfg.seed,
+                                   batch_size=cfg.batch_size, device=device, reference=oracle)
+    gate_rows = [{**judge_row, "attack": "learned_editor", "metric": k, "value": v} for k, v in gate.items()]
+    editor_row = {**judge_row, "metric": "editor_is_exact", "value": float(learned is not None)}
+    rows = pd.concat([rows, pd.DataFrame([judge_row, n_row, judge_clean, editor_row, *gate_rows])], ignore_index=True)
     write_table(cfg.metrics, rows[["phase", "dataset", "model", "attack", "eps", "seed", "metric", "value"]])
-    attrs = pd.DataFrame(out.attributes, columns=["phase", "dataset", "model", "attack", "eps", "seed", "sample", "attr"])
+    attrs = pd.DataFrame(out.attributes, columns=["phase", "dataset", "model", "attack", "eps", "seed", "sample", "attr", "own"])
     write_table(cfg.attributes, attrs)
     eps = cfg.examples_eps
     ex = make_examples(
-        split, classifier, judge, manipulator, generator, out.spa.get(eps), eps=eps, rows=cfg.examples_rows,
+        split, classifier, judge, primary, generator, out.spa.get(eps), eps=eps, rows=cfg.examples_rows,
         sweep=cfg.examples_sweep, codes=cfg.examples_codes, seed=cfg.seed, device=device,
     )
     # natural units of the attribute for the figure's labels ([0, 1] for binary attributes such as Smiling)

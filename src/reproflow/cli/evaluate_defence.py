@@ -49,6 +49,9 @@ class Config(AttackSettings):
     refit_batch_size: int
     refit_lr: float
     refit_div_weight: float
+    # primary editor of the semantic attacks (oracle | learned) and the attacks rerun with the learned one
+    editor: str = "learned"
+    learned_attacks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if any(e < 0 or e > 1 for e in self.eps_grid):
@@ -61,7 +64,7 @@ def run(cfg: Config) -> None:
     import pandas as pd
     import torch
 
-    from reproflow.attacks.suite import evaluate_suite, generator_recursion
+    from reproflow.attacks.suite import evaluate_suite, generator_recursion, resolve_editors
     from reproflow.defences import GeneratorRefresher, RefreshSettings
     from reproflow.models import load_classifier, load_generator, load_manipulator
 
@@ -75,6 +78,7 @@ def run(cfg: Config) -> None:
     manipulator = load_manipulator(cfg.manipulator, device)
     generator = load_generator(cfg.generator, device)
     oracle = load_manipulator(cfg.oracle, device) if cfg.oracle is not None else None
+    primary, learned = resolve_editors(cfg.editor, manipulator, oracle)
     refit: dict[str, float] = {}
     if cfg.refit_batches > 0:
         rec = generator_recursion(generator)
@@ -84,14 +88,15 @@ def run(cfg: Config) -> None:
             div_weight=cfg.refit_div_weight,
         )
         rng = torch.Generator().manual_seed(derive_seed(cfg.seed, cfg.defence, "refit"))
-        # refitted through the manipulator SPA and the generator attack then use with it
-        refit = GeneratorRefresher(generator, settings).refresh(classifier, manipulator, load_split(cfg.train), rng)
+        # refitted through the primary editor, the one SPA and the generator attack use it with in the claims
+        refit = GeneratorRefresher(generator, settings).refresh(classifier, primary, load_split(cfg.train), rng)
     settings_a = AttackSettings.of(cfg)
     labels = {"phase": "advtrain", "dataset": cfg.dataset, "model": cfg.defence}
     out = evaluate_suite(
         split, classifier, attacks=cfg.attacks, eps_grid=cfg.eps_grid, settings=settings_a, seed=cfg.seed,
-        device=device, manipulator=manipulator, generator=generator, oracle=oracle,
-        oracle_attacks=tuple(cfg.oracle_attacks or ()), judge=None, crosscheck=False, labels=labels,
+        device=device, manipulator=primary, generator=generator, oracle=None if learned is not None else oracle,
+        oracle_attacks=tuple(cfg.oracle_attacks or ()), learned=learned, learned_attacks=cfg.learned_attacks,
+        judge=None, crosscheck=False, labels=labels,
     )
     extra = [{**labels, "attack": "none", "eps": 0.0, "seed": cfg.seed, "metric": "n_samples", "value": float(len(split))}]
     extra += [{**labels, "attack": "none", "eps": 0.0, "seed": cfg.seed, "metric": k, "value": v} for k, v in refit.items()]

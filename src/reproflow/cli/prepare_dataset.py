@@ -34,7 +34,8 @@ class Config:
     max_train: int = field(metadata={"help": "max training images, 0 = all"})
     max_test: int = field(metadata={"help": "max test images, 0 = all"})
     celeba_size: int = field(metadata={"help": "CelebA image size"})
-    celeba_attribute: str = field(metadata={"help": "CelebA attribute used as label/attribute"})
+    celeba_attribute: str = field(metadata={"help": "CelebA attribute the semantic editors change"})
+    celeba_class_attribute: str | None = field(default=None, metadata={"help": "CelebA attribute used as the class label (celeba only)"})
 
     def __post_init__(self) -> None:
         base_name(self.dataset)  # raises a clear error for unknown names
@@ -47,6 +48,7 @@ def run(cfg: Config) -> None:
             name=cfg.dataset, split=split, root=cfg.data_root, download=cfg.download, seed=cfg.seed,
             rotation_deg=cfg.rotation_deg, digits_test_fraction=cfg.digits_test_fraction, max_n=max_n,
             celeba_size=cfg.celeba_size, celeba_attribute=cfg.celeba_attribute,
+            celeba_class_attribute=cfg.celeba_class_attribute,
         )
         log.info("preparing %s/%s from %s", cfg.dataset, split, cfg.data_root)
         payload = prepare_split(spec)

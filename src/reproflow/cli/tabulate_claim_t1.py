@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from reproflow.attacks.claims import claim_t1, headline
+from reproflow.attacks.claims import _plain, claim_t1, editor_gates, headline
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.errors import UserError
 from reproflow.io import write_json, write_table
@@ -32,6 +32,11 @@ class Config:
     baselines: tuple[str, ...]
     se_factor: float
     headline_eps: tuple[str, ...]  # dataset=eps pairs
+    # the learned editor's semantic gate (reproflow.attacks.gate): its table, and the largest judge-accuracy drops
+    # (reconstruction; random edits vs the exact rotation to the same targets) it allows
+    gate: Path | None = None
+    gate_max_recon_drop: float = 0.0
+    gate_max_edit_drop: float = 0.0
 
 
 def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, float]:
@@ -49,11 +54,18 @@ def run(cfg: Config) -> None:
     if not cfg.metrics.exists():
         raise UserError(f"{cfg.metrics}: file not found; run collect_attack first")
     metrics = pd.read_csv(cfg.metrics)
-    t1 = claim_t1(metrics, cfg.baselines, cfg.se_factor)
+    gates = editor_gates(metrics, cfg.gate_max_recon_drop, cfg.gate_max_edit_drop)
+    if cfg.gate is not None:
+        write_table(cfg.gate, gates, markdown=True)
+    for g in gates.itertuples(index=False):
+        log.info("learned editor gate %s/%s: %s (reconstruction drop %+.3f, edit drop %+.3f)", g.dataset, g.model,
+                 "pass" if g.passed else "fail", g.recon_drop, g.edit_drop)
+    t1 = claim_t1(metrics, cfg.baselines, cfg.se_factor, gates)
     if t1.empty:
         raise UserError(f"{cfg.metrics}: no SPA results; add spa to attack.attacks")
     write_table(cfg.output, t1, markdown=True)
     summary = headline(t1, _parse_pairs(cfg.headline_eps), cfg.baselines, cfg.se_factor)
+    summary["editor_gate"] = [{k: _plain(v) for k, v in r.items()} for r in gates.to_dict("records")]
     write_json(cfg.headline, summary)
     log.info("claim T1: %s %s", summary["verdict"], summary["counts"])
     write_sidecar(cfg.output, cfg, None, "cpu", started)

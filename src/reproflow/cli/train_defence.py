@@ -54,6 +54,8 @@ class Config:
     lr: float
     weight_decay: float
     eval_batch_size: int
+    # the clean classifier's data augmentation of this dataset (none | flip | crop_flip)
+    augment: str = "none"
     # defence-specific settings (params.yaml advtrain.<defence>); none where the defence has no such key
     steps: int | None = None
     step_factor: float | None = None
@@ -148,7 +150,8 @@ def run(cfg: Config) -> None:
         recursion = generator_recursion(generator)
     defence = build_defence(name, cfg.eps, seed=cfg.seed, manipulator=manipulator, generator=generator, train=train,
                             **defence_kwargs(cfg, recursion))
-    settings = TrainSettings(cfg.epochs, cfg.warmup_epochs, cfg.batch_size, cfg.optimizer, cfg.lr, cfg.weight_decay)
+    settings = TrainSettings(cfg.epochs, cfg.warmup_epochs, cfg.batch_size, cfg.optimizer, cfg.lr, cfg.weight_decay,
+                             cfg.augment)
     model, rows, metrics = train_defence(model, defence, train, test, settings, cfg.seed, device, cfg.checkpoint,
                                          cfg.dataset, cfg.eval_batch_size)
     meta = {"dataset": cfg.dataset, "seed": cfg.seed, "defence": cfg.defence, "eps": cfg.eps, "init": cfg.init,

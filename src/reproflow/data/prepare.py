@@ -32,6 +32,7 @@ class PrepareSpec:
     max_n: int
     celeba_size: int
     celeba_attribute: str
+    celeba_class_attribute: str | None = None  # CelebA's class label (the edited attribute is celeba_attribute)
 
 
 def stratified_subset(labels: torch.Tensor, n: int, seed: int) -> torch.Tensor:
@@ -54,7 +55,7 @@ def prepare_split(spec: PrepareSpec) -> dict[str, Any]:
     raw = load_raw(
         spec.name, spec.root, spec.split, download=spec.download, seed=spec.seed,
         digits_test_fraction=spec.digits_test_fraction, celeba_size=spec.celeba_size,
-        celeba_attribute=spec.celeba_attribute, max_n=spec.max_n,
+        celeba_attribute=spec.celeba_attribute, max_n=spec.max_n, celeba_class_attribute=spec.celeba_class_attribute,
     )
     sel = stratified_subset(raw.labels, spec.max_n, derive_seed(spec.seed, spec.name, spec.split, "subset"))
     images, labels, attrs = raw.images[sel], raw.labels[sel], raw.attributes[sel]

@@ -139,10 +139,14 @@ def _cifar10(root: Path, split: str, download: bool) -> RawSplit:
 CELEBA_FILES = ("list_attr_celeba.txt", "identity_CelebA.txt", "list_bbox_celeba.txt", "list_landmarks_align_celeba.txt", "list_eval_partition.txt")
 
 
-def _celeba(root: Path, split: str, download: bool, size: int, attribute: str, max_n: int) -> RawSplit:
+def _celeba(root: Path, split: str, download: bool, size: int, attribute: str, max_n: int,
+            class_attribute: str | None = None) -> RawSplit:
     """CelebA aligned faces through torchvision.datasets.CelebA: centre crop 148, resize to ``size``.
 
-    The class label is the binary ``attribute`` (e.g. Smiling), which is also the attribute label.
+    The class label is the binary ``class_attribute`` (e.g. Male); the semantic attribute the editors
+    change is ``attribute`` (e.g. Smiling). They must differ: the threat model changes a class-irrelevant
+    attribute and scores against the unchanged true label (issue #11: with Smiling as both, a smile edit
+    changed the true class).
     """
     import torchvision
     from torchvision.transforms import v2
@@ -152,27 +156,36 @@ def _celeba(root: Path, split: str, download: bool, size: int, attribute: str, m
     present = all(p.exists() for p in need)
     if not present and not download:
         raise _missing("celeba", need, "(from the CelebA site's Google Drive: Align&Cropped images unpacked, plus the annotation files)\n")
+    if class_attribute is None:
+        raise UserError("data.celeba_class_attribute is missing: CelebA needs a class attribute (e.g. Male) "
+                        "other than the edited attribute data.celeba_attribute")
+    if class_attribute == attribute:
+        raise UserError(f"data.celeba_class_attribute and data.celeba_attribute are both '{attribute}': the class "
+                        "must not be the attribute the attacks edit; choose another class attribute (e.g. Male)")
     tv_split = {"train": "train", "test": "test"}[split]
     tf = v2.Compose([v2.PILToTensor(), v2.CenterCrop(148), v2.Resize(size, antialias=True)])
     try:
         ds = _with_timeout(lambda: torchvision.datasets.CelebA(str(root), split=tv_split, target_type="attr", transform=tf, download=not present and download))
     except (OSError, RuntimeError) as exc:
         raise _download_failed("celeba", exc, need) from None
-    if attribute not in ds.attr_names:
-        raise UserError(f"data.celeba_attribute: '{attribute}' is not a CelebA attribute; known: {', '.join(a for a in ds.attr_names if a)}")
+    for key, name in (("celeba_attribute", attribute), ("celeba_class_attribute", class_attribute)):
+        if name not in ds.attr_names:
+            raise UserError(f"data.{key}: '{name}' is not a CelebA attribute; known: {', '.join(a for a in ds.attr_names if a)}")
     col = ds.attr_names.index(attribute)
+    class_col = ds.attr_names.index(class_attribute)
     n = len(ds) if max_n <= 0 else min(max_n, len(ds))
     imgs = torch.empty((n, 3, size, size), dtype=torch.uint8)
     from reproflow.logs import progress
 
     for i in progress(range(n), desc=f"celeba {split}"):
         imgs[i] = ds[i][0]
-    lab = ds.attr[:n, col].long()
-    return RawSplit(imgs, lab, lab.float(), 2, "torchvision.datasets.CelebA", attribute)
+    lab = ds.attr[:n, class_col].long()
+    attr = ds.attr[:n, col].float()
+    return RawSplit(imgs, lab, attr, 2, f"torchvision.datasets.CelebA (class: {class_attribute})", attribute)
 
 
 def load_raw(name: str, root: Path, split: str, *, download: bool, seed: int, digits_test_fraction: float,
-             celeba_size: int, celeba_attribute: str, max_n: int) -> RawSplit:
+             celeba_size: int, celeba_attribute: str, max_n: int, celeba_class_attribute: str | None = None) -> RawSplit:
     """Dispatch to the loader of ``base_name(name)``."""
     base = base_name(name)
     if split not in ("train", "test"):
@@ -185,4 +198,4 @@ def load_raw(name: str, root: Path, split: str, *, download: bool, seed: int, di
         return _mnist_like("FashionMNIST", name, root, split, download)
     if base == "cifar10":
         return _cifar10(root, split, download)
-    return _celeba(root, split, download, celeba_size, celeba_attribute, max_n)
+    return _celeba(root, split, download, celeba_size, celeba_attribute, max_n, celeba_class_attribute)

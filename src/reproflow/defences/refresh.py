@@ -20,7 +20,7 @@ from torch import nn
 
 from reproflow.data.store import Split
 from reproflow.models.generator import NoiseGenerator, generate_noise
-from reproflow.training.generator import diversity_ratio
+from reproflow.training.generator import diversity_ratio, sign_differ
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class GeneratorRefresher:
             p.requires_grad_(True)
         classifier.eval()
         gen.train()
-        tot_ce, tot_succ = 0.0, 0.0
+        tot_ce, tot_succ, tot_div, tot_sign = 0.0, 0.0, 0.0, 0.0
         try:
             for _ in range(s.batches):
                 idx = torch.randint(len(train), (min(s.batch_size, len(train)),), generator=rng)
@@ -80,13 +80,15 @@ class GeneratorRefresher:
                 logits = classifier(xx + delta)
                 ce = F.cross_entropy(logits, yy)
                 d1, d2 = delta.chunk(2)
-                loss = -ce - s.div_weight * diversity_ratio(d1, d2, z[:b], z[b:]).mean()
+                loss = -ce - s.div_weight * diversity_ratio(d1, d2, z[:b], z[b:], s.eps).mean()
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(gen.parameters(), 1.0)
                 self.opt.step()
                 tot_ce += float(ce.detach())
                 tot_succ += float((logits.argmax(1) != yy).float().mean())
+                tot_div += float(((d1 - d2).abs().flatten(1).mean(1) / s.eps).mean().detach())
+                tot_sign += float(sign_differ(d1.detach(), d2.detach()).mean())
         finally:
             for p, flag in zip(classifier.parameters(), clf_flags):
                 p.requires_grad_(flag)
@@ -94,6 +96,8 @@ class GeneratorRefresher:
                 p.requires_grad_(False)
             classifier.train(clf_mode)
             gen.eval()  # frozen again: the attacks use it in eval mode
-        out = {"refresh_ce": tot_ce / s.batches, "refresh_success": tot_succ / s.batches}
+        # delta diversity (mean |delta(z1) - delta(z2)| / eps) and sign-differing pixel share over the refresh batches
+        out = {"refresh_ce": tot_ce / s.batches, "refresh_success": tot_succ / s.batches,
+               "refresh_delta_diversity": tot_div / s.batches, "refresh_delta_sign_differ": tot_sign / s.batches}
         log.info("generator refreshed over %d batches: %s", s.batches, {k: round(v, 4) for k, v in out.items()})
         return out

@@ -76,9 +76,13 @@ class SPAAT(Defence):
         return self.refresher.refresh(model, self.manipulator, self.train_split, rng)
 
     def craft(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor, keys: torch.Tensor) -> AttackResult:
-        """SPA examples against the current ``model``: ``x_adv`` (joint), ``x_sem`` (attribute only), ``attr``."""
+        """SPA examples against the current ``model``: ``x_adv`` (joint), ``x_sem`` (attribute only), ``attr``.
+
+        Like PGD-AT's inner PGD, every sample runs every step and keeps its highest-loss iterate
+        (``early_stop=False``): stopping at the first misclassification would train on weaker examples
+        than PGD-AT's and make the two inner maximisations of claim T2 asymmetric."""
         attack = build_attack("spa", model, self.eps, manipulator=self.manipulator, generator=self.generator,
-                              seed=self.seed, device=x.device, **self.spa_kw)
+                              early_stop=False, seed=self.seed, device=x.device, **self.spa_kw)
         return attack.attack(x, y, a, keys=keys)
 
     def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor, keys: torch.Tensor) -> StepOutput:

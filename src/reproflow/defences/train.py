@@ -40,10 +40,40 @@ class TrainSettings:
     optimizer: str  # sgd | adam (reproflow.training.classifier.make_optimizer)
     lr: float  # peak learning rate, cosine-decayed to 0 over the epochs
     weight_decay: float
+    # data augmentation of the clean classifier of the dataset (pretrain.classifier.<dataset>.augment), so every
+    # defence sees the same data as standard training: none | flip | crop_flip (reproflow.training.classifier)
+    augment: str = "none"
 
     def __post_init__(self) -> None:
+        from reproflow.training.classifier import AUGMENTS
+
         if self.epochs < 1 or not 0 <= self.warmup_epochs < self.epochs:
             raise ValueError(f"need epochs >= 1 and 0 <= warmup_epochs < epochs, got {self.epochs}, {self.warmup_epochs}")
+        if self.augment not in AUGMENTS:
+            raise ValueError(f"augment must be one of {', '.join(AUGMENTS)}, got {self.augment!r}")
+
+
+def augment_with_attributes(
+    x: torch.Tensor, a: torch.Tensor, mode: str, gen: torch.Generator, flip_negates_attribute: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The clean classifier's augmentation of a batch ``x`` [B,C,H,W] with its attributes ``a`` [B] in [0, 1].
+
+    A horizontal flip mirrors a rotation by +theta into one by -theta; on a symmetric rotation range
+    [-r, r] that is ``a -> 1 - a`` (``flip_negates_attribute``). Other attributes (CelebA's) are
+    unchanged by a flip; integer shifts change no attribute.
+    """
+    from reproflow.training.classifier import augment_batch_flips
+
+    x_aug, flip = augment_batch_flips(x, mode, gen)
+    if flip_negates_attribute and bool(flip.any()):
+        a = torch.where(flip.to(a.device), 1.0 - a, a)
+    return x_aug, a
+
+
+def flip_negates(split: Split) -> bool:
+    """True for the rotation sets (symmetric range in degrees, see reproflow.data.prepare)."""
+    rng = split.meta.get("attribute_range")
+    return split.meta.get("attribute_name") == "rotation_deg" and rng is not None and float(rng[0]) == -float(rng[1])
 
 
 def _clean_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepOutput:
@@ -87,6 +117,7 @@ def train_defence(
                               settings.epochs)
     start = state.start()
     n = len(train)
+    flips_attr = flip_negates(train)
     for epoch in range(start, settings.epochs):
         t0 = time.monotonic()
         rng = epoch_generator(seed, defence.name, epoch)
@@ -100,6 +131,8 @@ def train_defence(
                             desc=f"{defence.name} epoch {epoch + 1}/{settings.epochs}"):
             x, y = train.images[idx].to(device), train.labels[idx].to(device)
             a = train.attributes[idx].to(device)
+            if settings.augment != "none":
+                x, a = augment_with_attributes(x, a, settings.augment, rng, flips_attr)
             out = defence.step(model, x, y, a, idx + epoch * n) if adversarial else _clean_step(model, x, y)
             opt.zero_grad(set_to_none=True)
             out.loss.backward()

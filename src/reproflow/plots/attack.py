@@ -28,10 +28,29 @@ def _order(attacks: list[str]) -> list[str]:
     return sorted(attacks, key=lambda a: (ATTACK_ORDER.index(a) if a in ATTACK_ORDER else len(ATTACK_ORDER), a))
 
 
+def merge_identical(acc: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy rows with attacks whose values are identical at every (dataset, model, eps, seed) merged into
+    one label ``a = b`` (e.g. AutoAttack run as APGD-CE alone is the APGD-CE cross-check: one run, one line)."""
+    out = []
+    for _, part in acc.groupby(["dataset", "model"], sort=False):
+        wide = part.pivot_table(index=["eps", "seed"], columns="attack", values="value")
+        names, merged = _order(list(wide.columns)), {}
+        for i, a in enumerate(names):
+            if a in merged:
+                continue
+            same = [b for b in names[i + 1 :] if b not in merged and wide[a].equals(wide[b])]
+            for b in same:
+                merged[b] = a
+            label = " = ".join([a] + same)
+            out.append(part[part.attack == a].assign(attack=label))
+    return pd.concat(out, ignore_index=True) if out else acc
+
+
 def accuracy_vs_eps(metrics: pd.DataFrame, title: str = "") -> plt.Figure:
     """One panel per (dataset, model): accuracy (mean over seeds, error bars = std over seeds) against
-    eps, one line per attack; the clean accuracy as a grey band. ``metrics``: the tidy table."""
-    acc = metrics[metrics.metric == "accuracy"]
+    eps, one line per attack (attacks with identical numbers drawn once, labelled ``a = b``); the clean
+    accuracy as a grey band. ``metrics``: the tidy table."""
+    acc = merge_identical(metrics[metrics.metric == "accuracy"])
     clean = metrics[metrics.metric == "clean_accuracy"]
     panels = sorted(acc.groupby(["dataset", "model"]).groups)
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.0), squeeze=False)
@@ -45,7 +64,8 @@ def accuracy_vs_eps(metrics: pd.DataFrame, title: str = "") -> plt.Figure:
         for attack in _order(part.attack.unique().tolist()):
             g = part[part.attack == attack].groupby("eps")["value"]
             mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
-            style = {"lw": 1.2, "color": COLORS.get(attack), **STRONG.get(attack, {})}
+            base = attack.split(" = ")[0]
+            style = {"lw": 1.2, "color": COLORS.get(base), **STRONG.get(base, {})}
             ax.errorbar(mean.index, mean.values, yerr=std.values, marker="o", ms=3.5, capsize=3, label=attack, **style)
         n = part.seed.nunique()
         ax.set_title(f"{dataset} ({model}), {n} seed{'s' if n != 1 else ''}")
@@ -60,26 +80,52 @@ def accuracy_vs_eps(metrics: pd.DataFrame, title: str = "") -> plt.Figure:
     return fig
 
 
-def attribute_histogram(attributes: pd.DataFrame, headline_eps: dict[str, float], bins: int = 20) -> plt.Figure:
-    """One panel per dataset: histogram of the normalised attribute a' each semantic attack chose
-    (all seeds pooled) at the dataset's headline eps; 0 and 1 are the range's edges."""
+def attribute_histogram(attributes: pd.DataFrame, headline_eps: dict[str, float], bins: int = 20,
+                        moved_tol: float = 0.02) -> plt.Figure:
+    """Per dataset at its headline eps (all seeds pooled), two panels: the normalised attribute a' each
+    semantic attack ended at, drawn over the data's own attribute distribution (grey), and what the attack
+    moved, a' - a per sample, with the share of samples moved by more than ``moved_tol`` in the legend.
+    Without the ``own`` column (tables written before it existed) only the first panel is drawn."""
     datasets = sorted(attributes.dataset.unique())
-    fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(5.2 * max(1, len(datasets)), 3.8), squeeze=False)
+    has_own = "own" in attributes.columns
+    rows = 2 if has_own else 1
+    fig, axes = plt.subplots(rows, max(1, len(datasets)), figsize=(5.4 * max(1, len(datasets)), 3.6 * rows),
+                             squeeze=False)
     edges = np.linspace(0, 1, bins + 1)
-    for ax, dataset in zip(axes[0], datasets):
+    moved_edges = np.linspace(-1, 1, 2 * bins + 1)
+    for j, dataset in enumerate(datasets):
+        ax = axes[0][j]
         eps = headline_eps.get(dataset)
         part = attributes[(attributes.dataset == dataset)]
         if eps is not None:
             part = part[np.isclose(part.eps, eps)]
-        for attack in _order(part.attack.unique().tolist()):
+        attacks = _order(part.attack.unique().tolist())
+        if has_own and attacks:
+            own = part[part.attack == attacks[0]]["own"].to_numpy()
+            ax.hist(own, bins=edges, color="0.85", label=f"data's own attribute (n={len(own)})")
+        for attack in attacks:
             v = part[part.attack == attack]["attr"].to_numpy()
             ax.hist(v, bins=edges, histtype="step", lw=2.2 if attack == "spa" else 1.2, color=COLORS.get(attack),
-                    ls=":" if attack.endswith("_oracle") else "-", label=f"{attack} (n={len(v)})")
-        ax.set_title(f"{dataset}: attribute chosen at eps={eps:g}" if eps is not None else dataset)
+                    ls=":" if attack.endswith(("_oracle", "_learned")) else "-", label=f"{attack} (n={len(v)})")
+        ax.set_title(f"{dataset}: attribute after the attack, eps={eps:g}" if eps is not None else dataset)
         ax.set_xlabel("normalised attribute a' (0 = range minimum, 1 = maximum)")
         ax.set_ylabel("samples")
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
+        if has_own:
+            ax = axes[1][j]
+            for attack in attacks:
+                p = part[part.attack == attack]
+                d = (p["attr"] - p["own"]).to_numpy()
+                share = float(np.mean(np.abs(d) > moved_tol)) if len(d) else float("nan")
+                ax.hist(d, bins=moved_edges, histtype="step", lw=2.2 if attack == "spa" else 1.2,
+                        color=COLORS.get(attack), ls=":" if attack.endswith(("_oracle", "_learned")) else "-",
+                        label=f"{attack}: {100 * share:.0f}% moved > {moved_tol:g}")
+            ax.set_title(f"{dataset}: what the attack moved (a' - own a)")
+            ax.set_xlabel("change of the normalised attribute")
+            ax.set_ylabel("samples")
+            ax.legend(fontsize=7)
+            ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
 

@@ -134,8 +134,12 @@ def claim_t1(t1: pd.DataFrame, settings: Settings) -> Outcome:
     ``difference_se`` (NaN with one seed). Measured: the mean difference over rows (accuracy as a
     fraction; negative supports T1).
     """
-    return _directional_table(t1, ["dataset", "model", "eps"], "difference", "difference_se", "less",
-                              "claims/T1.csv", settings)
+    keys = ["dataset", "model", "eps"]
+    if "counts" in t1.columns:
+        # rows through a learned editor that failed its semantic gate are reported in T1.csv but do not count
+        t1 = t1[t1["counts"].astype(str).str.lower().isin(["true", "1", "1.0"])]
+        keys = ["dataset", "model", "editor", "eps"] if "editor" in t1.columns else keys
+    return _directional_table(t1, keys, "difference", "difference_se", "less", "claims/T1.csv", settings)
 
 
 def claim_t2(t2: pd.DataFrame, settings: Settings) -> Outcome:

@@ -40,9 +40,16 @@ class ClassifierSettings:
 
 def augment_batch(x: torch.Tensor, mode: str, gen: torch.Generator) -> torch.Tensor:
     """Random horizontal flips and/or integer shifts of up to 4 pixels (zero fill) per image."""
-    if mode == "none":
-        return x
+    return augment_batch_flips(x, mode, gen)[0]
+
+
+def augment_batch_flips(x: torch.Tensor, mode: str, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`augment_batch` that also returns which images were flipped (bool ``[B]``, on CPU): a
+    horizontal flip turns a rotation by +theta into one by -theta, so a caller that trains with the
+    rotation attribute maps it to ``1 - a`` for those images. Same random draws as :func:`augment_batch`."""
     b = x.shape[0]
+    if mode == "none":
+        return x, torch.zeros(b, dtype=torch.bool)
     flip = torch.rand(b, generator=gen) < 0.5
     x = torch.where(flip.to(x.device)[:, None, None, None], x.flip(3), x)
     if mode == "crop_flip":
@@ -50,7 +57,7 @@ def augment_batch(x: torch.Tensor, mode: str, gen: torch.Generator) -> torch.Ten
         pad = F.pad(x, (4, 4, 4, 4))
         h, w = x.shape[2], x.shape[3]
         x = torch.stack([pad[i, :, 4 + dy : 4 + dy + h, 4 + dx : 4 + dx + w] for i, (dy, dx) in enumerate(shifts.tolist())])
-    return x
+    return x, flip
 
 
 def make_optimizer(params: Any, name: str, lr: float, weight_decay: float) -> torch.optim.Optimizer:

@@ -4,7 +4,10 @@ Each batch: attribute targets a' ~ U(0, 1) give x_a = AM(x, a, a') through the f
 batch is duplicated with two diversity codes z1, z2 ~ N(0, I); delta = generate_noise(...) runs K
 recursive steps against the frozen clean classifier f. Loss (minimised):
   -adv_weight * CE(f(x_a + delta), y) - div_weight * DS,
-  DS = mean|delta(z1) - delta(z2)| / mean|z1 - z2|   (mode seeking, per sample, batch mean).
+  DS = (mean|delta(z1) - delta(z2)| / eps) / mean|z1 - z2|   (mode seeking, per sample, batch mean).
+DS is measured in units of eps (ours; the prototype's ratio is in pixel units, which at eps 0.05-0.2 makes it
+~0.01 against a CE of 7-11, so the code did not change the noise, issue #11): with the weight in params the
+two terms are of comparable size at every eps.
 Adam (betas 0.5, 0.999) with gradient-norm clipping at 1.0 (the prototype's values).
 """
 
@@ -48,9 +51,16 @@ class GeneratorSettings:
         return self.step_fraction * self.eps
 
 
-def diversity_ratio(d1: torch.Tensor, d2: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
-    """Per-sample mode-seeking ratio mean|d1 - d2| / mean|z1 - z2|: [B]."""
-    return (d1 - d2).abs().flatten(1).mean(1) / (z1 - z2).abs().mean(1).clamp_min(1e-8)
+def diversity_ratio(
+    d1: torch.Tensor, d2: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor, eps: float = 1.0
+) -> torch.Tensor:
+    """Per-sample mode-seeking ratio (mean|d1 - d2| / eps) / mean|z1 - z2|: [B] (``eps`` 1 = pixel units)."""
+    return (d1 - d2).abs().flatten(1).mean(1) / eps / (z1 - z2).abs().mean(1).clamp_min(1e-8)
+
+
+def sign_differ(d1: torch.Tensor, d2: torch.Tensor) -> torch.Tensor:
+    """Per-sample share of pixels whose noise sign differs between two codes: [B] in [0, 1]."""
+    return (torch.sign(d1) != torch.sign(d2)).float().flatten(1).mean(1)
 
 
 def train_generator(
@@ -82,7 +92,7 @@ def train_generator(
             logits = classifier(xx + delta)
             ce = F.cross_entropy(logits, yy)
             d1, d2 = delta.chunk(2)
-            ds = diversity_ratio(d1, d2, z[:b], z[b:]).mean()
+            ds = diversity_ratio(d1, d2, z[:b], z[b:], settings.eps).mean()
             loss = -settings.adv_weight * ce - settings.div_weight * ds
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -111,14 +121,16 @@ def evaluate_generator(
     attack_success: misclassified share of x_a + delta with random a' ~ U(0, 1) and one z ~ N(0, I);
     semantic_success: the same for x_a alone (what the attribute change does by itself);
     noise_success: x + delta at the original attribute (the generator alone);
-    diversity_ratio: DS of two z draws (mode-seeking ratio); delta_diversity: mean|delta(z1) - delta(z2)| / eps;
+    diversity_ratio: DS of two z draws (mode-seeking ratio, eps units); delta_diversity: mean|delta(z1) -
+    delta(z2)| / eps; delta_sign_differ: share of pixels whose noise sign differs between the two codes;
     clean_accuracy: over the whole test split.
     """
     rng = torch.Generator().manual_seed(seed)
     n = len(test)
     a_t_all = torch.rand(n, generator=rng)
     z_all = torch.randn(2, n, settings.z_dim, generator=rng)
-    sums = {"attack_success": 0.0, "semantic_success": 0.0, "noise_success": 0.0, "diversity_ratio": 0.0, "delta_diversity": 0.0}
+    sums = {"attack_success": 0.0, "semantic_success": 0.0, "noise_success": 0.0, "diversity_ratio": 0.0, "delta_diversity": 0.0,
+            "delta_sign_differ": 0.0}
     n_correct, n_clean = 0, 0
     gen_net.eval()
     for s in range(0, n, batch_size):
@@ -142,7 +154,8 @@ def evaluate_generator(
             sums["attack_success"] += float((classifier(x_a + d1).argmax(1) != y).sum())
             sums["semantic_success"] += float((classifier(x_a).argmax(1) != y).sum())
             sums["noise_success"] += float((classifier(x + d0).argmax(1) != y).sum())
-            sums["diversity_ratio"] += float(diversity_ratio(d1, d2, z1, z2).sum())
+            sums["diversity_ratio"] += float(diversity_ratio(d1, d2, z1, z2, settings.eps).sum())
+            sums["delta_sign_differ"] += float(sign_differ(d1, d2).sum())
             sums["delta_diversity"] += float(((d1 - d2).abs().flatten(1).mean(1) / settings.eps).sum())
         n_correct += len(keep)
     out = {k: v / max(1, n_correct) for k, v in sums.items()}
