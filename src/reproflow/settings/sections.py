@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainTrades', 'AdvtrainTraining', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'Report', 'Section']
+__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainTrades', 'AdvtrainTraining', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'Report', 'Section']
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Data:
     max_test: int
     celeba_size: int
     celeba_attribute: str
+    celeba_class_attribute: str
     sample_grid: int
 
 
@@ -98,6 +99,14 @@ class Pretrain:
 
 
 @dataclass(frozen=True)
+class AttackGate:
+    """Settings at attack.gate."""
+
+    max_recon_drop: float
+    max_edit_drop: float
+
+
+@dataclass(frozen=True)
 class AttackPgd:
     """Settings at attack.pgd."""
 
@@ -131,6 +140,15 @@ class AttackSpa:
 
 
 @dataclass(frozen=True)
+class AttackJointApgd:
+    """Settings at attack.joint_apgd."""
+
+    steps: int
+    restarts: int
+    attr_step: float
+
+
+@dataclass(frozen=True)
 class AttackJointPgd:
     """Settings at attack.joint_pgd."""
 
@@ -153,7 +171,7 @@ class AttackExamples:
 class AttackT1:
     """Settings at attack.t1."""
 
-    baselines: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator'], ...]
+    baselines: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'recon_pgd'], ...]
     se_factor: float
 
 
@@ -163,7 +181,10 @@ class Attack:
 
     model: str
     eps_grid: dict[str, tuple[float, ...]]
-    attacks: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'spa', 'joint_pgd'], ...]
+    attacks: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd'], ...]
+    editor: Literal['oracle', 'learned']
+    learned_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd'], ...]
+    gate: AttackGate
     oracle_ablation: bool
     oracle_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd'], ...]
     crosscheck: bool
@@ -175,6 +196,7 @@ class Attack:
     autoattack: AttackAutoattack
     attribute: AttackAttribute
     spa: AttackSpa
+    joint_apgd: AttackJointApgd
     joint_pgd: AttackJointPgd
     examples: AttackExamples
     t1: AttackT1
@@ -255,7 +277,8 @@ class Advtrain:
     init: Literal['scratch', 'pretrained']
     eval_batch_size: int
     max_samples: int | None
-    attacks: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'spa', 'joint_pgd'], ...] | None
+    attacks: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd'], ...] | None
+    learned_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd'], ...] | None
     oracle_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd'], ...] | None
     training: dict[str, AdvtrainTraining]
     pgd_at: AdvtrainPgdAt
