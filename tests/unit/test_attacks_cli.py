@@ -47,12 +47,11 @@ def _evaluate_args(d, seed: int, crosscheck: str = "true") -> list[str]:
         "--seed", str(seed), "--judge-seed", "1", "--device", "cpu", "--eps-grid", "0.05", "0.1",
         "--attacks", "fgsm", "pgd", "autoattack", "attribute", "generator", "spa", "joint_pgd",
         "--oracle-attacks", "spa", "--crosscheck", crosscheck, "--max-samples", "8", "--batch-size", "5",
-        "--edge-tol", "0.02", "--pgd-steps", "3", "--pgd-step-factor", "2.5", "--pgd-restarts", "1",
-        "--autoattack-version", "custom", "--autoattack-sub-attacks", "apgd-ce",
-        "--attribute-grid-size", "3", "--spa-steps", "2", "--spa-restarts", "1", "--spa-lr", "0.1",
-        "--joint-pgd-steps", "3", "--joint-pgd-restarts", "1", "--joint-pgd-step-factor", "2.5",
-        "--joint-pgd-attr-step-factor", "2.5", "--joint-apgd-steps", "4", "--joint-apgd-restarts", "1",
-        "--joint-apgd-attr-step", "0.25", "--examples-eps", "0.05", "--examples-rows", "2",
+        "--edge-tol", "0.02", "--pgd", '{"steps": 3, "step_factor": 2.5, "restarts": 1}',
+        "--autoattack", '{"version": "custom", "sub_attacks": ["apgd-ce"]}',
+        "--attribute", '{"grid_size": 3}', "--spa", '{"steps": 2, "restarts": 1, "lr": 0.1}',
+        "--joint-pgd", '{"steps": 3, "restarts": 1, "step_factor": 2.5, "attr_step_factor": 2.5}',
+        "--joint-apgd", '{"steps": 4, "restarts": 1, "attr_step": 0.25}', "--examples-eps", "0.05", "--examples-rows", "2",
         "--examples-sweep", "3", "--examples-codes", "2",
     ]
 
@@ -85,7 +84,7 @@ def test_attack_phase_clis(job):
     assert {"judge_sem_accuracy", "ssim_adv_sem", "attr_edge_fraction", "linf", "pgd_minus_apgd_ce"} <= set(checks.check)
     assert tabulate_claim_t1.main(["--metrics", str(d / "all.csv"), "--output", str(d / "claims" / "T1.csv"),
                                    "--headline", str(d / "headline.json"), "--baselines", "pgd", "attribute",
-                                   "--se-factor", "2", "--headline-eps", "digits_rot=0.1"]) == 0
+                                   "--se-factor", "2", "--headline-eps", '{"digits_rot": 0.1}']) == 0
     t1 = pd.read_csv(d / "claims" / "T1.csv")
     assert len(t1) == 2 and set(t1.verdict) <= {"holds", "fails", "inconclusive"}
     assert (d / "claims" / "T1.md").exists()
@@ -94,7 +93,7 @@ def test_attack_phase_clis(job):
 
     assert plot_attack_accuracy.main(["--metrics", str(d / "all.csv"), "--output", str(d / "acc.png"), "--scale", "tiny"]) == 0
     assert plot_attack_attributes.main(["--attributes", str(d / "attrs.csv"), "--output", str(d / "hist.png"),
-                                        "--headline-eps", "digits_rot=0.1"]) == 0
+                                        "--headline-eps", '{"digits_rot": 0.1}']) == 0
     assert plot_attack_examples.main(["--examples", str(d / "seed~0" / "examples.npz"), "--output", str(d / "ex.png"),
                                       "--dataset", "digits_rot"]) == 0
     for f in ("acc", "hist", "ex"):

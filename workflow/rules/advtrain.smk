@@ -20,14 +20,14 @@ ADV_JOBS = lambda artifact: [
     for s in PRE["seeds"]
 ]
 # the matrix's attacks: the attack phase's unless advtrain names a subset
-ADV_ATTACKS = ATT["attacks"] if ADV["attacks"] is None else ADV["attacks"]
-ADV_ORACLE_ATTACKS = ATT["oracle_attacks"] if ADV["oracle_attacks"] is None else ADV["oracle_attacks"]
+ADV_ATTACKS = list(derived.advtrain_attacks(S.attack, S.advtrain))
+ADV_ORACLE_ATTACKS = list(derived.advtrain_oracle_attacks(S.attack, S.advtrain))
 # what attribute augmentation and SPA-AT edit with: the learned MSP manipulator or the rotation oracle
 ADV_MANIPULATOR = lambda w: pretrain_model(
     w.dataset, w.seed, "oracle" if ADV["manipulator"] == "oracle" and pretrain_has_oracle(w.dataset) else "manipulator"
 )
 # attacks of the matrix rerun with the learned editor beside the exact one (labels <attack>_learned)
-ADV_LEARNED_ATTACKS = ATT["learned_attacks"] if ADV["learned_attacks"] is None else ADV["learned_attacks"]
+ADV_LEARNED_ATTACKS = list(derived.advtrain_learned_attacks(S.attack, S.advtrain))
 # every defence-specific setting goes to the CLI as a flag; "lr" of SPA-AT's inner attack is attack_lr
 ADV_DEFENCE_FLAGS = lambda name: {("attack_lr" if k == "lr" else k): v for k, v in ADV.get(name, {}).items()}
 
@@ -59,17 +59,32 @@ rule train_defence:
         runtime=600,
         gpu=GPUS,
     params:
-        args=lambda w, input, output: cli_args(
-            train=input.train, test=input.test, classifier=input.classifier, manipulator=input.manipulator,
-            generator=input.generator, output=output.model, metrics=output.metrics, curve=output.curve,
+        paths=lambda w, input, output: cli_args(
+            train=input.train,
+            test=input.test,
+            classifier=input.classifier,
+            manipulator=input.manipulator,
+            generator=input.generator,
+            output=output.model,
+            metrics=output.metrics,
+            curve=output.curve,
+        ),
+        flags=lambda w: cli_args(
             checkpoint=f"{R}/checkpoints/advtrain/dataset~{w.dataset}/defence~{w.defence}/seed~{w.seed}/classifier.ckpt",
-            dataset=w.dataset, defence=w.defence, seed=int(w.seed), device=DEVICE,
-            eps=attack_headline_eps(w.dataset), init=ADV["init"], eval_batch_size=ADV["eval_batch_size"],
-            **ADV["training"][w.dataset], **ADV_DEFENCE_FLAGS(w.defence),
+            dataset=w.dataset,
+            defence=w.defence,
+            seed=int(w.seed),
+            device=DEVICE,
+            eps=attack_headline_eps(w.dataset),
+            init=ADV["init"],
+            eval_batch_size=ADV["eval_batch_size"],
+            **ADV["training"][w.dataset],
+            **ADV_DEFENCE_FLAGS(w.defence),
             augment=pretrain_settings("classifier", w.dataset)["augment"],
         ),
+        code=code_of("train_defence"),
     shell:
-        "python -m reproflow.cli.train_defence {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.train_defence {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule evaluate_defence:
@@ -102,20 +117,35 @@ rule evaluate_defence:
         runtime=240,
         gpu=GPUS,
     params:
-        args=lambda w, input, output: cli_args(
-            data=input.data, train=input.train, classifier=input.classifier, manipulator=input.manipulator,
-            generator=input.generator, oracle=input.get("oracle"), metrics=output.metrics,
-            dataset=w.dataset, defence=w.defence, seed=int(w.seed), device=DEVICE,
-            eps_grid=attack_eps_grid(w.dataset), attacks=ADV_ATTACKS,
+        paths=lambda w, input, output: cli_args(
+            data=input.data,
+            train=input.train,
+            classifier=input.classifier,
+            manipulator=input.manipulator,
+            generator=input.generator,
+            oracle=input.get("oracle"),
+            metrics=output.metrics,
             oracle_attacks=ADV_ORACLE_ATTACKS if input.get("oracle") else None,
-            max_samples=ATT["max_samples"] if ADV["max_samples"] is None else ADV["max_samples"],
-            **attack_settings_args(), **joint_apgd_args(),
-            refit_batches=ADV["refit"]["batches"], refit_batch_size=ADV["refit"]["batch_size"],
-            refit_lr=ADV["refit"]["lr"], refit_div_weight=ADV["refit"]["div_weight"],
-            editor=attack_editor(w.dataset), learned_attacks=ADV_LEARNED_ATTACKS,
         ),
+        flags=lambda w: cli_args(
+            dataset=w.dataset,
+            defence=w.defence,
+            seed=int(w.seed),
+            device=DEVICE,
+            eps_grid=attack_eps_grid(w.dataset),
+            attacks=ADV_ATTACKS,
+            max_samples=ATT["max_samples"] if ADV["max_samples"] is None else ADV["max_samples"],
+            **attack_settings_args(),
+            refit_batches=ADV["refit"]["batches"],
+            refit_batch_size=ADV["refit"]["batch_size"],
+            refit_lr=ADV["refit"]["lr"],
+            refit_div_weight=ADV["refit"]["div_weight"],
+            editor=attack_editor(w.dataset),
+            learned_attacks=ADV_LEARNED_ATTACKS,
+        ),
+        code=code_of("evaluate_defence"),
     shell:
-        "python -m reproflow.cli.evaluate_defence {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.evaluate_defence {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule tabulate_defence_matrix:
@@ -136,23 +166,24 @@ rule tabulate_defence_matrix:
         mem_mb=4000,
         runtime=10,
     params:
-        args=lambda w, input, output: cli_args(
-            metrics_in=list(input.metrics), curves_in=list(input.curves), evaluations=output.evaluations,
-            matrix=output.matrix, curves=output.curves, defences=ADV["defences"], seeds=PRE["seeds"],
-            # every attack label each dataset's evaluation must hold (the oracle ablation on rotation sets)
-            attacks=[f"{d}={a}" for d in PRE["datasets"] for a in ADV_ATTACKS]
-            + [
-                f"{d}={a}_oracle"
-                for d in PRE["datasets"]
-                if ATT["oracle_ablation"] and attack_editor(d) == "learned" and pretrain_has_oracle(d)
-                for a in ADV_ORACLE_ATTACKS
-            ]
-            + [f"{d}={a}_learned" for d in PRE["datasets"] if attack_editor(d) == "oracle" for a in ADV_LEARNED_ATTACKS],
-            eps_grid=[f"{d}={e}" for d in PRE["datasets"] for e in attack_eps_grid(d)],
-            headline_eps=[f"{d}={attack_headline_eps(d)}" for d in PRE["datasets"]], scale=config["scale"],
+        paths=lambda w, input, output: cli_args(
+            metrics_in=list(input.metrics),
+            curves_in=list(input.curves),
+            evaluations=output.evaluations,
+            matrix=output.matrix,
+            curves=output.curves,
         ),
+        flags=lambda w: cli_args(
+            defences=ADV["defences"],
+            seeds=PRE["seeds"],
+            attacks={d: advtrain_attack_labels(d) for d in PRE["datasets"]},
+            eps_grid={d: attack_eps_grid(d) for d in PRE["datasets"]},
+            headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
+            scale=config["scale"],
+        ),
+        code=code_of("tabulate_defence_matrix"),
     shell:
-        "python -m reproflow.cli.tabulate_defence_matrix {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.tabulate_defence_matrix {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule tabulate_claim_t2:
@@ -171,14 +202,22 @@ rule tabulate_claim_t2:
         mem_mb=2000,
         runtime=10,
     params:
-        args=lambda w, input, output: cli_args(
-            evaluations=input.evaluations, output=output.table, headline=output.headline,
-            headline_eps=[f"{d}={attack_headline_eps(d)}" for d in PRE["datasets"]],
-            baselines=ADV["t2"]["baselines"], joint_attacks=ADV["t2"]["joint_attacks"],
-            cost_baselines=ADV["t2"]["cost_baselines"], se_factor=ADV["t2"]["se_factor"], scale=config["scale"],
+        paths=lambda w, input, output: cli_args(
+            evaluations=input.evaluations,
+            output=output.table,
+            headline=output.headline,
         ),
+        flags=lambda w: cli_args(
+            headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
+            baselines=ADV["t2"]["baselines"],
+            joint_attacks=ADV["t2"]["joint_attacks"],
+            cost_baselines=ADV["t2"]["cost_baselines"],
+            se_factor=ADV["t2"]["se_factor"],
+            scale=config["scale"],
+        ),
+        code=code_of("tabulate_claim_t2"),
     shell:
-        "python -m reproflow.cli.tabulate_claim_t2 {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.tabulate_claim_t2 {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule plot_advtrain:
@@ -209,13 +248,21 @@ rule plot_advtrain:
         mem_mb=2000,
         runtime=10,
     params:
-        args=lambda w, input, output: cli_args(
-            matrix=input.matrix, curves=input.curves, heatmap=output.heatmap, curves_figure=output.curves,
-            defences=ADV["defences"], attacks=ADV_ATTACKS,
-            headline_eps=[f"{d}={attack_headline_eps(d)}" for d in PRE["datasets"]], scale=config["scale"],
+        paths=lambda w, input, output: cli_args(
+            matrix=input.matrix,
+            curves=input.curves,
+            heatmap=output.heatmap,
+            curves_figure=output.curves,
         ),
+        flags=lambda w: cli_args(
+            defences=ADV["defences"],
+            attacks=ADV_ATTACKS,
+            headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
+            scale=config["scale"],
+        ),
+        code=code_of("plot_advtrain"),
     shell:
-        "python -m reproflow.cli.plot_advtrain {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.plot_advtrain {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule advtrain_all:

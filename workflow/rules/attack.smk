@@ -36,20 +36,39 @@ rule evaluate_attacks:
         runtime=240,
         gpu=GPUS,
     params:
-        args=lambda w, input, output: cli_args(
-            data=input.data, classifier=input.classifier, judge=input.judge, manipulator=input.manipulator,
-            generator=input.generator, oracle=input.get("oracle"),
-            metrics=output.metrics, attributes=output.attributes, examples=output.examples,
-            dataset=w.dataset, model=ATT["model"], seed=int(w.seed), judge_seed=attack_judge_seed(w.seed),
-            device=DEVICE, eps_grid=attack_eps_grid(w.dataset), attacks=ATT["attacks"],
-            oracle_attacks=ATT["oracle_attacks"], crosscheck=ATT["crosscheck"], max_samples=ATT["max_samples"],
-            editor=attack_editor(w.dataset), learned_attacks=ATT["learned_attacks"],
-            **attack_settings_args(), **joint_apgd_args(),
-            examples_eps=min(attack_eps_grid(w.dataset)), examples_rows=ATT["examples"]["rows"], examples_sweep=ATT["examples"]["sweep"],
+        paths=lambda w, input, output: cli_args(
+            data=input.data,
+            classifier=input.classifier,
+            judge=input.judge,
+            manipulator=input.manipulator,
+            generator=input.generator,
+            oracle=input.get("oracle"),
+            metrics=output.metrics,
+            attributes=output.attributes,
+            examples=output.examples,
+        ),
+        flags=lambda w: cli_args(
+            dataset=w.dataset,
+            model=ATT["model"],
+            seed=int(w.seed),
+            judge_seed=attack_judge_seed(w.seed),
+            device=DEVICE,
+            eps_grid=attack_eps_grid(w.dataset),
+            attacks=ATT["attacks"],
+            oracle_attacks=ATT["oracle_attacks"],
+            crosscheck=ATT["crosscheck"],
+            max_samples=ATT["max_samples"],
+            editor=attack_editor(w.dataset),
+            learned_attacks=ATT["learned_attacks"],
+            **attack_settings_args(),
+            examples_eps=min(attack_eps_grid(w.dataset)),
+            examples_rows=ATT["examples"]["rows"],
+            examples_sweep=ATT["examples"]["sweep"],
             examples_codes=ATT["examples"]["codes"],
         ),
+        code=code_of("evaluate_attacks"),
     shell:
-        "python -m reproflow.cli.evaluate_attacks {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.evaluate_attacks {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule collect_attack:
@@ -72,13 +91,20 @@ rule collect_attack:
         mem_mb=4000,
         runtime=10,
     params:
-        args=lambda w, input, output: cli_args(
-            metrics_in=list(input.metrics), attributes_in=list(input.attributes), metrics=output.metrics,
-            attributes=output.attributes, summary=output.summary, checks=output.checks,
+        paths=lambda w, input, output: cli_args(
+            metrics_in=list(input.metrics),
+            attributes_in=list(input.attributes),
+            metrics=output.metrics,
+            attributes=output.attributes,
+            summary=output.summary,
+            checks=output.checks,
+        ),
+        flags=lambda w: cli_args(
             crosscheck_tolerance=ATT["crosscheck_tolerance"],
         ),
+        code=code_of("collect_attack"),
     shell:
-        "python -m reproflow.cli.collect_attack {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.collect_attack {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule tabulate_claim_t1:
@@ -99,15 +125,22 @@ rule tabulate_claim_t1:
         mem_mb=2000,
         runtime=10,
     params:
-        args=lambda w, input, output: cli_args(
-            metrics=input.metrics, output=output.table, headline=output.headline,
-            baselines=ATT["t1"]["baselines"], se_factor=ATT["t1"]["se_factor"],
-            headline_eps=[f"{d}={attack_headline_eps(d)}" for d in PRE["datasets"]],
-            gate=output.gate, gate_max_recon_drop=ATT["gate"]["max_recon_drop"],
+        paths=lambda w, input, output: cli_args(
+            metrics=input.metrics,
+            output=output.table,
+            headline=output.headline,
+            gate=output.gate,
+        ),
+        flags=lambda w: cli_args(
+            baselines=ATT["t1"]["baselines"],
+            se_factor=ATT["t1"]["se_factor"],
+            headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
+            gate_max_recon_drop=ATT["gate"]["max_recon_drop"],
             gate_max_edit_drop=ATT["gate"]["max_edit_drop"],
         ),
+        code=code_of("tabulate_claim_t1"),
     shell:
-        "python -m reproflow.cli.tabulate_claim_t1 {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.tabulate_claim_t1 {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule plot_attack_accuracy:
@@ -130,9 +163,16 @@ rule plot_attack_accuracy:
         mem_mb=2000,
         runtime=10,
     params:
-        args=lambda w, input, output: cli_args(metrics=input.metrics, output=output.png, scale=config["scale"]),
+        paths=lambda w, input, output: cli_args(
+            metrics=input.metrics,
+            output=output.png,
+        ),
+        flags=lambda w: cli_args(
+            scale=config["scale"],
+        ),
+        code=code_of("plot_attack_accuracy"),
     shell:
-        "python -m reproflow.cli.plot_attack_accuracy {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.plot_attack_accuracy {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule plot_attack_attributes:
@@ -155,12 +195,16 @@ rule plot_attack_attributes:
         mem_mb=2000,
         runtime=10,
     params:
-        args=lambda w, input, output: cli_args(
-            attributes=input.attributes, output=output.png,
-            headline_eps=[f"{d}={attack_headline_eps(d)}" for d in PRE["datasets"]],
+        paths=lambda w, input, output: cli_args(
+            attributes=input.attributes,
+            output=output.png,
         ),
+        flags=lambda w: cli_args(
+            headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
+        ),
+        code=code_of("plot_attack_attributes"),
     shell:
-        "python -m reproflow.cli.plot_attack_attributes {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.plot_attack_attributes {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule plot_attack_examples:
@@ -183,9 +227,16 @@ rule plot_attack_examples:
         mem_mb=2000,
         runtime=10,
     params:
-        args=lambda w, input, output: cli_args(examples=input.examples, output=output.png, dataset=w.dataset),
+        paths=lambda w, input, output: cli_args(
+            examples=input.examples,
+            output=output.png,
+        ),
+        flags=lambda w: cli_args(
+            dataset=w.dataset,
+        ),
+        code=code_of("plot_attack_examples"),
     shell:
-        "python -m reproflow.cli.plot_attack_examples {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.plot_attack_examples {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule attack_all:

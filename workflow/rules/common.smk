@@ -16,11 +16,16 @@ from reproflow.cli._base import put_interpreter_on_path
 from reproflow.config import validate_config
 from reproflow.deps import cli_digest as code_of  # rule name -> digest of the code its jobs run
 from reproflow.errors import UserError
+from reproflow.settings import derived, load
+from reproflow.settings.sections import Section
 
 try:
     validate_config(config, Path(workflow.basedir).joinpath("schemas"))
 except UserError as _exc:
     raise WorkflowError(f"invalid config: {_exc}") from None
+
+# The merged config as typed sections: derived values (headline eps, judge seed, ...) come from the library
+S = load(Section, config)
 
 # Jobs run `python -m reproflow.cli...`: make that the interpreter that runs Snakemake (the
 # project's .venv), whatever PATH the user's shell has.
@@ -34,19 +39,11 @@ GPUS = config["gpus_per_job"]
 
 
 def attack_settings_args():
-    """Flags of reproflow.attacks.suite.AttackSettings from the attack section (shared by the
-    attack phase's and the advtrain phase's evaluation jobs, so each value is passed once)."""
+    """The attack section's subsections every evaluation job passes on (reproflow.attacks.suite.AttackSettings),
+    by their params.yaml names: the attack phase's and the advtrain phase's evaluations share them."""
     att = config["attack"]
-    return dict(
-        batch_size=att["batch_size"], edge_tol=att["edge_tol"],
-        pgd_steps=att["pgd"]["steps"], pgd_step_factor=att["pgd"]["step_factor"], pgd_restarts=att["pgd"]["restarts"],
-        autoattack_version=att["autoattack"]["version"], autoattack_sub_attacks=att["autoattack"]["sub_attacks"],
-        attribute_grid_size=att["attribute"]["grid_size"],
-        spa_steps=att["spa"]["steps"], spa_restarts=att["spa"]["restarts"], spa_lr=att["spa"]["lr"],
-        joint_pgd_steps=att["joint_pgd"]["steps"], joint_pgd_restarts=att["joint_pgd"]["restarts"],
-        joint_pgd_step_factor=att["joint_pgd"]["step_factor"],
-        joint_pgd_attr_step_factor=att["joint_pgd"]["attr_step_factor"],
-    )
+    keys = ("pgd", "autoattack", "attribute", "spa", "joint_pgd", "joint_apgd", "batch_size", "edge_tol")
+    return {k: att[k] for k in keys}
 
 
 def log_path(phase, name):
@@ -66,8 +63,7 @@ def pretrain_model(dataset, seed, name):
 
 
 def pretrain_has_oracle(dataset):
-    """The analytic rotation oracle exists for the rotated sets only."""
-    return dataset.endswith("_rot")
+    return derived.has_oracle(dataset)
 
 
 def pretrain_settings(section, dataset):
@@ -154,24 +150,15 @@ def ds_cell_minutes(wildcards):
 
 
 def attack_eps_grid(dataset):
-    try:
-        return ATT["eps_grid"][dataset]
-    except KeyError:
-        raise WorkflowError(
-            f"config key 'attack.eps_grid.{dataset}' is missing: every dataset in pretrain.datasets needs an eps grid"
-        ) from None
+    return list(derived.eps_grid(S.attack, dataset))
 
 
 def attack_headline_eps(dataset):
-    """The grid's median (lower middle for an even grid): the T1 headline and the attribute histogram use it
-    (the image grid uses the smallest eps, where the noise is least visible)."""
-    grid = sorted(attack_eps_grid(dataset))
-    return grid[(len(grid) - 1) // 2]
+    return derived.headline_eps(S.attack, dataset)
 
 
 def attack_judge_seed(seed):
-    seeds = list(PRE["seeds"])
-    return seeds[(seeds.index(int(seed)) + 1) % len(seeds)]
+    return derived.judge_seed(S.pretrain.seeds, int(seed))
 
 
 def _attack_inputs(wildcards):
@@ -195,20 +182,14 @@ def _attack_jobs(artifact):
 
 
 def manipulator_label_seed(seed):
-    """Seed of the clean classifier the MSP manipulator's label-preservation term is trained against: two
-    seeds on in pretrain.seeds (cyclic), so neither the attacked classifier (seed s) nor the judge (s + 1).
-    With fewer than three seeds it coincides with one of them (tiny scale: code paths only)."""
-    seeds = list(PRE["seeds"])
-    return seeds[(seeds.index(int(seed)) + 2) % len(seeds)]
+    return derived.label_seed(S.pretrain.seeds, int(seed))
 
 
 def attack_editor(dataset):
-    """Primary editor of the semantic attacks and defences on ``dataset``: the exact rotation (oracle) where
-    attack.editor asks for it and the dataset has one, else the learned MSP manipulator."""
-    return "oracle" if ATT["editor"] == "oracle" and pretrain_has_oracle(dataset) else "learned"
+    return derived.editor(S.attack, dataset)
 
 
-def joint_apgd_args():
-    """Flags of the joint APGD attack (reproflow.attacks.joint_apgd) from attack.joint_apgd, for both evaluation rules."""
-    j = config["attack"]["joint_apgd"]
-    return dict(joint_apgd_steps=j["steps"], joint_apgd_restarts=j["restarts"], joint_apgd_attr_step=j["attr_step"])
+def advtrain_attack_labels(dataset):
+    return derived.advtrain_attack_labels(S.attack, S.advtrain, dataset)
+
+

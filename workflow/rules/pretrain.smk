@@ -40,14 +40,24 @@ rule train_classifier:
         runtime=240,
         gpu=GPUS,
     params:
-        args=lambda w, input, output: cli_args(
-            train=input.train, test=input.test, output=output.model, metrics=output.metrics, curve=output.curve,
-            checkpoint=f"{R}/checkpoints/pretrain/dataset~{w.dataset}/seed~{w.seed}/classifier.ckpt",
-            dataset=w.dataset, seed=int(w.seed), device=DEVICE,
-            eval_batch_size=PRE["eval_batch_size"], **pretrain_settings("classifier", w.dataset),
+        paths=lambda w, input, output: cli_args(
+            train=input.train,
+            test=input.test,
+            output=output.model,
+            metrics=output.metrics,
+            curve=output.curve,
         ),
+        flags=lambda w: cli_args(
+            checkpoint=f"{R}/checkpoints/pretrain/dataset~{w.dataset}/seed~{w.seed}/classifier.ckpt",
+            dataset=w.dataset,
+            seed=int(w.seed),
+            device=DEVICE,
+            eval_batch_size=PRE["eval_batch_size"],
+            **pretrain_settings("classifier", w.dataset),
+        ),
+        code=code_of("train_classifier"),
     shell:
-        "python -m reproflow.cli.train_classifier {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.train_classifier {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule build_oracle:
@@ -64,9 +74,17 @@ rule build_oracle:
         mem_mb=8000,
         runtime=10,
     params:
-        args=lambda w, input, output: cli_args(train=input.train, output=output.model, dataset=w.dataset, seed=int(w.seed)),
+        paths=lambda w, input, output: cli_args(
+            train=input.train,
+            output=output.model,
+        ),
+        flags=lambda w: cli_args(
+            dataset=w.dataset,
+            seed=int(w.seed),
+        ),
+        code=code_of("build_oracle"),
     shell:
-        "python -m reproflow.cli.build_oracle {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.build_oracle {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule train_manipulator:
@@ -91,15 +109,25 @@ rule train_manipulator:
         runtime=240,
         gpu=GPUS,
     params:
-        args=lambda w, input, output: cli_args(
-            train=input.train, test=input.test, classifier=input.classifier, output=output.model,
-            metrics=output.metrics, curve=output.curve,
-            checkpoint=f"{R}/checkpoints/pretrain/dataset~{w.dataset}/seed~{w.seed}/manipulator.ckpt",
-            dataset=w.dataset, seed=int(w.seed), device=DEVICE,
-            eval_batch_size=PRE["eval_batch_size"], **pretrain_settings("manipulator", w.dataset),
+        paths=lambda w, input, output: cli_args(
+            train=input.train,
+            test=input.test,
+            classifier=input.classifier,
+            output=output.model,
+            metrics=output.metrics,
+            curve=output.curve,
         ),
+        flags=lambda w: cli_args(
+            checkpoint=f"{R}/checkpoints/pretrain/dataset~{w.dataset}/seed~{w.seed}/manipulator.ckpt",
+            dataset=w.dataset,
+            seed=int(w.seed),
+            device=DEVICE,
+            eval_batch_size=PRE["eval_batch_size"],
+            **pretrain_settings("manipulator", w.dataset),
+        ),
+        code=code_of("train_manipulator"),
     shell:
-        "python -m reproflow.cli.train_manipulator {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.train_manipulator {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule train_generator:
@@ -124,15 +152,26 @@ rule train_generator:
         runtime=240,
         gpu=GPUS,
     params:
-        args=lambda w, input, output: cli_args(
-            train=input.train, test=input.test, classifier=input.classifier, manipulator=input.manipulator,
-            output=output.model, metrics=output.metrics, curve=output.curve,
+        paths=lambda w, input, output: cli_args(
+            train=input.train,
+            test=input.test,
+            classifier=input.classifier,
+            manipulator=input.manipulator,
+            output=output.model,
+            metrics=output.metrics,
+            curve=output.curve,
+        ),
+        flags=lambda w: cli_args(
             checkpoint=f"{R}/checkpoints/pretrain/dataset~{w.dataset}/seed~{w.seed}/generator.ckpt",
-            dataset=w.dataset, seed=int(w.seed), device=DEVICE, eval_batch_size=PRE["eval_batch_size"],
+            dataset=w.dataset,
+            seed=int(w.seed),
+            device=DEVICE,
+            eval_batch_size=PRE["eval_batch_size"],
             **{k: v for k, v in pretrain_settings("generator", w.dataset).items() if k != "manipulator"},
         ),
+        code=code_of("train_generator"),
     shell:
-        "python -m reproflow.cli.train_generator {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.train_generator {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule plot_pretrain:
@@ -164,14 +203,24 @@ rule plot_pretrain:
         mem_mb=8000,
         runtime=20,
     params:
-        args=lambda w, input, output: cli_args(
-            test=input.test, manipulator=input.manipulator, oracle=input.get("oracle"),
-            curves=list(input.curves), metrics=list(input.metrics), dataset=w.dataset,
-            table=output.table, curves_figure=output.curves, grid_figure=output.grid,
-            grid_rows=PRE["grid_rows"], grid_steps=PRE["grid_steps"],
+        paths=lambda w, input, output: cli_args(
+            test=input.test,
+            manipulator=input.manipulator,
+            oracle=input.get("oracle"),
+            curves=list(input.curves),
+            metrics=list(input.metrics),
+            table=output.table,
+            curves_figure=output.curves,
+            grid_figure=output.grid,
         ),
+        flags=lambda w: cli_args(
+            dataset=w.dataset,
+            grid_rows=PRE["grid_rows"],
+            grid_steps=PRE["grid_steps"],
+        ),
+        code=code_of("plot_pretrain"),
     shell:
-        "python -m reproflow.cli.plot_pretrain {params.args} --log {log} --threads {threads}"
+        "python -m reproflow.cli.plot_pretrain {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule pretrain_all:

@@ -19,6 +19,14 @@ from reproflow.attacks.evaluate import EvalOutput, metrics_of, run_attack
 from reproflow.attacks.registry import NEEDS_GENERATOR, NEEDS_MANIPULATOR, AttackName, build_attack, parse_attack_name
 from reproflow.data.store import Split
 from reproflow.seeding import derive_seed
+from reproflow.settings.sections import (
+    AttackAttribute,
+    AttackAutoattack,
+    AttackJointApgd,
+    AttackJointPgd,
+    AttackPgd,
+    AttackSpa,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,24 +35,16 @@ from reproflow.attacks.labels import CROSSCHECK_LABEL, LEARNED_SUFFIX, ORACLE_SU
 
 @dataclass(frozen=True)
 class AttackSettings:
-    """Settings of every attack (params.yaml ``attack`` section; spec sections 4-5)."""
+    """Settings of every attack: the subsections of params.yaml's ``attack`` section, by their own names
+    (spec sections 4-5). A CLI config that extends this dataclass receives each subsection as one typed
+    JSON value (``--pgd '{"steps": 20, ...}'``)."""
 
-    pgd_steps: int
-    pgd_step_factor: float
-    pgd_restarts: int
-    autoattack_version: str
-    autoattack_sub_attacks: tuple[str, ...]
-    attribute_grid_size: int
-    spa_steps: int
-    spa_restarts: int
-    spa_lr: float
-    joint_pgd_steps: int
-    joint_pgd_restarts: int
-    joint_pgd_step_factor: float
-    joint_pgd_attr_step_factor: float
-    joint_apgd_steps: int
-    joint_apgd_restarts: int
-    joint_apgd_attr_step: float
+    pgd: AttackPgd
+    autoattack: AttackAutoattack
+    attribute: AttackAttribute
+    spa: AttackSpa
+    joint_pgd: AttackJointPgd
+    joint_apgd: AttackJointApgd
     batch_size: int
     edge_tol: float
 
@@ -56,28 +56,31 @@ class AttackSettings:
         return cls(**{f.name: getattr(cfg, f.name) for f in fields(cls)})
 
 
+# attack -> the attack subsection whose keys are its constructor's keyword arguments (same names)
+_SECTION = {
+    AttackName.PGD: "pgd",
+    AttackName.RECON_PGD: "pgd",
+    AttackName.AUTOATTACK: "autoattack",
+    AttackName.ATTRIBUTE: "attribute",
+    AttackName.JOINT_PGD: "joint_pgd",
+    AttackName.JOINT_APGD: "joint_apgd",
+    AttackName.SPA: "spa",
+}
+
+
 def attack_kwargs(name: AttackName, s: AttackSettings, generator: torch.nn.Module | None) -> dict[str, Any]:
-    """Constructor keyword arguments of attack ``name``. The generator's recursion (steps K and the
-    step as a fraction of eps) is part of the frozen model: it comes from its checkpoint meta."""
-    if name in (AttackName.PGD, AttackName.RECON_PGD):
-        return {"steps": s.pgd_steps, "step_factor": s.pgd_step_factor, "restarts": s.pgd_restarts}
+    """Constructor keyword arguments of attack ``name``: its params.yaml subsection, key for key. The
+    generator's recursion (steps K and the step as a fraction of eps) is part of the frozen model: it comes
+    from its checkpoint meta."""
+    from reproflow.settings import dump
+
+    kw: dict[str, Any] = dict(dump(getattr(s, _SECTION[name]))) if name in _SECTION else {}
     if name is AttackName.AUTOATTACK:
-        return {"version": s.autoattack_version, "sub_attacks": s.autoattack_sub_attacks, "batch_size": s.batch_size}
-    if name is AttackName.ATTRIBUTE:
-        return {"grid_size": s.attribute_grid_size}
-    if name is AttackName.JOINT_PGD:
-        return {
-            "steps": s.joint_pgd_steps, "restarts": s.joint_pgd_restarts, "step_factor": s.joint_pgd_step_factor,
-            "attr_step_factor": s.joint_pgd_attr_step_factor,
-        }
-    if name is AttackName.JOINT_APGD:
-        return {"steps": s.joint_apgd_steps, "restarts": s.joint_apgd_restarts, "attr_step": s.joint_apgd_attr_step}
-    kw: dict[str, Any] = {}
+        kw["sub_attacks"] = tuple(kw["sub_attacks"])
+        kw["batch_size"] = s.batch_size
     if name in NEEDS_GENERATOR:
         assert generator is not None
         kw.update(generator_recursion(generator))
-    if name is AttackName.SPA:
-        kw.update({"steps": s.spa_steps, "restarts": s.spa_restarts, "lr": s.spa_lr})
     return kw
 
 
@@ -170,7 +173,7 @@ def evaluate_suite(
                 raise ValueError(f"learned-editor run of '{key.value}': not a semantic attack")
             jobs.append((key.value + LEARNED_SUFFIX, key, learned))
     # When AutoAttack itself runs APGD-CE alone, its rows are the cross-check reference: no second run.
-    aa_is_apgd_ce = settings.autoattack_version == "custom" and tuple(settings.autoattack_sub_attacks) == ("apgd-ce",)
+    aa_is_apgd_ce = settings.autoattack.version == "custom" and tuple(settings.autoattack.sub_attacks) == ("apgd-ce",)
     reuse_aa = crosscheck and aa_is_apgd_ce and AttackName.AUTOATTACK.value in jobs_labels(jobs)
     if crosscheck and not reuse_aa:
         jobs.append((CROSSCHECK_LABEL, AttackName.AUTOATTACK, None))

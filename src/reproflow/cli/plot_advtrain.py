@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 
 from reproflow.cli._base import exit_with, main_entry
-from reproflow.cli.tabulate_defence_matrix import parse_pairs
 from reproflow.errors import UserError
 from reproflow.io import save_figure
 from reproflow.runinfo import write_sidecar
@@ -29,7 +28,7 @@ class Config:
     curves_figure: Path
     defences: tuple[str, ...]
     attacks: tuple[str, ...]
-    headline_eps: tuple[str, ...]  # dataset=eps pairs
+    headline_eps: dict[str, float]  # dataset -> the headline eps
     scale: str
 
 
@@ -41,7 +40,7 @@ def run(cfg: Config) -> None:
         if not p.exists():
             raise UserError(f"{p}: file not found; run tabulate_defence_matrix first")
     matrix, curves = pd.read_csv(cfg.matrix), pd.read_csv(cfg.curves)
-    eps = dict(parse_pairs(cfg.headline_eps, "--headline-eps"))
+    eps = dict(cfg.headline_eps)
     save_figure(matrix_heatmap(matrix, eps, cfg.defences, cfg.attacks, cfg.scale), cfg.heatmap)
     save_figure(training_curves(curves, cfg.defences, cfg.scale), cfg.curves_figure)
     write_sidecar(cfg.heatmap, cfg, None, "cpu", started)

@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 
 from reproflow.cli._base import exit_with, main_entry
-from reproflow.cli.tabulate_claim_t1 import _parse_pairs
 from reproflow.errors import UserError
 from reproflow.io import save_figure
 
@@ -19,7 +18,7 @@ class Config:
 
     attributes: Path
     output: Path
-    headline_eps: tuple[str, ...]  # dataset=eps pairs
+    headline_eps: dict[str, float]  # dataset -> the headline eps
 
 
 def run(cfg: Config) -> None:
@@ -27,7 +26,7 @@ def run(cfg: Config) -> None:
 
     if not cfg.attributes.exists():
         raise UserError(f"{cfg.attributes}: file not found; run collect_attack first")
-    save_figure(attribute_histogram(pd.read_csv(cfg.attributes), _parse_pairs(cfg.headline_eps)), cfg.output)
+    save_figure(attribute_histogram(pd.read_csv(cfg.attributes), cfg.headline_eps), cfg.output)
 
 
 main = main_entry(Config, run)

@@ -1,7 +1,7 @@
 """Rule tabulate_claim_t1: the claim-T1 table (SPA vs the best existing attack) and headline.json.
 
     python -m reproflow.cli.tabulate_claim_t1 --metrics results/attack/metrics.csv --output .../claims/T1.csv \
-        --headline .../headline.json --baselines fgsm pgd ... --se-factor 2 --headline-eps digits_rot=0.1
+        --headline .../headline.json --baselines fgsm pgd ... --se-factor 2 --headline-eps '{"digits_rot": 0.02}'
 """
 
 from __future__ import annotations
@@ -31,22 +31,12 @@ class Config:
     headline: Path
     baselines: tuple[str, ...]
     se_factor: float
-    headline_eps: tuple[str, ...]  # dataset=eps pairs
+    headline_eps: dict[str, float]  # dataset -> the headline eps (the grid's median)
     # the learned editor's semantic gate (reproflow.attacks.gate): its table, and the largest judge-accuracy drops
     # (reconstruction; random edits vs the exact rotation to the same targets) it allows
     gate: Path | None = None
     gate_max_recon_drop: float = 0.0
     gate_max_edit_drop: float = 0.0
-
-
-def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, float]:
-    out = {}
-    for p in pairs:
-        name, sep, value = p.partition("=")
-        if not sep:
-            raise UserError(f"--headline-eps expects dataset=eps pairs, got {p!r}")
-        out[name] = float(value)
-    return out
 
 
 def run(cfg: Config) -> None:
@@ -64,7 +54,7 @@ def run(cfg: Config) -> None:
     if t1.empty:
         raise UserError(f"{cfg.metrics}: no SPA results; add spa to attack.attacks")
     write_table(cfg.output, t1, markdown=True)
-    summary = headline(t1, _parse_pairs(cfg.headline_eps), cfg.baselines, cfg.se_factor)
+    summary = headline(t1, cfg.headline_eps, cfg.baselines, cfg.se_factor)
     summary["editor_gate"] = [{k: _plain(v) for k, v in r.items()} for r in gates.to_dict("records")]
     write_json(cfg.headline, summary)
     log.info("claim T1: %s %s", summary["verdict"], summary["counts"])

@@ -16,7 +16,6 @@ from pathlib import Path
 import pandas as pd
 
 from reproflow.cli._base import exit_with, main_entry
-from reproflow.cli.tabulate_defence_matrix import parse_pairs
 from reproflow.defences.matrix import claim_t2, headline, summarise
 from reproflow.errors import UserError
 from reproflow.io import dataframe_to_markdown, write_json, write_table, write_text
@@ -32,7 +31,7 @@ class Config:
     evaluations: Path
     output: Path
     headline: Path
-    headline_eps: tuple[str, ...]  # dataset=eps pairs
+    headline_eps: dict[str, float]  # dataset -> the headline eps
     baselines: tuple[str, ...]
     joint_attacks: tuple[str, ...]
     cost_baselines: tuple[str, ...]
@@ -45,7 +44,7 @@ def run(cfg: Config) -> None:
     if not cfg.evaluations.exists():
         raise UserError(f"{cfg.evaluations}: file not found; run tabulate_defence_matrix first")
     ev = pd.read_csv(cfg.evaluations)
-    eps = dict(parse_pairs(cfg.headline_eps, "--headline-eps"))
+    eps = dict(cfg.headline_eps)
     t2 = claim_t2(ev, eps, baselines=cfg.baselines, joint_attacks=cfg.joint_attacks,
                   cost_baselines=cfg.cost_baselines, z=cfg.se_factor)
     t2.insert(0, "scale", cfg.scale)

@@ -37,21 +37,10 @@ class Config:
     curves: Path
     defences: tuple[str, ...]
     seeds: tuple[int, ...]
-    attacks: tuple[str, ...]  # dataset=attack-label pairs: every label each dataset's evaluations must hold
-    eps_grid: tuple[str, ...]  # dataset=eps pairs, one per grid point
-    headline_eps: tuple[str, ...]  # dataset=eps pairs
+    attacks: dict[str, tuple[str, ...]]  # dataset -> every attack label its evaluations must hold
+    eps_grid: dict[str, tuple[float, ...]]  # dataset -> its eps grid
+    headline_eps: dict[str, float]  # dataset -> the headline eps
     scale: str
-
-
-def parse_pairs(pairs: tuple[str, ...], flag: str, cast: type = float) -> list[tuple[str, Any]]:
-    """``("digits_rot=0.1", ...)`` -> ``[("digits_rot", 0.1), ...]``."""
-    out = []
-    for p in pairs:
-        name, sep, value = p.partition("=")
-        if not sep:
-            raise UserError(f"{flag} expects dataset=value pairs, got {p!r}")
-        out.append((name, cast(value)))
-    return out
 
 
 def read_tables(paths: tuple[Path, ...]) -> pd.DataFrame:
@@ -66,12 +55,8 @@ def read_tables(paths: tuple[Path, ...]) -> pd.DataFrame:
 def run(cfg: Config) -> None:
     started = time.time()
     ev = read_tables(cfg.metrics_in)
-    grids: dict[str, list[float]] = {}
-    for d, e in parse_pairs(cfg.eps_grid, "--eps-grid"):
-        grids.setdefault(d, []).append(e)
-    expected: dict[str, list[str]] = {}
-    for d, a in parse_pairs(cfg.attacks, "--attacks", str):
-        expected.setdefault(d, []).append(a)
+    grids = {d: list(g) for d, g in cfg.eps_grid.items()}
+    expected = {d: list(a) for d, a in cfg.attacks.items()}
     if set(expected) != set(grids):
         raise UserError(f"--attacks names datasets {sorted(expected)}, --eps-grid {sorted(grids)}")
     extra = set(ev["dataset"]) - set(grids)
@@ -92,7 +77,7 @@ def run(cfg: Config) -> None:
         blocks.append(matrix_markdown(summary, metric, models=cfg.defences, attacks=attacks))
     write_text(cfg.matrix.with_suffix(".md"), "\n\n".join(blocks) + "\n")
     write_table(cfg.curves, read_tables(cfg.curves_in))
-    for dataset, eps in parse_pairs(cfg.headline_eps, "--headline-eps"):
+    for dataset, eps in cfg.headline_eps.items():
         log.info("matrix at the headline eps:\n%s", matrix_markdown(summary[summary.dataset == dataset], "accuracy",
                                                                   eps=eps, models=cfg.defences, attacks=attacks))
     write_sidecar(cfg.matrix, cfg, None, "cpu", started)
