@@ -108,8 +108,8 @@ def train_defence(
 
     Curve metrics per epoch: ``train_loss``, the defence's batch diagnostics averaged over the epoch
     (``train_clean_accuracy``, ``train_adv_accuracy``, ...), ``test_accuracy`` (clean, whole test split),
-    ``epoch_seconds``, ``adversarial`` (1 after the warm-up), and SPA-AT's refresh diagnostics.
-    Final metrics: ``test_accuracy``, ``train_seconds`` (sum of the epochs' wall time, resumed runs included).
+    ``adversarial`` (1 after the warm-up), and SPA-AT's refresh diagnostics (no wall times: tables are
+    byte-identical across reruns; times are in the log and the benchmark file). Final metrics: ``test_accuracy``.
     """
     opt = make_optimizer(model.parameters(), settings.optimizer, settings.lr, settings.weight_decay)
     sched = cosine_lr(opt, settings.epochs)
@@ -144,8 +144,8 @@ def train_defence(
         values.update({f"train_{k}": v / n for k, v in sums.items()})
         values["test_accuracy"] = accuracy(model, test.images, test.labels, eval_batch_size, device)
         values["adversarial"] = float(adversarial)
-        values["epoch_seconds"] = time.monotonic() - t0
-        log.info("%s epoch %d/%d: %s", defence.name, epoch + 1, settings.epochs,
+        # wall time goes to the log (and Snakemake's benchmark file), never into a result table
+        log.info("%s epoch %d/%d (%.1fs): %s", defence.name, epoch + 1, settings.epochs, time.monotonic() - t0,
                  {k: round(v, 4) for k, v in values.items()})
         state.end_epoch(epoch + 1, advtrain_rows(dataset, defence.name, epoch + 1, seed, values))
         if on_epoch_end is not None:
@@ -153,7 +153,6 @@ def train_defence(
     model.eval()
     metrics = {
         "test_accuracy": accuracy(model, test.images, test.labels, eval_batch_size, device),
-        "train_seconds": float(sum(r["value"] for r in state.rows if r["metric"] == "epoch_seconds")),
     }
     # the caller removes the checkpoint once its outputs are written (a crash in between keeps it)
     return model, state.rows, metrics
