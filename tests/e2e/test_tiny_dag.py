@@ -107,7 +107,7 @@ def test_readme_dvc_commands_run_as_written(tiny):
     metrics = next(v for k, v in outs.items() if k.startswith("metrics"))
     assert "results/tiny/report/metrics.json" in metrics, metrics
     # the experiment re-ran the report stage only, and params diff shows the edited value
-    assert "report.z" in dvc(["params", "diff"], work, tmp).stdout
+    assert "report.coverage" in dvc(["params", "diff"], work, tmp).stdout
     run(["git", "checkout", "-q", "--", "params.yaml", "config"], work, tmp)
     dvc(["repro", "report_tiny"], work, tmp)
 

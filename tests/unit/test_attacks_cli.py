@@ -84,7 +84,7 @@ def test_attack_phase_clis(job):
     assert {"judge_sem_accuracy", "ssim_adv_sem", "attr_edge_fraction", "linf", "pgd_minus_apgd_ce"} <= set(checks.check)
     assert tabulate_claim_t1.main(["--metrics", str(d / "all.csv"), "--output", str(d / "claims" / "T1.csv"),
                                    "--headline", str(d / "headline.json"), "--baselines", "pgd", "attribute",
-                                   "--se-factor", "2", "--headline-eps", '{"digits_rot": 0.1}']) == 0
+                                   "--coverage", "0.95", "--headline-eps", '{"digits_rot": 0.1}']) == 0
     t1 = pd.read_csv(d / "claims" / "T1.csv")
     assert len(t1) == 2 and set(t1.verdict) <= {"holds", "fails", "inconclusive"}
     assert (d / "claims" / "T1.md").exists()

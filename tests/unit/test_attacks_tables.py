@@ -27,16 +27,22 @@ def _rows(acc: dict[str, list[float]], eps: float = 0.1, dataset: str = "digits_
         ([0.10, 0.12, 0.09], "fails"),
         ([-0.10, 0.12, 0.01], "inconclusive"),
         ([-0.2], "inconclusive"),  # one seed: no spread, no verdict
-        ([-0.05, -0.05], "holds"),  # zero spread: the sign decides
+        ([-0.05, -0.05], "inconclusive"),  # zero spread never decides on its own
         ([0.0, 0.0], "inconclusive"),
+        ([-0.10, -0.02, -0.06], "inconclusive"),  # +- 2 SE would say holds; the 95 % t-interval (4.30 SE) does not
     ],
 )
 def test_verdict_rule(diffs, expected):
-    mean, std, se, v = verdict(np.array(diffs), 2.0)
+    from scipy import stats
+
+    iv, v, need = verdict(np.array(diffs), 0.95)
     assert v == expected
-    assert mean == pytest.approx(np.mean(diffs))
-    if len(diffs) > 1:
-        assert se == pytest.approx(np.std(diffs, ddof=1) / np.sqrt(len(diffs)))
+    assert iv.estimate == pytest.approx(np.mean(diffs))
+    if len(diffs) > 1 and np.std(diffs) > 0:
+        se = np.std(diffs, ddof=1) / np.sqrt(len(diffs))
+        assert iv.high - iv.estimate == pytest.approx(stats.t.ppf(0.975, len(diffs) - 1) * se)
+    if v == "inconclusive" and len(diffs) > 1 and np.mean(diffs) != 0 and np.std(diffs) > 0:
+        assert need is not None and need > len(diffs)
 
 
 def test_overall_verdict():
@@ -52,14 +58,14 @@ def test_claim_t1_picks_best_baseline_and_pairs_by_seed():
                "joint_pgd": [0.0, 0.05, 0.02]})
         + _rows({"spa": [0.5, 0.6, 0.7], "pgd": [0.2, 0.3, 0.25]}, eps=0.05)
     )
-    t1 = claim_t1(df, ("fgsm", "pgd", "attribute", "generator"), 2.0)
+    t1 = claim_t1(df, ("fgsm", "pgd", "attribute", "generator"), 0.95)
     row = t1[t1.eps == 0.1].iloc[0]
     assert row.best_baseline == "attribute"  # lowest mean accuracy among the baselines present
     assert row.difference == pytest.approx(np.mean([0.10 - 0.25, 0.20 - 0.36, 0.15 - 0.30]))
     assert row.verdict == "holds" and row.n_seeds == 3
     assert row.joint_pgd_accuracy == pytest.approx(np.mean([0.0, 0.05, 0.02]))
     assert t1[t1.eps == 0.05].iloc[0].verdict == "fails"
-    h = headline(t1, {"digits_rot": 0.1}, ("pgd",), 2.0)
+    h = headline(t1, {"digits_rot": 0.1}, ("pgd",), 0.95)
     assert h["verdict"] == "fails" and h["counts"] == {"holds": 1, "fails": 1, "inconclusive": 0}
     assert h["headline"]["digits_rot"]["eps"] == 0.1
 

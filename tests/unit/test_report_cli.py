@@ -21,7 +21,8 @@ from reproflow.report.summary import CLAIMS
 
 def _write_inputs(tmp):
     t1 = pd.DataFrame({"dataset": "digits_rot", "model": "standard", "eps": [0.05, 0.1], "difference": [-0.3, -0.2],
-                       "difference_se": [0.02, 0.03], "n_seeds": 3, "verdict": "holds"})
+                       "difference_low": [-0.34, -0.26], "difference_high": [-0.26, -0.14], "coverage": 0.95,
+                       "n_seeds": 3, "verdict": "holds"})
     t1.to_csv(tmp / "T1.csv", index=False)
     pdg = pd.DataFrame({"activation": "tanh", "sw2": [1.0, 2.0, 1.0, 2.0], "sb2": 0.05, "rho": [1.0, 1.0, 0.9, 0.9],
                         "c_star": [1.0, 0.6, 0.95, 0.5]})

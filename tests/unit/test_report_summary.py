@@ -10,30 +10,26 @@ import pytest
 
 from reproflow.errors import UserError
 from reproflow.report import summary as S
-from reproflow.report.verdicts import Verdict, band_verdict, combine, sign_verdict
+from reproflow.report.verdicts import Interval, Verdict, band_verdict, combine, directional_verdict
 
-SET = S.Settings(z=2.0, slope_tolerance=0.25, rate_tolerance=0.2, cstar_margin=1e-9, caption_tolerance=5e-4)
+SET = S.Settings(coverage=0.95, slope_tolerance=0.25, rate_tolerance=0.2, cstar_margin=1e-9)
 
 
 # ---- rules ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
-    "diff, se, expected",
-    [(-0.2, 0.05, Verdict.HOLDS), (0.2, 0.05, Verdict.FAILS), (-0.05, 0.05, Verdict.INCONCLUSIVE),
-     (-0.2, math.nan, Verdict.INCONCLUSIVE), (math.nan, 0.1, Verdict.INCONCLUSIVE)],
+    "low, high, expected",
+    [(-0.3, -0.1, Verdict.HOLDS), (0.1, 0.3, Verdict.FAILS), (-0.1, 0.05, Verdict.INCONCLUSIVE),
+     (math.nan, -0.1, Verdict.INCONCLUSIVE), (-0.2, -0.2, Verdict.INCONCLUSIVE)],
 )
-def test_sign_verdict_less(diff, se, expected):
-    assert sign_verdict(diff, se, 2.0, "less") is expected
+def test_directional_verdict_less(low, high, expected):
+    iv = Interval((low + high) / 2, low, high, 3, 0.95, "t, 2 df")
+    assert directional_verdict(iv, "less") is expected
     # the mirrored claim swaps holds and fails
     mirrored = {Verdict.HOLDS: Verdict.FAILS, Verdict.FAILS: Verdict.HOLDS}.get(expected, expected)
-    assert sign_verdict(diff, se, 2.0, "greater") is mirrored
-
-
-def test_sign_verdict_threshold_is_z_standard_errors():
-    assert sign_verdict(-0.19, 0.1, 2.0, "less") is Verdict.INCONCLUSIVE
-    assert sign_verdict(-0.21, 0.1, 2.0, "less") is Verdict.HOLDS
+    assert directional_verdict(iv, "greater") is mirrored
     with pytest.raises(ValueError):
-        sign_verdict(-1.0, 0.1, 2.0, "lower")
+        directional_verdict(iv, "lower")
 
 
 @pytest.mark.parametrize(
@@ -57,10 +53,12 @@ def test_combine():
 
 # ---- SPA claims ----------------------------------------------------------------------------------
 
-def _t1(diffs, ses, n=3):
+def _t1(diffs, halves, n=3):
+    """T1 rows with t-intervals diff +- half (as the attack phase writes them)."""
+    d, h = np.asarray(diffs, float), np.asarray(halves, float)
     return pd.DataFrame({"dataset": ["digits_rot"] * len(diffs), "model": "standard",
-                         "eps": [0.05, 0.1, 0.2][: len(diffs)], "difference": diffs, "difference_se": ses,
-                         "n_seeds": n})
+                         "eps": [0.05, 0.1, 0.2][: len(diffs)], "difference": d, "difference_low": d - h,
+                         "difference_high": d + h, "coverage": 0.95, "n_seeds": n})
 
 
 def test_t1_holds_fails_inconclusive():
@@ -69,27 +67,25 @@ def test_t1_holds_fails_inconclusive():
     out = S.claim_t1(_t1([-0.3, 0.2], [0.02, 0.03]), SET)
     assert out.verdict is Verdict.FAILS and "eps=0.1: +0.200" in out.evidence
     assert S.claim_t1(_t1([-0.3, -0.01], [0.02, 0.1]), SET).verdict is Verdict.INCONCLUSIVE
-    # a single seed has no standard error: never a verdict either way
+    # a single seed has no interval, and zero spread no width: never a verdict either way
     assert S.claim_t1(_t1([-0.3], [math.nan], n=1), SET).verdict is Verdict.INCONCLUSIVE
+    assert S.claim_t1(_t1([-0.3], [0.0]), SET).verdict is Verdict.INCONCLUSIVE
 
 
-def test_t1_measured_is_mean_difference_with_standard_error():
-    out = S.claim_t1(_t1([-0.3, -0.1], [0.1, 0.1]), SET)
+def test_t1_measured_is_mean_difference_with_mean_half_width():
+    out = S.claim_t1(_t1([-0.3, -0.1], [0.1, 0.2]), SET)
     assert out.measured == pytest.approx(-0.2)
-    assert out.uncertainty == pytest.approx(math.sqrt(2 * 0.1 ** 2) / 2)
-
-
-def test_t1_flags_rows_whose_own_verdict_disagrees():
-    t1 = _t1([-0.3, -0.2], [0.02, 0.03]).assign(verdict=["holds", "inconclusive"])
-    assert "1 row verdict(s) differ" in S.claim_t1(t1, SET).evidence
+    assert out.uncertainty == pytest.approx(0.15)
+    assert "95 % t-intervals" in out.evidence
 
 
 def _t2(diffs):
     claim = pd.DataFrame({"dataset": "digits_rot", "eps": 0.1, "kind": "claim", "attack": ["spa", "joint_pgd"],
-                          "baseline": ["pgd_at", "trades"], "diff_mean": diffs, "diff_se": [0.01, 0.02],
-                          "n_seeds": 3})
+                          "baseline": ["pgd_at", "trades"], "diff_mean": diffs,
+                          "diff_low": np.asarray(diffs) - 0.04, "diff_high": np.asarray(diffs) + 0.04, "n_seeds": 3})
     cost = pd.DataFrame({"dataset": "digits_rot", "eps": 0.1, "kind": "cost", "attack": ["none", "pgd"],
-                         "baseline": "pgd_at", "diff_mean": [-0.5, -0.6], "diff_se": [0.01, 0.01], "n_seeds": 3})
+                         "baseline": "pgd_at", "diff_mean": [-0.5, -0.6], "diff_low": [-0.52, -0.62],
+                         "diff_high": [-0.48, -0.58], "n_seeds": 3})
     return pd.concat([claim, cost], ignore_index=True)
 
 
@@ -256,5 +252,7 @@ def test_summary_marks_missing_inputs_not_run_and_keeps_one_row_per_claim():
 
 
 def test_settings_reject_negative_thresholds():
-    with pytest.raises(ValueError, match="z"):
-        S.Settings(z=-1.0, slope_tolerance=0.2, rate_tolerance=0.2, cstar_margin=1e-9, caption_tolerance=5e-4)
+    with pytest.raises(ValueError, match="slope_tolerance"):
+        S.Settings(coverage=0.95, slope_tolerance=-0.2, rate_tolerance=0.2, cstar_margin=1e-9)
+    with pytest.raises(ValueError, match="coverage"):
+        S.Settings(coverage=1.5, slope_tolerance=0.2, rate_tolerance=0.2, cstar_margin=1e-9)

@@ -212,7 +212,7 @@ rule tabulate_claim_t2:
             baselines=ADV["t2"]["baselines"],
             joint_attacks=ADV["t2"]["joint_attacks"],
             cost_baselines=ADV["t2"]["cost_baselines"],
-            se_factor=ADV["t2"]["se_factor"],
+            coverage=config["report"]["coverage"],
             scale=config["scale"],
         ),
         code=code_of("tabulate_claim_t2"),

@@ -133,7 +133,7 @@ rule tabulate_claim_t1:
         ),
         flags=lambda w: cli_args(
             baselines=ATT["t1"]["baselines"],
-            se_factor=ATT["t1"]["se_factor"],
+            coverage=config["report"]["coverage"],
             headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
             gate_max_recon_drop=ATT["gate"]["max_recon_drop"],
             gate_max_edit_drop=ATT["gate"]["max_edit_drop"],

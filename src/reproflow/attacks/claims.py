@@ -4,11 +4,13 @@ T1: at the same small eps, accuracy under SPA is lower than under existing attac
 benchmark. At each (dataset, model, eps) we compare SPA with the *best* baseline (the listed
 existing attack with the lowest mean accuracy over seeds; joint-PGD is a white-box upper bound,
 not a baseline). Per seed ``d_s = acc_SPA(s) - acc_best(s)`` (paired: same classifier, same test
-samples); ``SE = std(d, ddof=1) / sqrt(n)``. Verdict with factor ``k`` (default 2):
+samples). The verdict is the project's one rule (:mod:`reproflow.report.verdicts`): the Student-t interval
+of mean(d) over seeds at the coverage ``report.coverage`` (e.g. 95 %, ``t_{n-1}`` quantile, not +- 2 SE):
 
-- holds: ``mean(d) + k SE < 0`` (SPA lower beyond k standard errors),
-- fails: ``mean(d) - k SE > 0`` (SPA higher beyond k standard errors),
-- inconclusive otherwise, and always with fewer than 2 seeds.
+- holds: the interval lies below 0 (SPA lower),
+- fails: it lies above 0 (SPA higher),
+- inconclusive otherwise, with fewer than 2 seeds, or with zero spread between seeds; such a row says
+  how many seeds would decide it at the observed mean and spread (``seeds_to_decide``).
 
 The overall verdict: holds if every row holds, fails if any row fails, else inconclusive.
 
@@ -29,11 +31,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reproflow.report.verdicts import Interval, Verdict, directional_verdict, t_interval, units_to_decide
+
 from reproflow.attacks.labels import GATE_LABEL, LEARNED_SUFFIX, SEMANTIC_ATTACKS
 
 T1_COLUMNS = [
     "dataset", "model", "editor", "eps", "clean_accuracy", "spa_accuracy", "spa_std", "best_baseline",
-    "baseline_accuracy", "baseline_std", "difference", "difference_std", "difference_se", "n_seeds",
+    "baseline_accuracy", "baseline_std", "difference", "difference_low", "difference_high", "coverage", "n_seeds",
+    "seeds_to_decide",
     "joint_pgd_accuracy", "joint_apgd_accuracy", "recon_pgd_accuracy", "verdict", "gate", "counts",
 ]
 GATE_COLUMNS = [
@@ -71,19 +76,12 @@ def _primary_editor(metrics: pd.DataFrame, dataset: str, model: str) -> str:
     return "exact" if bool((sel["value"] > 0.5).all()) else "learned"
 
 
-def verdict(diffs: np.ndarray, k: float) -> tuple[float, float, float, str]:
-    """(mean, std, SE, verdict) of paired differences SPA - baseline (see module docstring)."""
-    n = len(diffs)
-    mean = float(np.mean(diffs)) if n else float("nan")
-    if n < 2:
-        return mean, float("nan"), float("nan"), "inconclusive"
-    std = float(np.std(diffs, ddof=1))
-    se = std / math.sqrt(n)
-    if mean + k * se < 0:
-        return mean, std, se, "holds"
-    if mean - k * se > 0:
-        return mean, std, se, "fails"
-    return mean, std, se, "inconclusive"
+def verdict(diffs: np.ndarray, coverage: float) -> tuple[Interval, str, int | None]:
+    """(interval, verdict, seeds to decide) of paired differences SPA - baseline (see module docstring)."""
+    iv = t_interval(list(diffs), coverage)
+    v = directional_verdict(iv, "less")
+    need = units_to_decide(list(diffs), coverage) if v is Verdict.INCONCLUSIVE else None
+    return iv, v.value, need
 
 
 def overall_verdict(verdicts: list[str]) -> str:
@@ -97,7 +95,7 @@ def overall_verdict(verdicts: list[str]) -> str:
 
 
 def claim_t1(
-    metrics: pd.DataFrame, baselines: tuple[str, ...], k: float, gates: pd.DataFrame | None = None
+    metrics: pd.DataFrame, baselines: tuple[str, ...], coverage: float, gates: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """The T1 table (columns :data:`T1_COLUMNS`), one row per (dataset, model, editor, eps) where SPA ran
     with that editor. ``gates`` (:func:`editor_gates`) decides whether learned-editor rows count; without
@@ -123,7 +121,7 @@ def claim_t1(
                 raise ValueError(f"{dataset}/{model} eps={eps}: none of the T1 baselines {labels} was evaluated")
             best = min(present, key=lambda b: float(wide[b].mean()))
             paired = wide[[spa, best]].dropna()
-            mean, std, se, v = verdict((paired[spa] - paired[best]).to_numpy(), k)
+            iv, v, need = verdict((paired[spa] - paired[best]).to_numpy(), coverage)
             clean = metrics[(metrics.metric == "clean_accuracy") & (metrics.dataset == dataset)
                             & (metrics.model == model) & (metrics.attack == spa) & (metrics.eps == eps)]["value"]
             if editor in ("exact", "unrecorded"):
@@ -141,7 +139,8 @@ def claim_t1(
                 "best_baseline": best,
                 "baseline_accuracy": float(wide[best].mean()),
                 "baseline_std": float(wide[best].std(ddof=1)) if len(wide) > 1 else float("nan"),
-                "difference": mean, "difference_std": std, "difference_se": se, "n_seeds": len(paired),
+                "difference": iv.estimate, "difference_low": iv.low, "difference_high": iv.high,
+                "coverage": coverage, "n_seeds": len(paired), "seeds_to_decide": need,
                 "joint_pgd_accuracy": float(wide[jp].mean()) if jp in wide else float("nan"),
                 "joint_apgd_accuracy": float(wide[ja].mean()) if ja in wide else float("nan"),
                 "recon_pgd_accuracy": float(wide[rp].mean()) if rp in wide else float("nan"),
@@ -150,7 +149,8 @@ def claim_t1(
     return pd.DataFrame(rows, columns=T1_COLUMNS)
 
 
-def headline(t1: pd.DataFrame, headline_eps: dict[str, float], baselines: tuple[str, ...], k: float) -> dict[str, Any]:
+def headline(t1: pd.DataFrame, headline_eps: dict[str, float], baselines: tuple[str, ...], coverage: float
+             ) -> dict[str, Any]:
     """The report's summary of T1: the overall verdict and each dataset's row at its headline eps."""
     per_dataset = {}
     for dataset, eps in headline_eps.items():
@@ -166,7 +166,8 @@ def headline(t1: pd.DataFrame, headline_eps: dict[str, float], baselines: tuple[
         "claim": "T1",
         "statement": "at the same small eps, accuracy under SPA is lower than under existing attacks, on every benchmark",
         "rule": f"per (dataset, eps): SPA minus the best of {list(baselines)} (paired over seeds); "
-                f"holds if mean + {k:g} SE < 0, fails if mean - {k:g} SE > 0, else inconclusive (and with < 2 seeds); "
+                f"holds if its {100 * coverage:g} % t-interval over seeds lies below 0, fails if above, else "
+                "inconclusive (and with < 2 seeds or zero spread); "
                 "judged with the exact editor where one exists; learned-editor rows count only when the editor "
                 "passes its semantic gate",
         "verdict": overall_verdict(verdicts),

@@ -1,7 +1,7 @@
 """Rule tabulate_claim_t1: the claim-T1 table (SPA vs the best existing attack) and headline.json.
 
     python -m reproflow.cli.tabulate_claim_t1 --metrics results/attack/metrics.csv --output .../claims/T1.csv \
-        --headline .../headline.json --baselines fgsm pgd ... --se-factor 2 --headline-eps '{"digits_rot": 0.02}'
+        --headline .../headline.json --baselines fgsm pgd ... --coverage 0.95 --headline-eps '{"digits_rot": 0.02}'
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class Config:
     output: Path
     headline: Path
     baselines: tuple[str, ...]
-    se_factor: float
+    coverage: float  # report.coverage: of the t-interval over seeds every verdict reads
     headline_eps: dict[str, float]  # dataset -> the headline eps (the grid's median)
     # the learned editor's semantic gate (reproflow.attacks.gate): its table, and the largest judge-accuracy drops
     # (reconstruction; random edits vs the exact rotation to the same targets) it allows
@@ -50,11 +50,11 @@ def run(cfg: Config) -> None:
     for g in gates.itertuples(index=False):
         log.info("learned editor gate %s/%s: %s (reconstruction drop %+.3f, edit drop %+.3f)", g.dataset, g.model,
                  "pass" if g.passed else "fail", g.recon_drop, g.edit_drop)
-    t1 = claim_t1(metrics, cfg.baselines, cfg.se_factor, gates)
+    t1 = claim_t1(metrics, cfg.baselines, cfg.coverage, gates)
     if t1.empty:
         raise UserError(f"{cfg.metrics}: no SPA results; add spa to attack.attacks")
     write_table(cfg.output, t1, markdown=True)
-    summary = headline(t1, cfg.headline_eps, cfg.baselines, cfg.se_factor)
+    summary = headline(t1, cfg.headline_eps, cfg.baselines, cfg.coverage)
     summary["editor_gate"] = [{k: _plain(v) for k, v in r.items()} for r in gates.to_dict("records")]
     write_json(cfg.headline, summary)
     log.info("claim T1: %s %s", summary["verdict"], summary["counts"])

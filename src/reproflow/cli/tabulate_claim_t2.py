@@ -35,7 +35,7 @@ class Config:
     baselines: tuple[str, ...]
     joint_attacks: tuple[str, ...]
     cost_baselines: tuple[str, ...]
-    se_factor: float
+    coverage: float  # report.coverage: of the t-interval over seeds every verdict reads
     scale: str
 
 
@@ -46,12 +46,12 @@ def run(cfg: Config) -> None:
     ev = pd.read_csv(cfg.evaluations)
     eps = dict(cfg.headline_eps)
     t2 = claim_t2(ev, eps, baselines=cfg.baselines, joint_attacks=cfg.joint_attacks,
-                  cost_baselines=cfg.cost_baselines, z=cfg.se_factor)
+                  cost_baselines=cfg.cost_baselines, coverage=cfg.coverage)
     t2.insert(0, "scale", cfg.scale)
     write_table(cfg.output, t2)
-    summary = headline(t2, summarise(ev), eps, cfg.se_factor, cfg.scale)
+    summary = headline(t2, summarise(ev), eps, cfg.coverage, cfg.scale)
     show = t2.copy()
-    for c in ("defence_mean", "defence_std", "baseline_mean", "baseline_std", "diff_mean", "diff_std", "diff_se"):
+    for c in ("defence_mean", "defence_std", "baseline_mean", "baseline_std", "diff_mean", "diff_std", "diff_low", "diff_high"):
         show[c] = (100 * show[c]).round(1)
     text = (
         f"# Claim T2 ({cfg.scale} scale): {summary['verdict']}\n\n{summary['statement']}.\n\n"

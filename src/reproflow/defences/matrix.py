@@ -18,6 +18,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from reproflow.report.verdicts import Verdict, directional_verdict, t_interval, units_to_decide
+
 from reproflow.errors import UserError
 
 KEYS = ["dataset", "model", "attack", "eps", "seed", "metric"]
@@ -26,7 +28,6 @@ KEYS = ["dataset", "model", "attack", "eps", "seed", "metric"]
 MATRIX_METRICS = ("accuracy", "success_rate")
 # Significance rule of every verdict: the seed-paired mean difference must lie beyond this many
 # standard errors from zero.
-Z = 2.0
 
 
 def check_coverage(
@@ -62,22 +63,14 @@ def summarise(df: pd.DataFrame, metrics: Iterable[str] = MATRIX_METRICS) -> pd.D
     return out[["dataset", "model", "attack", "eps", "metric", "mean", "std", "sem", "n_seeds"]]
 
 
-def verdict(diffs: Sequence[float], z: float = Z, labels: tuple[str, str, str] = ("holds", "fails", "inconclusive")) -> str:
-    """Verdict on seed-paired differences d_s = defence_s - baseline_s (positive = the defence is better).
-
-    With n >= 2 finite differences, mean m and standard error se = std(d, ddof 1) / sqrt(n):
-    ``holds`` if m - z se > 0, ``fails`` if m + z se < 0, else ``inconclusive`` (also for n < 2).
-    ``labels`` renames the three outcomes (cost rows use ``gain / cost / inconclusive``).
-    """
-    d = np.asarray([v for v in diffs if v is not None and math.isfinite(v)], dtype=float)
-    if d.size < 2:
-        return labels[2]
-    m, se = float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size))
-    if m - z * se > 0:
-        return labels[0]
-    if m + z * se < 0:
-        return labels[1]
-    return labels[2]
+def verdict(diffs: Sequence[float], coverage: float = 0.95,
+            labels: tuple[str, str, str] = ("holds", "fails", "inconclusive")) -> str:
+    """Verdict on seed-paired differences d_s = defence_s - baseline_s (positive = the defence is better):
+    the project's one rule (:func:`reproflow.report.verdicts.directional_verdict`) on the Student-t interval
+    of mean(d) at ``coverage``. ``labels`` renames the three outcomes (cost rows use ``gain / cost /
+    inconclusive``)."""
+    v = directional_verdict(t_interval(list(diffs), coverage), "greater")
+    return {Verdict.HOLDS: labels[0], Verdict.FAILS: labels[1]}.get(v, labels[2])
 
 
 def _paired(df: pd.DataFrame, dataset: str, attack: str, eps: float, metric: str, a: str, b: str) -> pd.DataFrame:
@@ -88,19 +81,21 @@ def _paired(df: pd.DataFrame, dataset: str, attack: str, eps: float, metric: str
     return wide[[a, b]].dropna()
 
 
-def _row(df, dataset, eps, attack, metric, defence, baseline, kind, labels, z) -> dict:
+def _row(df, dataset, eps, attack, metric, defence, baseline, kind, labels, coverage) -> dict:
     w = _paired(df, dataset, attack, eps, metric, defence, baseline)
     d = (w[defence] - w[baseline]).to_numpy()
     n = int(d.size)
     std = float(np.std(d, ddof=1)) if n > 1 else float("nan")
+    iv = t_interval(list(d), coverage)
+    v = verdict(list(d), coverage, labels)
     return {
         "dataset": dataset, "eps": float(eps), "kind": kind, "attack": attack, "metric": metric,
         "defence": defence, "baseline": baseline,
         "defence_mean": float(w[defence].mean()), "defence_std": float(w[defence].std(ddof=1)) if n > 1 else float("nan"),
         "baseline_mean": float(w[baseline].mean()), "baseline_std": float(w[baseline].std(ddof=1)) if n > 1 else float("nan"),
-        "diff_mean": float(d.mean()) if n else float("nan"), "diff_std": std,
-        "diff_se": std / math.sqrt(n) if n > 1 else float("nan"), "n_seeds": n,
-        "verdict": verdict(list(d), z=z, labels=labels),
+        "diff_mean": iv.estimate, "diff_std": std, "diff_low": iv.low, "diff_high": iv.high,
+        "coverage": coverage, "n_seeds": n, "verdict": v,
+        "seeds_to_decide": units_to_decide(list(d), coverage) if v == labels[2] else None,
     }
 
 
@@ -108,17 +103,18 @@ def claim_t2(
     df: pd.DataFrame, headline_eps: dict[str, float], defence: str = "spa_at",
     baselines: Sequence[str] = ("pgd_at", "trades", "attribute_augmentation"),
     joint_attacks: Sequence[str] = ("spa", "joint_pgd"), pixel_attack: str = "pgd",
-    cost_baselines: Sequence[str] = ("standard", "pgd_at"), z: float = Z,
+    cost_baselines: Sequence[str] = ("standard", "pgd_at"), coverage: float = 0.95,
 ) -> pd.DataFrame:
     """The T2 table per dataset at its headline eps (the training eps).
 
     ``kind = claim`` rows: robust accuracy of ``defence`` minus each baseline's under each joint attack;
     verdict holds / fails / inconclusive (:func:`verdict`). ``kind = cost`` rows: ``defence`` minus each of
     ``cost_baselines`` in clean accuracy (metric ``clean_accuracy`` of the pixel attack's rows) and in
-    robust accuracy under ``pixel_attack``; verdict gain / cost / inconclusive. ``z``: the verdicts'
-    standard-error factor.
+    robust accuracy under ``pixel_attack``; verdict gain / cost / inconclusive. ``coverage``: of the
+    t-interval over seeds every verdict is read from (:mod:`reproflow.report.verdicts`).
     Columns: dataset, eps, kind, attack, metric, defence, baseline, defence_mean, defence_std,
-    baseline_mean, baseline_std, diff_mean, diff_std, diff_se, n_seeds, verdict.
+    baseline_mean, baseline_std, diff_mean, diff_std, diff_low, diff_high, coverage, n_seeds, verdict,
+    seeds_to_decide.
     """
     rows = []
     for dataset in sorted(df["dataset"].unique()):
@@ -127,10 +123,10 @@ def claim_t2(
         eps = float(headline_eps[dataset])
         for attack in joint_attacks:
             for b in baselines:
-                rows.append(_row(df, dataset, eps, attack, "accuracy", defence, b, "claim", ("holds", "fails", "inconclusive"), z))
+                rows.append(_row(df, dataset, eps, attack, "accuracy", defence, b, "claim", ("holds", "fails", "inconclusive"), coverage))
         for metric, attack in (("clean_accuracy", pixel_attack), ("accuracy", pixel_attack)):
             for b in cost_baselines:
-                r = _row(df, dataset, eps, attack, metric, defence, b, "cost", ("gain", "cost", "inconclusive"), z)
+                r = _row(df, dataset, eps, attack, metric, defence, b, "cost", ("gain", "cost", "inconclusive"), coverage)
                 if metric == "clean_accuracy":
                     r["attack"] = "none"
                 rows.append(r)
@@ -176,7 +172,8 @@ def matrix_markdown(
     return "\n\n".join(blocks)
 
 
-def headline(t2: pd.DataFrame, summary: pd.DataFrame, headline_eps: dict[str, float], z: float, scale: str) -> dict:
+def headline(t2: pd.DataFrame, summary: pd.DataFrame, headline_eps: dict[str, float], coverage: float,
+             scale: str) -> dict:
     """The report's summary of T2: overall and per (dataset, joint attack) verdicts, every T2 row, and each
     defence's clean and robust accuracy (mean over seeds) at the headline eps."""
     claims = t2[t2["kind"] == "claim"]
@@ -193,8 +190,9 @@ def headline(t2: pd.DataFrame, summary: pd.DataFrame, headline_eps: dict[str, fl
         "statement": "a classifier adversarially trained with SPA examples (SPA-AT) is more accurate under joint "
                      "perturbations than classifiers from existing defences (at least PGD-AT)",
         "rule": f"per (dataset, joint attack, baseline) at the headline eps: SPA-AT minus baseline robust accuracy, "
-                f"paired over seeds; holds if mean - {z:g} SE > 0, fails if mean + {z:g} SE < 0, else inconclusive "
-                "(and with < 2 seeds); per (dataset, attack): holds if every baseline holds, fails if any fails",
+                f"paired over seeds; holds if its {100 * coverage:g} % t-interval lies above 0, fails if below, else "
+                "inconclusive (and with < 2 seeds or zero spread); per (dataset, attack): holds if every baseline "
+                "holds, fails if any fails",
         "scale": scale,
         "verdict": overall,
         "verdicts": per,

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from reproflow.errors import UserError
-from reproflow.report.verdicts import Verdict, band_verdict, combine, count, sign_verdict
+from reproflow.report.verdicts import Interval, Verdict, band_verdict, combine, count, directional_verdict
 
 NAN = math.nan
 
@@ -31,19 +31,16 @@ NAN = math.nan
 class Settings:
     """Decision thresholds (the ``report`` section of params.yaml).
 
-    z: interval half-width in standard errors for a significant difference (2 ~ 95 %);
+    coverage: of the Student-t interval over seeds behind T1 and T2 (the phase tables carry it);
     slope_tolerance: V ~ m^2 holds when the fitted log-log slope's interval lies in 2 +- this;
-    rate_tolerance: a fitted gradient decay rate "equals" ln chi when the interval of their ratio
-    lies in 1 +- this; cstar_margin: c* counts as below 1 when 1 - c* exceeds this (root-finding
-    precision); caption_tolerance: a computed fixed point reproduces a Fig. 1 caption value when
-    they differ by at most this (half a unit of the captions' last quoted digit).
+    rate_tolerance: the band on the GIA-separation units of the signed-mean g_ab rate;
+    cstar_margin: c* counts as below 1 when 1 - c* exceeds this (root-finding precision).
     """
 
-    z: float
+    coverage: float
     slope_tolerance: float
     rate_tolerance: float
     cstar_margin: float
-    caption_tolerance: float
 
     @classmethod
     def of(cls, report: Any) -> "Settings":
@@ -51,10 +48,12 @@ class Settings:
         return cls(**{f.name: getattr(report, f.name) for f in dataclasses.fields(cls)})
 
     def __post_init__(self) -> None:
-        for name in ("z", "slope_tolerance", "rate_tolerance", "cstar_margin", "caption_tolerance"):
+        for name in ("slope_tolerance", "rate_tolerance", "cstar_margin"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                 raise ValueError(f"report setting {name} must be a finite number >= 0, got {v!r}")
+        if not 0.5 < self.coverage < 1:
+            raise ValueError(f"report setting coverage must lie in (0.5, 1), got {self.coverage!r}")
 
 
 @dataclass(frozen=True)
@@ -103,26 +102,31 @@ def _se(values: np.ndarray) -> float:
 
 # ---- SPA ---------------------------------------------------------------------------------------
 
-def _directional_table(table: pd.DataFrame, keys: list[str], diff: str, se: str, direction: str, what: str,
-                       settings: Settings) -> Outcome:
-    """One verdict per row from its paired difference ``diff`` and standard error ``se`` (over seeds),
-    claimed ``< 0`` or ``> 0`` by ``direction``; combined "in every setting". Measured: the mean
-    difference over rows; uncertainty: the standard error of that mean (rows independent)."""
-    _need(table, set(keys) | {diff, se}, what)
+def _directional_table(table: pd.DataFrame, keys: list[str], diff: str, low: str, high: str, direction: str,
+                       what: str, settings: Settings) -> Outcome:
+    """One verdict per row from its paired difference ``diff`` and the interval ``[low, high]`` the phase
+    table computed over seeds (coverage in its ``coverage`` column), claimed ``< 0`` or ``> 0`` by
+    ``direction``, by the project's one rule (:func:`directional_verdict`); combined "in every setting".
+    Measured: the mean difference over rows; uncertainty: the mean interval half-width."""
+    _need(table, set(keys) | {diff, low, high}, what)
     if table.empty:
         return Outcome(NAN, NAN, Verdict.NOT_RUN, f"{what} has no rows")
-    diffs, ses = table[diff].to_numpy(float), table[se].to_numpy(float)
-    vs = [sign_verdict(d, s, settings.z, direction) for d, s in zip(diffs, ses)]
+    diffs, lows, highs = (table[c].to_numpy(float) for c in (diff, low, high))
+    ns = table["n_seeds"].to_numpy(int) if "n_seeds" in table.columns else np.zeros(len(table), int)
+    cov = float(table["coverage"].iloc[0]) if "coverage" in table.columns else settings.coverage
+    vs = [directional_verdict(Interval(d, lo, hi, int(n), cov, "t over seeds"), direction)
+          for d, lo, hi, n in zip(diffs, lows, highs, ns)]
     signed = diffs if direction == "greater" else -diffs
     worst = int(np.nanargmin(signed)) if np.isfinite(signed).any() else 0
     label = ", ".join(f"{k}={table.iloc[worst][k]}" for k in keys)
-    evidence = (f"{count(vs)} of {len(vs)} settings; least favourable {label}: "
-                f"{diffs[worst]:+.3f} +- {settings.z:g} x {ses[worst]:.3f}")
-    if "verdict" in table.columns:
-        disagree = int(sum(str(a) != b.value for a, b in zip(table["verdict"], vs)))
-        if disagree:
-            evidence += f"; {disagree} row verdict(s) differ from the table's own (another z?)"
-    return Outcome(float(np.nanmean(diffs)), float(np.sqrt(np.nansum(ses ** 2)) / len(ses)), combine(vs), evidence)
+    evidence = (f"{count(vs)} of {len(vs)} settings ({100 * cov:g} % t-intervals over {int(ns.max()) if len(ns) else 0} "
+                f"seeds); least favourable {label}: {diffs[worst]:+.3f} [{lows[worst]:+.3f}, {highs[worst]:+.3f}]")
+    if "seeds_to_decide" in table.columns:
+        need = pd.to_numeric(table["seeds_to_decide"], errors="coerce").dropna()
+        if len(need):
+            evidence += f"; undecided rows would need {int(need.min())}-{int(need.max())} seeds at the observed effect"
+    half = np.nanmean((highs - lows) / 2) if np.isfinite(highs - lows).any() else NAN
+    return Outcome(float(np.nanmean(diffs)), float(half), combine(vs), evidence)
 
 
 def claim_t1(t1: pd.DataFrame, settings: Settings) -> Outcome:
@@ -131,7 +135,7 @@ def claim_t1(t1: pd.DataFrame, settings: Settings) -> Outcome:
 
     ``t1`` (attack phase, claims/T1.csv): one row per (dataset, model, eps) with ``difference`` = mean
     over seeds of SPA accuracy - best baseline accuracy (paired) and its standard error
-    ``difference_se`` (NaN with one seed). Measured: the mean difference over rows (accuracy as a
+    ``difference_low``/``difference_high`` (its t-interval over seeds; NaN with one seed). Measured: the mean difference over rows (accuracy as a
     fraction; negative supports T1).
     """
     keys = ["dataset", "model", "eps"]
@@ -139,7 +143,8 @@ def claim_t1(t1: pd.DataFrame, settings: Settings) -> Outcome:
         # rows through a learned editor that failed its semantic gate are reported in T1.csv but do not count
         t1 = t1[t1["counts"].astype(str).str.lower().isin(["true", "1", "1.0"])]
         keys = ["dataset", "model", "editor", "eps"] if "editor" in t1.columns else keys
-    return _directional_table(t1, keys, "difference", "difference_se", "less", "claims/T1.csv", settings)
+    return _directional_table(t1, keys, "difference", "difference_low", "difference_high", "less", "claims/T1.csv",
+                              settings)
 
 
 def claim_t2(t2: pd.DataFrame, settings: Settings) -> Outcome:
@@ -148,13 +153,13 @@ def claim_t2(t2: pd.DataFrame, settings: Settings) -> Outcome:
 
     ``t2`` (advtrain phase, claims/T2.csv): rows of ``kind`` "claim" per (dataset, eps, attack,
     baseline) with ``diff_mean`` = SPA-AT accuracy - baseline accuracy (paired over seeds; positive
-    supports T2) and ``diff_se``; rows of ``kind`` "cost" (clean and pixel-PGD accuracy of SPA-AT
+    supports T2) and its t-interval ``diff_low``/``diff_high``; rows of ``kind`` "cost" (clean and pixel-PGD accuracy of SPA-AT
     against other defences) are quoted in the evidence, not judged. Measured: the mean difference
     over the claim rows.
     """
     _need(t2, {"kind", "attack", "baseline", "diff_mean"}, "claims/T2.csv")
     out = _directional_table(t2[t2["kind"] == "claim"], ["dataset", "eps", "attack", "baseline"], "diff_mean",
-                             "diff_se", "greater", "claims/T2.csv", settings)
+                             "diff_low", "diff_high", "greater", "claims/T2.csv", settings)
     cost = t2[t2["kind"] == "cost"]
     if not cost.empty:
         parts = [f"{r.attack if r.attack != 'none' else 'clean'} vs {r.baseline} {r.diff_mean:+.3f}"

@@ -4,9 +4,12 @@ Every verdict in the reproduction summary comes from one of these rules applied 
 value and its uncertainty; none is typed by hand. Three outcomes are possible for a claim that
 ran (``holds``, ``fails``, ``inconclusive``) and a fourth, ``not run``, when its input is missing.
 
-- :func:`sign_verdict`: a directional claim ("SPA accuracy is LOWER than the best baseline"):
-  the interval ``diff +- z * se`` must exclude 0 on the claimed side (holds) or on the other side
-  (fails); an interval that contains 0, or a missing standard error, is inconclusive.
+- :func:`t_interval` + :func:`directional_verdict`: a directional claim over seeds ("SPA accuracy is LOWER
+  than the best baseline"): the Student-t interval of stated coverage (params.yaml ``report.coverage``) must
+  lie on the claimed side of 0 (holds) or on the other side (fails); an interval that contains 0, has no
+  width (zero spread) or does not exist (one seed) is inconclusive, and :func:`units_to_decide` says how
+  many seeds would decide it at the observed effect. T1 (attack phase), T2 (advtrain phase) and the
+  reproduction summary all call these; nothing else decides a claim over seeds.
 - :func:`band_verdict`: an equality claim with a tolerance ("the slope is 2", "the fixed point is
   4.286"): an interval inside the tolerance band holds, one disjoint from it fails (a two
   one-sided test in the spirit of equivalence testing), a straddling one is inconclusive.
@@ -33,29 +36,6 @@ class Verdict(str, enum.Enum):
 
 def _finite(x: float | None) -> bool:
     return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
-
-
-def sign_verdict(diff: float, se: float, z: float, direction: str) -> Verdict:
-    """Verdict on the claim ``diff < 0`` (``direction="less"``) or ``diff > 0`` (``"greater"``).
-
-    ``diff``: the measured difference; ``se``: its standard error (NaN when unknown, e.g. one
-    seed); ``z``: the interval half-width in standard errors (2 ~ a 95 % interval). Holds when
-    ``diff +- z se`` lies entirely on the claimed side of 0, fails when it lies entirely on the
-    other side, inconclusive otherwise (including a non-finite ``se`` or ``diff``).
-    """
-    if direction not in ("less", "greater"):
-        raise ValueError(f"direction must be 'less' or 'greater', got {direction!r}")
-    if z < 0:
-        raise ValueError(f"z must be >= 0, got {z}")
-    if not (_finite(diff) and _finite(se)) or se < 0:
-        return Verdict.INCONCLUSIVE
-    sign = -1.0 if direction == "less" else 1.0
-    lo, hi = sign * diff - z * se, sign * diff + z * se
-    if lo > 0:
-        return Verdict.HOLDS
-    if hi < 0:
-        return Verdict.FAILS
-    return Verdict.INCONCLUSIVE
 
 
 def band_verdict(low: float, high: float, band_low: float, band_high: float) -> Verdict:

@@ -172,7 +172,6 @@ class AttackT1:
     """Settings at attack.t1."""
 
     baselines: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'recon_pgd'], ...]
-    se_factor: float
 
 
 @dataclass(frozen=True)
@@ -265,7 +264,6 @@ class AdvtrainT2:
     baselines: tuple[Literal['standard', 'pgd_at', 'trades', 'attribute_augmentation', 'spa_at'], ...]
     joint_attacks: tuple[str, ...]
     cost_baselines: tuple[Literal['standard', 'pgd_at', 'trades', 'attribute_augmentation', 'spa_at'], ...]
-    se_factor: float
 
 
 @dataclass(frozen=True)
@@ -445,11 +443,10 @@ class DepthSweep:
 class Report:
     """Decision thresholds of the reproduction summary (report phase)."""
 
-    z: float  # interval half-width in standard errors
+    coverage: float  # coverage of every interval a verdict over seeds is read from (Student-t over seeds)
     slope_tolerance: float  # V ~ m^2 band half-width around slope 2
     rate_tolerance: float  # band half-width around rate / ln chi_1 = 1
     cstar_margin: float  # c* < 1 means 1 - c* > this
-    caption_tolerance: float  # |ours - paper| allowed for a Fig. 1 caption value
     accuracy_metric: str  # attack-table metric drawn against eps by dvc plots
 
 
