@@ -19,7 +19,8 @@ torch.set_num_threads(1)
 
 CLF = ClassifierSettings("smallcnn", 3, 16, "adam", 0.002, 0.0, "crop_flip")
 MAN = ManipulatorSettings(8, 4, 3, 16, 0.002, 0.01, 1.0, 1.0)
-GEN = GeneratorSettings(0.2, 2, 0.5, 8, 4, 3, 16, 0.01, 1.0, 1.0)
+GEN = GeneratorSettings(eps=0.2, steps=2, step_fraction=0.5, z_dim=8, width=4, epochs=3, batch_size=16, lr=0.01,
+                        adv_weight=1.0, div_weight=1.0)
 
 
 def _payload(n, seed, split):
@@ -139,21 +140,23 @@ def test_clis_write_outputs_and_remove_checkpoints(tmp_path, data):
               "--device", "cpu", "--eval-batch-size", "64"]
     assert c_cli.main(common + ["--output", str(out / "classifier.pt"), "--metrics", str(out / "classifier_metrics.json"),
                                 "--curve", str(out / "classifier_curve.csv"), "--checkpoint", str(ck / "c.ckpt"),
-                                "--arch", "smallcnn", "--epochs", "2", "--batch-size", "16", "--optimizer", "sgd",
-                                "--lr", "0.05", "--weight-decay", "0.0005", "--augment", "flip"]) == 0
+                                "--classifier", json.dumps({"arch": "smallcnn", "epochs": 2, "batch_size": 16,
+                                                            "optimizer": "sgd", "lr": 0.05, "weight_decay": 0.0005,
+                                                            "augment": "flip"})]) == 0
     assert build_oracle.main(["--train", str(d / "train.pt"), "--output", str(out / "oracle.pt"), "--dataset", "toy_rot",
                               "--seed", "0"]) == 0
     assert m_cli.main(common + ["--classifier", str(out / "classifier.pt"), "--output", str(out / "manipulator.pt"),
                                 "--metrics", str(out / "manipulator_metrics.json"), "--curve", str(out / "manipulator_curve.csv"),
-                                "--checkpoint", str(ck / "m.ckpt"), "--latent-dim", "8", "--width", "4", "--epochs", "1",
-                                "--batch-size", "16", "--lr", "0.002", "--msp-weight", "0.01", "--label-weight", "1",
-                                "--edit-weight", "1"]) == 0
+                                "--checkpoint", str(ck / "m.ckpt"),
+                                "--manipulator", json.dumps({"latent_dim": 8, "width": 4, "epochs": 1, "batch_size": 16,
+                                                             "lr": 0.002, "msp_weight": 0.01, "label_weight": 1,
+                                                             "edit_weight": 1})]) == 0
     assert g_cli.main(common + ["--classifier", str(out / "classifier.pt"), "--manipulator", str(out / "oracle.pt"),
                                 "--output", str(out / "generator.pt"), "--metrics", str(out / "generator_metrics.json"),
                                 "--curve", str(out / "generator_curve.csv"), "--checkpoint", str(ck / "g.ckpt"),
-                                "--eps", "0.1", "--steps", "2", "--step-fraction", "0.5", "--z-dim", "8", "--width", "4",
-                                "--epochs", "1", "--batch-size", "16", "--lr", "0.01", "--adv-weight", "1",
-                                "--div-weight", "1"]) == 0
+                                "--eps", "0.1", "--generator", json.dumps({
+                                    "manipulator": "oracle", "steps": 2, "step_fraction": 0.5, "z_dim": 8, "width": 4,
+                                    "epochs": 1, "batch_size": 16, "lr": 0.01, "adv_weight": 1, "div_weight": 1})]) == 0
     assert not any(ck.glob("*.ckpt"))
     assert load_classifier(out / "classifier.pt").meta["test_accuracy"] == json.loads((out / "classifier_metrics.json").read_text())["test_accuracy"]
     assert isinstance(load_manipulator(out / "oracle.pt"), RotationOracle)
@@ -180,6 +183,7 @@ def test_missing_classifier_is_clean_error(tmp_path, data):
     rc = m_cli.main(["--train", str(d / "train.pt"), "--test", str(d / "test.pt"), "--classifier", str(tmp_path / "nope.pt"),
                      "--output", str(tmp_path / "m.pt"), "--metrics", str(tmp_path / "m.json"), "--curve", str(tmp_path / "m.csv"),
                      "--checkpoint", str(tmp_path / "m.ckpt"), "--dataset", "toy_rot", "--seed", "0", "--device", "cpu",
-                     "--latent-dim", "8", "--width", "4", "--epochs", "1", "--batch-size", "16", "--lr", "0.002",
-                     "--msp-weight", "0.01", "--label-weight", "1", "--edit-weight", "1", "--eval-batch-size", "64"])
+                     "--manipulator", json.dumps({"latent_dim": 8, "width": 4, "epochs": 1, "batch_size": 16, "lr": 0.002,
+                                                  "msp_weight": 0.01, "label_weight": 1, "edit_weight": 1}),
+                     "--eval-batch-size", "64"])
     assert rc == 2

@@ -53,7 +53,7 @@ rule train_classifier:
             seed=int(w.seed),
             device=DEVICE,
             eval_batch_size=PRE["eval_batch_size"],
-            **pretrain_settings("classifier", w.dataset),
+            classifier=pretrain_settings("classifier", w.dataset),
         ),
         code=code_of("train_classifier"),
     shell:
@@ -123,7 +123,7 @@ rule train_manipulator:
             seed=int(w.seed),
             device=DEVICE,
             eval_batch_size=PRE["eval_batch_size"],
-            **pretrain_settings("manipulator", w.dataset),
+            manipulator=pretrain_settings("manipulator", w.dataset),
         ),
         code=code_of("train_manipulator"),
     shell:
@@ -167,7 +167,8 @@ rule train_generator:
             seed=int(w.seed),
             device=DEVICE,
             eval_batch_size=PRE["eval_batch_size"],
-            **{k: v for k, v in pretrain_settings("generator", w.dataset).items() if k != "manipulator"},
+            generator=pretrain_settings("generator", w.dataset),
+            eps=derived.generator_eps(S.attack, w.dataset),
         ),
         code=code_of("train_generator"),
     shell:

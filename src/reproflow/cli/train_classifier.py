@@ -16,7 +16,8 @@ from reproflow.device import describe_device, resolve_device
 from reproflow.models.classifiers import save_classifier
 from reproflow.runinfo import write_sidecar
 from reproflow.seeding import seed_everything
-from reproflow.training.classifier import ClassifierSettings, train_classifier
+from reproflow.settings.sections import PretrainClassifier
+from reproflow.training.classifier import train_classifier
 from reproflow.training.loop import write_training_outputs
 
 
@@ -33,13 +34,7 @@ class Config:
     dataset: str
     seed: int
     device: str
-    arch: str
-    epochs: int
-    batch_size: int
-    optimizer: str
-    lr: float
-    weight_decay: float
-    augment: str
+    classifier: PretrainClassifier  # pretrain.classifier.<dataset>
     eval_batch_size: int
 
 
@@ -48,13 +43,13 @@ def run(cfg: Config) -> None:
     device = resolve_device(cfg.device)
     train, test = load_split(cfg.train), load_split(cfg.test)
     seed_everything(cfg.seed)
-    settings = ClassifierSettings(cfg.arch, cfg.epochs, cfg.batch_size, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.augment)
+    settings = cfg.classifier
     model, rows, metrics = train_classifier(
         train, test, settings, cfg.seed, device, cfg.checkpoint, cfg.dataset, cfg.eval_batch_size
     )
     c, size = train.images.shape[1], train.images.shape[-1]
     meta = {"dataset": cfg.dataset, "seed": cfg.seed, **metrics}
-    save_classifier(cfg.output, model, cfg.arch, c, train.num_classes, size, meta)
+    save_classifier(cfg.output, model, settings.arch, c, train.num_classes, size, meta)
     write_training_outputs(cfg.curve, rows, cfg.metrics, metrics)
     write_sidecar(cfg.output, cfg, cfg.seed, describe_device(device), started)
     Checkpointer(cfg.checkpoint, 1).remove()

@@ -18,6 +18,7 @@ from reproflow.models.generator import save_generator
 from reproflow.models.manipulator import load_manipulator
 from reproflow.runinfo import write_sidecar
 from reproflow.seeding import seed_everything
+from reproflow.settings.sections import PretrainGenerator
 from reproflow.training.generator import GeneratorSettings, train_generator
 from reproflow.training.loop import write_training_outputs
 
@@ -37,16 +38,8 @@ class Config:
     dataset: str
     seed: int
     device: str
-    eps: float
-    steps: int
-    step_fraction: float
-    z_dim: int
-    width: int
-    epochs: int
-    batch_size: int
-    lr: float
-    adv_weight: float
-    div_weight: float
+    generator: PretrainGenerator  # pretrain.generator.<dataset>
+    eps: float  # derived: the largest eps of attack.eps_grid.<dataset>
     eval_batch_size: int
 
 
@@ -57,15 +50,12 @@ def run(cfg: Config) -> None:
     classifier = load_classifier(cfg.classifier, device)
     manipulator = load_manipulator(cfg.manipulator, device)
     seed_everything(cfg.seed)
-    settings = GeneratorSettings(
-        cfg.eps, cfg.steps, cfg.step_fraction, cfg.z_dim, cfg.width, cfg.epochs, cfg.batch_size, cfg.lr,
-        cfg.adv_weight, cfg.div_weight,
-    )
+    settings = GeneratorSettings.of(cfg.generator, cfg.eps)
     gen, rows, metrics = train_generator(
         train, test, classifier, manipulator, settings, cfg.seed, device, cfg.checkpoint, cfg.dataset, cfg.eval_batch_size
     )
     meta = {
-        "dataset": cfg.dataset, "seed": cfg.seed, "eps": cfg.eps, "steps": cfg.steps, "step_size": settings.step_size,
+        "dataset": cfg.dataset, "seed": cfg.seed, "eps": cfg.eps, "steps": settings.steps, "step_size": settings.step_size,
         "manipulator": str(cfg.manipulator), **metrics,
     }
     save_generator(cfg.output, gen, meta)

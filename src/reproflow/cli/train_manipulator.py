@@ -18,7 +18,8 @@ from reproflow.models.manipulator import save_manipulator
 from reproflow.runinfo import write_sidecar
 from reproflow.seeding import seed_everything
 from reproflow.training.loop import write_training_outputs
-from reproflow.training.manipulator import ManipulatorSettings, train_manipulator
+from reproflow.settings.sections import PretrainManipulator
+from reproflow.training.manipulator import train_manipulator
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,7 @@ class Config:
     dataset: str
     seed: int
     device: str
-    latent_dim: int
-    width: int
-    epochs: int
-    batch_size: int
-    lr: float
-    msp_weight: float
-    label_weight: float
-    edit_weight: float
+    manipulator: PretrainManipulator  # pretrain.manipulator.<dataset>
     eval_batch_size: int
 
 
@@ -52,9 +46,7 @@ def run(cfg: Config) -> None:
     train, test = load_split(cfg.train), load_split(cfg.test)
     classifier = load_classifier(cfg.classifier, device)
     seed_everything(cfg.seed)
-    settings = ManipulatorSettings(
-        cfg.latent_dim, cfg.width, cfg.epochs, cfg.batch_size, cfg.lr, cfg.msp_weight, cfg.label_weight, cfg.edit_weight
-    )
+    settings = cfg.manipulator
     m, rows, metrics = train_manipulator(
         train, test, classifier, settings, cfg.seed, device, cfg.checkpoint, cfg.dataset, cfg.eval_batch_size
     )

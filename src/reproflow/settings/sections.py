@@ -72,7 +72,6 @@ class PretrainGenerator:
     """Settings at pretrain.generator."""
 
     manipulator: Literal['oracle', 'msp']
-    eps: float
     steps: int
     step_fraction: float
     z_dim: int

@@ -15,6 +15,7 @@ from reproflow.data.store import Split
 from reproflow.errors import UserError
 from reproflow.logs import progress
 from reproflow.models.classifiers import build_classifier
+from reproflow.settings.sections import PretrainClassifier
 from reproflow.training.loop import (
     EpochHook, ResumableTraining, accuracy, cosine_lr, curve_rows, epoch_generator, minibatches,
 )
@@ -25,17 +26,10 @@ OPTIMIZERS = ("sgd", "adam")
 AUGMENTS = ("none", "flip", "crop_flip")
 
 
-@dataclass(frozen=True)
-class ClassifierSettings:
-    """Hyper-parameters of clean training (params.yaml ``pretrain.classifier.<dataset>``)."""
-
-    arch: str
-    epochs: int
-    batch_size: int
-    optimizer: str  # sgd (momentum 0.9, Nesterov) | adam
-    lr: float  # peak learning rate, cosine-decayed to 0 over the epochs
-    weight_decay: float
-    augment: str  # none | flip | crop_flip (4-pixel random shifts with zero fill, horizontal flips)
+# Hyper-parameters of clean training: params.yaml ``pretrain.classifier.<dataset>`` (arch, epochs, batch_size;
+# optimizer sgd = momentum 0.9, Nesterov | adam; lr = peak, cosine-decayed to 0; weight_decay; augment none | flip
+# | crop_flip = 4-pixel random shifts with zero fill and horizontal flips).
+ClassifierSettings = PretrainClassifier
 
 
 def augment_batch(x: torch.Tensor, mode: str, gen: torch.Generator) -> torch.Tensor:

@@ -46,6 +46,13 @@ class GeneratorSettings:
     adv_weight: float
     div_weight: float
 
+    @classmethod
+    def of(cls, section: Any, eps: float) -> "GeneratorSettings":
+        """From params.yaml's ``pretrain.generator.<dataset>`` (by field name) and the derived training eps."""
+        from dataclasses import fields
+
+        return cls(eps=float(eps), **{f.name: getattr(section, f.name) for f in fields(cls) if f.name != "eps"})
+
     @property
     def step_size(self) -> float:
         return self.step_fraction * self.eps

@@ -25,6 +25,7 @@ from torch import nn
 from reproflow.data.store import Split
 from reproflow.logs import progress
 from reproflow.models.manipulator import MSPManipulator, RotationOracle
+from reproflow.settings.sections import PretrainManipulator
 from reproflow.training.loop import (
     EpochHook, ResumableTraining, accuracy, curve_rows, epoch_generator, minibatches, ssim,
 )
@@ -32,18 +33,8 @@ from reproflow.training.loop import (
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ManipulatorSettings:
-    """Hyper-parameters of the MSP manipulator (params.yaml ``pretrain.manipulator.<dataset>``)."""
-
-    latent_dim: int
-    width: int
-    epochs: int
-    batch_size: int
-    lr: float
-    msp_weight: float
-    label_weight: float
-    edit_weight: float
+# Hyper-parameters of the MSP manipulator: params.yaml ``pretrain.manipulator.<dataset>``.
+ManipulatorSettings = PretrainManipulator
 
 
 def oracle_for(split: Split) -> RotationOracle | None:
