@@ -27,8 +27,14 @@ def main() -> None:
     from reproflow.config import load_config
     from reproflow.data.store import Split, load_split
     from reproflow.defences import DefenceName, RefreshSettings, build_defence
-    from reproflow.models import (NoiseGenerator, RotationOracle, build_classifier, load_classifier,
-                                  load_generator, load_manipulator)
+    from reproflow.models import (
+        NoiseGenerator,
+        RotationOracle,
+        build_classifier,
+        load_classifier,
+        load_generator,
+        load_manipulator,
+    )
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", choices=["quick", "paper"], default="quick")

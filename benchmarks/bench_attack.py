@@ -29,8 +29,14 @@ def _models(device, pre: Path, dataset: str):
     import torch
 
     from reproflow.data.store import load_split
-    from reproflow.models import (NoiseGenerator, build_classifier, load_classifier, load_generator,
-                                  load_manipulator, RotationOracle)
+    from reproflow.models import (
+        NoiseGenerator,
+        RotationOracle,
+        build_classifier,
+        load_classifier,
+        load_generator,
+        load_manipulator,
+    )
 
     test = ROOT / "results" / "quick" / "data" / f"dataset~{dataset}" / "test.pt"
     if (pre / "classifier.pt").exists() and (pre / "generator.pt").exists() and test.exists():

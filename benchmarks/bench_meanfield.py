@@ -9,9 +9,9 @@ Prints wall times, the speed-up per point, and the largest relative difference o
 from __future__ import annotations
 
 import argparse
-import warnings
 import math
 import time
+import warnings
 
 import numpy as np
 import torch

@@ -31,7 +31,7 @@ def _parents(name: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _direct_imports(name: str) -> frozenset[str]:
     path = _module_path(name)
     if path is None:
@@ -56,7 +56,7 @@ def _direct_imports(name: str) -> frozenset[str]:
     return frozenset(m for m in found if m == PACKAGE or m.startswith(PACKAGE + "."))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def module_closure(name: str) -> tuple[str, ...]:
     """Every reproflow module (with its parent packages) that importing ``name`` can run, sorted."""
     seen: set[str] = set()
@@ -76,7 +76,7 @@ def module_files(name: str) -> list[Path]:
     return [p for p in (_module_path(m) for m in module_closure(name)) if p is not None]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def code_digest(name: str) -> str:
     """SHA-256 (16 hex digits) over the path and bytes of every file of ``name``'s import closure."""
     h = hashlib.sha256()

@@ -21,7 +21,7 @@ import os
 log = logging.getLogger(__name__)
 
 
-def resolve_device(name: str = "auto", *, tf32: bool = False) -> "torch.device":  # noqa: F821
+def resolve_device(name: str = "auto", *, tf32: bool = False) -> torch.device:  # noqa: F821
     """Map ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N`` to a ``torch.device``; configure CUDA once.
 
     ``auto`` picks CUDA when available, else CPU. Asking for CUDA on a machine without it
@@ -60,7 +60,7 @@ def configure_cuda(*, tf32: bool) -> None:
     log.info("CUDA settings: fp32 matmul/conv precision %s, cudnn.benchmark on, no AMP", precision)
 
 
-def to_device_once(*tensors: "torch.Tensor", device: "torch.device") -> tuple["torch.Tensor", ...]:  # noqa: F821
+def to_device_once(*tensors: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, ...]:  # noqa: F821
     """Move whole data sets to ``device`` at the start of a job, so that each step indexes batches
     there instead of slicing on the CPU and copying every step.
 
@@ -78,13 +78,13 @@ def to_device_once(*tensors: "torch.Tensor", device: "torch.device") -> tuple["t
     return tuple(out)
 
 
-def take_batch(x: "torch.Tensor", idx: "torch.Tensor") -> "torch.Tensor":  # noqa: F821
+def take_batch(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:  # noqa: F821
     """Rows ``idx`` of ``x`` (shape (n, ...) -> (len(idx), ...)), indexed where ``x`` lives; the
     index (a few hundred integers) is what moves, not the batch."""
     return x.index_select(0, idx.to(x.device, non_blocking=True))
 
 
-def device_generator(seed: int, device: "torch.device") -> "torch.Generator":  # noqa: F821
+def device_generator(seed: int, device: torch.device) -> torch.Generator:  # noqa: F821
     """A torch generator on ``device`` seeded with ``seed``, for drawing Monte Carlo weights,
     biases and dropout masks where they are used (``torch.randn(..., generator=g, device=device)``)
     instead of on one CPU thread followed by a copy.
@@ -119,7 +119,7 @@ def configure_threads(threads: int) -> None:
             pass
 
 
-def describe_device(device: "torch.device") -> str:  # noqa: F821
+def describe_device(device: torch.device) -> str:  # noqa: F821
     """Human-readable device string for the run sidecar."""
     import torch
 

@@ -11,8 +11,9 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from reproflow.errors import UserError
 
@@ -86,7 +87,7 @@ def read_json(path: str | os.PathLike) -> Any:
         raise UserError(f"{p}: not valid JSON ({exc}); delete it and re-run the step that writes it") from None
 
 
-def write_table(path: str | os.PathLike, df: "Any", markdown: bool = False) -> None:
+def write_table(path: str | os.PathLike, df: Any, markdown: bool = False) -> None:
     """Atomically write a pandas DataFrame as CSV (and, with ``markdown``, a ``.md`` twin)."""
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False)
@@ -95,7 +96,7 @@ def write_table(path: str | os.PathLike, df: "Any", markdown: bool = False) -> N
         write_text(md_path, dataframe_to_markdown(df) + "\n")
 
 
-def dataframe_to_markdown(df: "Any", floatfmt: str = ".4g") -> str:
+def dataframe_to_markdown(df: Any, floatfmt: str = ".4g") -> str:
     """Render a DataFrame as a GitHub Markdown table without the optional tabulate dependency."""
     cols = [str(c) for c in df.columns]
 

@@ -14,8 +14,9 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ class Progress:
         if self.lines:
             self._line(self.clock())
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc) -> None:

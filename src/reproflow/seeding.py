@@ -7,7 +7,7 @@ import random
 import numpy as np
 
 
-def seed_everything(seed: int) -> "torch.Generator":  # noqa: F821
+def seed_everything(seed: int) -> torch.Generator:  # noqa: F821
     """Seed Python, NumPy and torch (CPU and CUDA) from one integer.
 
     Returns a CPU ``torch.Generator`` seeded with ``seed`` for code that wants an explicit

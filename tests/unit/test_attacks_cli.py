@@ -57,8 +57,14 @@ def _evaluate_args(d, seed: int, crosscheck: str = "true") -> list[str]:
 
 
 def test_attack_phase_clis(job):
-    from reproflow.cli import (collect_attack, evaluate_attacks, plot_attack_accuracy, plot_attack_attributes,
-                               plot_attack_examples, tabulate_claim_t1)
+    from reproflow.cli import (
+        collect_attack,
+        evaluate_attacks,
+        plot_attack_accuracy,
+        plot_attack_attributes,
+        plot_attack_examples,
+        tabulate_claim_t1,
+    )
 
     d = job
     for seed in (0, 1):

@@ -25,7 +25,7 @@ def test_forward_monte_carlo_within_4_se_of_theory(act, sw2, sb2, rho):
     s = MC.simulate_forward(act, sw2, sb2, rho, x, pairs, depth, draws=24, generator=gen)
     q0 = (x.double() ** 2).mean(1)
     q1 = sw2 * q0 + sb2
-    qa, qb = q1[pairs[:, 0]], q1[pairs[:, 1]]
+    qa = q1[pairs[:, 0]]
     q12 = sw2 * (x[pairs[:, 0]].double() * x[pairs[:, 1]].double()).mean(1) + sb2
     q_th, _ = T.iterate_maps(act, q1, q1, sw2, sb2, rho, depth)
     _, c_th = T.iterate_maps(act, qa, q12, sw2, sb2, rho, depth)
@@ -61,7 +61,7 @@ def test_gradient_factorisation_equals_explicit_outer_products():
     gen = torch.Generator().manual_seed(0)
     z = torch.randn(1, 2, 16, generator=gen, dtype=torch.float64)
     x = z[0].clone()
-    ws, bs, masks = [], [], []
+    ws = []
     y = x.unsqueeze(0)
     for layer in range(3):
         w = (torch.randn(1, 16, 16, generator=gen, dtype=torch.float64) * math.sqrt(1.5 / 16)).requires_grad_()

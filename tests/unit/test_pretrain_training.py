@@ -8,7 +8,7 @@ import torch
 from reproflow.data.rotate import rotate
 from reproflow.data.store import load_split, save_split
 from reproflow.errors import UserError
-from reproflow.models import RotationOracle, build_classifier, load_classifier, load_generator, load_manipulator
+from reproflow.models import RotationOracle, load_classifier, load_generator, load_manipulator
 from reproflow.models._ckpt import freeze
 from reproflow.training.classifier import ClassifierSettings, train_classifier
 from reproflow.training.generator import GeneratorSettings, train_generator
@@ -131,7 +131,9 @@ def test_metrics_are_rates_and_generator_respects_eps(data, clf):
 
 
 def test_clis_write_outputs_and_remove_checkpoints(tmp_path, data):
-    from reproflow.cli import build_oracle, plot_pretrain, train_classifier as c_cli, train_generator as g_cli
+    from reproflow.cli import build_oracle, plot_pretrain
+    from reproflow.cli import train_classifier as c_cli
+    from reproflow.cli import train_generator as g_cli
     from reproflow.cli import train_manipulator as m_cli
 
     d, _, _ = data

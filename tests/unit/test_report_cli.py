@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from reproflow.config import load_yaml
-from reproflow.settings import to_json
-
-REPO = Path(__file__).resolve().parents[2]
-
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from reproflow.cli.summarise_claims import main
+from reproflow.config import load_yaml
 from reproflow.report.plotdata import TRAINABILITY_COLUMNS
 from reproflow.report.summary import CLAIMS
+from reproflow.settings import to_json
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _write_inputs(tmp):

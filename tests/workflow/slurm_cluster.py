@@ -69,7 +69,7 @@ class LocalSlurm:
         self.procs: list[subprocess.Popen] = []
         self.old_conf: str | None = None
 
-    def __enter__(self) -> "LocalSlurm":
+    def __enter__(self) -> LocalSlurm:
         for sub in ("ctld", "d"):
             (self.state / sub).mkdir(parents=True, exist_ok=True)
         cpus = os.cpu_count() or 2

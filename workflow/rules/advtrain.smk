@@ -24,12 +24,16 @@ ADV_ATTACKS = list(derived.advtrain_attacks(S.attack, S.advtrain))
 ADV_ORACLE_ATTACKS = list(derived.advtrain_oracle_attacks(S.attack, S.advtrain))
 # what attribute augmentation and SPA-AT edit with: the learned MSP manipulator or the rotation oracle
 ADV_MANIPULATOR = lambda w: pretrain_model(
-    w.dataset, w.seed, "oracle" if ADV["manipulator"] == "oracle" and pretrain_has_oracle(w.dataset) else "manipulator"
+    w.dataset,
+    w.seed,
+    (
+        "oracle"
+        if ADV["manipulator"] == "oracle" and pretrain_has_oracle(w.dataset)
+        else "manipulator"
+    ),
 )
 # attacks of the matrix rerun with the learned editor beside the exact one (labels <attack>_learned)
 ADV_LEARNED_ATTACKS = list(derived.advtrain_learned_attacks(S.attack, S.advtrain))
-# every defence-specific setting goes to the CLI as a flag; "lr" of SPA-AT's inner attack is attack_lr
-ADV_DEFENCE_FLAGS = lambda name: {("attack_lr" if k == "lr" else k): v for k, v in ADV.get(name, {}).items()}
 
 
 wildcard_constraints:
@@ -78,8 +82,8 @@ rule train_defence:
             eps=attack_headline_eps(w.dataset),
             init=ADV["init"],
             eval_batch_size=ADV["eval_batch_size"],
-            **ADV["training"][w.dataset],
-            **ADV_DEFENCE_FLAGS(w.defence),
+            training=ADV["training"][w.dataset],
+            settings=ADV.get(w.defence),
             augment=pretrain_settings("classifier", w.dataset)["augment"],
         ),
         code=code_of("train_defence"),
@@ -98,7 +102,8 @@ rule evaluate_defence:
                 "generator": pretrain_model(w.dataset, w.seed, "generator"),
                 **(
                     {"oracle": pretrain_model(w.dataset, w.seed, "oracle")}
-                    if (ATT["oracle_ablation"] or attack_editor(w.dataset) == "oracle") and pretrain_has_oracle(w.dataset)
+                    if (ATT["oracle_ablation"] or attack_editor(w.dataset) == "oracle")
+                    and pretrain_has_oracle(w.dataset)
                     else {}
                 ),
             }
@@ -134,7 +139,11 @@ rule evaluate_defence:
             device=DEVICE,
             eps_grid=attack_eps_grid(w.dataset),
             attacks=ADV_ATTACKS,
-            max_samples=ATT["max_samples"] if ADV["max_samples"] is None else ADV["max_samples"],
+            max_samples=(
+                ATT["max_samples"]
+                if ADV["max_samples"] is None
+                else ADV["max_samples"]
+            ),
             **attack_settings_args(),
             refit_batches=ADV["refit"]["batches"],
             refit_batch_size=ADV["refit"]["batch_size"],

@@ -18,8 +18,6 @@ ATT_DIR = f"{R}/attack/dataset~{{dataset}}/seed~{{seed}}"
 
 
 rule evaluate_attacks:
-    conda:
-        "../envs/reproflow.yaml"
     input:
         unpack(_attack_inputs),
     output:
@@ -30,6 +28,8 @@ rule evaluate_attacks:
         log_path("attack", "evaluate_attacks/{dataset}/seed~{seed}"),
     benchmark:
         bench_path("attack", "evaluate_attacks/{dataset}/seed~{seed}")
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=16000,
@@ -72,8 +72,6 @@ rule evaluate_attacks:
 
 
 rule collect_attack:
-    conda:
-        "../envs/reproflow.yaml"
     input:
         metrics=_attack_jobs("metrics.csv"),
         attributes=_attack_jobs("attributes.csv"),
@@ -86,6 +84,8 @@ rule collect_attack:
         checks_md=f"{R}/attack/semantic_checks.md",
     log:
         log_path("attack", "collect_attack/all"),
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -108,8 +108,6 @@ rule collect_attack:
 
 
 rule tabulate_claim_t1:
-    conda:
-        "../envs/reproflow.yaml"
     input:
         metrics=f"{R}/attack/metrics.csv",
     output:
@@ -120,6 +118,8 @@ rule tabulate_claim_t1:
         gate_md=f"{R}/attack/claims/editor_gate.md",
     log:
         log_path("attack", "tabulate_claim_t1/all"),
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -144,8 +144,6 @@ rule tabulate_claim_t1:
 
 
 rule plot_attack_accuracy:
-    conda:
-        "../envs/reproflow.yaml"
     input:
         metrics=f"{R}/attack/metrics.csv",
     output:
@@ -158,6 +156,8 @@ rule plot_attack_accuracy:
         pdf=f"{R}/attack/accuracy_vs_eps.pdf",
     log:
         log_path("attack", "plot_attack_accuracy/all"),
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -176,8 +176,6 @@ rule plot_attack_accuracy:
 
 
 rule plot_attack_attributes:
-    conda:
-        "../envs/reproflow.yaml"
     input:
         attributes=f"{R}/attack/attributes.csv",
     output:
@@ -190,6 +188,8 @@ rule plot_attack_attributes:
         pdf=f"{R}/attack/attribute_histogram.pdf",
     log:
         log_path("attack", "plot_attack_attributes/all"),
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -208,8 +208,6 @@ rule plot_attack_attributes:
 
 
 rule plot_attack_examples:
-    conda:
-        "../envs/reproflow.yaml"
     input:
         examples=lambda w: f"{R}/attack/dataset~{w.dataset}/seed~{PRE['seeds'][0]}/examples.npz",
     output:
@@ -222,6 +220,8 @@ rule plot_attack_examples:
         pdf=f"{R}/attack/dataset~{{dataset}}/examples.pdf",
     log:
         log_path("attack", "plot_attack_examples/{dataset}"),
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -259,4 +259,8 @@ rule attack_all:
         f"{R}/attack/accuracy_vs_eps.pdf",
         f"{R}/attack/attribute_histogram.png",
         f"{R}/attack/attribute_histogram.pdf",
-        expand(f"{R}/attack/dataset~{{dataset}}/examples.{{ext}}", dataset=PRE["datasets"], ext=["png", "pdf"]),
+        expand(
+            f"{R}/attack/dataset~{{dataset}}/examples.{{ext}}",
+            dataset=PRE["datasets"],
+            ext=["png", "pdf"],
+        ),

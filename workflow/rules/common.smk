@@ -11,10 +11,14 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from reproflow.cli._base import format_flags as cli_args  # kwargs -> "--flag value ..." (used by every rule)
+from reproflow.cli._base import (
+    format_flags as cli_args,
+)  # kwargs -> "--flag value ..." (used by every rule)
 from reproflow.cli._base import put_interpreter_on_path
 from reproflow.config import validate_config
-from reproflow.deps import cli_digest as code_of  # rule name -> digest of the code its jobs run
+from reproflow.deps import (
+    cli_digest as code_of,
+)  # rule name -> digest of the code its jobs run
 from reproflow.errors import UserError
 from reproflow.settings import derived, load
 from reproflow.settings.sections import Section
@@ -40,9 +44,19 @@ GPUS = config["gpus_per_job"]
 
 def attack_settings_args():
     """The attack section's subsections every evaluation job passes on (reproflow.attacks.suite.AttackSettings),
-    by their params.yaml names: the attack phase's and the advtrain phase's evaluations share them."""
+    by their params.yaml names: the attack phase's and the advtrain phase's evaluations share them.
+    """
     att = config["attack"]
-    keys = ("pgd", "autoattack", "attribute", "spa", "joint_pgd", "joint_apgd", "batch_size", "edge_tol")
+    keys = (
+        "pgd",
+        "autoattack",
+        "attribute",
+        "spa",
+        "joint_pgd",
+        "joint_apgd",
+        "batch_size",
+        "edge_tol",
+    )
     return {k: att[k] for k in keys}
 
 
@@ -82,7 +96,11 @@ def generator_manipulator(wildcards):
         raise WorkflowError(
             f"config key 'pretrain.generator.{wildcards.dataset}.manipulator': 'oracle' needs a rotated (*_rot) dataset; use msp"
         )
-    return pretrain_model(wildcards.dataset, wildcards.seed, "oracle" if kind == "oracle" else "manipulator")
+    return pretrain_model(
+        wildcards.dataset,
+        wildcards.seed,
+        "oracle" if kind == "oracle" else "manipulator",
+    )
 
 
 def _pretrain_plot_inputs(wildcards):
@@ -90,8 +108,16 @@ def _pretrain_plot_inputs(wildcards):
     out = {
         "test": f"{R}/data/dataset~{d}/test.pt",
         "manipulator": pretrain_model(d, seeds[0], "manipulator"),
-        "curves": [f"{R}/pretrain/dataset~{d}/seed~{s}/{m}_curve.csv" for s in seeds for m in ("classifier", "manipulator", "generator")],
-        "metrics": [f"{R}/pretrain/dataset~{d}/seed~{s}/{m}_metrics.json" for s in seeds for m in ("classifier", "manipulator", "generator")],
+        "curves": [
+            f"{R}/pretrain/dataset~{d}/seed~{s}/{m}_curve.csv"
+            for s in seeds
+            for m in ("classifier", "manipulator", "generator")
+        ],
+        "metrics": [
+            f"{R}/pretrain/dataset~{d}/seed~{s}/{m}_metrics.json"
+            for s in seeds
+            for m in ("classifier", "manipulator", "generator")
+        ],
     }
     if pretrain_has_oracle(d):
         out["oracle"] = pretrain_model(d, seeds[0], "oracle")
@@ -101,12 +127,21 @@ def _pretrain_plot_inputs(wildcards):
 def _pretrain_all_outputs():
     out = []
     for d in PRE["datasets"]:
-        models = ["classifier", "manipulator", "generator"] + (["oracle"] if pretrain_has_oracle(d) else [])
+        models = ["classifier", "manipulator", "generator"] + (
+            ["oracle"] if pretrain_has_oracle(d) else []
+        )
         for s in PRE["seeds"]:
             out += [pretrain_model(d, s, m) for m in models]
         out += [
             f"{R}/pretrain/dataset~{d}/{a}"
-            for a in ("metrics.csv", "metrics.md", "training_curves.png", "training_curves.pdf", "manipulator_grid.png", "manipulator_grid.pdf")
+            for a in (
+                "metrics.csv",
+                "metrics.md",
+                "training_curves.png",
+                "training_curves.pdf",
+                "manipulator_grid.png",
+                "manipulator_grid.pdf",
+            )
         ]
     return out
 
@@ -118,7 +153,10 @@ def _figure_inputs(w):
     if w.mf_figure == "forward":
         return [f"{R}/meanfield/forward_mc.csv"]
     if w.mf_figure == "phase_diagram":
-        return [f"{R}/meanfield/phase_diagram.csv", f"{R}/meanfield/critical_points.csv"]
+        return [
+            f"{R}/meanfield/phase_diagram.csv",
+            f"{R}/meanfield/critical_points.csv",
+        ]
     if w.mf_figure == "gradients":
         return [f"{R}/meanfield/gradients/run~{r}/layers.csv" for r in MF_RUNS] + [
             f"{R}/meanfield/gradient_rates.csv"
@@ -142,7 +180,9 @@ def ds_cell_minutes(wildcards):
     sustained 5 TFLOP/s (a GPU), plus start-up; generous on purpose."""
     p = PANELS[wildcards.panel]
     nets = len(p["sw2_grid"]) * len(DS["seeds"])
-    flops = 6.0 * nets * p["batch"] * DS["width"] ** 2 * int(wildcards.depth) * p["steps"]
+    flops = (
+        6.0 * nets * p["batch"] * DS["width"] ** 2 * int(wildcards.depth) * p["steps"]
+    )
     return int(10 + 3 * flops / 5e12 / 60)
 
 
@@ -170,14 +210,18 @@ def _attack_inputs(wildcards):
         "manipulator": pretrain_model(d, s, "manipulator"),
         "generator": pretrain_model(d, s, "generator"),
     }
-    if (ATT["oracle_ablation"] or attack_editor(d) == "oracle") and pretrain_has_oracle(d):
+    if (ATT["oracle_ablation"] or attack_editor(d) == "oracle") and pretrain_has_oracle(
+        d
+    ):
         out["oracle"] = pretrain_model(d, s, "oracle")
     return out
 
 
 def _attack_jobs(artifact):
     return [
-        f"{R}/attack/dataset~{d}/seed~{s}/{artifact}" for d in PRE["datasets"] for s in PRE["seeds"]
+        f"{R}/attack/dataset~{d}/seed~{s}/{artifact}"
+        for d in PRE["datasets"]
+        for s in PRE["seeds"]
     ]
 
 
@@ -191,5 +235,3 @@ def attack_editor(dataset):
 
 def advtrain_attack_labels(dataset):
     return derived.advtrain_attack_labels(S.attack, S.advtrain, dataset)
-
-

@@ -42,7 +42,11 @@ rule prepare_dataset:
             celeba_size=DATA["celeba_size"],
             celeba_attribute=DATA["celeba_attribute"],
             # the class label of CelebA (passed for celeba only, so the other datasets' jobs are unchanged)
-            **({"celeba_class_attribute": DATA["celeba_class_attribute"]} if w.dataset == "celeba" else {}),
+            **(
+                {"celeba_class_attribute": DATA["celeba_class_attribute"]}
+                if w.dataset == "celeba"
+                else {}
+            ),
         ),
         code=code_of("prepare_dataset"),
     shell:
@@ -80,7 +84,14 @@ rule data_all:
         expand(
             f"{R}/data/dataset~{{dataset}}/{{artifact}}",
             dataset=DATA["datasets"],
-            artifact=["train.pt", "test.pt", "train.json", "test.json", "samples.png", "samples.pdf"],
+            artifact=[
+                "train.pt",
+                "test.pt",
+                "train.json",
+                "test.json",
+                "samples.png",
+                "samples.pdf",
+            ],
         ),
 
 
@@ -105,12 +116,20 @@ rule check_data:
             download=DATA["download"],
             # the phases that read each dataset: SPA phases read pretrain.datasets, the depth sweep its panels'
             used_by={
-                d: [ph for ph, uses in (
-                    ("pretrain", config["pretrain"]["datasets"]),
-                    ("attack", config["pretrain"]["datasets"]),
-                    ("advtrain", config["pretrain"]["datasets"]),
-                    ("depth_sweep", [p["dataset"] for p in config["depth_sweep"]["panels"]] + [config["depth_sweep"]["speed"]["dataset"]]),
-                ) if d in uses]
+                d: [
+                    ph
+                    for ph, uses in (
+                        ("pretrain", config["pretrain"]["datasets"]),
+                        ("attack", config["pretrain"]["datasets"]),
+                        ("advtrain", config["pretrain"]["datasets"]),
+                        (
+                            "depth_sweep",
+                            [p["dataset"] for p in config["depth_sweep"]["panels"]]
+                            + [config["depth_sweep"]["speed"]["dataset"]],
+                        ),
+                    )
+                    if d in uses
+                ]
                 for d in DATA["datasets"]
             },
         ),

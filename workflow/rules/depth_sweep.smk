@@ -20,8 +20,6 @@ wildcard_constraints:
 
 
 rule train_depth_cell:
-    conda:
-        "../envs/reproflow.yaml"
     input:
         train=lambda w: ds_split(PANELS[w.panel]["dataset"], "train"),
         test=lambda w: ds_split(PANELS[w.panel]["dataset"], "test"),
@@ -32,6 +30,8 @@ rule train_depth_cell:
         log_path("depth_sweep", "train_depth_cell/{panel}/{depth}"),
     benchmark:
         bench_path("depth_sweep", "train_depth_cell/{panel}/{depth}")
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=8000,
@@ -72,17 +72,23 @@ rule train_depth_cell:
 
 
 rule collect_depth_sweep:
-    conda:
-        "../envs/reproflow.yaml"
     input:
-        cells=lambda w: expand(f"{DS_ROOT}/panel~{w.panel}/depth~{{depth}}/accuracy.csv", depth=PANELS[w.panel]["depth_grid"]),
-        curves=lambda w: expand(f"{DS_ROOT}/panel~{w.panel}/depth~{{depth}}/curves.csv", depth=PANELS[w.panel]["depth_grid"]),
+        cells=lambda w: expand(
+            f"{DS_ROOT}/panel~{w.panel}/depth~{{depth}}/accuracy.csv",
+            depth=PANELS[w.panel]["depth_grid"],
+        ),
+        curves=lambda w: expand(
+            f"{DS_ROOT}/panel~{w.panel}/depth~{{depth}}/curves.csv",
+            depth=PANELS[w.panel]["depth_grid"],
+        ),
     output:
         acc=f"{DS_ROOT}/panel~{{panel}}/accuracy.csv",
         md=f"{DS_ROOT}/panel~{{panel}}/accuracy.md",
         curves=f"{DS_ROOT}/panel~{{panel}}/curves.csv",
     log:
         log_path("depth_sweep", "collect_depth_sweep/{panel}"),
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -100,8 +106,6 @@ rule collect_depth_sweep:
 
 
 rule fit_depth_formula:
-    conda:
-        "../envs/reproflow.yaml"
     input:
         panels=expand(f"{DS_ROOT}/panel~{{panel}}/accuracy.csv", panel=list(PANELS)),
         curves=expand(f"{DS_ROOT}/panel~{{panel}}/curves.csv", panel=list(PANELS)),
@@ -118,6 +122,8 @@ rule fit_depth_formula:
         log_path("depth_sweep", "fit_depth_formula/all"),
     benchmark:
         bench_path("depth_sweep", "fit_depth_formula/all")
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -147,8 +153,6 @@ rule fit_depth_formula:
 
 
 rule plot_depth_sweep:
-    conda:
-        "../envs/reproflow.yaml"
     input:
         panels=expand(f"{DS_ROOT}/panel~{{panel}}/accuracy.csv", panel=list(PANELS)),
         boundaries=f"{DS_ROOT}/boundaries.csv",
@@ -165,7 +169,9 @@ rule plot_depth_sweep:
             )
             for p in PANELS
         ],
-        heatmap_pdfs=expand(f"{DS_ROOT}/panel~{{panel}}/heatmap.pdf", panel=list(PANELS)),
+        heatmap_pdfs=expand(
+            f"{DS_ROOT}/panel~{{panel}}/heatmap.pdf", panel=list(PANELS)
+        ),
         summary=report(
             f"{DS_ROOT}/formula_fit.png",
             caption="../report/depth_sweep/formula_fit.rst",
@@ -176,6 +182,8 @@ rule plot_depth_sweep:
         summary_pdf=f"{DS_ROOT}/formula_fit.pdf",
     log:
         log_path("depth_sweep", "plot_depth_sweep/all"),
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -198,8 +206,6 @@ rule plot_depth_sweep:
 
 
 rule measure_training_speed:
-    conda:
-        "../envs/reproflow.yaml"
     input:
         train=ds_split(SPEED["dataset"], "train"),
         test=ds_split(SPEED["dataset"], "test"),
@@ -209,6 +215,8 @@ rule measure_training_speed:
         log_path("depth_sweep", "measure_training_speed/{speed_rho}/{depth}"),
     benchmark:
         bench_path("depth_sweep", "measure_training_speed/{speed_rho}/{depth}")
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=8000,
@@ -245,10 +253,12 @@ rule measure_training_speed:
 
 
 rule plot_training_speed:
-    conda:
-        "../envs/reproflow.yaml"
     input:
-        [f"{DS_ROOT}/speed/rho~{st['rho']}/depth~{d}/steps.csv" for st in SPEED["settings"] for d in st["depth_grid"]],
+        [
+            f"{DS_ROOT}/speed/rho~{st['rho']}/depth~{d}/steps.csv"
+            for st in SPEED["settings"]
+            for d in st["depth_grid"]
+        ],
     output:
         table=f"{DS_ROOT}/speed/steps.csv",
         md=f"{DS_ROOT}/speed/steps.md",
@@ -262,6 +272,8 @@ rule plot_training_speed:
         pdf=f"{DS_ROOT}/speed/speed.pdf",
     log:
         log_path("depth_sweep", "plot_training_speed/all"),
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -282,8 +294,31 @@ rule plot_training_speed:
 
 rule depth_sweep_all:
     input:
-        expand(f"{DS_ROOT}/panel~{{panel}}/{{artifact}}", panel=list(PANELS),
-               artifact=["accuracy.csv", "accuracy.md", "curves.csv", "heatmap.png", "heatmap.pdf"]),
-        expand(f"{DS_ROOT}/{{artifact}}", artifact=["boundaries.csv", "formula_fit.csv", "formula_fit.md", "formula_shape.csv", "k_steps.csv",
-               "headline.json", "formula_fit.png", "formula_fit.pdf"]),
-        expand(f"{DS_ROOT}/speed/{{artifact}}", artifact=["steps.csv", "steps.md", "speed.png", "speed.pdf"]),
+        expand(
+            f"{DS_ROOT}/panel~{{panel}}/{{artifact}}",
+            panel=list(PANELS),
+            artifact=[
+                "accuracy.csv",
+                "accuracy.md",
+                "curves.csv",
+                "heatmap.png",
+                "heatmap.pdf",
+            ],
+        ),
+        expand(
+            f"{DS_ROOT}/{{artifact}}",
+            artifact=[
+                "boundaries.csv",
+                "formula_fit.csv",
+                "formula_fit.md",
+                "formula_shape.csv",
+                "k_steps.csv",
+                "headline.json",
+                "formula_fit.png",
+                "formula_fit.pdf",
+            ],
+        ),
+        expand(
+            f"{DS_ROOT}/speed/{{artifact}}",
+            artifact=["steps.csv", "steps.md", "speed.png", "speed.pdf"],
+        ),

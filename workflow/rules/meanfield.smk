@@ -10,7 +10,13 @@
 
 MF = config["meanfield"]
 MF_RUNS = {r["name"]: r for r in MF["gradients"]["runs"]}
-MF_FIGURES = ["forward", "phase_diagram", "gradients", "gia_counterfactual", "universality"]
+MF_FIGURES = [
+    "forward",
+    "phase_diagram",
+    "gradients",
+    "gia_counterfactual",
+    "universality",
+]
 
 
 wildcard_constraints:
@@ -19,8 +25,6 @@ wildcard_constraints:
 
 
 rule compute_phase_diagram:
-    conda:
-        "../envs/reproflow.yaml"
     output:
         phase_diagram=f"{R}/meanfield/phase_diagram.csv",
         critical_points=f"{R}/meanfield/critical_points.csv",
@@ -29,6 +33,8 @@ rule compute_phase_diagram:
         log_path("meanfield", "compute_phase_diagram"),
     benchmark:
         bench_path("meanfield", "compute_phase_diagram")
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -55,14 +61,14 @@ rule compute_phase_diagram:
 
 
 rule simulate_forward:
-    conda:
-        "../envs/reproflow.yaml"
     output:
         f"{R}/meanfield/forward_mc.csv",
     log:
         log_path("meanfield", "simulate_forward"),
     benchmark:
         bench_path("meanfield", "simulate_forward")
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -92,8 +98,6 @@ rule simulate_forward:
 
 
 rule measure_gradients:
-    conda:
-        "../envs/reproflow.yaml"
     output:
         draws=f"{R}/meanfield/gradients/run~{{mf_run}}/draws.csv",
         layers=f"{R}/meanfield/gradients/run~{{mf_run}}/layers.csv",
@@ -102,6 +106,8 @@ rule measure_gradients:
         log_path("meanfield", "measure_gradients/{mf_run}"),
     benchmark:
         bench_path("meanfield", "measure_gradients/{mf_run}")
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=8000,
@@ -134,16 +140,21 @@ rule measure_gradients:
 
 
 rule fit_gradients:
-    conda:
-        "../envs/reproflow.yaml"
     input:
-        draws=expand(f"{R}/meanfield/gradients/run~{{mf_run}}/draws.csv", mf_run=list(MF_RUNS)),
-        gia_draws=expand(f"{R}/meanfield/gradients/run~{{mf_run}}/gia_draws.csv", mf_run=list(MF_RUNS)),
+        draws=expand(
+            f"{R}/meanfield/gradients/run~{{mf_run}}/draws.csv", mf_run=list(MF_RUNS)
+        ),
+        gia_draws=expand(
+            f"{R}/meanfield/gradients/run~{{mf_run}}/gia_draws.csv",
+            mf_run=list(MF_RUNS),
+        ),
     output:
         rates=f"{R}/meanfield/gradient_rates.csv",
         gia=f"{R}/meanfield/gia_counterfactual.csv",
     log:
         log_path("meanfield", "fit_gradients"),
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     params:
         paths=lambda w, input, output: cli_args(
@@ -166,15 +177,17 @@ rule fit_gradients:
 
 
 rule fit_universality:
-    conda:
-        "../envs/reproflow.yaml"
     input:
-        expand(f"{R}/meanfield/gradients/run~{{mf_run}}/draws.csv", mf_run=list(MF_RUNS)),
+        expand(
+            f"{R}/meanfield/gradients/run~{{mf_run}}/draws.csv", mf_run=list(MF_RUNS)
+        ),
     output:
         slopes=f"{R}/meanfield/universality.csv",
         points=f"{R}/meanfield/universality_points.csv",
     log:
         log_path("meanfield", "fit_universality"),
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     params:
         paths=lambda w, input, output: cli_args(
@@ -195,8 +208,6 @@ rule fit_universality:
 
 
 rule plot_meanfield:
-    conda:
-        "../envs/reproflow.yaml"
     input:
         _figure_inputs,
     output:
@@ -208,6 +219,8 @@ rule plot_meanfield:
         pdf=f"{R}/meanfield/figures/{{mf_figure}}.pdf",
     log:
         log_path("meanfield", "plot_meanfield/{mf_figure}"),
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     params:
         paths=lambda w, input, output: cli_args(
@@ -223,8 +236,6 @@ rule plot_meanfield:
 
 
 rule summarize_meanfield:
-    conda:
-        "../envs/reproflow.yaml"
     input:
         phase_diagram=f"{R}/meanfield/phase_diagram.csv",
         critical_points=f"{R}/meanfield/critical_points.csv",
@@ -235,6 +246,8 @@ rule summarize_meanfield:
         f"{R}/meanfield/headline.json",
     log:
         log_path("meanfield", "summarize_meanfield"),
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     params:
         paths=lambda w, input, output: cli_args(
@@ -263,4 +276,8 @@ rule meanfield_all:
         f"{R}/meanfield/gia_counterfactual.csv",
         f"{R}/meanfield/universality.csv",
         f"{R}/meanfield/headline.json",
-        expand(f"{R}/meanfield/figures/{{mf_figure}}.{{ext}}", mf_figure=MF_FIGURES, ext=["png", "pdf"]),
+        expand(
+            f"{R}/meanfield/figures/{{mf_figure}}.{{ext}}",
+            mf_figure=MF_FIGURES,
+            ext=["png", "pdf"],
+        ),

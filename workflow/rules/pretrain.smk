@@ -21,8 +21,6 @@ wildcard_constraints:
 
 
 rule train_classifier:
-    conda:
-        "../envs/reproflow.yaml"
     input:
         train=f"{PRE_DATA}/train.pt",
         test=f"{PRE_DATA}/test.pt",
@@ -34,6 +32,8 @@ rule train_classifier:
         log_path("pretrain", "train_classifier/{dataset}/seed~{seed}"),
     benchmark:
         bench_path("pretrain", "train_classifier/{dataset}/seed~{seed}")
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=16000,
@@ -61,14 +61,14 @@ rule train_classifier:
 
 
 rule build_oracle:
-    conda:
-        "../envs/reproflow.yaml"
     input:
         train=f"{PRE_DATA}/train.pt",
     output:
         model=f"{PRE_DIR}/oracle.pt",
     log:
         log_path("pretrain", "build_oracle/{dataset}/seed~{seed}"),
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=8000,
@@ -88,13 +88,13 @@ rule build_oracle:
 
 
 rule train_manipulator:
-    conda:
-        "../envs/reproflow.yaml"
     input:
         train=f"{PRE_DATA}/train.pt",
         test=f"{PRE_DATA}/test.pt",
         # label preservation against a classifier that is neither attacked nor the judge (issue #11)
-        classifier=lambda w: pretrain_model(w.dataset, manipulator_label_seed(w.seed), "classifier"),
+        classifier=lambda w: pretrain_model(
+            w.dataset, manipulator_label_seed(w.seed), "classifier"
+        ),
     output:
         model=f"{PRE_DIR}/manipulator.pt",
         metrics=f"{PRE_DIR}/manipulator_metrics.json",
@@ -103,6 +103,8 @@ rule train_manipulator:
         log_path("pretrain", "train_manipulator/{dataset}/seed~{seed}"),
     benchmark:
         bench_path("pretrain", "train_manipulator/{dataset}/seed~{seed}")
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=16000,
@@ -131,8 +133,6 @@ rule train_manipulator:
 
 
 rule train_generator:
-    conda:
-        "../envs/reproflow.yaml"
     input:
         train=f"{PRE_DATA}/train.pt",
         test=f"{PRE_DATA}/test.pt",
@@ -146,6 +146,8 @@ rule train_generator:
         log_path("pretrain", "train_generator/{dataset}/seed~{seed}"),
     benchmark:
         bench_path("pretrain", "train_generator/{dataset}/seed~{seed}")
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=16000,
@@ -176,8 +178,6 @@ rule train_generator:
 
 
 rule plot_pretrain:
-    conda:
-        "../envs/reproflow.yaml"
     input:
         unpack(_pretrain_plot_inputs),
     output:
@@ -199,6 +199,8 @@ rule plot_pretrain:
         grid_pdf=f"{R}/pretrain/dataset~{{dataset}}/manipulator_grid.pdf",
     log:
         log_path("pretrain", "plot_pretrain/{dataset}"),
+    conda:
+        "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=8000,

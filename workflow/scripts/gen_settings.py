@@ -67,7 +67,7 @@ class Gen:
         if name in self.names:
             return name
         self.names.add(name)
-        lines = [f"@dataclass(frozen=True)", f"class {name}:"]
+        lines = ["@dataclass(frozen=True)", f"class {name}:"]
         desc = " ".join(str(node.get("description", "")).split())
         lines.append(f'    """{desc or "Settings at " + ".".join(path) + "."}"""')
         lines.append("")

@@ -26,11 +26,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from reproflow.attacks.labels import LINF_TOL  # noqa: F401  (re-exported)
 from reproflow.seeding import derive_seed
 
 log = logging.getLogger(__name__)
-
-from reproflow.attacks.labels import LINF_TOL  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)
@@ -130,7 +129,7 @@ class Attack:
         return F.cross_entropy(logits, y, reduction="none"), logits
 
     @torch.no_grad()
-    def _start_worst_case(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None) -> "WorstCase":
+    def _start_worst_case(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None) -> WorstCase:
         """A :class:`WorstCase` whose first candidate is the unattacked ``x`` (attribute ``a``).
 
         Every attack returns the worst of the candidates it tried, the clean input included, so a

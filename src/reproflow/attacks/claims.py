@@ -31,9 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reproflow.report.verdicts import Interval, Verdict, directional_verdict, t_interval, units_to_decide
-
 from reproflow.attacks.labels import GATE_LABEL, LEARNED_SUFFIX, SEMANTIC_ATTACKS
+from reproflow.report.verdicts import Interval, Verdict, directional_verdict, t_interval, units_to_decide
 
 T1_COLUMNS = [
     "dataset", "model", "editor", "eps", "clean_accuracy", "spa_accuracy", "spa_std", "best_baseline",

@@ -16,6 +16,7 @@ import torch
 
 from reproflow.attacks.base import Attack
 from reproflow.attacks.evaluate import EvalOutput, metrics_of, run_attack
+from reproflow.attacks.labels import CROSSCHECK_LABEL, LEARNED_SUFFIX, ORACLE_SUFFIX
 from reproflow.attacks.registry import NEEDS_GENERATOR, NEEDS_MANIPULATOR, AttackName, build_attack, parse_attack_name
 from reproflow.data.store import Split
 from reproflow.seeding import derive_seed
@@ -29,8 +30,6 @@ from reproflow.settings.sections import (
 )
 
 log = logging.getLogger(__name__)
-
-from reproflow.attacks.labels import CROSSCHECK_LABEL, LEARNED_SUFFIX, ORACLE_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class AttackSettings:
     edge_tol: float
 
     @classmethod
-    def of(cls, cfg: object) -> "AttackSettings":
+    def of(cls, cfg: object) -> AttackSettings:
         """The attack settings held by a CLI config that extends this dataclass."""
         from dataclasses import fields
 

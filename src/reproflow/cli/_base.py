@@ -20,8 +20,9 @@ import sys
 import time
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from reproflow.checkpoint import set_job_fingerprint
 from reproflow.errors import UserError

@@ -24,6 +24,7 @@ from reproflow.errors import UserError
 from reproflow.io import load_torch
 from reproflow.runinfo import write_sidecar
 from reproflow.seeding import seed_everything
+from reproflow.settings.sections import AdvtrainTraining
 
 INITS = ("pretrained", "scratch")
 
@@ -47,29 +48,12 @@ class Config:
     device: str
     eps: float
     init: str
-    epochs: int
-    warmup_epochs: int
-    batch_size: int
-    optimizer: str
-    lr: float
-    weight_decay: float
+    training: AdvtrainTraining  # advtrain.training.<dataset>
     eval_batch_size: int
     # the clean classifier's data augmentation of this dataset (none | flip | crop_flip)
     augment: str = "none"
-    # defence-specific settings (params.yaml advtrain.<defence>); none where the defence has no such key
-    steps: int | None = None
-    step_factor: float | None = None
-    beta: float | None = None
-    restarts: int | None = None
-    attack_lr: float | None = None
-    gen_steps: int | None = None
-    gen_step_factor: float | None = None
-    loss_weights: tuple[float, ...] | None = None
-    refresh_every: int | None = None
-    refresh_batches: int | None = None
-    refresh_batch_size: int | None = None
-    refresh_lr: float | None = None
-    refresh_div_weight: float | None = None
+    # the defence's own section (params.yaml advtrain.<defence>); none for defences without one
+    settings: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.init not in INITS:
@@ -78,49 +62,12 @@ class Config:
             raise ValueError(f"--eps must lie in [0, 1], got {self.eps}")
 
 
-def _require(cfg: Config, *names: str) -> dict[str, Any]:
-    missing = [n for n in names if getattr(cfg, n) is None]
-    if missing:
-        raise UserError(f"defence '{cfg.defence}' needs --{', --'.join(m.replace('_', '-') for m in missing)}")
-    return {n: getattr(cfg, n) for n in names}
-
-
-def defence_kwargs(cfg: Config, recursion: dict[str, Any]) -> dict[str, Any]:
-    """The constructor settings of ``cfg.defence`` from the CLI flags; ``recursion`` is the generator's
-    ``gen_steps`` / ``gen_step_factor`` (used when the flags are ``none``)."""
-    from reproflow.defences import DefenceName, RefreshSettings, parse_defence_name
-
-    name = parse_defence_name(cfg.defence)
-    if name in (DefenceName.PGD_AT, DefenceName.TRADES):
-        kw = _require(cfg, "steps", "step_factor")
-        if name is DefenceName.TRADES:
-            kw.update(_require(cfg, "beta"))
-        return kw
-    if name is DefenceName.SPA_AT:
-        kw = _require(cfg, "steps", "restarts", "attack_lr", "loss_weights",
-                      "refresh_every", "refresh_batches", "refresh_batch_size", "refresh_lr", "refresh_div_weight")
-        # the generator's own recursion (checkpoint meta) unless SPA-AT sets a shorter one
-        kw["gen_steps"] = cfg.gen_steps if cfg.gen_steps is not None else recursion["gen_steps"]
-        kw["gen_step_factor"] = cfg.gen_step_factor if cfg.gen_step_factor is not None else recursion["gen_step_factor"]
-        if len(kw["loss_weights"]) != 3:
-            raise UserError(f"--loss-weights takes three numbers (clean, attribute, joint), got {kw['loss_weights']}")
-        return {
-            "steps": kw["steps"], "restarts": kw["restarts"], "lr": kw["attack_lr"], "gen_steps": kw["gen_steps"],
-            "gen_step_factor": kw["gen_step_factor"], "loss_weights": tuple(kw["loss_weights"]),
-            "refresh_every": kw["refresh_every"],
-            # the refresh trains at SPA-AT's own radius and recursion, against the classifier being trained
-            "refresh": RefreshSettings(
-                batches=kw["refresh_batches"], batch_size=kw["refresh_batch_size"], lr=kw["refresh_lr"], eps=cfg.eps,
-                gen_steps=kw["gen_steps"], gen_step_factor=kw["gen_step_factor"], div_weight=kw["refresh_div_weight"],
-            ),
-        }
-    return {}
-
-
 def run(cfg: Config) -> None:
     from reproflow.attacks.suite import generator_recursion
     from reproflow.defences import DefenceName, TrainSettings, build_defence, parse_defence_name, train_defence
+    from reproflow.defences.registry import defence_kwargs
     from reproflow.models import build_classifier, load_classifier, load_generator, load_manipulator, save_classifier
+    from reproflow.settings import dump
     from reproflow.training.loop import write_training_outputs
 
     started = time.time()
@@ -149,9 +96,8 @@ def run(cfg: Config) -> None:
         generator = load_generator(cfg.generator, device)
         recursion = generator_recursion(generator)
     defence = build_defence(name, cfg.eps, seed=cfg.seed, manipulator=manipulator, generator=generator, train=train,
-                            **defence_kwargs(cfg, recursion))
-    settings = TrainSettings(cfg.epochs, cfg.warmup_epochs, cfg.batch_size, cfg.optimizer, cfg.lr, cfg.weight_decay,
-                             cfg.augment)
+                            **defence_kwargs(name, cfg.settings, cfg.eps, recursion))
+    settings = TrainSettings(**dump(cfg.training), augment=cfg.augment)
     model, rows, metrics = train_defence(model, defence, train, test, settings, cfg.seed, device, cfg.checkpoint,
                                          cfg.dataset, cfg.eval_batch_size)
     meta = {"dataset": cfg.dataset, "seed": cfg.seed, "defence": cfg.defence, "eps": cfg.eps, "init": cfg.init,

@@ -17,8 +17,8 @@ from reproflow.models.classifiers import load_classifier
 from reproflow.models.manipulator import save_manipulator
 from reproflow.runinfo import write_sidecar
 from reproflow.seeding import seed_everything
-from reproflow.training.loop import write_training_outputs
 from reproflow.settings.sections import PretrainManipulator
+from reproflow.training.loop import write_training_outputs
 from reproflow.training.manipulator import train_manipulator
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from reproflow.data.rotate import draw_angles, rotate_uint8
-from reproflow.data.sources import base_name, load_raw
+from reproflow.data.sources import load_raw
 from reproflow.seeding import derive_seed
 
 log = logging.getLogger(__name__)

@@ -36,7 +36,7 @@ class Split:
     def num_classes(self) -> int:
         return int(self.meta["num_classes"])
 
-    def subset(self, n: int) -> "Split":
+    def subset(self, n: int) -> Split:
         """The first ``n`` samples (the stored order is already shuffled/stratified)."""
         n = min(n, len(self))
         return Split(

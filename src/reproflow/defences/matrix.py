@@ -13,14 +13,13 @@ Input: the tidy evaluation rows of every (dataset, defence, seed) job, columns
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from reproflow.report.verdicts import Verdict, directional_verdict, t_interval, units_to_decide
-
 from reproflow.errors import UserError
+from reproflow.report.verdicts import Verdict, directional_verdict, t_interval, units_to_decide
 
 KEYS = ["dataset", "model", "attack", "eps", "seed", "metric"]
 # Metrics the matrix reports: robust accuracy on the evaluated test samples and the attack success

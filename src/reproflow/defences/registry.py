@@ -14,6 +14,14 @@ from reproflow.defences.spa_at import SPAAT
 from reproflow.defences.standard import Standard
 from reproflow.defences.trades import TRADES
 from reproflow.errors import UserError
+from reproflow.settings.sections import AdvtrainPgdAt, AdvtrainSpaAt, AdvtrainTrades
+
+# defence -> the type of its params.yaml section ``advtrain.<defence>`` (defences without one take no settings)
+SETTINGS: dict[DefenceName, type] = {
+    DefenceName.PGD_AT: AdvtrainPgdAt,
+    DefenceName.TRADES: AdvtrainTrades,
+    DefenceName.SPA_AT: AdvtrainSpaAt,
+}
 
 DEFENCES: dict[DefenceName, type[Defence]] = {
     DefenceName.STANDARD: Standard,
@@ -58,3 +66,33 @@ def build_defence(
     if key is DefenceName.ATTRIBUTE_AUGMENTATION:
         return AttributeAugmentation(eps, manipulator, seed=seed, **kw)  # type: ignore[arg-type]
     return cls(eps, seed=seed, **kw)
+
+
+def defence_kwargs(name: str | DefenceName, section: Any, eps: float, recursion: dict[str, Any]) -> dict[str, Any]:
+    """Constructor settings of defence ``name`` from its params.yaml section (``advtrain.<defence>``, a mapping or
+    its :data:`SETTINGS` type; None for defences without one). ``recursion`` is the noise generator's own
+    ``gen_steps`` / ``gen_step_factor`` (checkpoint meta), used by SPA-AT where its section leaves them null."""
+    from reproflow.defences.refresh import RefreshSettings
+    from reproflow.settings import dump, load
+
+    key = parse_defence_name(name)
+    if key not in SETTINGS:
+        return {}
+    if section is None:
+        raise UserError(f"defence '{key.value}' needs its settings (params.yaml advtrain.{key.value})")
+    s = load(SETTINGS[key], dump(section), f"advtrain.{key.value}")
+    if key is not DefenceName.SPA_AT:
+        return dict(dump(s))
+    gen_steps = s.gen_steps if s.gen_steps is not None else recursion["gen_steps"]
+    gen_step_factor = s.gen_step_factor if s.gen_step_factor is not None else recursion["gen_step_factor"]
+    if len(s.loss_weights) != 3:
+        raise UserError(f"advtrain.spa_at.loss_weights takes three numbers (clean, attribute, joint), got {s.loss_weights}")
+    return {
+        "steps": s.steps, "restarts": s.restarts, "lr": s.lr, "gen_steps": gen_steps,
+        "gen_step_factor": gen_step_factor, "loss_weights": tuple(s.loss_weights), "refresh_every": s.refresh_every,
+        # the refresh trains at SPA-AT's own radius and recursion, against the classifier being trained
+        "refresh": RefreshSettings(
+            batches=s.refresh_batches, batch_size=s.refresh_batch_size, lr=s.refresh_lr, eps=eps,
+            gen_steps=gen_steps, gen_step_factor=gen_step_factor, div_weight=s.refresh_div_weight,
+        ),
+    }

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import torch
 
+from reproflow.logs import Progress
 from reproflow.meanfield import theory
 from reproflow.meanfield.theory import phi
-from reproflow.logs import Progress
 
 INPUT_MODES = ("standard", "fixed_point")
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,7 +82,6 @@ def caption_table(captions: Sequence[Any]) -> pd.DataFrame:
     import torch
 
     from reproflow.meanfield import theory
-
     from reproflow.settings import dump
 
     # one record per caption (params.yaml meanfield.captions); the caption's value is the paper's number

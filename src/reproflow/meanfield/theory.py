@@ -34,9 +34,9 @@ activations).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 import torch
 
@@ -220,7 +220,7 @@ def _hermite_table(z_max: float, panels: int, order: int, terms: int) -> tuple[t
 
 
 def hermite_coeffs(f: Callable[[torch.Tensor], torch.Tensor], q: torch.Tensor,
-                   quad: "Quadrature" = None) -> torch.Tensor:
+                   quad: Quadrature = None) -> torch.Tensor:
     """a_n = E[f(sqrt(q) z) h_n(z)], n = 0..terms, shape ``q.shape + (terms + 1,)``.
 
     For an analytic f (tanh) they decay fast, and Mehler's formula

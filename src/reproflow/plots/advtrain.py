@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib
 
@@ -14,7 +14,7 @@ import pandas as pd  # noqa: E402
 
 
 def matrix_heatmap(matrix: pd.DataFrame, headline_eps: dict[str, float], defences: Sequence[str],
-                   attacks: Sequence[str], scale: str) -> "plt.Figure":
+                   attacks: Sequence[str], scale: str) -> plt.Figure:
     """One row of panels per dataset at its headline eps: robust accuracy (%) and attack success rate (%)
     as defence x attack heatmaps, cells annotated ``mean ± std`` over seeds.
 
@@ -52,7 +52,7 @@ def matrix_heatmap(matrix: pd.DataFrame, headline_eps: dict[str, float], defence
 
 
 def training_curves(curves: pd.DataFrame, defences: Sequence[str], scale: str,
-                    metrics: Sequence[str] = ("train_loss", "test_accuracy", "train_adv_accuracy")) -> "plt.Figure":
+                    metrics: Sequence[str] = ("train_loss", "test_accuracy", "train_adv_accuracy")) -> plt.Figure:
     """Per dataset (rows) and metric (columns): mean over seeds against epoch, one line per defence, a band of
     +- one std. ``curves``: tidy rows phase, dataset, model, epoch, seed, metric, value."""
     datasets = sorted(curves["dataset"].unique())

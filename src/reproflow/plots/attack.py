@@ -146,7 +146,8 @@ def examples_grid(ex: dict[str, Any], dataset: str) -> plt.Figure:
     def show(ax, img, title, ok):
         img = np.clip(np.transpose(img, (1, 2, 0)), 0, 1)
         ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None, vmin=0, vmax=1)
-        ax.set_xticks([]); ax.set_yticks([])
+        ax.set_xticks([])
+        ax.set_yticks([])
         ax.set_title(title, fontsize=7, color="k" if ok else "red")
 
     def nat(v):

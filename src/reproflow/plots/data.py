@@ -10,7 +10,7 @@ import torch  # noqa: E402
 
 
 def sample_grid(images: torch.Tensor, labels: torch.Tensor, originals: torch.Tensor | None,
-                angles: torch.Tensor, per_row: int, title: str) -> "plt.Figure":
+                angles: torch.Tensor, per_row: int, title: str) -> plt.Figure:
     """Rows: originals (when rotated) then the stored images, ``per_row`` samples, labels/angles as titles.
 
     images/originals: float [N, C, H, W] in [0, 1].
@@ -24,7 +24,8 @@ def sample_grid(images: torch.Tensor, labels: torch.Tensor, originals: torch.Ten
             ax = axes[r][i]
             img = imgs[i].permute(1, 2, 0).clamp(0, 1).numpy()
             ax.imshow(img.squeeze(-1) if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None, vmin=0, vmax=1)
-            ax.set_xticks([]); ax.set_yticks([])
+            ax.set_xticks([])
+            ax.set_yticks([])
             sub = f"y={int(labels[i])}" if r == 0 or originals is None else f"{float(angles[i]):+.0f}°"
             ax.set_title(sub, fontsize=8)
             if i == 0:

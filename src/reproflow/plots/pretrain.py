@@ -6,10 +6,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 # (model, metric) panels of the training-curve figure, in reading order
 CURVE_PANELS = (
@@ -24,7 +24,7 @@ CURVE_PANELS = (
 )
 
 
-def plot_training_curves(df: pd.DataFrame, title: str) -> "plt.Figure":
+def plot_training_curves(df: pd.DataFrame, title: str) -> plt.Figure:
     """One panel per (model, metric) of :data:`CURVE_PANELS` present in ``df``: value against epoch,
     mean over seeds with a +-1 sd band. ``df`` columns: phase, dataset, model, epoch, seed, metric, value."""
     panels = [(m, k) for m, k in CURVE_PANELS if ((df["model"] == m) & (df["metric"] == k)).any()]
@@ -44,7 +44,7 @@ def plot_training_curves(df: pd.DataFrame, title: str) -> "plt.Figure":
     return fig
 
 
-def _show(ax: "plt.Axes", img: torch.Tensor) -> None:
+def _show(ax: plt.Axes, img: torch.Tensor) -> None:
     arr = img.detach().cpu().permute(1, 2, 0).clamp(0, 1).numpy()
     gray = arr.shape[-1] == 1
     ax.imshow(arr[..., 0] if gray else arr, cmap="gray" if gray else None, vmin=0, vmax=1)
@@ -55,7 +55,7 @@ def _show(ax: "plt.Axes", img: torch.Tensor) -> None:
 def plot_manipulator_grid(
     originals: torch.Tensor, learned: torch.Tensor, oracle: torch.Tensor | None, column_labels: list[str],
     row_labels: list[str], title: str,
-) -> "plt.Figure":
+) -> plt.Figure:
     """Rows: test images. Columns: the input | its attribute sweep by the learned manipulator | the
     same sweep by the oracle (when given). originals [N, C, H, W]; learned / oracle [N, S, C, H, W]."""
     n, s = learned.shape[0], learned.shape[1]

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,7 @@ class Settings:
     cstar_margin: float
 
     @classmethod
-    def of(cls, report: Any) -> "Settings":
+    def of(cls, report: Any) -> Settings:
         """The thresholds of the params.yaml ``report`` section (a :class:`reproflow.settings.sections.Report`)."""
         return cls(**{f.name: getattr(report, f.name) for f in dataclasses.fields(cls)})
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,13 @@ from reproflow.logs import progress
 from reproflow.models.classifiers import build_classifier
 from reproflow.settings.sections import PretrainClassifier
 from reproflow.training.loop import (
-    EpochHook, ResumableTraining, accuracy, cosine_lr, curve_rows, epoch_generator, minibatches,
+    EpochHook,
+    ResumableTraining,
+    accuracy,
+    cosine_lr,
+    curve_rows,
+    epoch_generator,
+    minibatches,
 )
 
 log = logging.getLogger(__name__)

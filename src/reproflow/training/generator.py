@@ -47,7 +47,7 @@ class GeneratorSettings:
     div_weight: float
 
     @classmethod
-    def of(cls, section: Any, eps: float) -> "GeneratorSettings":
+    def of(cls, section: Any, eps: float) -> GeneratorSettings:
         """From params.yaml's ``pretrain.generator.<dataset>`` (by field name) and the derived training eps."""
         from dataclasses import fields
 

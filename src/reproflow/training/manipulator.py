@@ -14,7 +14,6 @@ the manipulator learn rotation as a continuous edit from a small training set (e
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,12 @@ from reproflow.logs import progress
 from reproflow.models.manipulator import MSPManipulator, RotationOracle
 from reproflow.settings.sections import PretrainManipulator
 from reproflow.training.loop import (
-    EpochHook, ResumableTraining, accuracy, curve_rows, epoch_generator, minibatches, ssim,
+    EpochHook,
+    ResumableTraining,
+    curve_rows,
+    epoch_generator,
+    minibatches,
+    ssim,
 )
 
 log = logging.getLogger(__name__)
