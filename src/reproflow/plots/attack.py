@@ -15,10 +15,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 # Fixed order and styles: SPA and its white-box bound stand out, baselines are thinner.
-ATTACK_ORDER = ["fgsm", "pgd", "apgd_ce", "autoattack", "attribute", "generator", "spa", "joint_pgd",
+ATTACK_ORDER = ["fgsm", "pgd", "apgd_ce", "autoattack", "attribute", "generator", "spa", "joint_pgd", "joint_apgd",
                 "attribute_oracle", "generator_oracle", "spa_oracle", "joint_pgd_oracle"]
 COLORS = {"fgsm": "#9ecae1", "pgd": "#3182bd", "apgd_ce": "#6baed6", "autoattack": "#08519c",
-          "attribute": "#31a354", "generator": "#fd8d3c", "spa": "#d62728", "joint_pgd": "black",
+          "attribute": "#31a354", "generator": "#fd8d3c", "spa": "#d62728", "joint_pgd": "black", "joint_apgd": "#7b3294", "recon_pgd": "#8c6d31",
           "attribute_oracle": "#a1d99b", "generator_oracle": "#fdd0a2", "spa_oracle": "#d62728", "joint_pgd_oracle": "0.4"}
 STRONG = {"spa": dict(lw=2.6), "joint_pgd": dict(lw=1.8, ls="--"), "spa_oracle": dict(lw=1.8, ls=":"),
           "joint_pgd_oracle": dict(lw=1.4, ls="--")}
@@ -65,7 +65,11 @@ def accuracy_vs_eps(metrics: pd.DataFrame, title: str = "") -> plt.Figure:
             g = part[part.attack == attack].groupby("eps")["value"]
             mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
             base = attack.split(" = ")[0]
-            style = {"lw": 1.2, "color": COLORS.get(base), **STRONG.get(base, {})}
+            # learned-editor rows: the colour of their attack, dotted
+            plain = base.removesuffix("_learned")
+            style = {"lw": 1.2, "color": COLORS.get(plain), **STRONG.get(plain, {})}
+            if base.endswith("_learned"):
+                style["ls"] = ":"
             ax.errorbar(mean.index, mean.values, yerr=std.values, marker="o", ms=3.5, capsize=3, label=attack, **style)
         n = part.seed.nunique()
         ax.set_title(f"{dataset} ({model}), {n} seed{'s' if n != 1 else ''}")
@@ -99,13 +103,14 @@ def attribute_histogram(attributes: pd.DataFrame, headline_eps: dict[str, float]
         part = attributes[(attributes.dataset == dataset)]
         if eps is not None:
             part = part[np.isclose(part.eps, eps)]
-        attacks = _order(part.attack.unique().tolist())
+        # the reconstruction control keeps the attribute by construction: nothing to show
+        attacks = [t for t in _order(part.attack.unique().tolist()) if not t.startswith("recon_pgd")]
         if has_own and attacks:
             own = part[part.attack == attacks[0]]["own"].to_numpy()
             ax.hist(own, bins=edges, color="0.85", label=f"data's own attribute (n={len(own)})")
         for attack in attacks:
             v = part[part.attack == attack]["attr"].to_numpy()
-            ax.hist(v, bins=edges, histtype="step", lw=2.2 if attack == "spa" else 1.2, color=COLORS.get(attack),
+            ax.hist(v, bins=edges, histtype="step", lw=2.2 if attack == "spa" else 1.2, color=COLORS.get(attack.removesuffix("_learned")),
                     ls=":" if attack.endswith(("_oracle", "_learned")) else "-", label=f"{attack} (n={len(v)})")
         ax.set_title(f"{dataset}: attribute after the attack, eps={eps:g}" if eps is not None else dataset)
         ax.set_xlabel("normalised attribute a' (0 = range minimum, 1 = maximum)")
@@ -119,7 +124,8 @@ def attribute_histogram(attributes: pd.DataFrame, headline_eps: dict[str, float]
                 d = (p["attr"] - p["own"]).to_numpy()
                 share = float(np.mean(np.abs(d) > moved_tol)) if len(d) else float("nan")
                 ax.hist(d, bins=moved_edges, histtype="step", lw=2.2 if attack == "spa" else 1.2,
-                        color=COLORS.get(attack), ls=":" if attack.endswith(("_oracle", "_learned")) else "-",
+                        color=COLORS.get(attack.removesuffix("_learned")),
+                        ls=":" if attack.endswith(("_oracle", "_learned")) else "-",
                         label=f"{attack}: {100 * share:.0f}% moved > {moved_tol:g}")
             ax.set_title(f"{dataset}: what the attack moved (a' - own a)")
             ax.set_xlabel("change of the normalised attribute")
