@@ -9,16 +9,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from reproflow.checkpoint import Checkpointer
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.data.store import load_split
-from reproflow.device import describe_device, resolve_device
+from reproflow.device import resolve_device
 from reproflow.models.classifiers import save_classifier
-from reproflow.runinfo import write_sidecar
 from reproflow.seeding import seed_everything
 from reproflow.settings.sections import PretrainClassifier
 from reproflow.training.classifier import train_classifier
-from reproflow.training.loop import write_training_outputs
+from reproflow.training.loop import finish_training
 
 
 @dataclass(frozen=True)
@@ -50,9 +48,7 @@ def run(cfg: Config) -> None:
     c, size = train.images.shape[1], train.images.shape[-1]
     meta = {"dataset": cfg.dataset, "seed": cfg.seed, **metrics}
     save_classifier(cfg.output, model, settings.arch, c, train.num_classes, size, meta)
-    write_training_outputs(cfg.curve, rows, cfg.metrics, metrics)
-    write_sidecar(cfg.output, cfg, cfg.seed, describe_device(device), started)
-    Checkpointer(cfg.checkpoint, 1).remove()
+    finish_training(cfg, rows, metrics, device, started)
 
 
 main = main_entry(Config, run)

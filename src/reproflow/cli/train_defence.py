@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reproflow.checkpoint import Checkpointer
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.data.store import load_split
-from reproflow.device import describe_device, resolve_device
+from reproflow.device import resolve_device
 from reproflow.errors import UserError
 from reproflow.io import load_torch
-from reproflow.runinfo import write_sidecar
 from reproflow.seeding import seed_everything
 from reproflow.settings.sections import AdvtrainTraining
 
@@ -68,7 +66,7 @@ def run(cfg: Config) -> None:
     from reproflow.defences.registry import defence_kwargs
     from reproflow.models import build_classifier, load_classifier, load_generator, load_manipulator, save_classifier
     from reproflow.settings import dump
-    from reproflow.training.loop import write_training_outputs
+    from reproflow.training.loop import finish_training
 
     started = time.time()
     device = resolve_device(cfg.device)
@@ -103,9 +101,7 @@ def run(cfg: Config) -> None:
     meta = {"dataset": cfg.dataset, "seed": cfg.seed, "defence": cfg.defence, "eps": cfg.eps, "init": cfg.init,
             **metrics}
     save_classifier(cfg.output, model, arch["arch"], arch["in_channels"], arch["num_classes"], arch["image_size"], meta)
-    write_training_outputs(cfg.curve, rows, cfg.metrics, metrics)
-    write_sidecar(cfg.output, cfg, cfg.seed, describe_device(device), started)
-    Checkpointer(cfg.checkpoint, 1).remove()
+    finish_training(cfg, rows, metrics, device, started)
 
 
 main = main_entry(Config, run)

@@ -9,18 +9,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from reproflow.checkpoint import Checkpointer
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.data.store import load_split
-from reproflow.device import describe_device, resolve_device
+from reproflow.device import resolve_device
 from reproflow.models.classifiers import load_classifier
 from reproflow.models.generator import save_generator
 from reproflow.models.manipulator import load_manipulator
-from reproflow.runinfo import write_sidecar
 from reproflow.seeding import seed_everything
 from reproflow.settings.sections import PretrainGenerator
 from reproflow.training.generator import GeneratorSettings, train_generator
-from reproflow.training.loop import write_training_outputs
+from reproflow.training.loop import finish_training
 
 
 @dataclass(frozen=True)
@@ -59,9 +57,7 @@ def run(cfg: Config) -> None:
         "manipulator": str(cfg.manipulator), **metrics,
     }
     save_generator(cfg.output, gen, meta)
-    write_training_outputs(cfg.curve, rows, cfg.metrics, metrics)
-    write_sidecar(cfg.output, cfg, cfg.seed, describe_device(device), started)
-    Checkpointer(cfg.checkpoint, 1).remove()
+    finish_training(cfg, rows, metrics, device, started)
 
 
 main = main_entry(Config, run)

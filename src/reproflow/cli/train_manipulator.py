@@ -9,16 +9,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from reproflow.checkpoint import Checkpointer
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.data.store import load_split
-from reproflow.device import describe_device, resolve_device
+from reproflow.device import resolve_device
 from reproflow.models.classifiers import load_classifier
 from reproflow.models.manipulator import save_manipulator
-from reproflow.runinfo import write_sidecar
 from reproflow.seeding import seed_everything
 from reproflow.settings.sections import PretrainManipulator
-from reproflow.training.loop import write_training_outputs
+from reproflow.training.loop import finish_training
 from reproflow.training.manipulator import train_manipulator
 
 
@@ -52,9 +50,7 @@ def run(cfg: Config) -> None:
     )
     meta = {"dataset": cfg.dataset, "seed": cfg.seed, "attribute_range": train.meta.get("attribute_range"), **metrics}
     save_manipulator(cfg.output, m, meta)
-    write_training_outputs(cfg.curve, rows, cfg.metrics, metrics)
-    write_sidecar(cfg.output, cfg, cfg.seed, describe_device(device), started)
-    Checkpointer(cfg.checkpoint, 1).remove()
+    finish_training(cfg, rows, metrics, device, started)
 
 
 main = main_entry(Config, run)

@@ -139,3 +139,16 @@ def write_training_outputs(
     cols = ["phase", "dataset", "model", "epoch", "seed", "metric", "value"]
     write_table(curve_path, pd.DataFrame(rows, columns=cols))
     write_json(metrics_path, {k: float(v) for k, v in metrics.items()})
+
+
+def finish_training(cfg: Any, rows: list[dict[str, Any]], metrics: dict[str, float], device: Any, started: float) -> None:
+    """What every training CLI does once its model file is saved: the curve CSV and metrics JSON, the run
+    sidecar beside ``cfg.output``, and the checkpoint removed (kept until now, so a crash before here
+    resumes). ``cfg`` has ``output``, ``curve``, ``metrics``, ``checkpoint`` and ``seed``."""
+    from reproflow.checkpoint import Checkpointer
+    from reproflow.device import describe_device
+    from reproflow.runinfo import write_sidecar
+
+    write_training_outputs(cfg.curve, rows, cfg.metrics, metrics)
+    write_sidecar(cfg.output, cfg, cfg.seed, describe_device(device), started)
+    Checkpointer(cfg.checkpoint, 1).remove()
