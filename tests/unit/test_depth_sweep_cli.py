@@ -1,16 +1,22 @@
 """The depth-sweep CLIs chained on a small synthetic dataset: train cells -> collect -> fit -> plot."""
 
 import json
-from pathlib import Path
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from reproflow.cli import collect_depth_sweep, fit_depth_formula, measure_training_speed, plot_depth_sweep
-from reproflow.cli import plot_training_speed, train_depth_cell
+from reproflow.cli import (
+    collect_depth_sweep,
+    fit_depth_formula,
+    measure_training_speed,
+    plot_depth_sweep,
+    plot_training_speed,
+    train_depth_cell,
+)
 from reproflow.data.store import save_split
 
 # one of the authors' released Fig. 7 heatmaps, vendored with the workflow (rho 1, sw2 1.0..4.0 step 0.1)
