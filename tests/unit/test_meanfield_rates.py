@@ -91,3 +91,18 @@ def test_pooled_universality_slope_is_two_for_lognormal_draws():
     assert pooled.loc["g_aa", "ci_low"] <= 2.0 <= pooled.loc["g_aa", "ci_high"]
     assert abs(pooled.loc["g_aa", "slope"] - 2) < 0.05 and pooled.loc["g_aa", "m_decades"] > 3
     assert "cv2" in points.columns and np.allclose(points.cv2, points.V / points.m**2)
+
+
+def test_linear_signed_mean_rate_matches_the_exact_no_gia_theory_over_the_same_layers():
+    # a linear run near the paper's Fig. 2 setting: the fitted signed-mean g_ab rate and the exact large-N
+    # curve fitted over the same window agree within the bootstrap interval (plus 0.05 for finite width)
+    from reproflow.meanfield.tables import gradient_tables, run_chis
+
+    draws, _, gia = gradient_tables("lin", "linear", 0.5, 0.1, 0.8, 200, 40, 32, "standard", 8,
+                                    torch.Generator().manual_seed(3), "cpu")
+    rates = RT.rate_table(pd.concat([draws, gia]), run_chis(draws), 5, 1.0, 2.0, RT.BootSettings(200, 0.95, 0))
+    row = rates[(rates.backward == "exact") & (rates.curve == "g_ab_mean")].iloc[0]
+    assert row.n_layers >= 5 and math.isfinite(row.theory_slope)
+    assert row.ci_low - 0.05 <= row.theory_slope <= row.ci_high + 0.05, row
+    # the theory column is for exact backprop of linear nets only
+    assert rates[rates.backward == "gia"]["theory_slope"].isna().all()

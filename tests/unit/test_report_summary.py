@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -144,6 +143,9 @@ def test_same_depth_scale_is_judged_on_the_signed_mean_of_g_ab():
     # decaying at the GIA rate ln chi_c: fails, although the spread curves all sit at u = 0.02
     out = S.claim_same_depth_scale(_rates(0.95), SET)
     assert out.verdict is Verdict.FAILS and "tanh_rho0.8 0.95" in out.evidence
+    # an exact theory curve fitted over the same window is quoted with whether the interval covers it
+    out = S.claim_same_depth_scale(_rates(0.95).assign(theory_u=0.9), SET)
+    assert "no-GIA theory" in out.evidence and "(1 of 1 inside the measured intervals)" in out.evidence
     # an interval straddling the band edge: inconclusive, with the draws that would decide it
     out = S.claim_same_depth_scale(_rates(0.25, half=0.1), SET)
     assert out.verdict is Verdict.INCONCLUSIVE and "To decide: tanh_rho0.8: ~160 draws" in out.evidence

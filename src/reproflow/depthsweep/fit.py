@@ -259,7 +259,7 @@ def bootstrap_panel(acc: pd.DataFrame, scales: pd.DataFrame, classes: int, fract
         for n in CANDIDATES:
             reps[n].append(f[n])
     a = (1 - level) / 2
-    d0, lo0, hi0, cen0 = _boundaries(grid0, depths, classes, fraction)
+    d0, _, _, cen0 = _boundaries(grid0, depths, classes, fraction)
     rows = []
     for name, (col, paper_k) in CANDIDATES.items():
         mu, s = full[name]

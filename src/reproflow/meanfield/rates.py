@@ -119,12 +119,14 @@ def _sig_window(mean: np.ndarray, se: np.ndarray, ks: np.ndarray, min_z: float) 
 
 
 def run_rates(values: dict[str, np.ndarray], layers: np.ndarray, depth: int, chi_1: float, chi_c: float,
-              fit_skip: int, transient_factor: float, min_z: float, boot: BootSettings, salt: int = 0
-              ) -> list[dict]:
+              fit_skip: int, transient_factor: float, min_z: float, boot: BootSettings, salt: int = 0,
+              theory: dict[str, np.ndarray] | None = None) -> list[dict]:
     """Rows (one per curve of :data:`CURVES`) of fitted rates with bootstrap intervals for one run.
 
     ``values[m]``: per-draw statistic m of :data:`METRICS`, shape (draws, len(layers)); ``layers``
-    1-based. Layer 1 (raw input) is never fitted.
+    1-based. Layer 1 (raw input) is never fitted. ``theory``: optional exact curves per curve name
+    (same layers), fitted over the same window (``theory_slope``, ``theory_u``): the expected rate
+    of the estimator, transient included.
     """
     n = values["g_aa"].shape[0]
     w = resample_weights(n, boot, salt)
@@ -159,7 +161,12 @@ def run_rates(values: dict[str, np.ndarray], layers: np.ndarray, depth: int, chi
         full = float(slopes[0])
         lo, hi, frac = interval(full, slopes[1:], boot.level)
         u, ua, ub = (separation(v, ln1, lnc) for v in (full, lo, hi))
-        rows.append({"curve": curve, "slope": full, "ci_low": lo, "ci_high": hi, "level": boot.level,
+        th_slope = math.nan
+        if theory is not None and curve in theory and sel.sum() >= 3:
+            t = np.abs(np.asarray(theory[curve], float)[sel])
+            if (t > 0).all():
+                th_slope = float(masked_slopes(ks[sel].astype(float), np.log(t)[None, :])[0])
+        rows.append({"curve": curve, "theory_slope": th_slope, "theory_u": separation(th_slope, ln1, lnc), "slope": full, "ci_low": lo, "ci_high": hi, "level": boot.level,
                      "interval": f"{INTERVAL} ({n} draws, {boot.n_boot} resamples)", "boot_usable": frac,
                      "k_min": int(ks[sel].min()) if sel.any() else -1, "k_max": int(ks[sel].max()) if sel.any() else -1,
                      "n_layers": int(sel.sum()), "ln_chi_1": ln1, "ln_chi_c": lnc,
@@ -183,6 +190,23 @@ def _meta(df: pd.DataFrame) -> dict:
     return {k: first[k] for k in RUN_META if k in df.columns}
 
 
+def _linear_theory(df: pd.DataFrame, layers: np.ndarray) -> dict[str, np.ndarray] | None:
+    """Exact large-N no-GIA g_aa and g_ab means of a linear run (spec section 3), at ``layers``;
+    None for other activations, for sw2 >= min(rho, 1) (no finite q*) and for the GIA counterfactual."""
+    from reproflow.meanfield import gradients as G
+
+    first = df.iloc[0]
+    if first["activation"] != "linear" or first.get("backward", "exact") != "exact" or "inputs" not in df.columns:
+        return None
+    sw2, sb2, rho = float(first["sw2"]), float(first["sb2"]), float(first["rho"])
+    if not (sw2 < rho and sw2 < 1):
+        return None
+    depth = int(first["depth"])
+    var, cov = G.input_moments("linear", sw2, sb2, rho, str(first["inputs"]))
+    g_aa, g_ab = (v.numpy()[layers - 1] for v in G.linear_no_gia(sw2, sb2, rho, depth, var, cov))
+    return {"g_aa": g_aa, "g_ab_mean": g_ab}
+
+
 def rate_table(draws: pd.DataFrame, chis: pd.DataFrame, fit_skip: int, transient_factor: float, min_z: float,
                boot: BootSettings) -> pd.DataFrame:
     """Rates of every (run, backward) in ``draws`` (columns run, backward, draw, layer, g_aa, g_ab,
@@ -196,7 +220,7 @@ def rate_table(draws: pd.DataFrame, chis: pd.DataFrame, fit_skip: int, transient
         meta = _meta(df)
         depth = int(meta.get("depth", layers.max()))
         for r in run_rates(vals, layers, depth, float(chi.loc[run, "chi_1"]), float(chi.loc[run, "chi_c"]),
-                           fit_skip, transient_factor, min_z, boot, salt=i):
+                           fit_skip, transient_factor, min_z, boot, salt=i, theory=_linear_theory(df, layers)):
             rows.append({**meta, "backward": backward, "draws": int(vals["g_aa"].shape[0]), **r})
     return pd.DataFrame(rows)
 

@@ -265,6 +265,13 @@ def claim_same_depth_scale(rates: pd.DataFrame, settings: Settings) -> Outcome:
         evidence += (f". Spread curves (g_aa, tilde g_ab, sd g_ab; cannot separate the two): exact u "
                      f"{np.nanmin(spread.u):.2f}..{np.nanmax(spread.u):.2f}, GIA counterfactual u "
                      f"{np.nanmin(spread_g.u):.2f}..{np.nanmax(spread_g.u):.2f}" if len(spread_g) else "")
+    if "theory_u" in t.columns:
+        th = t[np.isfinite(t["theory_u"].to_numpy(float))]
+        if len(th):
+            inside = int(((th["u_low"] <= th["theory_u"]) & (th["theory_u"] <= th["u_high"])).sum())
+            evidence += (". Exact large-N no-GIA theory (linear runs) over the same layers: u = "
+                         + ", ".join(f"{r.run} {r.theory_u:.2f}" for r in th.itertuples(index=False))
+                         + f" ({inside} of {len(th)} inside the measured intervals)")
     stress = rates[(role == "stress") & (rates["backward"] == "exact") & (rates["curve"] == "tg_ab")]
     if len(stress):
         # an O(1/N) correction keeps (ratio - 1) |ln chi_1| N constant across widths
