@@ -345,10 +345,15 @@ def claim_trainable_depth(shape: pd.DataFrame, settings: Settings) -> Outcome:
     """
     _need(shape, {"panel", "shape_diff", "shape_diff_low", "shape_diff_high"}, "depth-sweep shape table")
     src = shape["source"] if "source" in shape.columns else pd.Series("project", index=shape.index)
-    ours = shape[src == "project"]
-    ours = ours[np.isfinite(ours["shape_diff"].to_numpy(float))]
+    ran = shape[src == "project"]
+    if ran.empty:
+        return Outcome(NAN, NAN, Verdict.NOT_RUN, f"no project panel in the shape table ({len(shape)} rows)")
+    ours = ran[np.isfinite(ran["shape_diff"].to_numpy(float))]
     if ours.empty:
-        return Outcome(NAN, NAN, Verdict.NOT_RUN, f"no project panel with a finite shape comparison ({len(shape)} rows)")
+        # the panels ran, but their depth grid located no boundary to compare the formulas on
+        return Outcome(NAN, NAN, Verdict.INCONCLUSIVE,
+                       f"{len(ran)} project panel(s) ran but none has a finite shape comparison: the depth grid brackets "
+                       "too few boundaries; more depths and sw2 columns per panel would decide it")
     vs, parts, need = [], [], []
     for r in ours.itertuples(index=False):
         v = shape_verdict(r.shape_diff_low, r.shape_diff_high)
