@@ -23,6 +23,7 @@ from torch import nn
 
 from reproflow.data.store import Split
 from reproflow.defences.base import Defence, StepOutput, acc
+from reproflow.device import take_batch, to_device_once
 from reproflow.logs import progress
 from reproflow.training.classifier import make_optimizer
 from reproflow.training.loop import EpochHook, ResumableTraining, accuracy, cosine_lr, epoch_generator, minibatches
@@ -118,6 +119,8 @@ def train_defence(
     start = state.start()
     n = len(train)
     flips_attr = flip_negates(train)
+    # the data set moves to the device once per job; each step indexes its batch there
+    images, labels, attrs = to_device_once(train.images, train.labels, train.attributes, device=device)
     for epoch in range(start, settings.epochs):
         t0 = time.monotonic()
         rng = epoch_generator(seed, defence.name, epoch)
@@ -129,8 +132,7 @@ def train_defence(
         sums: dict[str, float] = {}
         for idx in progress(list(minibatches(n, settings.batch_size, rng)),
                             desc=f"{defence.name} epoch {epoch + 1}/{settings.epochs}"):
-            x, y = train.images[idx].to(device), train.labels[idx].to(device)
-            a = train.attributes[idx].to(device)
+            x, y, a = take_batch(images, idx), take_batch(labels, idx), take_batch(attrs, idx)
             if settings.augment != "none":
                 x, a = augment_with_attributes(x, a, settings.augment, rng, flips_attr)
             out = defence.step(model, x, y, a, idx + epoch * n) if adversarial else _clean_step(model, x, y)

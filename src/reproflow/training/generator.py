@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reproflow.data.store import Split
+from reproflow.device import take_batch, to_device_once
 from reproflow.logs import progress
 from reproflow.models.generator import NoiseGenerator, generate_noise
 from reproflow.models.manipulator import AttributeManipulator
@@ -82,14 +83,15 @@ def train_generator(
     state = ResumableTraining(checkpoint, {"model": gen_net, "opt": opt}, settings.epochs)
     start = state.start()
     n = len(train)
+    # the data set moves to the device once per job; each step indexes its batch there
+    images, labels, attrs = to_device_once(train.images, train.labels, train.attributes, device=device)
     for epoch in range(start, settings.epochs):
         rng = epoch_generator(seed, "generator", epoch)
         gen_net.train()
         sums = {"loss": 0.0, "ce": 0.0, "diversity": 0.0, "success": 0.0}
         for idx in progress(list(minibatches(n, settings.batch_size, rng)), desc=f"generator epoch {epoch + 1}"):
             b = len(idx)
-            x, y = train.images[idx].to(device), train.labels[idx].to(device)
-            a = train.attributes[idx].to(device)
+            x, y, a = take_batch(images, idx), take_batch(labels, idx), take_batch(attrs, idx)
             a_t = torch.rand(b, generator=rng).to(device)
             z = torch.randn(2 * b, settings.z_dim, generator=rng).to(device)
             with torch.no_grad():

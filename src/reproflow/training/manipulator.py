@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reproflow.data.store import Split
+from reproflow.device import take_batch, to_device_once
 from reproflow.logs import progress
 from reproflow.models.manipulator import MSPManipulator, RotationOracle
 from reproflow.settings.sections import PretrainManipulator
@@ -71,13 +72,14 @@ def train_manipulator(
     state = ResumableTraining(checkpoint, {"model": m, "opt": opt}, settings.epochs)
     start = state.start()
     n = len(train)
+    # the data set moves to the device once per job; each step indexes its batch there
+    images, labels, attrs = to_device_once(train.images, train.labels, train.attributes, device=device)
     for epoch in range(start, settings.epochs):
         gen = epoch_generator(seed, "manipulator", epoch)
         m.train()
         sums = {"loss": 0.0, "recon": 0.0, "msp": 0.0, "label": 0.0, "edit": 0.0}
         for idx in progress(list(minibatches(n, settings.batch_size, gen)), desc=f"manipulator epoch {epoch + 1}"):
-            x, y = train.images[idx].to(device), train.labels[idx].to(device)
-            a = train.attributes[idx].to(device)
+            x, y, a = take_batch(images, idx), take_batch(labels, idx), take_batch(attrs, idx)
             a_t = torch.rand(len(idx), generator=gen).to(device)
             h = m.encode(x)
             rec = m.decode(h)
