@@ -92,6 +92,25 @@ def upstream_outputs(cfg: dict, root: str, upstream: str, phase: str) -> list[st
     return [f"{root}/data/dataset~{d}" for d in datasets]
 
 
+def resource_files(cfg: dict, phase: str) -> list[str]:
+    """Files of the repository that a phase's settings name (e.g. the authors' vendored Fig. 7 data under
+    workflow/resources/): a stage depends on them like on its code."""
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+        elif isinstance(node, str) and node.startswith("workflow/resources/") and (ROOT / node).is_file():
+            found.append(node)
+
+    walk(cfg.get(phase, {}))
+    return sorted(set(found))
+
+
 def has_key(cfg: dict, dotted: str) -> bool:
     node = cfg
     for part in dotted.split("."):
@@ -116,9 +135,11 @@ def generate() -> str:
                 keys = [k for k in PARAMS[phase] if has_key(over, k)]
                 if keys:
                     params.append({overlay: keys})
-            deps = phase_deps(phase) + [
-                d for u in UPSTREAM[phase] for d in upstream_outputs(merged, root, u, phase)
-            ]
+            deps = (
+                phase_deps(phase)
+                + resource_files(merged, phase)
+                + [d for u in UPSTREAM[phase] for d in upstream_outputs(merged, root, u, phase)]
+            )
             stages[f"{phase}_{scale}"] = {"cmd": cmd, "deps": deps, "params": params, "outs": [f"{root}/{phase}"]}
         metrics += [f"{root}/report/metrics.json"] + [
             f"{root}/{p}/headline.json" for p in ("attack", "advtrain", "meanfield", "depth_sweep")
