@@ -77,11 +77,17 @@ def module_files(name: str) -> list[Path]:
 
 
 @functools.cache
+def _file_digest(path: Path) -> bytes:
+    """Each file's bytes are hashed once per process, however many CLIs import it."""
+    return hashlib.sha256(str(path.relative_to(SRC)).encode() + b"\0" + path.read_bytes()).digest()
+
+
+@functools.cache
 def code_digest(name: str) -> str:
     """SHA-256 (16 hex digits) over the path and bytes of every file of ``name``'s import closure."""
     h = hashlib.sha256()
     for path in sorted(module_files(name)):
-        h.update(str(path.relative_to(SRC)).encode() + b"\0" + path.read_bytes() + b"\0")
+        h.update(_file_digest(path))
     return h.hexdigest()[:16]
 
 

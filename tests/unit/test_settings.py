@@ -104,18 +104,20 @@ def test_code_digest_follows_lazy_imports_and_edits(tmp_path, monkeypatch):
     (pkg / "unused.py").write_text("Y = 1\n")
     (pkg / "cli" / "job.py").write_text("def run():\n    from reproflow.lib import other  # lazy\n")
     monkeypatch.setattr(deps, "SRC", tmp_path)
-    for fn in (deps._direct_imports, deps.module_closure, deps.code_digest):
+    for fn in (deps._direct_imports, deps.module_closure, deps.code_digest, deps._file_digest):
         fn.cache_clear()
     closure = deps.module_closure("reproflow.cli.job")
     assert "reproflow.other" in closure and "reproflow.unused" not in closure
     before = deps.code_digest("reproflow.cli.job")
     deps.code_digest.cache_clear()
+    deps._file_digest.cache_clear()
     (pkg / "unused.py").write_text("Y = 2\n")
     assert deps.code_digest("reproflow.cli.job") == before
     deps.code_digest.cache_clear()
+    deps._file_digest.cache_clear()
     (pkg / "other.py").write_text("X = 2\n")
     assert deps.code_digest("reproflow.cli.job") != before
-    for fn in (deps._direct_imports, deps.module_closure, deps.code_digest):
+    for fn in (deps._direct_imports, deps.module_closure, deps.code_digest, deps._file_digest):
         fn.cache_clear()
 
 

@@ -9,22 +9,13 @@ from pathlib import Path
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.io import write_table
 from reproflow.runinfo import write_sidecar
-from reproflow.settings.sections import MeanfieldForwardSettingsItem
+from reproflow.settings.sections import MeanfieldForward
 
 
 @dataclass(frozen=True)
 class Config:
     output: Path
-    settings: tuple[MeanfieldForwardSettingsItem, ...]  # the Fig. 1 networks (meanfield.forward.settings)
-    rho_grid: tuple[float, ...]
-    input_q_grid: tuple[float, ...]
-    input_c_grid: tuple[float, ...]
-    width: int
-    depth: int
-    draws: int
-    map_q_grid: tuple[float, ...]
-    map_c_grid: tuple[float, ...]
-    map_inputs: int
+    forward: MeanfieldForward  # meanfield.forward: the Fig. 1 networks and the simulation's size
     seed: int
     device: str
 
@@ -36,9 +27,9 @@ def run(cfg: Config) -> None:
 
     start = time.time()
     device = resolve_device(cfg.device)
-    settings = [dump(x) for x in cfg.settings]
-    df = forward_table(settings, cfg.rho_grid, cfg.input_q_grid, cfg.input_c_grid, cfg.width, cfg.depth,
-                       cfg.draws, cfg.seed, device, cfg.map_q_grid, cfg.map_c_grid, cfg.map_inputs)
+    f = cfg.forward
+    df = forward_table([dump(x) for x in f.settings], f.rho_grid, f.input_q_grid, f.input_c_grid, f.width, f.depth,
+                       f.draws, cfg.seed, device, f.map_q_grid, f.map_c_grid, f.map_inputs)
     write_table(cfg.output, df)
     write_sidecar(cfg.output, cfg, cfg.seed, describe_device(device), start)
 

@@ -68,7 +68,10 @@ def verdict(diffs: Sequence[float], coverage: float = 0.95,
     the project's one rule (:func:`reproflow.report.verdicts.directional_verdict`) on the Student-t interval
     of mean(d) at ``coverage``. ``labels`` renames the three outcomes (cost rows use ``gain / cost /
     inconclusive``)."""
-    v = directional_verdict(t_interval(list(diffs), coverage), "greater")
+    return _label(directional_verdict(t_interval(list(diffs), coverage), "greater"), labels)
+
+
+def _label(v: Verdict, labels: tuple[str, str, str]) -> str:
     return {Verdict.HOLDS: labels[0], Verdict.FAILS: labels[1]}.get(v, labels[2])
 
 
@@ -86,7 +89,7 @@ def _row(df, dataset, eps, attack, metric, defence, baseline, kind, labels, cove
     n = int(d.size)
     std = float(np.std(d, ddof=1)) if n > 1 else float("nan")
     iv = t_interval(list(d), coverage)
-    v = verdict(list(d), coverage, labels)
+    v = _label(directional_verdict(iv, "greater"), labels)
     return {
         "dataset": dataset, "eps": float(eps), "kind": kind, "attack": attack, "metric": metric,
         "defence": defence, "baseline": baseline,

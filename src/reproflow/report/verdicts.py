@@ -154,11 +154,11 @@ def units_to_decide(values: Sequence[float], coverage: float, max_n: int = 1000)
     v = [float(x) for x in values if x is not None and math.isfinite(float(x))]
     if len(v) < 2:
         return None
-    iv = t_interval(v, coverage)
-    sd = (iv.high - iv.estimate) * math.sqrt(len(v)) / float(stats.t.ppf(0.5 + coverage / 2, len(v) - 1))
-    if iv.estimate == 0 or sd <= 0:
+    mean = sum(v) / len(v)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1))
+    if mean == 0 or sd <= 0:
         return None
     for n in range(2, max_n + 1):
-        if float(stats.t.ppf(0.5 + coverage / 2, n - 1)) * sd / math.sqrt(n) < abs(iv.estimate):
+        if float(stats.t.ppf(0.5 + coverage / 2, n - 1)) * sd / math.sqrt(n) < abs(mean):
             return n
     return None
