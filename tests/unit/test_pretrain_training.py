@@ -145,8 +145,7 @@ def test_clis_write_outputs_and_remove_checkpoints(tmp_path, data):
                                 "--classifier", json.dumps({"arch": "smallcnn", "epochs": 2, "batch_size": 16,
                                                             "optimizer": "sgd", "lr": 0.05, "weight_decay": 0.0005,
                                                             "augment": "flip"})]) == 0
-    assert build_oracle.main(["--train", str(d / "train.pt"), "--output", str(out / "oracle.pt"), "--dataset", "toy_rot",
-                              "--seed", "0"]) == 0
+    assert build_oracle.main(["--train", str(d / "train.pt"), "--output", str(out / "oracle.pt"), "--dataset", "toy_rot"]) == 0
     assert m_cli.main(common + ["--classifier", str(out / "classifier.pt"), "--output", str(out / "manipulator.pt"),
                                 "--metrics", str(out / "manipulator_metrics.json"), "--curve", str(out / "manipulator_curve.csv"),
                                 "--checkpoint", str(ck / "m.ckpt"),

@@ -145,10 +145,7 @@ rule evaluate_defence:
                 else ADV["max_samples"]
             ),
             **attack_settings_args(),
-            refit_batches=ADV["refit"]["batches"],
-            refit_batch_size=ADV["refit"]["batch_size"],
-            refit_lr=ADV["refit"]["lr"],
-            refit_div_weight=ADV["refit"]["div_weight"],
+            refit=ADV["refit"],
             editor=attack_editor(w.dataset),
             learned_attacks=ADV_LEARNED_ATTACKS,
         ),

@@ -72,7 +72,10 @@ def bench_path(phase, name):
 
 
 def pretrain_model(dataset, seed, name):
-    """Path of a pretrained model file (name: classifier | oracle | manipulator | generator)."""
+    """Path of a pretrained model file (name: classifier | oracle | manipulator | generator); the exact
+    rotation oracle has no weights and is one per dataset."""
+    if name == "oracle":
+        return f"{R}/pretrain/dataset~{dataset}/oracle.pt"
     return f"{R}/pretrain/dataset~{dataset}/seed~{seed}/{name}.pt"
 
 
@@ -131,7 +134,7 @@ def _pretrain_all_outputs():
             ["oracle"] if pretrain_has_oracle(d) else []
         )
         for s in PRE["seeds"]:
-            out += [pretrain_model(d, s, m) for m in models]
+            out += list(dict.fromkeys(pretrain_model(d, s, m) for m in models))
         out += [
             f"{R}/pretrain/dataset~{d}/{a}"
             for a in (

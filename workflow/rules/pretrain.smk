@@ -2,7 +2,7 @@
 # one job per (model, dataset, seed). Datasets: config["pretrain"]["datasets"]; seeds: config["pretrain"]["seeds"].
 # Outputs (P = {R}/pretrain/dataset~{dataset}; models load with reproflow.models.load_*):
 #   rule train_classifier  -> P/seed~{seed}/classifier.pt,  classifier_metrics.json,  classifier_curve.csv
-#   rule build_oracle      -> P/seed~{seed}/oracle.pt          (*_rot datasets only)
+#   rule build_oracle      -> P/oracle.pt                      (*_rot datasets only; exact, one per dataset)
 #   rule train_manipulator -> P/seed~{seed}/manipulator.pt, manipulator_metrics.json, manipulator_curve.csv
 #   rule train_generator   -> P/seed~{seed}/generator.pt,  generator_metrics.json,  generator_curve.csv
 #   rule plot_pretrain     -> P/metrics.csv (+ .md), P/training_curves.{png,pdf}, P/manipulator_grid.{png,pdf}
@@ -64,9 +64,9 @@ rule build_oracle:
     input:
         train=f"{PRE_DATA}/train.pt",
     output:
-        model=f"{PRE_DIR}/oracle.pt",
+        model=f"{R}/pretrain/dataset~{{dataset}}/oracle.pt",
     log:
-        log_path("pretrain", "build_oracle/{dataset}/seed~{seed}"),
+        log_path("pretrain", "build_oracle/{dataset}"),
     conda:
         "../envs/reproflow.yaml"
     threads: 1
@@ -80,7 +80,6 @@ rule build_oracle:
         ),
         flags=lambda w: cli_args(
             dataset=w.dataset,
-            seed=int(w.seed),
         ),
         code=code_of("build_oracle"),
     shell:

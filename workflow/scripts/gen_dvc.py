@@ -27,7 +27,7 @@ from reproflow.report.plotdata import PLOT_ATTACKS, TRAINABILITY_COLUMNS  # noqa
 
 OUT = ROOT / "dvc.yaml"
 # scale -> overlay (None: params.yaml alone)
-SCALES = {"paper": None, "quick": "config/quick.yaml", "tiny": "config/tiny.yaml"}
+SCALES = {"paper": None, "cpu": "config/cpu.yaml", "quick": "config/quick.yaml", "tiny": "config/tiny.yaml"}
 # phase -> upstream phases whose outputs it reads
 UPSTREAM = {
     "data": [],

@@ -1,6 +1,8 @@
 """Rule build_oracle: the analytic rotation manipulator of a rotated dataset, saved like a trained model.
 
-    python -m reproflow.cli.build_oracle --train .../train.pt --output .../oracle.pt --dataset digits_rot --seed 0
+    python -m reproflow.cli.build_oracle --train .../train.pt --output .../oracle.pt --dataset digits_rot
+
+One per dataset: the rotation is exact and has no weights, so every seed's attacks share it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ class Config:
     train: Path
     output: Path
     dataset: str
-    seed: int
 
 
 def run(cfg: Config) -> None:
@@ -32,8 +33,8 @@ def run(cfg: Config) -> None:
     rng = meta.get("attribute_range")
     if rng is None or meta.get("attribute_name") != "rotation_deg":
         raise UserError(f"{cfg.train}: dataset '{cfg.dataset}' has no rotation attribute; the oracle exists for *_rot sets only")
-    save_manipulator(cfg.output, RotationOracle(tuple(rng)), {"dataset": cfg.dataset, "seed": cfg.seed})
-    write_sidecar(cfg.output, cfg, cfg.seed, "cpu", started)
+    save_manipulator(cfg.output, RotationOracle(tuple(rng)), {"dataset": cfg.dataset})
+    write_sidecar(cfg.output, cfg, None, "cpu", started)
 
 
 main = main_entry(Config, run)

@@ -1,10 +1,10 @@
 """Rule evaluate_defence: every attack of the attack phase over its eps grid against one defended classifier.
 
-One job per (dataset, defence, seed). The attacks, their settings and the evaluated test samples are the
-attack phase's (``reproflow.attacks.suite.evaluate_suite``, params.yaml ``attack``); before attacking, the
-pretrained noise generator of the same seed is refitted against the defended classifier for
-``--refit-batches`` batches (spec spa.md section 8: a generator fitted to the clean model overstates the
-robustness of a defended one; 0 = no refit), at the generator's own radius and recursion.
+One job per (dataset, defence, seed), on the evaluation path of the attack phase
+(``reproflow.attacks.job``: the same attacks, settings and test samples, params.yaml ``attack``). Before
+attacking, the pretrained noise generator of the same seed is refitted against the defended classifier for
+``--refit`` batches (spec spa.md section 8: a generator fitted to the clean model overstates the robustness
+of a defended one; 0 = no refit), at the generator's own radius and recursion.
 
     python -m reproflow.cli.evaluate_defence --data .../test.pt --train .../train.pt --classifier .../classifier.pt ...
 """
@@ -15,94 +15,47 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from reproflow.attacks.suite import AttackSettings
+from reproflow.attacks import job
 from reproflow.cli._base import exit_with, main_entry
-from reproflow.data.store import load_split
-from reproflow.device import describe_device, resolve_device
-from reproflow.io import write_table
+from reproflow.device import describe_device
 from reproflow.runinfo import write_sidecar
-from reproflow.seeding import derive_seed, seed_everything
-
-COLUMNS = ["phase", "dataset", "model", "attack", "eps", "seed", "metric", "value"]
+from reproflow.settings.sections import AdvtrainRefit
 
 
-@dataclass(frozen=True)
-class Config(AttackSettings):
+@dataclass(frozen=True, kw_only=True)
+class Config(job.Evaluation):
     """Evaluate the attack list at every eps against a defended classifier (tidy long table)."""
 
-    data: Path
     train: Path
-    classifier: Path
-    manipulator: Path
-    generator: Path
-    oracle: Path | None
-    metrics: Path
-    dataset: str
     defence: str
-    seed: int
-    device: str
-    eps_grid: tuple[float, ...]
-    attacks: tuple[str, ...]
-    oracle_attacks: tuple[str, ...] | None
-    max_samples: int
-    refit_batches: int
-    refit_batch_size: int
-    refit_lr: float
-    refit_div_weight: float
-    # primary editor of the semantic attacks (oracle | learned) and the attacks rerun with the learned one
-    editor: str = "learned"
-    learned_attacks: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if any(e < 0 or e > 1 for e in self.eps_grid):
-            raise ValueError(f"--eps-grid values must lie in [0, 1], got {self.eps_grid}")
-        if self.refit_batches < 0:
-            raise ValueError(f"--refit-batches must be >= 0, got {self.refit_batches}")
+    refit: AdvtrainRefit
 
 
 def run(cfg: Config) -> None:
-    import pandas as pd
     import torch
 
-    from reproflow.attacks.suite import evaluate_suite, generator_recursion, resolve_editors
+    from reproflow.attacks.suite import generator_recursion
+    from reproflow.data.store import load_split
     from reproflow.defences import GeneratorRefresher, RefreshSettings
-    from reproflow.models import load_classifier, load_generator, load_manipulator
+    from reproflow.seeding import derive_seed
 
     started = time.time()
-    device = resolve_device(cfg.device)
-    seed_everything(cfg.seed)
-    split = load_split(cfg.data)
-    if cfg.max_samples > 0:
-        split = split.subset(cfg.max_samples)
-    classifier = load_classifier(cfg.classifier, device)
-    manipulator = load_manipulator(cfg.manipulator, device)
-    generator = load_generator(cfg.generator, device)
-    oracle = load_manipulator(cfg.oracle, device) if cfg.oracle is not None else None
-    primary, learned = resolve_editors(cfg.editor, manipulator, oracle)
+    m = job.load(cfg)
+    labels = {"phase": "advtrain", "dataset": cfg.dataset, "model": cfg.defence}
     refit: dict[str, float] = {}
-    if cfg.refit_batches > 0:
-        rec = generator_recursion(generator)
+    if cfg.refit.batches > 0:
         settings = RefreshSettings(
-            batches=cfg.refit_batches, batch_size=cfg.refit_batch_size, lr=cfg.refit_lr,
-            eps=float(generator.meta["eps"]), gen_steps=rec["gen_steps"], gen_step_factor=rec["gen_step_factor"],
-            div_weight=cfg.refit_div_weight,
+            batches=cfg.refit.batches, batch_size=cfg.refit.batch_size, lr=cfg.refit.lr,
+            eps=float(m.generator.meta["eps"]), **generator_recursion(m.generator), div_weight=cfg.refit.div_weight,
         )
         rng = torch.Generator().manual_seed(derive_seed(cfg.seed, cfg.defence, "refit"))
         # refitted through the primary editor, the one SPA and the generator attack use it with in the claims
-        refit = GeneratorRefresher(generator, settings).refresh(classifier, primary, load_split(cfg.train), rng)
-    settings_a = AttackSettings.of(cfg)
-    labels = {"phase": "advtrain", "dataset": cfg.dataset, "model": cfg.defence}
-    out = evaluate_suite(
-        split, classifier, attacks=cfg.attacks, eps_grid=cfg.eps_grid, settings=settings_a, seed=cfg.seed,
-        device=device, manipulator=primary, generator=generator, oracle=None if learned is not None else oracle,
-        oracle_attacks=tuple(cfg.oracle_attacks or ()), learned=learned, learned_attacks=cfg.learned_attacks,
-        judge=None, crosscheck=False, labels=labels,
-    )
-    extra = [{**labels, "attack": "none", "eps": 0.0, "seed": cfg.seed, "metric": "n_samples", "value": float(len(split))}]
-    extra += [{**labels, "attack": "none", "eps": 0.0, "seed": cfg.seed, "metric": k, "value": v} for k, v in refit.items()]
-    rows = pd.DataFrame(out.rows + extra)
-    write_table(cfg.metrics, rows[COLUMNS])
-    write_sidecar(cfg.metrics, cfg, cfg.seed, describe_device(device), started)
+        refit = GeneratorRefresher(m.generator, settings).refresh(m.classifier, m.primary, load_split(cfg.train), rng)
+    out = job.evaluate(cfg, m, labels)
+    extra = [job.job_row(labels, cfg.seed, "n_samples", float(len(m.split)))]
+    extra += [job.job_row(labels, cfg.seed, k, v) for k, v in refit.items()]
+    job.write_metrics(cfg.metrics, out.rows + extra)
+    write_sidecar(cfg.metrics, cfg, cfg.seed, describe_device(m.device), started)
 
 
 main = main_entry(Config, run)

@@ -457,7 +457,7 @@ class Section:
     data_root: str  # torchvision dataset root
     device: str
     gpus_per_job: int
-    scale: Literal['paper', 'quick', 'tiny']
+    scale: Literal['paper', 'cpu', 'quick', 'tiny']
     data: Data
     pretrain: Pretrain  # pretrain phase (classifier, rotation oracle, MSP manipulator, noise generator per dataset and seed)
     attack: Attack  # attack phase (every attack over the eps grid against the pretrained classifiers; claim T1)

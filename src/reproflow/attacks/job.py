@@ -1,0 +1,104 @@
+"""One evaluation path for every classifier, standard or defended.
+
+The attack phase's ``evaluate_attacks`` (the pretrained clean classifier, plus the semantic judge and the
+image grid) and the advtrain phase's ``evaluate_defence`` (a defended classifier, after refitting the noise
+generator against it) are the same job: load the test split and the frozen editors and generator, pick the
+primary editor, run :func:`reproflow.attacks.suite.evaluate_suite` over the eps grid, and write the tidy
+metric table. :class:`Evaluation` is the part of their configs they share; the CLIs add only their extras.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from reproflow.attacks.suite import AttackSettings, SuiteOutput, evaluate_suite, resolve_editors
+from reproflow.data.store import Split, load_split
+from reproflow.device import resolve_device
+from reproflow.io import write_table
+from reproflow.seeding import seed_everything
+
+COLUMNS = ["phase", "dataset", "model", "attack", "eps", "seed", "metric", "value"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evaluation(AttackSettings):
+    """What an evaluation job reads: the test split, the attacked classifier, the learned editor, the noise
+    generator and (rotation sets) the exact editor; the attacks over the eps grid, with their settings."""
+
+    data: Path
+    classifier: Path
+    manipulator: Path
+    generator: Path
+    oracle: Path | None
+    metrics: Path
+    dataset: str
+    seed: int
+    device: str
+    eps_grid: tuple[float, ...]
+    attacks: tuple[str, ...]
+    oracle_attacks: tuple[str, ...] | None
+    max_samples: int
+    # primary editor of the semantic attacks: oracle (exact rotation; the learned MSP editor runs beside it for
+    # learned_attacks, labelled <attack>_learned) | learned (the MSP editor alone)
+    editor: str = "learned"
+    learned_attacks: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if any(e < 0 or e > 1 for e in self.eps_grid):
+            raise ValueError(f"--eps-grid values must lie in [0, 1], got {self.eps_grid}")
+
+
+@dataclass
+class Loaded:
+    """The job's device, split (its first ``max_samples``) and frozen models; ``primary`` edits for the
+    semantic attacks, ``learned`` (or None) is the MSP editor run beside an exact primary."""
+
+    device: torch.device
+    split: Split
+    classifier: torch.nn.Module
+    manipulator: torch.nn.Module
+    generator: torch.nn.Module
+    oracle: torch.nn.Module | None
+    primary: torch.nn.Module
+    learned: torch.nn.Module | None
+
+
+def load(cfg: Evaluation) -> Loaded:
+    from reproflow.models import load_classifier, load_generator, load_manipulator
+
+    device = resolve_device(cfg.device)
+    seed_everything(cfg.seed)
+    split = load_split(cfg.data)
+    if cfg.max_samples > 0:
+        split = split.subset(cfg.max_samples)
+    manipulator = load_manipulator(cfg.manipulator, device)
+    oracle = load_manipulator(cfg.oracle, device) if cfg.oracle is not None else None
+    primary, learned = resolve_editors(cfg.editor, manipulator, oracle)
+    return Loaded(device, split, load_classifier(cfg.classifier, device), manipulator,
+                  load_generator(cfg.generator, device), oracle, primary, learned)
+
+
+def evaluate(cfg: Evaluation, m: Loaded, labels: dict[str, Any], *, judge: torch.nn.Module | None = None,
+             crosscheck: bool = False) -> SuiteOutput:
+    """Every attack at every eps against ``m.classifier`` (rows labelled ``labels``)."""
+    return evaluate_suite(
+        m.split, m.classifier, attacks=cfg.attacks, eps_grid=cfg.eps_grid, settings=AttackSettings.of(cfg),
+        seed=cfg.seed, device=m.device, manipulator=m.primary, generator=m.generator,
+        oracle=None if m.learned is not None else m.oracle, oracle_attacks=tuple(cfg.oracle_attacks or ()),
+        learned=m.learned, learned_attacks=cfg.learned_attacks, judge=judge, crosscheck=crosscheck, labels=labels,
+    )
+
+
+def job_row(labels: dict[str, Any], seed: int, metric: str, value: float, attack: str = "none") -> dict[str, Any]:
+    """A per-job row of the tidy table (attack ``none`` at eps 0 unless named)."""
+    return {**labels, "attack": attack, "eps": 0.0, "seed": seed, "metric": metric, "value": value}
+
+
+def write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
+    import pandas as pd
+
+    write_table(path, pd.DataFrame(rows)[COLUMNS])
