@@ -7,6 +7,8 @@ highest loss). No pixel noise: ``x_adv = x_sem = x_a``, so the result does not d
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from reproflow.attacks.base import Attack, AttackResult
@@ -18,24 +20,12 @@ class AttributeGrid(Attack):
     name = "attribute"
     semantic = True
 
-    def __init__(
-        self,
-        classifier: torch.nn.Module,
-        eps: float,
-        manipulator: torch.nn.Module,
-        *,
-        grid_size: int = 17,
-        seed: int = 0,
-        device: str | torch.device | None = None,
-    ):
-        super().__init__(classifier, eps, seed=seed, device=device)
+    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: torch.nn.Module, *, grid_size: int = 17,
+                 **base: Any):
+        super().__init__(classifier, eps, manipulator=manipulator, **base)
         if grid_size < 2:
             raise ValueError(f"grid_size must be >= 2, got {grid_size}")
-        self.manipulator = manipulator
         self.grid_size = int(grid_size)
-
-    def _modules(self) -> list[torch.nn.Module]:
-        return [self.classifier, self.manipulator]
 
     @torch.no_grad()
     def _run(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None, keys: torch.Tensor) -> AttackResult:

@@ -17,7 +17,7 @@ from reproflow.attacks.joint_pgd import JointPGD
 from reproflow.attacks.pgd import PGD
 from reproflow.attacks.recon_pgd import ReconPGD
 from reproflow.attacks.spa import SPA
-from reproflow.errors import UserError
+from reproflow.errors import UserError, parse_choice
 
 
 class AttackName(str, enum.Enum):
@@ -54,10 +54,7 @@ NEEDS_GENERATOR = {AttackName.GENERATOR, AttackName.SPA}
 
 def parse_attack_name(name: str | AttackName) -> AttackName:
     """``"spa"`` -> ``AttackName.SPA``; a clear UserError for an unknown name."""
-    try:
-        return AttackName(name)
-    except ValueError:
-        raise UserError(f"unknown attack '{name}'; choose from {', '.join(a.value for a in AttackName)}") from None
+    return parse_choice(AttackName, name, "attack")
 
 
 def build_attack(

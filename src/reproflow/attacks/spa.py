@@ -13,6 +13,8 @@ sample leaves the optimisation at its first misclassification (the spec's 'first
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from reproflow.attacks.base import Attack, AttackResult, attr_from_logit, logit_from_attr
@@ -24,36 +26,13 @@ class SPA(Attack):
     name = "spa"
     semantic = True
 
-    def __init__(
-        self,
-        classifier: torch.nn.Module,
-        eps: float,
-        manipulator: torch.nn.Module,
-        generator: torch.nn.Module,
-        *,
-        steps: int = 20,
-        restarts: int = 2,
-        lr: float = 0.1,
-        gen_steps: int = 10,
-        gen_step_factor: float = 0.25,
-        early_stop: bool = True,
-        seed: int = 0,
-        device: str | torch.device | None = None,
-    ):
-        super().__init__(classifier, eps, seed=seed, device=device)
-        if steps < 1 or restarts < 1:
-            raise ValueError(f"steps and restarts must be >= 1, got {steps}, {restarts}")
-        self.manipulator = manipulator
-        self.generator = generator
-        self.steps = int(steps)
-        self.restarts = int(restarts)
+    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: torch.nn.Module,
+                 generator: torch.nn.Module, *, steps: int = 20, restarts: int = 2, lr: float = 0.1, gen_steps: int = 10,
+                 gen_step_factor: float = 0.25, early_stop: bool = True, **base: Any):
+        super().__init__(classifier, eps, manipulator=manipulator, generator=generator, **base)
+        self._schedule(steps, restarts, early_stop=early_stop)
+        self._recursion(gen_steps, gen_step_factor)
         self.lr = float(lr)
-        self.gen_steps = int(gen_steps)
-        self.gen_step_size = float(gen_step_factor) * self.eps
-        self.early_stop = bool(early_stop)
-
-    def _modules(self) -> list[torch.nn.Module]:
-        return [self.classifier, self.manipulator, self.generator]
 
     def _forward(self, x, y, a, u, z):
         from reproflow.models.generator import generate_noise
@@ -68,11 +47,7 @@ class SPA(Attack):
     def _run(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None, keys: torch.Tensor) -> AttackResult:
         assert a is not None
         best = self._start_worst_case(x, y, a)
-        all_idx = torch.arange(x.shape[0], device=x.device)
-        for r in range(self.restarts):
-            idx = best.active() if self.early_stop else all_idx
-            if idx.numel() == 0:
-                break
+        for r, idx in self._restarts(best):
             k = keys[idx.cpu()]
             a0 = a[idx] if r == 0 else self._rand(k, f"spa-attr-{r}", (), "uniform", a)
             params = [logit_from_attr(a0), self._rand(k, f"spa-z-{r}", (self.generator.z_dim,), "normal", x)]
