@@ -192,6 +192,38 @@ def test_spa_stronger_than_its_start_and_the_generator_attack(trained) -> None:
     assert acc_spa <= acc_gen
 
 
+def test_spa_grid_start_at_least_as_strong_as_the_attribute_attack(trained) -> None:
+    """SPA's grid start (issue #11): with the attribute attack's grid, SPA fools every sample the attribute-only
+    attack fools (its grid images are SPA candidates), so its accuracy is at most the attribute attack's; it is
+    at most its own start (zero learning rate: the grid scan and each restart's first point) and keeps at
+    least the start's loss per sample. Here (the generator untrained, so the attribute carries the attack) the
+    grid start also beats SPA from the own and a uniform attribute (measured: 0.148 against 0.359)."""
+    clf, x, y, a = trained
+    am, eps = RotationOracle((-40.0, 40.0)), 0.01
+    torch.manual_seed(5)
+    gen = NoiseGenerator(1, z_dim=8, width=8).eval()
+    kw = {"gen_steps": 3, "gen_step_factor": 0.5, "seed": 0, "restarts": 2}
+
+    def spa(**over):
+        return build_attack("spa", clf, eps, manipulator=am, generator=gen, **{"steps": 10, "lr": 0.1, **kw, **over}
+                            ).attack(x, y, a)
+
+    attribute = build_attack("attribute", clf, eps, manipulator=am, grid_size=17).attack(x, y, a)
+    evaluated = spa(grid_size=17)  # the evaluation setting: early stopping
+    with torch.no_grad():
+        fooled_attr = clf(attribute.x_adv).argmax(1) != y
+        fooled_spa = clf(evaluated.x_adv).argmax(1) != y
+    assert bool((fooled_spa | ~fooled_attr).all())
+    acc_attr = 1 - float(fooled_attr.float().mean())
+    acc_spa = 1 - float(fooled_spa.float().mean())
+    assert acc_spa <= acc_attr
+    acc_full, loss_full = _acc_loss(clf, spa(grid_size=17, early_stop=False).x_adv, y)
+    acc_start, loss_start = _acc_loss(clf, spa(grid_size=17, early_stop=False, steps=1, lr=1e-12).x_adv, y)
+    assert acc_spa <= acc_start and acc_full <= acc_start and bool((loss_full >= loss_start - 1e-5).all())
+    acc_no_grid, _ = _acc_loss(clf, spa(grid_size=0).x_adv, y)
+    assert acc_spa < acc_no_grid
+
+
 def test_project_pgd_agrees_with_library_apgd_ce(trained) -> None:
     """The project's PGD-20 (2 restarts) against pyautoattack's APGD-CE (called directly) on a trained model:
     robust accuracies within 4 points on 128 digits, and both far below clean accuracy."""

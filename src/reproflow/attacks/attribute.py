@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from reproflow.attacks.base import Attack, AttackResult
+from reproflow.attacks.base import Attack, AttackResult, WorstCase
 
 
 class AttributeGrid(Attack):
@@ -27,13 +27,22 @@ class AttributeGrid(Attack):
             raise ValueError(f"grid_size must be >= 2, got {grid_size}")
         self.grid_size = int(grid_size)
 
-    @torch.no_grad()
     def _run(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None, keys: torch.Tensor) -> AttackResult:
         assert a is not None
         best = self._start_worst_case(x, y, a)
-        for v in torch.linspace(0.0, 1.0, self.grid_size, dtype=x.dtype).tolist():
-            a_tgt = torch.full_like(a, v)
-            x_a = self.manipulator.edit(x, a, a_tgt).clamp(0.0, 1.0)
-            loss, logits = self._loss(x_a, y)
-            best.update(x_a, x_a, a_tgt, loss, logits, y)
+        scan_grid(self, x, y, a, self.grid_size, best)
         return best.result()
+
+
+@torch.no_grad()
+def scan_grid(atk: Attack, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor, grid_size: int, *cases: WorstCase) -> None:
+    """Offer ``AM(x, a, v)`` (no noise) for every ``v`` in ``linspace(0, 1, grid_size)`` to each worst case in
+    ``cases``, through ``atk``'s manipulator and against its classifier (the attribute-only attack's search;
+    SPA's grid start runs the same scan)."""
+    assert atk.manipulator is not None
+    for v in torch.linspace(0.0, 1.0, grid_size, dtype=x.dtype).tolist():
+        a_tgt = torch.full_like(a, v)
+        x_a = atk.manipulator.edit(x, a, a_tgt).clamp(0.0, 1.0)
+        loss, logits = atk._loss(x_a, y)
+        for case in cases:
+            case.update(x_a, x_a, a_tgt, loss, logits, y)

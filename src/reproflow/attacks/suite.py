@@ -77,6 +77,9 @@ def attack_kwargs(name: AttackName, s: AttackSettings, generator: torch.nn.Modul
     if name is AttackName.AUTOATTACK:
         kw["sub_attacks"] = tuple(kw["sub_attacks"])
         kw["batch_size"] = s.batch_size
+    if name is AttackName.SPA:
+        # SPA's grid start scans the attribute-only attack's grid (at least as strong as it, by construction)
+        kw["grid_size"] = s.attribute.grid_size
     if name in NEEDS_GENERATOR:
         assert generator is not None
         kw.update(generator_recursion(generator))
