@@ -67,6 +67,41 @@ def test_learned_editor_path(name: AttackName) -> None:
         assert (res.attr - a).abs().max() > 1e-3
 
 
+def test_learned_generator_attacks_run_with_the_generator_trained_through_the_learned_editor() -> None:
+    """evaluate_suite runs the generator attack and SPA of the learned-editor rows with ``learned_generator`` (the
+    generator trained through the learned editor, issue #11), never with the primary one; without it they refuse."""
+    import dataclasses
+
+    import yaml
+
+    from reproflow.attacks.suite import AttackSettings, evaluate_suite
+    from reproflow.data.store import Split
+    from reproflow.errors import UserError
+    from reproflow.settings import load
+    from reproflow.settings.sections import Attack
+
+    clf, msp, gen, x, y, a = _msp_parts()
+    torch.manual_seed(3)
+    gen_learned = NoiseGenerator(1, z_dim=8, width=8).eval()
+    for g in (gen, gen_learned):
+        g.meta = {"eps": 0.1, "steps": 2, "step_size": 0.05}
+    section = load(Attack, yaml.safe_load(open("params.yaml"))["attack"], "attack")
+    settings = dataclasses.replace(AttackSettings.of(section), spa=dataclasses.replace(section.spa, steps=2, restarts=1),
+                                   attribute=dataclasses.replace(section.attribute, grid_size=3))
+    split = Split(x, y, a, torch.zeros(len(y)), None, {"num_classes": 10})
+    calls = {"primary": 0, "learned": 0}
+    gen.register_forward_hook(lambda *_: calls.__setitem__("primary", calls["primary"] + 1))
+    gen_learned.register_forward_hook(lambda *_: calls.__setitem__("learned", calls["learned"] + 1))
+    kw = dict(attacks=("fgsm",), eps_grid=(0.1,), settings=settings, seed=0, device=torch.device("cpu"),
+              manipulator=RotationOracle((-40.0, 40.0)), generator=gen, learned=msp,
+              learned_attacks=("generator", "spa"))
+    out = evaluate_suite(split, clf, **kw, learned_generator=gen_learned)
+    assert {"generator_learned", "spa_learned"} <= {r["attack"] for r in out.rows}
+    assert calls["learned"] > 0 and calls["primary"] == 0
+    with pytest.raises(UserError, match="trained through that editor"):
+        evaluate_suite(split, clf, **kw)
+
+
 def test_recon_pgd_with_exact_rotation_is_pgd() -> None:
     """With the exact rotation AM(x, a, a) = x, so the control reduces to PGD (same seed, same draws)."""
     clf, _, _, x, y, a = _msp_parts()

@@ -14,6 +14,7 @@ from reproflow.attacks.fgsm import FGSM
 from reproflow.attacks.generator import GeneratorAttack
 from reproflow.attacks.joint_apgd import JointAPGD
 from reproflow.attacks.joint_pgd import JointPGD
+from reproflow.attacks.labels import GENERATOR_ATTACKS
 from reproflow.attacks.pgd import PGD
 from reproflow.attacks.recon_pgd import ReconPGD
 from reproflow.attacks.spa import SPA
@@ -49,7 +50,7 @@ ATTACKS: dict[AttackName, type[Attack]] = {
 # Which frozen models each attack needs besides the classifier.
 NEEDS_MANIPULATOR = {AttackName.ATTRIBUTE, AttackName.GENERATOR, AttackName.SPA, AttackName.JOINT_PGD,
                      AttackName.RECON_PGD, AttackName.JOINT_APGD}
-NEEDS_GENERATOR = {AttackName.GENERATOR, AttackName.SPA}
+NEEDS_GENERATOR = {AttackName(n) for n in GENERATOR_ATTACKS}
 
 
 def parse_attack_name(name: str | AttackName) -> AttackName:

@@ -59,6 +59,8 @@ class Config(AttackSettings):
     # learned_attacks, labelled <attack>_learned) | learned (the MSP editor alone)
     editor: str = "learned"
     learned_attacks: tuple[str, ...] = ()
+    # the generator trained through the learned editor, for the generator and SPA among learned_attacks
+    generator_learned: Path | None = None
 
     def __post_init__(self) -> None:
         if any(e < 0 or e > 1 for e in self.eps_grid):
@@ -89,12 +91,14 @@ def run(cfg: Config) -> None:
     manipulator = load_manipulator(cfg.manipulator, device)
     generator = load_generator(cfg.generator, device)
     oracle = load_manipulator(cfg.oracle, device) if cfg.oracle is not None else None
+    learned_generator = load_generator(cfg.generator_learned, device) if cfg.generator_learned is not None else None
     settings = AttackSettings.of(cfg)
     primary, learned = resolve_editors(cfg.editor, manipulator, oracle)
     out = evaluate_suite(
         split, classifier, attacks=cfg.attacks, eps_grid=cfg.eps_grid, settings=settings, seed=cfg.seed,
         device=device, manipulator=primary, generator=generator, oracle=None if learned is not None else oracle,
-        oracle_attacks=cfg.oracle_attacks, learned=learned, learned_attacks=cfg.learned_attacks, judge=judge,
+        oracle_attacks=cfg.oracle_attacks, learned=learned, learned_attacks=cfg.learned_attacks,
+        learned_generator=learned_generator, judge=judge,
         crosscheck=cfg.crosscheck, labels={"phase": "attack", "dataset": cfg.dataset, "model": cfg.model},
     )
     rows = pd.DataFrame(out.rows)

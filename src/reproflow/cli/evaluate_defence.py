@@ -52,6 +52,9 @@ class Config(AttackSettings):
     # primary editor of the semantic attacks (oracle | learned) and the attacks rerun with the learned one
     editor: str = "learned"
     learned_attacks: tuple[str, ...] = ()
+    # the generator trained through the learned editor (for the generator and SPA among learned_attacks), refitted
+    # through that editor like the primary one (rows learned_refresh_*)
+    generator_learned: Path | None = None
 
     def __post_init__(self) -> None:
         if any(e < 0 or e > 1 for e in self.eps_grid):
@@ -79,23 +82,29 @@ def run(cfg: Config) -> None:
     generator = load_generator(cfg.generator, device)
     oracle = load_manipulator(cfg.oracle, device) if cfg.oracle is not None else None
     primary, learned = resolve_editors(cfg.editor, manipulator, oracle)
+    learned_generator = load_generator(cfg.generator_learned, device) if cfg.generator_learned is not None else None
     refit: dict[str, float] = {}
-    if cfg.refit_batches > 0:
-        rec = generator_recursion(generator)
+    # each generator is refitted through the editor it is trained through and used with: the primary one through the
+    # primary editor (the claims' SPA and generator attack), the learned-editor one through the learned editor
+    fits = [("", generator, primary, ())] + ([("learned_", learned_generator, learned, ("learned",))]
+                                             if learned_generator is not None and learned is not None else [])
+    for prefix, gen, editor, tag in fits if cfg.refit_batches > 0 else ():
+        rec = generator_recursion(gen)
         settings = RefreshSettings(
             batches=cfg.refit_batches, batch_size=cfg.refit_batch_size, lr=cfg.refit_lr,
-            eps=float(generator.meta["eps"]), gen_steps=rec["gen_steps"], gen_step_factor=rec["gen_step_factor"],
+            eps=float(gen.meta["eps"]), gen_steps=rec["gen_steps"], gen_step_factor=rec["gen_step_factor"],
             div_weight=cfg.refit_div_weight,
         )
-        rng = torch.Generator().manual_seed(derive_seed(cfg.seed, cfg.defence, "refit"))
-        # refitted through the primary editor, the one SPA and the generator attack use it with in the claims
-        refit = GeneratorRefresher(generator, settings).refresh(classifier, primary, load_split(cfg.train), rng)
+        rng = torch.Generator().manual_seed(derive_seed(cfg.seed, cfg.defence, "refit", *tag))
+        fitted = GeneratorRefresher(gen, settings).refresh(classifier, editor, load_split(cfg.train), rng)
+        refit.update({prefix + k: v for k, v in fitted.items()})
     settings_a = AttackSettings.of(cfg)
     labels = {"phase": "advtrain", "dataset": cfg.dataset, "model": cfg.defence}
     out = evaluate_suite(
         split, classifier, attacks=cfg.attacks, eps_grid=cfg.eps_grid, settings=settings_a, seed=cfg.seed,
         device=device, manipulator=primary, generator=generator, oracle=None if learned is not None else oracle,
         oracle_attacks=tuple(cfg.oracle_attacks or ()), learned=learned, learned_attacks=cfg.learned_attacks,
+        learned_generator=learned_generator,
         judge=None, crosscheck=False, labels=labels,
     )
     extra = [{**labels, "attack": "none", "eps": 0.0, "seed": cfg.seed, "metric": "n_samples", "value": float(len(split))}]
