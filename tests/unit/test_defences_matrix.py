@@ -125,3 +125,52 @@ def test_t2_needs_the_defences() -> None:
         claim_t2(df[df.model != "trades"], {"digits_rot": 0.1})
     with pytest.raises(UserError, match="headline eps"):
         claim_t2(df, {"mnist_rot": 0.1})
+
+
+@pytest.mark.parametrize(("passed", "gate"), [(True, "pass"), (False, "fail"), (None, "n/a")])
+def test_t2_through_a_learned_primary_editor_counts_only_with_its_gate(passed, gate) -> None:
+    """Where a dataset's primary editor is the learned one (CelebA), T2's claim rows count only when the editor
+    passed the attack phase's semantic gate, as T1's learned rows; each row says its editor and the gate."""
+    from reproflow.defences.matrix import headline
+
+    df = _table(_acc_spa_wins)
+    gates = {} if passed is None else {"digits_rot": passed}
+    t2 = claim_t2(df, {"digits_rot": 0.1}, editors={"digits_rot": "learned"}, gates=gates)
+    claims, cost = t2[t2.kind == "claim"], t2[t2.kind == "cost"]
+    assert set(t2.editor) == {"learned"} and set(t2.gate) == {gate}
+    assert (claims["verdict"] == "holds").all()  # the numbers are the same; whether they count is the gate's
+    assert set(claims["counts"]) == {bool(passed)} and cost["counts"].all()
+    h = headline(t2, summarise(df), {"digits_rot": 0.1}, 0.95, "quick")
+    if passed:
+        assert overall_t2(t2) == {"digits_rot/spa": "holds", "digits_rot/joint_pgd": "holds"}
+        assert h["verdict"] == "holds" and h["not_counted"] == []
+    else:
+        assert overall_t2(t2) == {} and h["verdict"] == "inconclusive"
+        assert h["not_counted"] == ["digits_rot/joint_pgd", "digits_rot/spa"] and h["counts"]["holds"] == 0
+    assert h["gates"] == {"digits_rot": gate}
+    # the exact editor needs no gate: its rows count whatever the learned editor's gate says
+    exact = claim_t2(df, {"digits_rot": 0.1}, editors={"digits_rot": "exact"}, gates={"digits_rot": False})
+    assert exact["counts"].all() and set(exact.gate) == {"n/a"}
+
+
+def test_t2_cli_reads_the_gate(tmp_path) -> None:
+    """tabulate_claim_t2 on small files: a learned primary editor without --gate is a user error; with a failed
+    gate the rows are written, marked, and left out of the verdict."""
+    import json
+
+    from reproflow.cli import tabulate_claim_t2
+
+    _table(_acc_spa_wins).to_csv(tmp_path / "evaluations.csv", index=False)
+    pd.DataFrame([{"dataset": "digits_rot", "model": "standard", "passed": False}]).to_csv(tmp_path / "gate.csv",
+                                                                                         index=False)
+    args = ["--evaluations", str(tmp_path / "evaluations.csv"), "--output", str(tmp_path / "T2.csv"),
+            "--headline", str(tmp_path / "headline.json"), "--headline-eps", '{"digits_rot": 0.1}',
+            "--baselines", "pgd_at", "trades", "--joint-attacks", "spa", "--cost-baselines", "standard",
+            "--coverage", "0.95", "--scale", "tiny", "--editors", '{"digits_rot": "learned"}']
+    assert tabulate_claim_t2.main(args) == 2
+    assert tabulate_claim_t2.main([*args, "--gate", str(tmp_path / "gate.csv")]) == 0
+    t2 = pd.read_csv(tmp_path / "T2.csv")
+    assert set(t2.gate) == {"fail"} and not t2[t2.kind == "claim"]["counts"].any()
+    h = json.loads((tmp_path / "headline.json").read_text())
+    assert h["verdict"] == "inconclusive" and h["not_counted"] == ["digits_rot/spa"]
+    assert "not counted: digits_rot/spa" in (tmp_path / "T2.md").read_text()

@@ -28,9 +28,13 @@ ADV_MANIPULATOR = lambda w: pretrain_model(
     w.seed,
     (
         "oracle"
-        if ADV["manipulator"] == "oracle" and pretrain_has_oracle(w.dataset)
+        if derived.advtrain_editor(S.advtrain, w.dataset) == "oracle"
         else "manipulator"
     ),
+)
+# SPA-AT's noise generator: the one trained through the editor it edits with (issue #11)
+ADV_GENERATOR = lambda w: pretrain_generator(
+    w.dataset, w.seed, derived.advtrain_editor(S.advtrain, w.dataset)
 )
 # attacks of the matrix rerun with the learned editor beside the exact one (labels <attack>_learned)
 ADV_LEARNED_ATTACKS = list(derived.advtrain_learned_attacks(S.attack, S.advtrain))
@@ -46,7 +50,7 @@ rule train_defence:
         test=f"{R}/data/dataset~{{dataset}}/test.pt",
         classifier=lambda w: pretrain_model(w.dataset, w.seed, "classifier"),
         manipulator=ADV_MANIPULATOR,
-        generator=lambda w: pretrain_model(w.dataset, w.seed, "generator"),
+        generator=ADV_GENERATOR,
     output:
         model=f"{ADV_DIR}/classifier.pt",
         metrics=f"{ADV_DIR}/train_metrics.json",
@@ -99,7 +103,20 @@ rule evaluate_defence:
                 "train": f"{R}/data/dataset~{w.dataset}/train.pt",
                 "classifier": f"{R}/advtrain/dataset~{w.dataset}/defence~{w.defence}/seed~{w.seed}/classifier.pt",
                 "manipulator": pretrain_model(w.dataset, w.seed, "manipulator"),
-                "generator": pretrain_model(w.dataset, w.seed, "generator"),
+                "generator": pretrain_generator(
+                    w.dataset, w.seed, attack_editor(w.dataset)
+                ),
+                **(
+                    {
+                        "generator_learned": pretrain_generator(
+                            w.dataset, w.seed, "learned"
+                        )
+                    }
+                    if derived.learned_generator_needed(
+                        S.attack, S.advtrain, w.dataset
+                    )[1]
+                    else {}
+                ),
                 **(
                     {"oracle": pretrain_model(w.dataset, w.seed, "oracle")}
                     if (ATT["oracle_ablation"] or attack_editor(w.dataset) == "oracle")
@@ -128,6 +145,7 @@ rule evaluate_defence:
             classifier=input.classifier,
             manipulator=input.manipulator,
             generator=input.generator,
+            generator_learned=input.get("generator_learned"),
             oracle=input.get("oracle"),
             metrics=output.metrics,
             oracle_attacks=ADV_ORACLE_ATTACKS if input.get("oracle") else None,
@@ -137,7 +155,7 @@ rule evaluate_defence:
             defence=w.defence,
             seed=int(w.seed),
             device=DEVICE,
-            eps_grid=attack_eps_grid(w.dataset),
+            eps_grid=derived.advtrain_eps_grid(S.attack, S.advtrain, w.dataset),
             attacks=ADV_ATTACKS,
             max_samples=(
                 ATT["max_samples"]
@@ -183,7 +201,10 @@ rule tabulate_defence_matrix:
             defences=ADV["defences"],
             seeds=PRE["seeds"],
             attacks={d: advtrain_attack_labels(d) for d in PRE["datasets"]},
-            eps_grid={d: attack_eps_grid(d) for d in PRE["datasets"]},
+            eps_grid={
+                d: derived.advtrain_eps_grid(S.attack, S.advtrain, d)
+                for d in PRE["datasets"]
+            },
             headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
             scale=config["scale"],
         ),
@@ -195,6 +216,12 @@ rule tabulate_defence_matrix:
 rule tabulate_claim_t2:
     input:
         evaluations=f"{R}/advtrain/evaluations.csv",
+        # the learned editor's gate, where a dataset's primary editor is the learned one (its rows count only if it passes)
+        gate=lambda w: (
+            [f"{R}/attack/claims/editor_gate.csv"]
+            if any(attack_editor(d) == "learned" for d in PRE["datasets"])
+            else []
+        ),
     output:
         table=f"{R}/advtrain/claims/T2.csv",
         table_md=f"{R}/advtrain/claims/T2.md",
@@ -212,6 +239,7 @@ rule tabulate_claim_t2:
             evaluations=input.evaluations,
             output=output.table,
             headline=output.headline,
+            gate=input.gate[0] if input.gate else None,
         ),
         flags=lambda w: cli_args(
             headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
@@ -220,6 +248,7 @@ rule tabulate_claim_t2:
             cost_baselines=ADV["t2"]["cost_baselines"],
             coverage=config["report"]["coverage"],
             scale=config["scale"],
+            editors={d: attack_editor(d) for d in PRE["datasets"]},
         ),
         code=code_of("tabulate_claim_t2"),
     shell:

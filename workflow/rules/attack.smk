@@ -42,6 +42,7 @@ rule evaluate_attacks:
             judge=input.judge,
             manipulator=input.manipulator,
             generator=input.generator,
+            generator_learned=input.get("generator_learned"),
             oracle=input.get("oracle"),
             metrics=output.metrics,
             attributes=output.attributes,

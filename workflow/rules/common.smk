@@ -72,11 +72,18 @@ def bench_path(phase, name):
 
 
 def pretrain_model(dataset, seed, name):
-    """Path of a pretrained model file (name: classifier | oracle | manipulator | generator); the exact
-    rotation oracle has no weights and is one per dataset."""
+    """Path of a pretrained model file (name: classifier | oracle | manipulator | generator | generator_learned);
+    the exact rotation oracle has no weights and is one per dataset."""
     if name == "oracle":
         return f"{R}/pretrain/dataset~{dataset}/oracle.pt"
     return f"{R}/pretrain/dataset~{dataset}/seed~{seed}/{name}.pt"
+
+
+def pretrain_generator(dataset, seed, editor_kind):
+    """The pretrained noise generator trained through editor_kind (oracle | learned), the editor its user edits with."""
+    return pretrain_model(
+        dataset, seed, derived.generator_model(S.pretrain, dataset, editor_kind)
+    )
 
 
 def pretrain_has_oracle(dataset):
@@ -94,6 +101,9 @@ def pretrain_settings(section, dataset):
 
 
 def generator_manipulator(wildcards):
+    # generator_learned.pt: always through the learned MSP editor
+    if wildcards.learned:
+        return pretrain_model(wildcards.dataset, wildcards.seed, "manipulator")
     kind = pretrain_settings("generator", wildcards.dataset)["manipulator"]
     if kind == "oracle" and not pretrain_has_oracle(wildcards.dataset):
         raise WorkflowError(
@@ -116,10 +126,12 @@ def _pretrain_plot_inputs(wildcards):
             for s in seeds
             for m in ("classifier", "manipulator", "generator")
         ],
+        # the learned-editor generator's metrics too (its diversity figures); curves: the primary models only
         "metrics": [
             f"{R}/pretrain/dataset~{d}/seed~{s}/{m}_metrics.json"
             for s in seeds
-            for m in ("classifier", "manipulator", "generator")
+            for m in ["classifier", "manipulator"]
+            + derived.generator_models(S.pretrain, S.attack, S.advtrain, d)
         ],
     }
     if pretrain_has_oracle(d):
@@ -130,8 +142,10 @@ def _pretrain_plot_inputs(wildcards):
 def _pretrain_all_outputs():
     out = []
     for d in PRE["datasets"]:
-        models = ["classifier", "manipulator", "generator"] + (
-            ["oracle"] if pretrain_has_oracle(d) else []
+        models = (
+            ["classifier", "manipulator"]
+            + derived.generator_models(S.pretrain, S.attack, S.advtrain, d)
+            + (["oracle"] if pretrain_has_oracle(d) else [])
         )
         for s in PRE["seeds"]:
             out += list(dict.fromkeys(pretrain_model(d, s, m) for m in models))
@@ -161,13 +175,9 @@ def _figure_inputs(w):
             f"{R}/meanfield/critical_points.csv",
         ]
     if w.mf_figure == "gradients":
-        return [f"{R}/meanfield/gradients/run~{r}/layers.csv" for r in MF_RUNS] + [
-            f"{R}/meanfield/gradient_rates.csv"
-        ]
+        return MF_GRADIENTS("layers") + [f"{R}/meanfield/gradient_rates.csv"]
     if w.mf_figure == "gia_counterfactual":
-        return [f"{R}/meanfield/gradients/run~{r}/layers.csv" for r in MF_RUNS] + [
-            f"{R}/meanfield/gia_counterfactual.csv"
-        ]
+        return MF_GRADIENTS("layers") + [f"{R}/meanfield/gia_counterfactual.csv"]
     return [f"{R}/meanfield/universality.csv", f"{R}/meanfield/universality_points.csv"]
 
 
@@ -211,8 +221,10 @@ def _attack_inputs(wildcards):
         "classifier": pretrain_model(d, s, "classifier"),
         "judge": pretrain_model(d, attack_judge_seed(s), "classifier"),
         "manipulator": pretrain_model(d, s, "manipulator"),
-        "generator": pretrain_model(d, s, "generator"),
+        "generator": pretrain_generator(d, s, attack_editor(d)),
     }
+    if derived.learned_generator_needed(S.attack, S.advtrain, d)[0]:
+        out["generator_learned"] = pretrain_generator(d, s, "learned")
     if (ATT["oracle_ablation"] or attack_editor(d) == "oracle") and pretrain_has_oracle(
         d
     ):

@@ -2,7 +2,8 @@
 # Outputs under {R}/meanfield/ (columns documented in docs/meanfield.md):
 #   phase_diagram.csv, critical_points.csv, caption_checks.csv   theory (read by depth_sweep)
 #   forward_mc.csv                                               forward Monte Carlo vs theory
-#   gradients/run~{run}/{draws,layers,gia_draws}.csv             backprop gradient statistics (+ GIA counterfactual)
+#   gradients/group~{group}/{draws,layers,gia_draws}.csv         backprop gradient statistics (+ GIA counterfactual),
+#                                                                one job per (role, activation) group of runs
 #   gradient_rates.csv, gia_counterfactual.csv                   decay rates, bootstrap over draws
 #   universality.csv, universality_points.csv
 #   headline.json                                                numbers for the summary of claims
@@ -10,6 +11,14 @@
 
 MF = config["meanfield"]
 MF_RUNS = {r["name"]: r for r in MF["gradients"]["runs"]}
+# one measure_gradients job per (role, activation): the runs of one figure panel share a job (and its start-up);
+# editing a run re-runs its group only
+MF_GROUPS = {}
+for _r in MF["gradients"]["runs"]:
+    MF_GROUPS.setdefault(f"{_r['role']}_{_r['activation']}", []).append(_r)
+MF_GRADIENTS = lambda table: [
+    f"{R}/meanfield/gradients/group~{g}/{table}.csv" for g in MF_GROUPS
+]
 MF_FIGURES = [
     "forward",
     "phase_diagram",
@@ -20,7 +29,7 @@ MF_FIGURES = [
 
 
 wildcard_constraints:
-    mf_run="[A-Za-z0-9_.]+",
+    mf_group="[A-Za-z0-9_.]+",
     mf_figure="|".join(MF_FIGURES),
 
 
@@ -90,19 +99,19 @@ rule simulate_forward:
 
 rule measure_gradients:
     output:
-        draws=f"{R}/meanfield/gradients/run~{{mf_run}}/draws.csv",
-        layers=f"{R}/meanfield/gradients/run~{{mf_run}}/layers.csv",
-        gia_draws=f"{R}/meanfield/gradients/run~{{mf_run}}/gia_draws.csv",
+        draws=f"{R}/meanfield/gradients/group~{{mf_group}}/draws.csv",
+        layers=f"{R}/meanfield/gradients/group~{{mf_group}}/layers.csv",
+        gia_draws=f"{R}/meanfield/gradients/group~{{mf_group}}/gia_draws.csv",
     log:
-        log_path("meanfield", "measure_gradients/{mf_run}"),
+        log_path("meanfield", "measure_gradients/{mf_group}"),
     benchmark:
-        bench_path("meanfield", "measure_gradients/{mf_run}")
+        bench_path("meanfield", "measure_gradients/{mf_group}")
     conda:
         "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=8000,
-        runtime=120,
+        runtime=240,
         gpu=GPUS,
     params:
         paths=lambda w, input, output: cli_args(
@@ -111,16 +120,9 @@ rule measure_gradients:
             gia_draws_table=output.gia_draws,
         ),
         flags=lambda w: cli_args(
-            run_name=w.mf_run,
-            role=MF_RUNS[w.mf_run]["role"],
-            activation=MF_RUNS[w.mf_run]["activation"],
-            sw2=MF_RUNS[w.mf_run]["sw2"],
-            sb2=MF_RUNS[w.mf_run]["sb2"],
-            rho=MF_RUNS[w.mf_run]["rho"],
-            width=MF_RUNS[w.mf_run]["width"],
+            runs=MF_GROUPS[w.mf_group],
             depth=MF["gradients"]["depth"],
             draws=MF["gradients"]["draws"],
-            inputs=MF_RUNS[w.mf_run]["inputs"],
             draws_per_batch=MF["gradients"]["draws_per_batch"],
             seed=MF["seed"],
             device=DEVICE,
@@ -132,13 +134,8 @@ rule measure_gradients:
 
 rule fit_gradients:
     input:
-        draws=expand(
-            f"{R}/meanfield/gradients/run~{{mf_run}}/draws.csv", mf_run=list(MF_RUNS)
-        ),
-        gia_draws=expand(
-            f"{R}/meanfield/gradients/run~{{mf_run}}/gia_draws.csv",
-            mf_run=list(MF_RUNS),
-        ),
+        draws=MF_GRADIENTS("draws"),
+        gia_draws=MF_GRADIENTS("gia_draws"),
     output:
         rates=f"{R}/meanfield/gradient_rates.csv",
         gia=f"{R}/meanfield/gia_counterfactual.csv",
@@ -169,9 +166,7 @@ rule fit_gradients:
 
 rule fit_universality:
     input:
-        expand(
-            f"{R}/meanfield/gradients/run~{{mf_run}}/draws.csv", mf_run=list(MF_RUNS)
-        ),
+        MF_GRADIENTS("draws"),
     output:
         slopes=f"{R}/meanfield/universality.csv",
         points=f"{R}/meanfield/universality_points.csv",

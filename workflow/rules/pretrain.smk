@@ -5,6 +5,9 @@
 #   rule build_oracle      -> P/oracle.pt                      (*_rot datasets only; exact, one per dataset)
 #   rule train_manipulator -> P/seed~{seed}/manipulator.pt, manipulator_metrics.json, manipulator_curve.csv
 #   rule train_generator   -> P/seed~{seed}/generator.pt,  generator_metrics.json,  generator_curve.csv
+#                             (through pretrain.generator.<dataset>.manipulator), and where a learned-editor run
+#                             beside the exact rotation needs one, generator_learned.{pt,...} through the MSP
+#                             manipulator ({learned} = "" | "_learned": one job each, only the requested ones run)
 #   rule plot_pretrain     -> P/metrics.csv (+ .md), P/training_curves.{png,pdf}, P/manipulator_grid.{png,pdf}
 # Python helpers for downstream rules: pretrain_model(dataset, seed, name) with name in
 # classifier | oracle | manipulator | generator.
@@ -18,6 +21,7 @@ PRE_DATA = f"{R}/data/dataset~{{dataset}}"
 
 wildcard_constraints:
     seed="[0-9]+",
+    learned="(_learned)?",
 
 
 rule train_classifier:
@@ -138,13 +142,13 @@ rule train_generator:
         classifier=f"{PRE_DIR}/classifier.pt",
         manipulator=generator_manipulator,
     output:
-        model=f"{PRE_DIR}/generator.pt",
-        metrics=f"{PRE_DIR}/generator_metrics.json",
-        curve=f"{PRE_DIR}/generator_curve.csv",
+        model=f"{PRE_DIR}/generator{{learned}}.pt",
+        metrics=f"{PRE_DIR}/generator{{learned}}_metrics.json",
+        curve=f"{PRE_DIR}/generator{{learned}}_curve.csv",
     log:
-        log_path("pretrain", "train_generator/{dataset}/seed~{seed}"),
+        log_path("pretrain", "train_generator/{dataset}/seed~{seed}{learned}"),
     benchmark:
-        bench_path("pretrain", "train_generator/{dataset}/seed~{seed}")
+        bench_path("pretrain", "train_generator/{dataset}/seed~{seed}{learned}")
     conda:
         "../envs/reproflow.yaml"
     threads: 1
@@ -163,7 +167,7 @@ rule train_generator:
             curve=output.curve,
         ),
         flags=lambda w: cli_args(
-            checkpoint=f"{R}/checkpoints/pretrain/dataset~{w.dataset}/seed~{w.seed}/generator.ckpt",
+            checkpoint=f"{R}/checkpoints/pretrain/dataset~{w.dataset}/seed~{w.seed}/generator{w.learned}.ckpt",
             dataset=w.dataset,
             seed=int(w.seed),
             device=DEVICE,

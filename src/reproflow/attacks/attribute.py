@@ -7,9 +7,11 @@ highest loss). No pixel noise: ``x_adv = x_sem = x_a``, so the result does not d
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
-from reproflow.attacks.base import Attack, AttackResult
+from reproflow.attacks.base import Attack, AttackResult, WorstCase
 
 
 class AttributeGrid(Attack):
@@ -18,32 +20,29 @@ class AttributeGrid(Attack):
     name = "attribute"
     semantic = True
 
-    def __init__(
-        self,
-        classifier: torch.nn.Module,
-        eps: float,
-        manipulator: torch.nn.Module,
-        *,
-        grid_size: int = 17,
-        seed: int = 0,
-        device: str | torch.device | None = None,
-    ):
-        super().__init__(classifier, eps, seed=seed, device=device)
+    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: torch.nn.Module, *, grid_size: int = 17,
+                 **base: Any):
+        super().__init__(classifier, eps, manipulator=manipulator, **base)
         if grid_size < 2:
             raise ValueError(f"grid_size must be >= 2, got {grid_size}")
-        self.manipulator = manipulator
         self.grid_size = int(grid_size)
 
-    def _modules(self) -> list[torch.nn.Module]:
-        return [self.classifier, self.manipulator]
-
-    @torch.no_grad()
     def _run(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None, keys: torch.Tensor) -> AttackResult:
         assert a is not None
         best = self._start_worst_case(x, y, a)
-        for v in torch.linspace(0.0, 1.0, self.grid_size, dtype=x.dtype).tolist():
-            a_tgt = torch.full_like(a, v)
-            x_a = self.manipulator.edit(x, a, a_tgt).clamp(0.0, 1.0)
-            loss, logits = self._loss(x_a, y)
-            best.update(x_a, x_a, a_tgt, loss, logits, y)
+        scan_grid(self, x, y, a, self.grid_size, best)
         return best.result()
+
+
+@torch.no_grad()
+def scan_grid(atk: Attack, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor, grid_size: int, *cases: WorstCase) -> None:
+    """Offer ``AM(x, a, v)`` (no noise) for every ``v`` in ``linspace(0, 1, grid_size)`` to each worst case in
+    ``cases``, through ``atk``'s manipulator and against its classifier (the attribute-only attack's search;
+    SPA's grid start runs the same scan)."""
+    assert atk.manipulator is not None
+    for v in torch.linspace(0.0, 1.0, grid_size, dtype=x.dtype).tolist():
+        a_tgt = torch.full_like(a, v)
+        x_a = atk.manipulator.edit(x, a, a_tgt).clamp(0.0, 1.0)
+        loss, logits = atk._loss(x_a, y)
+        for case in cases:
+            case.update(x_a, x_a, a_tgt, loss, logits, y)

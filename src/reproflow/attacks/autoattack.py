@@ -11,6 +11,7 @@ Not batch-invariant: the library draws one random start for the whole batch from
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import torch
 
@@ -27,18 +28,9 @@ class AutoAttack(Attack):
     name = "autoattack"
     batch_invariant = False
 
-    def __init__(
-        self,
-        classifier: torch.nn.Module,
-        eps: float,
-        *,
-        version: str = "standard",
-        sub_attacks: tuple[str, ...] = (),
-        batch_size: int = 500,
-        seed: int = 0,
-        device: str | torch.device | None = None,
-    ):
-        super().__init__(classifier, eps, seed=seed, device=device)
+    def __init__(self, classifier: torch.nn.Module, eps: float, *, version: str = "standard",
+                 sub_attacks: tuple[str, ...] = (), batch_size: int = 500, **base: Any):
+        super().__init__(classifier, eps, **base)
         if version not in ("standard", "custom"):
             raise ValueError(f"autoattack version must be standard or custom, got {version!r}")
         bad = [s for s in sub_attacks if s not in SUB_ATTACKS]

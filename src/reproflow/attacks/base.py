@@ -19,6 +19,7 @@ Adam is element-wise, so the optimisation is per sample too.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -50,20 +51,58 @@ class Attack:
 
     Subclasses implement :meth:`_run` on tensors already on ``self.device`` and set ``name``,
     ``semantic`` (uses a manipulator) and ``batch_invariant`` (the result for a sample does not
-    depend on the rest of its batch).
+    depend on the rest of its batch). The frozen attribute ``manipulator`` and noise ``generator`` a
+    semantic attack works through are held here (None where unused) and put in eval mode with the
+    classifier; :meth:`_schedule` and :meth:`_recursion` set the settings the iterative and the
+    generator-based attacks share. Subclasses pass ``seed`` and ``device`` on as ``**base``.
     """
 
     name: ClassVar[str] = "attack"
     semantic: ClassVar[bool] = False
     batch_invariant: ClassVar[bool] = True
 
-    def __init__(self, classifier: nn.Module, eps: float, *, seed: int = 0, device: str | torch.device | None = None):
+    def __init__(
+        self,
+        classifier: nn.Module,
+        eps: float,
+        *,
+        manipulator: nn.Module | None = None,
+        generator: nn.Module | None = None,
+        seed: int = 0,
+        device: str | torch.device | None = None,
+    ):
         if eps < 0:
             raise ValueError(f"eps must be >= 0, got {eps}")
         self.classifier = classifier
+        self.manipulator = manipulator
+        self.generator = generator
         self.eps = float(eps)
         self.seed = int(seed)
         self.device = torch.device(device) if device is not None else _module_device(classifier)
+
+    def _schedule(self, steps: int, restarts: int, *, early_stop: bool = False, min_steps: int = 1) -> None:
+        """Validate and set the search schedule of an iterative attack: ``steps`` per restart, ``restarts``
+        and ``early_stop`` (a sample leaves the search at its first misclassification)."""
+        if steps < min_steps or restarts < 1:
+            raise ValueError(f"need steps >= {min_steps} and restarts >= 1, got {steps}, {restarts}")
+        self.steps = int(steps)
+        self.restarts = int(restarts)
+        self.early_stop = bool(early_stop)
+
+    def _restarts(self, best: WorstCase) -> Iterator[tuple[int, torch.Tensor]]:
+        """``(restart, indices of the samples it runs on)``: every sample, or with ``early_stop`` those not yet
+        misclassified (none left: no further restart)."""
+        all_idx = torch.arange(best.fooled.shape[0], device=best.fooled.device)
+        for r in range(self.restarts):
+            idx = best.active() if self.early_stop else all_idx
+            if idx.numel() == 0:
+                return
+            yield r, idx
+
+    def _recursion(self, gen_steps: int, gen_step_factor: float) -> None:
+        """The noise generator's recursion: ``gen_steps`` K steps of ``gen_step_factor`` x eps."""
+        self.gen_steps = int(gen_steps)
+        self.gen_step_size = float(gen_step_factor) * self.eps
 
     # -- public API ---------------------------------------------------------------------------
     def attack(
@@ -108,8 +147,9 @@ class Attack:
         raise NotImplementedError
 
     def _modules(self) -> list[nn.Module]:
-        """Modules put in eval mode while attacking (restored afterwards)."""
-        return [self.classifier]
+        """Modules put in eval mode while attacking (restored afterwards): the classifier and the frozen
+        manipulator and generator where the attack holds them."""
+        return [m for m in (self.classifier, self.manipulator, self.generator) if m is not None]
 
     def _rand(self, keys: torch.Tensor, tag: str, shape: tuple[int, ...], kind: str, like: torch.Tensor) -> torch.Tensor:
         """Per-sample random tensor ``[B, *shape]``: ``uniform`` in [0, 1) or ``normal``.

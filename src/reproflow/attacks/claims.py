@@ -66,6 +66,22 @@ def editor_gates(metrics: pd.DataFrame, max_recon_drop: float, max_edit_drop: fl
     return pd.DataFrame(rows, columns=GATE_COLUMNS)
 
 
+def gate_counts(editor: str, passed: bool | None) -> tuple[str, bool]:
+    """(``gate`` column, ``counts``) of a claim row judged through ``editor``: anything but ``learned`` counts
+    (gate ``n/a``); a ``learned`` row counts only when its editor passed the gate (``pass`` / ``fail``; ``n/a``
+    and not counted where no gate was computed)."""
+    if editor != "learned":
+        return "n/a", True
+    return ("n/a" if passed is None else ("pass" if passed else "fail")), bool(passed)
+
+
+def gate_passed(gates: pd.DataFrame | None) -> dict[tuple[str, str], bool]:
+    """``(dataset, model) -> passed`` from the gate table (:func:`editor_gates`; empty without one)."""
+    if gates is None:
+        return {}
+    return {(r.dataset, r.model): bool(r.passed) for r in gates.itertuples(index=False)}
+
+
 def _primary_editor(metrics: pd.DataFrame, dataset: str, model: str) -> str:
     """``exact`` or ``learned`` from the evaluation's ``editor_is_exact`` rows; ``unrecorded`` for a table
     written before the editor was recorded (its rows count as they always did)."""
@@ -100,9 +116,7 @@ def claim_t1(
     with that editor. ``gates`` (:func:`editor_gates`) decides whether learned-editor rows count; without
     it they never do."""
     acc = metrics[metrics.metric == "accuracy"]
-    gate_of: dict[tuple[str, str], bool] = {}
-    if gates is not None:
-        gate_of = {(r.dataset, r.model): bool(r.passed) for r in gates.itertuples(index=False)}
+    gate_of = gate_passed(gates)
     rows: list[dict[str, Any]] = []
     for (dataset, model, eps), part in acc.groupby(["dataset", "model", "eps"], sort=True):
         wide = part.pivot_table(index="seed", columns="attack", values="value")
@@ -123,12 +137,7 @@ def claim_t1(
             iv, v, need = verdict((paired[spa] - paired[best]).to_numpy(), coverage)
             clean = metrics[(metrics.metric == "clean_accuracy") & (metrics.dataset == dataset)
                             & (metrics.model == model) & (metrics.attack == spa) & (metrics.eps == eps)]["value"]
-            if editor in ("exact", "unrecorded"):
-                gate, counts = "n/a", True
-            else:
-                passed = gate_of.get((dataset, model))
-                gate = "n/a" if passed is None else ("pass" if passed else "fail")
-                counts = bool(passed)
+            gate, counts = gate_counts(editor, gate_of.get((dataset, model)))
             jp, ja, rp = "joint_pgd" + suffix, "joint_apgd" + suffix, "recon_pgd" + suffix
             rows.append({
                 "dataset": dataset, "model": model, "editor": editor, "eps": eps,

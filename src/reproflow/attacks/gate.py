@@ -9,7 +9,10 @@ editor). Two drops of the judge's accuracy, thresholds fixed in params before th
   the judge's accuracy on the exact rotation to the same targets when the dataset has one (a true
   rotation by +-40 deg itself changes some digits) and ``acc(x)`` otherwise.
 
-The gate passes when the mean drop over seeds is at most the threshold, for both drops.
+The gate passes when the mean drop over seeds is at most the threshold, for both drops. Claims T1 and T2 mark
+each row with :func:`reproflow.attacks.claims.gate_counts`: rows through the exact editor count; rows through the learned editor (the
+``_learned`` rows, and every semantic row of a dataset whose primary editor is the learned one, such as CelebA)
+count only when its gate passed.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ Nothing is optimised: this is what the frozen generator achieves without SPA's s
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from reproflow.attacks.base import Attack, AttackResult
@@ -19,26 +21,10 @@ class GeneratorAttack(Attack):
     name = "generator"
     semantic = True
 
-    def __init__(
-        self,
-        classifier: torch.nn.Module,
-        eps: float,
-        manipulator: torch.nn.Module,
-        generator: torch.nn.Module,
-        *,
-        gen_steps: int = 10,
-        gen_step_factor: float = 0.25,
-        seed: int = 0,
-        device: str | torch.device | None = None,
-    ):
-        super().__init__(classifier, eps, seed=seed, device=device)
-        self.manipulator = manipulator
-        self.generator = generator
-        self.gen_steps = int(gen_steps)
-        self.gen_step_size = float(gen_step_factor) * self.eps
-
-    def _modules(self) -> list[torch.nn.Module]:
-        return [self.classifier, self.manipulator, self.generator]
+    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: torch.nn.Module,
+                 generator: torch.nn.Module, *, gen_steps: int = 10, gen_step_factor: float = 0.25, **base: Any):
+        super().__init__(classifier, eps, manipulator=manipulator, generator=generator, **base)
+        self._recursion(gen_steps, gen_step_factor)
 
     def _run(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None, keys: torch.Tensor) -> AttackResult:
         from reproflow.models.generator import generate_noise

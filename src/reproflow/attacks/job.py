@@ -46,6 +46,8 @@ class Evaluation(AttackSettings):
     # learned_attacks, labelled <attack>_learned) | learned (the MSP editor alone)
     editor: str = "learned"
     learned_attacks: tuple[str, ...] = ()
+    # the generator trained through the learned editor, for the generator and SPA among learned_attacks
+    generator_learned: Path | None = None
 
     def __post_init__(self) -> None:
         if any(e < 0 or e > 1 for e in self.eps_grid):
@@ -65,6 +67,7 @@ class Loaded:
     oracle: torch.nn.Module | None
     primary: torch.nn.Module
     learned: torch.nn.Module | None
+    learned_generator: torch.nn.Module | None
 
 
 def load(cfg: Evaluation) -> Loaded:
@@ -78,8 +81,9 @@ def load(cfg: Evaluation) -> Loaded:
     manipulator = load_manipulator(cfg.manipulator, device)
     oracle = load_manipulator(cfg.oracle, device) if cfg.oracle is not None else None
     primary, learned = resolve_editors(cfg.editor, manipulator, oracle)
+    learned_generator = load_generator(cfg.generator_learned, device) if cfg.generator_learned is not None else None
     return Loaded(device, split, load_classifier(cfg.classifier, device), manipulator,
-                  load_generator(cfg.generator, device), oracle, primary, learned)
+                  load_generator(cfg.generator, device), oracle, primary, learned, learned_generator)
 
 
 def evaluate(cfg: Evaluation, m: Loaded, labels: dict[str, Any], *, judge: torch.nn.Module | None = None,
@@ -89,7 +93,7 @@ def evaluate(cfg: Evaluation, m: Loaded, labels: dict[str, Any], *, judge: torch
         m.split, m.classifier, attacks=cfg.attacks, eps_grid=cfg.eps_grid, settings=AttackSettings.of(cfg),
         seed=cfg.seed, device=m.device, manipulator=m.primary, generator=m.generator,
         oracle=None if m.learned is not None else m.oracle, oracle_attacks=tuple(cfg.oracle_attacks or ()),
-        learned=m.learned, learned_attacks=cfg.learned_attacks, judge=judge, crosscheck=crosscheck, labels=labels,
+        learned=m.learned, learned_attacks=cfg.learned_attacks, learned_generator=m.learned_generator, judge=judge, crosscheck=crosscheck, labels=labels,
     )
 
 

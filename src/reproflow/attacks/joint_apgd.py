@@ -16,6 +16,7 @@ later restarts at a uniform delta and attribute. Worst case per sample over ever
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
@@ -36,29 +37,14 @@ class JointAPGD(Attack):
     name = "joint_apgd"
     semantic = True
 
-    def __init__(
-        self,
-        classifier: torch.nn.Module,
-        eps: float,
-        manipulator: torch.nn.Module,
-        *,
-        steps: int = 100,
-        restarts: int = 1,
-        attr_step: float = 0.25,
-        seed: int = 0,
-        device: str | torch.device | None = None,
-    ):
-        super().__init__(classifier, eps, seed=seed, device=device)
-        if steps < 2 or restarts < 1 or attr_step <= 0:
-            raise ValueError(f"need steps >= 2, restarts >= 1, attr_step > 0; got {steps}, {restarts}, {attr_step}")
-        self.manipulator = manipulator
-        self.steps = int(steps)
-        self.restarts = int(restarts)
+    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: torch.nn.Module, *, steps: int = 100,
+                 restarts: int = 1, attr_step: float = 0.25, **base: Any):
+        super().__init__(classifier, eps, manipulator=manipulator, **base)
+        self._schedule(steps, restarts, min_steps=2)
+        if attr_step <= 0:
+            raise ValueError(f"attr_step must be > 0, got {attr_step}")
         self.attr_step = float(attr_step)
         self.alpha, self.rho = 0.75, 0.75
-
-    def _modules(self) -> list[torch.nn.Module]:
-        return [self.classifier, self.manipulator]
 
     def _eval(self, x, y, a, delta, attr):
         attr = attr.detach().requires_grad_(True)

@@ -11,6 +11,8 @@ attribute at the sample's own value. Worst case per sample over iterates and res
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from reproflow.attacks.base import Attack, AttackResult
@@ -22,41 +24,18 @@ class JointPGD(Attack):
     name = "joint_pgd"
     semantic = True
 
-    def __init__(
-        self,
-        classifier: torch.nn.Module,
-        eps: float,
-        manipulator: torch.nn.Module,
-        *,
-        steps: int = 20,
-        step_factor: float = 2.5,
-        attr_step_factor: float = 2.5,
-        restarts: int = 1,
-        early_stop: bool = True,
-        seed: int = 0,
-        device: str | torch.device | None = None,
-    ):
-        super().__init__(classifier, eps, seed=seed, device=device)
-        if steps < 1 or restarts < 1:
-            raise ValueError(f"steps and restarts must be >= 1, got {steps}, {restarts}")
-        self.manipulator = manipulator
-        self.steps = int(steps)
+    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: torch.nn.Module, *, steps: int = 20,
+                 step_factor: float = 2.5, attr_step_factor: float = 2.5, restarts: int = 1, early_stop: bool = True,
+                 **base: Any):
+        super().__init__(classifier, eps, manipulator=manipulator, **base)
+        self._schedule(steps, restarts, early_stop=early_stop)
         self.step_size = float(step_factor) * self.eps / self.steps
         self.attr_step = float(attr_step_factor) / self.steps
-        self.restarts = int(restarts)
-        self.early_stop = bool(early_stop)
-
-    def _modules(self) -> list[torch.nn.Module]:
-        return [self.classifier, self.manipulator]
 
     def _run(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None, keys: torch.Tensor) -> AttackResult:
         assert a is not None
         best = self._start_worst_case(x, y, a)
-        all_idx = torch.arange(x.shape[0], device=x.device)
-        for r in range(self.restarts):
-            idx = best.active() if self.early_stop else all_idx
-            if idx.numel() == 0:
-                break
+        for r, idx in self._restarts(best):
             k = keys[idx.cpu()]
             attr = a[idx].clone() if r == 0 else self._rand(k, f"jpgd-attr-{r}", (), "uniform", a)
             delta = self.eps * (2 * self._rand(k, f"jpgd-start-{r}", tuple(x.shape[1:]), "uniform", x) - 1)

@@ -11,5 +11,7 @@ ORACLE_SUFFIX = "_oracle"
 LEARNED_SUFFIX = "_learned"
 # Attacks that edit the attribute through an editor (their labels take the oracle/learned suffixes).
 SEMANTIC_ATTACKS = ("attribute", "generator", "spa", "joint_pgd", "recon_pgd")
+# Attacks that run through the pretrained noise generator (it must be trained through the editor they use).
+GENERATOR_ATTACKS = ("generator", "spa")
 # Attack label of the learned editor's gate rows (judge accuracies) in the tidy attack table.
 GATE_LABEL = "learned_editor"

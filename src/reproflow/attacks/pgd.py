@@ -10,6 +10,8 @@ adversarial training passes ``early_stop=False`` to get the highest-loss iterate
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from reproflow.attacks.base import Attack, AttackResult, project
@@ -20,35 +22,16 @@ class PGD(Attack):
 
     name = "pgd"
 
-    def __init__(
-        self,
-        classifier: torch.nn.Module,
-        eps: float,
-        *,
-        steps: int = 20,
-        step_factor: float = 2.5,
-        restarts: int = 1,
-        random_start: bool = True,
-        early_stop: bool = True,
-        seed: int = 0,
-        device: str | torch.device | None = None,
-    ):
-        super().__init__(classifier, eps, seed=seed, device=device)
-        if steps < 1 or restarts < 1:
-            raise ValueError(f"steps and restarts must be >= 1, got {steps}, {restarts}")
-        self.steps = int(steps)
+    def __init__(self, classifier: torch.nn.Module, eps: float, *, steps: int = 20, step_factor: float = 2.5,
+                 restarts: int = 1, random_start: bool = True, early_stop: bool = True, **base: Any):
+        super().__init__(classifier, eps, **base)
+        self._schedule(steps, restarts, early_stop=early_stop)
         self.step_size = float(step_factor) * self.eps / self.steps
-        self.restarts = int(restarts)
         self.random_start = bool(random_start)
-        self.early_stop = bool(early_stop)
 
     def _run(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None, keys: torch.Tensor) -> AttackResult:
         best = self._start_worst_case(x, y, None)
-        all_idx = torch.arange(x.shape[0], device=x.device)
-        for r in range(self.restarts):
-            idx = best.active() if self.early_stop else all_idx
-            if idx.numel() == 0:
-                break
+        for r, idx in self._restarts(best):
             x0 = x[idx]
             if self.random_start:
                 noise = self._rand(keys[idx.cpu()], f"pgd-start-{r}", tuple(x.shape[1:]), "uniform", x)

@@ -23,11 +23,7 @@ class ReconPGD(PGD):
     semantic = True
 
     def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: torch.nn.Module, **kw):
-        super().__init__(classifier, eps, **kw)
-        self.manipulator = manipulator
-
-    def _modules(self) -> list[torch.nn.Module]:
-        return [self.classifier, self.manipulator]
+        super().__init__(classifier, eps, manipulator=manipulator, **kw)
 
     def _run(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None, keys: torch.Tensor) -> AttackResult:
         assert a is not None

@@ -14,10 +14,11 @@ from reproflow.attacks.fgsm import FGSM
 from reproflow.attacks.generator import GeneratorAttack
 from reproflow.attacks.joint_apgd import JointAPGD
 from reproflow.attacks.joint_pgd import JointPGD
+from reproflow.attacks.labels import GENERATOR_ATTACKS
 from reproflow.attacks.pgd import PGD
 from reproflow.attacks.recon_pgd import ReconPGD
 from reproflow.attacks.spa import SPA
-from reproflow.errors import UserError
+from reproflow.errors import UserError, parse_choice
 
 
 class AttackName(str, enum.Enum):
@@ -49,15 +50,12 @@ ATTACKS: dict[AttackName, type[Attack]] = {
 # Which frozen models each attack needs besides the classifier.
 NEEDS_MANIPULATOR = {AttackName.ATTRIBUTE, AttackName.GENERATOR, AttackName.SPA, AttackName.JOINT_PGD,
                      AttackName.RECON_PGD, AttackName.JOINT_APGD}
-NEEDS_GENERATOR = {AttackName.GENERATOR, AttackName.SPA}
+NEEDS_GENERATOR = {AttackName(n) for n in GENERATOR_ATTACKS}
 
 
 def parse_attack_name(name: str | AttackName) -> AttackName:
     """``"spa"`` -> ``AttackName.SPA``; a clear UserError for an unknown name."""
-    try:
-        return AttackName(name)
-    except ValueError:
-        raise UserError(f"unknown attack '{name}'; choose from {', '.join(a.value for a in AttackName)}") from None
+    return parse_choice(AttackName, name, "attack")
 
 
 def build_attack(

@@ -19,6 +19,7 @@ from reproflow.attacks.evaluate import EvalOutput, metrics_of, run_attack
 from reproflow.attacks.labels import CROSSCHECK_LABEL, LEARNED_SUFFIX, ORACLE_SUFFIX
 from reproflow.attacks.registry import NEEDS_GENERATOR, NEEDS_MANIPULATOR, AttackName, build_attack, parse_attack_name
 from reproflow.data.store import Split
+from reproflow.errors import UserError
 from reproflow.seeding import derive_seed
 from reproflow.settings.sections import (
     AttackAttribute,
@@ -77,6 +78,9 @@ def attack_kwargs(name: AttackName, s: AttackSettings, generator: torch.nn.Modul
     if name is AttackName.AUTOATTACK:
         kw["sub_attacks"] = tuple(kw["sub_attacks"])
         kw["batch_size"] = s.batch_size
+    if name is AttackName.SPA:
+        # SPA's grid start scans the attribute-only attack's grid (at least as strong as it, by construction)
+        kw["grid_size"] = s.attribute.grid_size
     if name in NEEDS_GENERATOR:
         assert generator is not None
         kw.update(generator_recursion(generator))
@@ -85,7 +89,6 @@ def attack_kwargs(name: AttackName, s: AttackSettings, generator: torch.nn.Modul
 
 def generator_recursion(generator: torch.nn.Module) -> dict[str, Any]:
     """``gen_steps`` and ``gen_step_factor`` from the generator's checkpoint meta (eps, steps, step_size)."""
-    from reproflow.errors import UserError
 
     meta = getattr(generator, "meta", {}) or {}
     if not {"eps", "steps", "step_size"} <= set(meta) or float(meta["eps"]) <= 0:
@@ -105,7 +108,6 @@ def resolve_editors(
     with it) and the learned MSP editor runs beside it; ``learned``: the MSP editor alone (datasets with no
     exact editor, such as CelebA).
     """
-    from reproflow.errors import UserError
 
     if editor not in EDITORS:
         raise UserError(f"--editor must be one of {', '.join(EDITORS)}, got {editor!r}")
@@ -140,6 +142,7 @@ def evaluate_suite(
     oracle_attacks: tuple[str, ...] = (),
     learned: torch.nn.Module | None = None,
     learned_attacks: tuple[str, ...] = (),
+    learned_generator: torch.nn.Module | None = None,
     judge: torch.nn.Module | None = None,
     crosscheck: bool = False,
     labels: dict[str, Any] | None = None,
@@ -149,42 +152,43 @@ def evaluate_suite(
     Semantic attacks use ``manipulator``; those in ``oracle_attacks`` run again with ``oracle``
     (label ``<attack>_oracle``); those in ``learned_attacks`` run again with ``learned`` (label
     ``<attack>_learned``: the learned MSP editor beside the exact rotation, when the caller makes the
-    rotation the primary ``manipulator``). ``crosscheck`` adds pyautoattack's APGD-CE alone (label
+    rotation the primary ``manipulator``); the generator and SPA among them run with ``learned_generator``, the
+    generator trained through the learned editor (issue #11: trained through the editor it is used with).
+    ``crosscheck`` adds pyautoattack's APGD-CE alone (label
     ``apgd_ce``) as the library reference for the project's PGD (AutoAttack's own rows when it is
     configured as custom APGD-CE alone). Each attack's seed is
     ``derive_seed(seed, label)``, the same at every eps (common random numbers across the grid).
     """
     labels = dict(labels or {})
-    jobs: list[tuple[str, AttackName, torch.nn.Module | None]] = []
+    # (label, attack, editor, generator)
+    jobs: list[tuple[str, AttackName, torch.nn.Module | None, torch.nn.Module | None]] = []
     for name in attacks:
         key = parse_attack_name(name)
-        jobs.append((key.value, key, manipulator))
-    if oracle is not None:
-        for name in oracle_attacks:
+        jobs.append((key.value, key, manipulator, generator))
+    for suffix, editor, names, gen, what in ((ORACLE_SUFFIX, oracle, oracle_attacks, generator, "oracle ablation"),
+                                             (LEARNED_SUFFIX, learned, learned_attacks, learned_generator,
+                                              "learned-editor run")):
+        for name in names if editor is not None else ():
             key = parse_attack_name(name)
             if key not in NEEDS_MANIPULATOR:
-                raise ValueError(f"oracle ablation of '{key.value}': not a semantic attack")
-            jobs.append((key.value + ORACLE_SUFFIX, key, oracle))
-    if learned is not None:
-        for name in learned_attacks:
-            key = parse_attack_name(name)
-            if key not in NEEDS_MANIPULATOR:
-                raise ValueError(f"learned-editor run of '{key.value}': not a semantic attack")
-            jobs.append((key.value + LEARNED_SUFFIX, key, learned))
+                raise ValueError(f"{what} of '{key.value}': not a semantic attack")
+            if key in NEEDS_GENERATOR and gen is None:
+                raise UserError(f"{what} of '{key.value}' needs the noise generator trained through that editor")
+            jobs.append((key.value + suffix, key, editor, gen))
     # When AutoAttack itself runs APGD-CE alone, its rows are the cross-check reference: no second run.
     aa_is_apgd_ce = settings.autoattack.version == "custom" and tuple(settings.autoattack.sub_attacks) == ("apgd-ce",)
     reuse_aa = crosscheck and aa_is_apgd_ce and AttackName.AUTOATTACK.value in jobs_labels(jobs)
     if crosscheck and not reuse_aa:
-        jobs.append((CROSSCHECK_LABEL, AttackName.AUTOATTACK, None))
+        jobs.append((CROSSCHECK_LABEL, AttackName.AUTOATTACK, None, None))
 
     out = SuiteOutput([], [], {})
     for eps in eps_grid:
-        for label, key, am in jobs:
-            kw = attack_kwargs(key, settings, generator)
+        for label, key, am, gen in jobs:
+            kw = attack_kwargs(key, settings, gen)
             if label == CROSSCHECK_LABEL:
                 kw = {"version": "custom", "sub_attacks": ("apgd-ce",), "batch_size": settings.batch_size}
             atk: Attack = build_attack(
-                key, classifier, eps, manipulator=am, generator=generator, seed=derive_seed(seed, label),
+                key, classifier, eps, manipulator=am, generator=gen, seed=derive_seed(seed, label),
                 device=device, **kw,
             )
             start = time.perf_counter()
@@ -209,8 +213,8 @@ def evaluate_suite(
     return out
 
 
-def jobs_labels(jobs: list[tuple[str, AttackName, Any]]) -> set[str]:
-    return {label for label, _, _ in jobs}
+def jobs_labels(jobs: list[tuple[str, AttackName, Any, Any]]) -> set[str]:
+    return {job[0] for job in jobs}
 
 
 @torch.no_grad()

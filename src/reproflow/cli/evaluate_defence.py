@@ -43,14 +43,19 @@ def run(cfg: Config) -> None:
     m = job.load(cfg)
     labels = {"phase": "advtrain", "dataset": cfg.dataset, "model": cfg.defence}
     refit: dict[str, float] = {}
-    if cfg.refit.batches > 0:
+    # each generator is refitted through the editor it is trained through and used with: the primary one through the
+    # primary editor (the claims' SPA and generator attack), the learned-editor one through the learned editor
+    fits = [("", m.generator, m.primary, ())]
+    if m.learned_generator is not None and m.learned is not None:
+        fits.append(("learned_", m.learned_generator, m.learned, ("learned",)))
+    for prefix, gen, editor, tag in fits if cfg.refit.batches > 0 else ():
         settings = RefreshSettings(
             batches=cfg.refit.batches, batch_size=cfg.refit.batch_size, lr=cfg.refit.lr,
-            eps=float(m.generator.meta["eps"]), **generator_recursion(m.generator), div_weight=cfg.refit.div_weight,
+            eps=float(gen.meta["eps"]), **generator_recursion(gen), div_weight=cfg.refit.div_weight,
         )
-        rng = torch.Generator().manual_seed(derive_seed(cfg.seed, cfg.defence, "refit"))
-        # refitted through the primary editor, the one SPA and the generator attack use it with in the claims
-        refit = GeneratorRefresher(m.generator, settings).refresh(m.classifier, m.primary, load_split(cfg.train), rng)
+        rng = torch.Generator().manual_seed(derive_seed(cfg.seed, cfg.defence, "refit", *tag))
+        fitted = GeneratorRefresher(gen, settings).refresh(m.classifier, editor, load_split(cfg.train), rng)
+        refit.update({prefix + k: v for k, v in fitted.items()})
     out = job.evaluate(cfg, m, labels)
     extra = [job.job_row(labels, cfg.seed, "n_samples", float(len(m.split)))]
     extra += [job.job_row(labels, cfg.seed, k, v) for k, v in refit.items()]

@@ -1,5 +1,7 @@
-"""Gradient statistics g_aa, g_ab, tilde g_ab per layer by real backpropagation, for one run, and the
-GIA counterfactual of the same draws (backward pass through independent weight copies)."""
+"""Gradient statistics g_aa, g_ab, tilde g_ab per layer by real backpropagation, for a group of runs (the
+rule groups them by role and activation: one figure panel, one job start-up), and the GIA counterfactual of
+the same draws (backward pass through independent weight copies). Each run draws from its own seed
+(``derive_seed(seed, "gradients", name)``), so its numbers do not depend on the group it is in."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.io import write_table
 from reproflow.runinfo import write_sidecar
+from reproflow.settings.sections import MeanfieldGradientsRunsItem
 
 
 @dataclass(frozen=True)
@@ -17,22 +20,16 @@ class Config:
     draws_table: Path
     layers_table: Path
     gia_draws_table: Path
-    run_name: str
-    role: str
-    activation: str
-    sw2: float
-    sb2: float
-    rho: float
-    width: int
+    runs: tuple[MeanfieldGradientsRunsItem, ...]
     depth: int
     draws: int
-    inputs: str
     draws_per_batch: int
     seed: int
     device: str
 
 
 def run(cfg: Config) -> None:
+    import pandas as pd
     import torch
 
     from reproflow.device import describe_device, resolve_device
@@ -42,21 +39,21 @@ def run(cfg: Config) -> None:
 
     start = time.time()
     device = resolve_device(cfg.device)
-    seed = derive_seed(cfg.seed, "gradients", cfg.run_name)
-    seed_everything(seed)
-    # weights, masks and inputs are drawn on the run's device (no CPU generator feeding a GPU)
-    gen = torch.Generator(device=device).manual_seed(seed)
-    try:
-        draws_df, layers_df, gia_df = gradient_tables(cfg.run_name, cfg.activation, cfg.sw2, cfg.sb2, cfg.rho,
-                                                      cfg.width, cfg.depth, cfg.draws, cfg.inputs,
-                                                      cfg.draws_per_batch, gen, device, cfg.role)
-    except ValueError as exc:
-        raise UserError(f"meanfield.gradients.runs '{cfg.run_name}': {exc}") from None
-    write_table(cfg.draws_table, draws_df)
-    write_table(cfg.layers_table, layers_df)
-    write_table(cfg.gia_draws_table, gia_df)
-    for out in (cfg.draws_table, cfg.layers_table, cfg.gia_draws_table):
-        write_sidecar(out, cfg, seed, describe_device(device), start)
+    tables: list[tuple[pd.DataFrame, ...]] = []
+    for r in cfg.runs:
+        seed = derive_seed(cfg.seed, "gradients", r.name)
+        seed_everything(seed)
+        # weights, masks and inputs are drawn on the run's device (no CPU generator feeding a GPU)
+        gen = torch.Generator(device=device).manual_seed(seed)
+        try:
+            tables.append(gradient_tables(r.name, r.activation, r.sw2, r.sb2, r.rho, r.width, cfg.depth, cfg.draws,
+                                          r.inputs, cfg.draws_per_batch, gen, device, r.role))
+        except ValueError as exc:
+            raise UserError(f"meanfield.gradients.runs '{r.name}': {exc}") from None
+    outs = (cfg.draws_table, cfg.layers_table, cfg.gia_draws_table)
+    for i, out in enumerate(outs):
+        write_table(out, pd.concat([t[i] for t in tables], ignore_index=True))
+        write_sidecar(out, cfg, cfg.seed, describe_device(device), start)
 
 
 main = main_entry(Config, run)

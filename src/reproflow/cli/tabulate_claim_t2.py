@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from reproflow.attacks.claims import gate_passed
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.defences.matrix import claim_t2, headline, summarise
 from reproflow.errors import UserError
@@ -37,6 +38,11 @@ class Config:
     cost_baselines: tuple[str, ...]
     coverage: float  # report.coverage: of the t-interval over seeds every verdict reads
     scale: str
+    # dataset -> the primary editor of its semantic attacks and defences (oracle | learned; derived from attack.editor)
+    editors: dict[str, str]
+    # the attack phase's gate table of the learned editor (claims/editor_gate.csv): needed where a primary editor
+    # is the learned one, whose claim rows count only when it passes (as in T1)
+    gate: Path | None = None
 
 
 def run(cfg: Config) -> None:
@@ -45,8 +51,18 @@ def run(cfg: Config) -> None:
         raise UserError(f"{cfg.evaluations}: file not found; run tabulate_defence_matrix first")
     ev = pd.read_csv(cfg.evaluations)
     eps = dict(cfg.headline_eps)
+    editors = {d: "learned" if e == "learned" else "exact" for d, e in cfg.editors.items()}
+    gates: dict[str, bool | None] = {}
+    if cfg.gate is not None:
+        if not cfg.gate.exists():
+            raise UserError(f"{cfg.gate}: file not found; run tabulate_claim_t1 first")
+        for (dataset, _), passed in gate_passed(pd.read_csv(cfg.gate)).items():
+            gates[dataset] = gates.get(dataset, True) and passed
+    elif "learned" in editors.values():
+        raise UserError("a dataset's primary editor is the learned one: --gate (the attack phase's editor_gate.csv) "
+                        "decides whether its T2 rows count")
     t2 = claim_t2(ev, eps, baselines=cfg.baselines, joint_attacks=cfg.joint_attacks,
-                  cost_baselines=cfg.cost_baselines, coverage=cfg.coverage)
+                  cost_baselines=cfg.cost_baselines, coverage=cfg.coverage, editors=editors, gates=gates)
     t2.insert(0, "scale", cfg.scale)
     write_table(cfg.output, t2)
     summary = headline(t2, summarise(ev), eps, cfg.coverage, cfg.scale)
@@ -57,7 +73,9 @@ def run(cfg: Config) -> None:
         f"# Claim T2 ({cfg.scale} scale): {summary['verdict']}\n\n{summary['statement']}.\n\n"
         f"Accuracies and differences in percentage points (SPA-AT minus baseline, mean and std over seeds). "
         f"Rule: {summary['rule']}. Cost rows: clean accuracy (attack none) and pixel-PGD accuracy of SPA-AT "
-        f"against the baseline; gain / cost / inconclusive by the same rule.\n\n{dataframe_to_markdown(show)}\n"
+        f"against the baseline; gain / cost / inconclusive by the same rule. Rows through a learned primary editor "
+        f"(column editor) count only when it passes its semantic gate (column gate; not counted: "
+        f"{', '.join(summary['not_counted']) or 'none'}).\n\n{dataframe_to_markdown(show)}\n"
     )
     write_text(cfg.output.with_suffix(".md"), text)
     write_json(cfg.headline, summary)

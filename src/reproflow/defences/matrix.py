@@ -7,7 +7,11 @@ Input: the tidy evaluation rows of every (dataset, defence, seed) job, columns
 - :func:`summarise`: mean, standard deviation (ddof 1) and standard error over seeds per cell.
 - :func:`claim_t2`: SPA-AT against each baseline defence under the joint attacks (SPA, joint-PGD) and
   SPA-AT's cost in clean and pixel-PGD accuracy, as seed-paired differences (seed s of every defence
-  starts from the pretrained models of seed s), with the verdict rule of :func:`verdict`.
+  starts from the pretrained models of seed s), with the verdict rule of :func:`verdict`. Where a dataset's
+  primary editor is the learned one (CelebA, or ``attack.editor: learned``), the joint attacks and the
+  attribute-editing defences run through it, so its claim rows count only when the editor passes the attack
+  phase's semantic gate (:func:`reproflow.attacks.claims.gate_counts`, the rule T1 applies); every row says
+  its editor and the gate result.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from reproflow.attacks.claims import gate_counts
 from reproflow.errors import UserError
 from reproflow.report.verdicts import Verdict, directional_verdict, t_interval, units_to_decide
 
@@ -106,6 +111,7 @@ def claim_t2(
     baselines: Sequence[str] = ("pgd_at", "trades", "attribute_augmentation"),
     joint_attacks: Sequence[str] = ("spa", "joint_pgd"), pixel_attack: str = "pgd",
     cost_baselines: Sequence[str] = ("standard", "pgd_at"), coverage: float = 0.95,
+    editors: dict[str, str] | None = None, gates: dict[str, bool | None] | None = None,
 ) -> pd.DataFrame:
     """The T2 table per dataset at its headline eps (the training eps).
 
@@ -114,32 +120,44 @@ def claim_t2(
     ``cost_baselines`` in clean accuracy (metric ``clean_accuracy`` of the pixel attack's rows) and in
     robust accuracy under ``pixel_attack``; verdict gain / cost / inconclusive. ``coverage``: of the
     t-interval over seeds every verdict is read from (:mod:`reproflow.report.verdicts`).
+    ``editors``: dataset -> its primary editor, ``exact`` (default) or ``learned``; ``gates``: dataset -> whether
+    the learned editor passed its semantic gate (None or absent: not computed). A claim row through a learned
+    primary editor counts only with a passed gate; cost rows (clean and pixel-PGD accuracy) always count.
     Columns: dataset, eps, kind, attack, metric, defence, baseline, defence_mean, defence_std,
     baseline_mean, baseline_std, diff_mean, diff_std, diff_low, diff_high, coverage, n_seeds, verdict,
-    seeds_to_decide.
+    seeds_to_decide, editor, gate, counts.
     """
+    editors, gates = dict(editors or {}), dict(gates or {})
     rows = []
     for dataset in sorted(df["dataset"].unique()):
         if dataset not in headline_eps:
             raise UserError(f"no headline eps for dataset '{dataset}'")
         eps = float(headline_eps[dataset])
+        editor = editors.get(dataset, "exact")
+        gate, counts = gate_counts(editor, gates.get(dataset))
+        marks = {"editor": editor, "gate": gate}
         for attack in joint_attacks:
             for b in baselines:
-                rows.append(_row(df, dataset, eps, attack, "accuracy", defence, b, "claim", ("holds", "fails", "inconclusive"), coverage))
+                rows.append({**_row(df, dataset, eps, attack, "accuracy", defence, b, "claim", ("holds", "fails", "inconclusive"), coverage),
+                             **marks, "counts": counts})
         for metric, attack in (("clean_accuracy", pixel_attack), ("accuracy", pixel_attack)):
             for b in cost_baselines:
                 r = _row(df, dataset, eps, attack, metric, defence, b, "cost", ("gain", "cost", "inconclusive"), coverage)
                 if metric == "clean_accuracy":
                     r["attack"] = "none"
-                rows.append(r)
+                rows.append({**r, **marks, "counts": True})
     return pd.DataFrame(rows)
 
 
 def overall_t2(t2: pd.DataFrame) -> dict[str, str]:
-    """One verdict per (dataset, joint attack): holds if SPA-AT beats every baseline, fails if it loses to
-    any, inconclusive otherwise. Keys ``<dataset>/<attack>``."""
+    """One verdict per (dataset, joint attack) over the claim rows that count (a learned primary editor that
+    fails its gate leaves none): holds if SPA-AT beats every baseline, fails if it loses to any, inconclusive
+    otherwise. Keys ``<dataset>/<attack>``."""
     out = {}
-    for (dataset, attack), g in t2[t2["kind"] == "claim"].groupby(["dataset", "attack"]):
+    claims = t2[t2["kind"] == "claim"]
+    if "counts" in claims:
+        claims = claims[claims["counts"].astype(bool)]
+    for (dataset, attack), g in claims.groupby(["dataset", "attack"]):
         v = set(g["verdict"])
         out[f"{dataset}/{attack}"] = "holds" if v == {"holds"} else ("fails" if "fails" in v else "inconclusive")
     return out
@@ -179,7 +197,8 @@ def headline(t2: pd.DataFrame, summary: pd.DataFrame, headline_eps: dict[str, fl
     """The report's summary of T2: overall and per (dataset, joint attack) verdicts, every T2 row, and each
     defence's clean and robust accuracy (mean over seeds) at the headline eps."""
     claims = t2[t2["kind"] == "claim"]
-    verdicts = claims["verdict"].tolist()
+    gated_out = sorted({f"{r.dataset}/{r.attack}" for r in claims.itertuples() if not r.counts})
+    verdicts = claims[claims["counts"].astype(bool)]["verdict"].tolist()
     per = overall_t2(t2)
     overall = "holds" if per and set(per.values()) == {"holds"} else ("fails" if "fails" in per.values() else "inconclusive")
     acc: dict[str, dict] = {}
@@ -194,11 +213,14 @@ def headline(t2: pd.DataFrame, summary: pd.DataFrame, headline_eps: dict[str, fl
         "rule": f"per (dataset, joint attack, baseline) at the headline eps: SPA-AT minus baseline robust accuracy, "
                 f"paired over seeds; holds if its {100 * coverage:g} % t-interval lies above 0, fails if below, else "
                 "inconclusive (and with < 2 seeds or zero spread); per (dataset, attack): holds if every baseline "
-                "holds, fails if any fails",
+                "holds, fails if any fails; rows through a learned primary editor count only when it passes its "
+                "semantic gate",
         "scale": scale,
         "verdict": overall,
         "verdicts": per,
         "counts": {v: verdicts.count(v) for v in ("holds", "fails", "inconclusive")},
+        "not_counted": gated_out,
+        "gates": {r.dataset: r.gate for r in t2.drop_duplicates("dataset").itertuples()},
         "rows": [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in t2.to_dict("records")],
         "spa_at_clean_accuracy": {r.dataset: float(r.defence_mean) for r in clean.drop_duplicates("dataset").itertuples()},
         "accuracy_at_headline_eps": acc,

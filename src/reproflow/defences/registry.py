@@ -13,7 +13,7 @@ from reproflow.defences.pgd_at import PGDAT
 from reproflow.defences.spa_at import SPAAT
 from reproflow.defences.standard import Standard
 from reproflow.defences.trades import TRADES
-from reproflow.errors import UserError
+from reproflow.errors import UserError, parse_choice
 from reproflow.settings.sections import AdvtrainPgdAt, AdvtrainSpaAt, AdvtrainTrades
 
 # defence -> the type of its params.yaml section ``advtrain.<defence>`` (defences without one take no settings)
@@ -34,10 +34,7 @@ DEFENCES: dict[DefenceName, type[Defence]] = {
 
 def parse_defence_name(name: str | DefenceName) -> DefenceName:
     """``"spa_at"`` -> ``DefenceName.SPA_AT``; a clear UserError for an unknown name."""
-    try:
-        return DefenceName(name)
-    except ValueError:
-        raise UserError(f"unknown defence '{name}'; choose from {', '.join(d.value for d in DefenceName)}") from None
+    return parse_choice(DefenceName, name, "defence")
 
 
 def build_defence(

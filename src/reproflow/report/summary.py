@@ -130,6 +130,14 @@ def _directional_table(table: pd.DataFrame, keys: list[str], diff: str, low: str
     return Outcome(float(np.nanmean(diffs)), float(half), combine(vs), evidence)
 
 
+def _counting(claims: pd.DataFrame) -> pd.DataFrame:
+    """The rows that count: those through a learned editor that failed its semantic gate are reported in T1.csv /
+    T2.csv but do not count (no ``counts`` column: every row counts)."""
+    if "counts" not in claims.columns:
+        return claims
+    return claims[claims["counts"].astype(str).str.lower().isin(["true", "1", "1.0"])]
+
+
 def claim_t1(t1: pd.DataFrame, settings: Settings) -> Outcome:
     """SPA T1: at the same eps, accuracy under SPA is lower than under the best existing attack
     (joint-PGD excluded), on every benchmark.
@@ -141,8 +149,7 @@ def claim_t1(t1: pd.DataFrame, settings: Settings) -> Outcome:
     """
     keys = ["dataset", "model", "eps"]
     if "counts" in t1.columns:
-        # rows through a learned editor that failed its semantic gate are reported in T1.csv but do not count
-        t1 = t1[t1["counts"].astype(str).str.lower().isin(["true", "1", "1.0"])]
+        t1 = _counting(t1)
         keys = ["dataset", "model", "editor", "eps"] if "editor" in t1.columns else keys
     return _directional_table(t1, keys, "difference", "difference_low", "difference_high", "less", "claims/T1.csv",
                               settings)
@@ -159,7 +166,7 @@ def claim_t2(t2: pd.DataFrame, settings: Settings) -> Outcome:
     over the claim rows.
     """
     _need(t2, {"kind", "attack", "baseline", "diff_mean"}, "claims/T2.csv")
-    out = _directional_table(t2[t2["kind"] == "claim"], ["dataset", "eps", "attack", "baseline"], "diff_mean",
+    out = _directional_table(_counting(t2[t2["kind"] == "claim"]), ["dataset", "eps", "attack", "baseline"], "diff_mean",
                              "diff_low", "diff_high", "greater", "claims/T2.csv", settings)
     cost = t2[t2["kind"] == "cost"]
     if not cost.empty:

@@ -6,13 +6,17 @@ Each takes the typed sections (:mod:`reproflow.settings.sections`) it derives fr
 - the generator's training eps: its grid's largest value (the generator is trained once, for every eps);
 - the judge seed of an attacked classifier (the next seed, cyclic) and the seed of the classifier the learned
   editor's label-preservation term is trained against (two seeds on: neither the attacked one nor the judge);
-- the primary editor of a dataset's semantic attacks and defences, and the attacks the defence matrix runs.
+- the primary editor of a dataset's semantic attacks and defences, and the attacks the defence matrix runs;
+- which pretrained noise generator a job uses: the one trained through the editor it attacks or trains with
+  (``generator``, through ``pretrain.generator.<dataset>.manipulator``, or ``generator_learned``, through the
+  learned MSP editor beside an exact-editor one), and which of them a dataset needs.
 """
 
 from __future__ import annotations
 
+from reproflow.attacks.labels import GENERATOR_ATTACKS
 from reproflow.errors import UserError
-from reproflow.settings.sections import Advtrain, Attack
+from reproflow.settings.sections import Advtrain, Attack, Pretrain
 
 ORACLE_SUFFIX = "_rot"  # datasets with an exact editor (the analytic rotation)
 
@@ -31,6 +35,12 @@ def headline_eps(attack: Attack, dataset: str) -> float:
     """The grid's median (the lower middle of an even grid)."""
     grid = sorted(eps_grid(attack, dataset))
     return grid[(len(grid) - 1) // 2]
+
+
+def advtrain_eps_grid(attack: Attack, advtrain: Advtrain, dataset: str) -> tuple[float, ...]:
+    """The radii the defence matrix evaluates: ``attack.eps_grid.<dataset>`` or, with ``advtrain.eps:
+    headline``, its headline eps alone."""
+    return (headline_eps(attack, dataset),) if advtrain.eps == "headline" else eps_grid(attack, dataset)
 
 
 def examples_eps(attack: Attack, dataset: str) -> float:
@@ -91,3 +101,52 @@ def advtrain_attack_labels(attack: Attack, advtrain: Advtrain, dataset: str) -> 
     if editor(attack, dataset) == "oracle":
         labels += [f"{a}_learned" for a in advtrain_learned_attacks(attack, advtrain)]
     return labels
+
+
+# the pretrained generator trained through the learned MSP editor beside one trained through the exact rotation
+LEARNED_GENERATOR = "generator_learned"
+
+
+def generator_editor(pretrain: Pretrain, dataset: str) -> str:
+    """The editor the dataset's primary generator (``generator.pt``) is trained through: ``oracle`` or ``learned``
+    (``pretrain.generator.<dataset>.manipulator``)."""
+    try:
+        kind = pretrain.generator[dataset].manipulator
+    except KeyError:
+        raise UserError(f"config key 'pretrain.generator.{dataset}' is missing") from None
+    return "oracle" if kind == "oracle" else "learned"
+
+
+def generator_model(pretrain: Pretrain, dataset: str, editor_kind: str) -> str:
+    """The pretrained generator trained through ``editor_kind`` (``oracle`` | ``learned``), the editor the
+    attack or defence that uses it edits with (issue #11): ``generator`` where the primary one is trained
+    through it, else :data:`LEARNED_GENERATOR` (through the learned editor, beside an exact-editor one)."""
+    if editor_kind == generator_editor(pretrain, dataset):
+        return "generator"
+    if editor_kind == "learned":
+        return LEARNED_GENERATOR
+    raise UserError(f"no noise generator is trained through the exact rotation for {dataset}: set "
+                    f"pretrain.generator.{dataset}.manipulator to oracle")
+
+
+def advtrain_editor(advtrain: Advtrain, dataset: str) -> str:
+    """What attribute augmentation and SPA-AT edit with: ``oracle`` where advtrain.manipulator asks for it and the
+    dataset has one, else ``learned``."""
+    return "oracle" if advtrain.manipulator == "oracle" and has_oracle(dataset) else "learned"
+
+
+def learned_generator_needed(attack: Attack, advtrain: Advtrain, dataset: str) -> tuple[bool, bool]:
+    """Whether the attack phase and the defence evaluations run a generator attack through the learned editor
+    beside the exact one (``generator`` or ``spa`` in their ``learned_attacks``): (attack phase, advtrain)."""
+    if editor(attack, dataset) != "oracle":
+        return False, False
+    return (bool(set(attack.learned_attacks) & set(GENERATOR_ATTACKS)),
+            bool(set(advtrain_learned_attacks(attack, advtrain)) & set(GENERATOR_ATTACKS)))
+
+
+def generator_models(pretrain: Pretrain, attack: Attack, advtrain: Advtrain, dataset: str) -> list[str]:
+    """Every pretrained generator the workflow uses for ``dataset`` (what pretrain_all builds)."""
+    kinds = [editor(attack, dataset), advtrain_editor(advtrain, dataset)]
+    if any(learned_generator_needed(attack, advtrain, dataset)):
+        kinds.append("learned")
+    return sorted({generator_model(pretrain, dataset, k) for k in kinds})

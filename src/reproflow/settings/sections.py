@@ -274,6 +274,7 @@ class Advtrain:
     init: Literal['scratch', 'pretrained']
     eval_batch_size: int
     max_samples: int | None
+    eps: Literal['grid', 'headline']
     attacks: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd'], ...] | None
     learned_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd'], ...] | None
     oracle_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd'], ...] | None
