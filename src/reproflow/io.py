@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +146,22 @@ def save_figure(fig: Any, png_path: str | os.PathLike, dpi: int = 150) -> None:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
     with atomic_path(png.with_suffix(".pdf")) as tmp:
         fig.savefig(tmp, bbox_inches="tight")
+
+
+def generated_main(doc: str, path: Path, generate: Callable[[], str], command: str) -> int:
+    """The ``main`` of a generator script: writes ``generate()`` to ``path``, or with ``--check`` only compares
+    and fails (exit 1) when the file is stale; ``command`` is how to regenerate it."""
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help=f"fail if {path.name} differs from what it is generated from")
+    text = generate()
+    if ap.parse_args().check:
+        if not path.exists() or path.read_text() != text:
+            print(f"{path} is stale: run {command}", file=sys.stderr)
+            return 1
+        return 0
+    path.write_text(text)
+    print(f"wrote {path}")
+    return 0

@@ -11,7 +11,6 @@ and the upstream phases' outputs; its params are the params.yaml and overlay sec
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ import yaml  # noqa: E402
 
 from reproflow.config import load_config  # noqa: E402
 from reproflow.deps import module_files  # noqa: E402
+from reproflow.io import generated_main  # noqa: E402
 from reproflow.report.plotdata import PLOT_ATTACKS, TRAINABILITY_COLUMNS  # noqa: E402
 
 OUT = ROOT / "dvc.yaml"
@@ -176,20 +176,5 @@ def generate() -> str:
     return head + body
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true", help="fail if dvc.yaml differs from what the code implies")
-    args = ap.parse_args()
-    text = generate()
-    if args.check:
-        if OUT.read_text() != text:
-            print("dvc.yaml is stale: run python workflow/scripts/gen_dvc.py", file=sys.stderr)
-            return 1
-        return 0
-    OUT.write_text(text)
-    print(f"wrote {rel(OUT)}")
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(generated_main(__doc__, OUT, generate, "python workflow/scripts/gen_dvc.py"))

@@ -14,7 +14,6 @@ Naming: a nested object at ``attack.pgd`` becomes ``AttackPgd``; a per-dataset m
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))  # noqa: E402 - run as a plain script from the repo root
 
 from reproflow.config import load_schema  # noqa: E402
+from reproflow.io import generated_main  # noqa: E402
 
 OUT = ROOT / "src" / "reproflow" / "settings" / "sections.py"
 SECTION_CLASS = "Section"
@@ -98,20 +98,5 @@ def generate() -> str:
     return head + "\n\n" + "\n\n\n".join(g.classes) + "\n"
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true", help="fail if sections.py differs from the schema")
-    args = ap.parse_args()
-    text = generate()
-    if args.check:
-        if not OUT.exists() or OUT.read_text() != text:
-            print(f"{OUT.relative_to(ROOT)} is stale: run python workflow/scripts/gen_settings.py", file=sys.stderr)
-            return 1
-        return 0
-    OUT.write_text(text)
-    print(f"wrote {OUT.relative_to(ROOT)}")
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(generated_main(__doc__, OUT, generate, "python workflow/scripts/gen_settings.py"))

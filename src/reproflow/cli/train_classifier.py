@@ -5,42 +5,24 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from reproflow.cli._base import exit_with, main_entry
-from reproflow.data.store import load_split
-from reproflow.device import resolve_device
 from reproflow.models.classifiers import save_classifier
-from reproflow.seeding import seed_everything
 from reproflow.settings.sections import PretrainClassifier
 from reproflow.training.classifier import train_classifier
-from reproflow.training.loop import finish_training
+from reproflow.training.loop import TrainingJob, finish_training, start_training
 
 
-@dataclass(frozen=True)
-class Config:
+@dataclass(frozen=True, kw_only=True)
+class Config(TrainingJob):
     """Train a clean classifier on one prepared dataset."""
 
-    train: Path
-    test: Path
-    output: Path
-    metrics: Path
-    curve: Path
-    checkpoint: Path
-    dataset: str
-    seed: int
-    device: str
     classifier: PretrainClassifier  # pretrain.classifier.<dataset>
-    eval_batch_size: int
 
 
 def run(cfg: Config) -> None:
-    started = time.time()
-    device = resolve_device(cfg.device)
-    train, test = load_split(cfg.train), load_split(cfg.test)
-    seed_everything(cfg.seed)
+    started, device, train, test = start_training(cfg)
     settings = cfg.classifier
     model, rows, metrics = train_classifier(
         train, test, settings, cfg.seed, device, cfg.checkpoint, cfg.dataset, cfg.eval_batch_size

@@ -5,45 +5,28 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from reproflow.cli._base import exit_with, main_entry
-from reproflow.data.store import load_split
-from reproflow.device import resolve_device
 from reproflow.models.classifiers import load_classifier
 from reproflow.models.manipulator import save_manipulator
-from reproflow.seeding import seed_everything
 from reproflow.settings.sections import PretrainManipulator
-from reproflow.training.loop import finish_training
+from reproflow.training.loop import TrainingJob, finish_training, start_training
 from reproflow.training.manipulator import train_manipulator
 
 
-@dataclass(frozen=True)
-class Config:
+@dataclass(frozen=True, kw_only=True)
+class Config(TrainingJob):
     """Train the MSP manipulator with the frozen clean classifier for label preservation."""
 
-    train: Path
-    test: Path
     classifier: Path
-    output: Path
-    metrics: Path
-    curve: Path
-    checkpoint: Path
-    dataset: str
-    seed: int
-    device: str
     manipulator: PretrainManipulator  # pretrain.manipulator.<dataset>
-    eval_batch_size: int
 
 
 def run(cfg: Config) -> None:
-    started = time.time()
-    device = resolve_device(cfg.device)
-    train, test = load_split(cfg.train), load_split(cfg.test)
+    started, device, train, test = start_training(cfg)
     classifier = load_classifier(cfg.classifier, device)
-    seed_everything(cfg.seed)
     settings = cfg.manipulator
     m, rows, metrics = train_manipulator(
         train, test, classifier, settings, cfg.seed, device, cfg.checkpoint, cfg.dataset, cfg.eval_batch_size

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,38 @@ def write_training_outputs(
     cols = ["phase", "dataset", "model", "epoch", "seed", "metric", "value"]
     write_table(curve_path, pd.DataFrame(rows, columns=cols))
     write_json(metrics_path, {k: float(v) for k, v in metrics.items()})
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingJob:
+    """The part of every pretraining CLI's config they share: the prepared splits, the model file with its
+    metrics, curve and checkpoint, and the job's dataset, seed and device."""
+
+    train: Path
+    test: Path
+    output: Path
+    metrics: Path
+    curve: Path
+    checkpoint: Path
+    dataset: str
+    seed: int
+    device: str
+    eval_batch_size: int
+
+
+def start_training(cfg: TrainingJob) -> tuple[float, torch.device, Any, Any]:
+    """(start time, device, train split, test split) of a training job, the global RNG seeded."""
+    import time
+
+    from reproflow.data.store import load_split
+    from reproflow.device import resolve_device
+    from reproflow.seeding import seed_everything
+
+    started = time.time()
+    device = resolve_device(cfg.device)
+    train, test = load_split(cfg.train), load_split(cfg.test)
+    seed_everything(cfg.seed)
+    return started, device, train, test
 
 
 def finish_training(cfg: Any, rows: list[dict[str, Any]], metrics: dict[str, float], device: Any, started: float) -> None:
