@@ -207,6 +207,7 @@ rule plot_meanfield:
             f"{R}/meanfield/figures/{{mf_figure}}.png",
             caption="../report/meanfield/figure.rst",
             category="meanfield",
+            labels={"figure": "{mf_figure}"},
         ),
         pdf=f"{R}/meanfield/figures/{{mf_figure}}.pdf",
     log:
