@@ -256,7 +256,7 @@ rule measure_training_speed:
 
 rule plot_training_speed:
     input:
-        [
+        tables=[
             f"{DS_ROOT}/speed/rho~{st['rho']}/depth~{d}/steps.csv"
             for st in SPEED["settings"]
             for d in st["depth_grid"]
@@ -284,7 +284,7 @@ rule plot_training_speed:
     params:
         paths=lambda w, input, output: cli_args(
             style=input.style,
-            tables=list(input),
+            tables=list(input.tables),
             output=output.table,
             figure=output.png,
         ),
