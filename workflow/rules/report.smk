@@ -42,7 +42,7 @@ rule summarise_claims:
             f"{R}/report/summary.csv",
             caption="../report/report/summary.rst",
             category="summary",
-            labels={"table": "reproduction summary"},
+            labels={"table": "reproduction summary (CSV)"},
         ),
         markdown=f"{R}/report/summary.md",
         metrics=f"{R}/report/metrics.json",
@@ -97,8 +97,8 @@ rule write_results:
             k: report(
                 f"{R}/report/tables/{k}.html",
                 caption="../report/report/table.rst",
-                category="results",
-                labels={"table": k},
+                category="summary" if k == "summary" else "tables",
+                labels={"table": "reproduction summary" if k == "summary" else k},
             )
             for k in RESULT_INPUTS
         },
