@@ -1,7 +1,6 @@
 """Pretraining loops: kill-and-resume equals an uninterrupted run, SSIM against scikit-image, metric ranges, CLIs."""
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -131,7 +130,7 @@ def test_metrics_are_rates_and_generator_respects_eps(data, clf):
     assert {r["model"] for r in rows} == {"generator"}
 
 
-def test_clis_write_outputs_and_remove_checkpoints(tmp_path, data):
+def test_clis_write_outputs_and_remove_checkpoints(tmp_path, data, figure_style):
     from reproflow.cli import build_oracle, collect_pretrain, plot_pretrain
     from reproflow.cli import train_classifier as c_cli
     from reproflow.cli import train_generator as g_cli
@@ -185,9 +184,8 @@ def test_clis_write_outputs_and_remove_checkpoints(tmp_path, data):
     # the figures come from those tables alone: the models may be gone
     for m in ("manipulator", "oracle"):
         (out / f"{m}.pt").unlink()
-    style = Path(__file__).resolve().parents[2] / "workflow" / "resources" / "figures.mplstyle"
     assert plot_pretrain.main([
-        "--style", str(style), "--curves", str(tmp_path / "curves.csv"), "--sweep", str(tmp_path / "sweep.npz"),
+        "--style", figure_style, "--curves", str(tmp_path / "curves.csv"), "--sweep", str(tmp_path / "sweep.npz"),
         "--dataset", "toy_rot", "--curves-figure", str(tmp_path / "curves.png"),
         "--grid-figure", str(tmp_path / "grid.png")]) == 0
     assert all((tmp_path / f).exists() for f in ("curves.png", "curves.pdf", "grid.png", "grid.pdf", "metrics.md"))
