@@ -3,7 +3,7 @@
 # pretrain's manipulator_sweep.npz, attack's examples.npz) plus the figure style FIG_STYLE; none reads a
 # model or runs training or an attack. So after a style or plotting-code edit
 #   snakemake figures_all --configfile config/<scale>.yaml
-# re-renders the figures in seconds and nothing upstream; `touch` the style file to re-render them all.
+# re-renders the figures (a few seconds per plotting job) and nothing upstream; `touch` the style file to re-render them all.
 # Outputs: the PNG + PDF pairs the phases' <phase>_all rules list (no file of its own).
 
 FIGURES = sorted(
