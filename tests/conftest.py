@@ -27,3 +27,11 @@ def _one_torch_thread():
 
     torch.set_num_threads(1)
     yield
+
+
+@pytest.fixture(scope="session")
+def figure_style() -> str:
+    """The figure style every plotting CLI takes (params.yaml figures.style)."""
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parents[1] / "workflow" / "resources" / "figures.mplstyle")

@@ -139,8 +139,9 @@ def load_torch(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
         ) from None
 
 
-def save_figure(fig: Any, png_path: str | os.PathLike, dpi: int = 150) -> None:
-    """Save a matplotlib Figure as PNG at ``png_path`` and as PDF beside it, atomically."""
+def save_figure(fig: Any, png_path: str | os.PathLike, dpi: float | None = None) -> None:
+    """Save a matplotlib Figure as PNG at ``png_path`` and as (vector) PDF beside it, atomically. The PNG's
+    resolution is ``dpi``, else the figure style's ``savefig.dpi`` (reproflow.plots.style)."""
     png = Path(png_path)
     with atomic_path(png) as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight")

@@ -81,6 +81,9 @@ def test_outputs_figures_and_report(tiny):
         names = z.namelist()
     assert any(n.endswith("report.html") for n in names), names[:20]
     assert any("samples.png" in n for n in names), names[:50]
+    # the summary and the phase tables are shown as tables, not only offered as CSV downloads
+    for table in ("summary", "t1", "t2", "defence_matrix", "depth_fit"):
+        assert any(n.endswith(f"/{table}.html") for n in names), table
 
 
 def readme_dvc_commands():
@@ -246,3 +249,76 @@ def test_shared_artifacts_round_trip(tiny, tmp_path):
     assert "up to date" in dvc(["status", "report_tiny"], clone, tmp_path).stdout.lower()
     res = run([sys.executable, "-m", "snakemake", "all", "-n", *TINY], clone, tmp_path)
     assert "Nothing to be done" in res.stdout + res.stderr, (res.stdout + res.stderr)[-3000:]
+
+
+def _plotting_rules(work):
+    return {r for rules in phase_rules(work).values() for r in rules if r.startswith("plot_")} | {"figures_all"}
+
+
+def test_a_style_edit_plans_only_plotting_jobs(tiny):
+    work, tmp = tiny
+    style = work / yaml.safe_load((work / "params.yaml").read_text())["figures"]["style"]
+    original, stat = style.read_text(), style.stat()
+    before = planned_rules(work, tmp)  # what earlier tests of this module left to do, if anything
+    try:
+        style.write_text(original.replace("font.size: 9", "font.size: 11"))
+        planned = planned_rules(work, tmp)
+    finally:
+        style.write_text(original)
+        os.utime(style, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # later tests see the run's style again
+    plotting = _plotting_rules(work)
+    assert set(planned) - set(before) <= plotting | {"all"}, set(planned) - set(before) - plotting
+    assert plotting - {"figures_all"} <= set(planned), plotting - set(planned)  # every figure is re-rendered
+
+
+def test_figures_all_rerenders_every_figure_from_the_tables_alone(tiny):
+    work, tmp = tiny
+    root = work / "results" / "tiny"
+    figures = sorted(p for p in root.rglob("*") if p.suffix in (".png", ".pdf") and "logs" not in p.parts)
+    assert figures and all(p.with_suffix(".pdf") in figures for p in figures if p.suffix == ".png")
+    for p in figures:
+        p.unlink()
+    started = time.time()
+    res = snakemake(["figures_all", "--cores", "2", *TINY], work, tmp)
+    ran = re.findall(r"^(?:local)?rule (\w+):", res.stdout + res.stderr, re.M)
+    assert ran and set(ran) <= _plotting_rules(work), set(ran) - _plotting_rules(work)
+    missing = [str(p.relative_to(root)) for p in figures if not p.exists()]
+    assert not missing, missing
+    for pdf in (p for p in figures if p.suffix == ".pdf"):
+        assert pdf.read_bytes().startswith(b"%PDF"), pdf  # the vector twin of every PNG
+    assert time.time() - started < 300, "re-rendering the figures took minutes"
+
+
+def _markdown_tables(text):
+    """Section source CSV -> rows (header first) of the Markdown table under it, cells unescaped."""
+    out = {}
+    for section in text.split("\n## ")[1:]:
+        source = re.search(r"Source: `([^`]+)`", section).group(1)
+        rows = [line for line in section.splitlines() if line.startswith("|") and not line.startswith("|---")]
+        out[source] = [[c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", r)[1:-1]] for r in rows]
+    return out
+
+
+def test_the_results_page_is_the_runs_csvs(tiny):
+    work, _ = tiny
+    page = (work / "docs" / "results" / "tiny.md").read_text()
+    assert "# Results: tiny scale" in page and "SPA seeds (pretrain, attack, advtrain): [0]" in page
+    tables = _markdown_tables(page)
+    # every table the report phase knows, since the tiny scale runs every phase
+    for table in ("report/summary.csv", "attack/claims/T1.csv", "advtrain/claims/T2.csv", "advtrain/matrix.csv",
+                  "meanfield/gradient_rates.csv", "depth_sweep/formula_fit.csv"):
+        assert f"results/tiny/{table}" in tables, sorted(tables)
+    for source, rows in tables.items():
+        csv = pd.read_csv(work / source)
+        assert rows[0] == [str(c) for c in csv.columns], source
+        assert len(rows) - 1 == len(csv), source
+        for cells, (_, row) in zip(rows[1:], csv.iterrows()):
+            for cell, (col, value) in zip(cells, row.items()):
+                if isinstance(value, float) and pd.isna(value):
+                    assert cell == "n/a", (source, col, cell)
+                elif isinstance(value, float):
+                    assert float(cell) == pytest.approx(value, rel=1e-3, abs=1e-12), (source, col, cell, value)
+                else:
+                    assert cell == str(value), (source, col, cell, value)
+    readme = (REPO / "README.md").read_text()
+    assert "docs/results/quick.md" in readme

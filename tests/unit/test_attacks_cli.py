@@ -56,7 +56,7 @@ def _evaluate_args(d, seed: int, crosscheck: str = "true") -> list[str]:
     ]
 
 
-def test_attack_phase_clis(job):
+def test_attack_phase_clis(job, figure_style):
     from reproflow.cli import (
         collect_attack,
         evaluate_attacks,
@@ -97,10 +97,10 @@ def test_attack_phase_clis(job):
     head = json.loads((d / "headline.json").read_text())
     assert head["claim"] == "T1" and "digits_rot" in head["headline"]
 
-    assert plot_attack_accuracy.main(["--metrics", str(d / "all.csv"), "--output", str(d / "acc.png"), "--scale", "tiny"]) == 0
-    assert plot_attack_attributes.main(["--attributes", str(d / "attrs.csv"), "--output", str(d / "hist.png"),
+    assert plot_attack_accuracy.main(["--style", figure_style, "--metrics", str(d / "all.csv"), "--output", str(d / "acc.png"), "--scale", "tiny"]) == 0
+    assert plot_attack_attributes.main(["--style", figure_style, "--attributes", str(d / "attrs.csv"), "--output", str(d / "hist.png"),
                                         "--headline-eps", '{"digits_rot": 0.1}']) == 0
-    assert plot_attack_examples.main(["--examples", str(d / "seed~0" / "examples.npz"), "--output", str(d / "ex.png"),
+    assert plot_attack_examples.main(["--style", figure_style, "--examples", str(d / "seed~0" / "examples.npz"), "--output", str(d / "ex.png"),
                                       "--dataset", "digits_rot"]) == 0
     for f in ("acc", "hist", "ex"):
         assert (d / f"{f}.png").stat().st_size > 0 and (d / f"{f}.pdf").exists()

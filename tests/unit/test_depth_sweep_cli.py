@@ -59,7 +59,7 @@ def _train_args(data, out, depth, panel="p1"):
             "--checkpoint-every", "5", "--max-stack", "4", "--device", "cpu"]
 
 
-def test_pipeline(tmp_path, data):
+def test_pipeline(tmp_path, data, figure_style):
     out = tmp_path
     for depth in (2, 4):
         assert train_depth_cell.main(_train_args(data, out, depth)) == 0
@@ -100,7 +100,7 @@ def test_pipeline(tmp_path, data):
     assert set(ks["panel"]) == {"p1"} and set(ks["candidate"]) == {"xi_c", "xi_1", "min_xi1_xi2"}
     assert sorted(ks["step"].unique()) == [5, 10, 15]
 
-    assert plot_depth_sweep.main(["--panels", str(panel), "--heatmaps", str(out / "heat.png"), "--boundaries",
+    assert plot_depth_sweep.main(["--style", figure_style, "--panels", str(panel), "--heatmaps", str(out / "heat.png"), "--boundaries",
                                   str(out / "b.csv"), "--fit", str(out / "fit.csv"), "--phase-diagram", str(pdg),
                                   "--summary", str(out / "summary.png"), "--scale", "test"]) == 0
     for f in ("heat.png", "heat.pdf", "summary.png", "summary.pdf"):
@@ -125,7 +125,7 @@ def test_missing_depth_scale_is_a_clean_error(tmp_path, data):
     assert rc == 2 and not (tmp_path / "f.csv").exists()
 
 
-def test_speed_cli(tmp_path, data):
+def test_speed_cli(tmp_path, data, figure_style):
     for depth, rho in ((2, 1.0), (3, 1.0), (2, 0.98)):
         assert measure_training_speed.main([
             "--train", str(data / "train.pt"), "--test", str(data / "test.pt"), "--output",
@@ -134,7 +134,7 @@ def test_speed_cli(tmp_path, data):
             "--width", "16", "--batch", "32", "--max-steps", "20", "--eval-every", "2", "--fine-eval-steps", "5",
             "--target-accuracy", "0.25",
             "--train-size", "0", "--test-size", "0", "--device", "cpu"]) == 0
-    assert plot_training_speed.main(["--tables", str(tmp_path / "s2_1.0.csv"), str(tmp_path / "s3_1.0.csv"),
+    assert plot_training_speed.main(["--style", figure_style, "--tables", str(tmp_path / "s2_1.0.csv"), str(tmp_path / "s3_1.0.csv"),
                                      str(tmp_path / "s2_0.98.csv"), "--output",
                                      str(tmp_path / "steps.csv"), "--figure", str(tmp_path / "speed.png"),
                                      "--scale", "test"]) == 0

@@ -130,8 +130,8 @@ def test_metrics_are_rates_and_generator_respects_eps(data, clf):
     assert {r["model"] for r in rows} == {"generator"}
 
 
-def test_clis_write_outputs_and_remove_checkpoints(tmp_path, data):
-    from reproflow.cli import build_oracle, plot_pretrain
+def test_clis_write_outputs_and_remove_checkpoints(tmp_path, data, figure_style):
+    from reproflow.cli import build_oracle, collect_pretrain, plot_pretrain
     from reproflow.cli import train_classifier as c_cli
     from reproflow.cli import train_generator as g_cli
     from reproflow.cli import train_manipulator as m_cli
@@ -164,16 +164,29 @@ def test_clis_write_outputs_and_remove_checkpoints(tmp_path, data):
     assert load_generator(out / "generator.pt").meta["eps"] == 0.1
     assert (out / "generator.pt.run.json").exists()
     models = ("classifier", "manipulator", "generator")
-    assert plot_pretrain.main([
+    assert collect_pretrain.main([
         "--test", str(d / "test.pt"), "--manipulator", str(out / "manipulator.pt"), "--oracle", str(out / "oracle.pt"),
-        "--curves", *[str(out / f"{m}_curve.csv") for m in models], "--metrics", *[str(out / f"{m}_metrics.json") for m in models],
-        "--dataset", "toy_rot", "--table", str(tmp_path / "metrics.csv"), "--curves-figure", str(tmp_path / "curves.png"),
-        "--grid-figure", str(tmp_path / "grid.png"), "--grid-rows", "3", "--grid-steps", "3"]) == 0
+        "--curves-in", *[str(out / f"{m}_curve.csv") for m in models],
+        "--metrics-in", *[str(out / f"{m}_metrics.json") for m in models], "--dataset", "toy_rot",
+        "--table", str(tmp_path / "metrics.csv"), "--curves", str(tmp_path / "curves.csv"),
+        "--sweep", str(tmp_path / "sweep.npz"), "--grid-rows", "3", "--grid-steps", "3"]) == 0
+    import numpy as np
     import pandas as pd
 
     table = pd.read_csv(tmp_path / "metrics.csv")
     assert list(table.columns) == ["phase", "dataset", "model", "seed", "metric", "value"]
     assert set(table["model"]) == set(models)
+    assert set(pd.read_csv(tmp_path / "curves.csv")["model"]) == set(models)
+    with np.load(tmp_path / "sweep.npz") as z:
+        assert z["learned"].shape[:2] == z["oracle"].shape[:2] == (3, 3)
+        assert z["learned"].min() >= 0 and z["learned"].max() <= 1 and len(z["column_labels"]) == 3
+    # the figures come from those tables alone: the models may be gone
+    for m in ("manipulator", "oracle"):
+        (out / f"{m}.pt").unlink()
+    assert plot_pretrain.main([
+        "--style", figure_style, "--curves", str(tmp_path / "curves.csv"), "--sweep", str(tmp_path / "sweep.npz"),
+        "--dataset", "toy_rot", "--curves-figure", str(tmp_path / "curves.png"),
+        "--grid-figure", str(tmp_path / "grid.png")]) == 0
     assert all((tmp_path / f).exists() for f in ("curves.png", "curves.pdf", "grid.png", "grid.pdf", "metrics.md"))
 
 

@@ -11,7 +11,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SCALES = {"paper": [], "quick": ["--configfile", "config/quick.yaml"], "tiny": ["--configfile", "config/tiny.yaml"]}
-TARGETS = ["all", "data_all", "pretrain_all", "attack_all", "advtrain_all", "meanfield_all", "depth_sweep_all", "report_all"]
+TARGETS = ["all", "data_all", "pretrain_all", "attack_all", "advtrain_all", "meanfield_all", "depth_sweep_all", "report_all",
+           "figures_all"]
 
 
 def _snakemake(args, tmp_path, cwd=REPO):

@@ -259,6 +259,7 @@ rule plot_advtrain:
     input:
         matrix=f"{R}/advtrain/matrix.csv",
         curves=f"{R}/advtrain/curves.csv",
+        style=FIG_STYLE,
     output:
         heatmap=report(
             f"{R}/advtrain/matrix_heatmap.png",
@@ -284,6 +285,7 @@ rule plot_advtrain:
         runtime=10,
     params:
         paths=lambda w, input, output: cli_args(
+            style=input.style,
             matrix=input.matrix,
             curves=input.curves,
             heatmap=output.heatmap,

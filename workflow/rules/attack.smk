@@ -147,6 +147,7 @@ rule tabulate_claim_t1:
 rule plot_attack_accuracy:
     input:
         metrics=f"{R}/attack/metrics.csv",
+        style=FIG_STYLE,
     output:
         png=report(
             f"{R}/attack/accuracy_vs_eps.png",
@@ -165,6 +166,7 @@ rule plot_attack_accuracy:
         runtime=10,
     params:
         paths=lambda w, input, output: cli_args(
+            style=input.style,
             metrics=input.metrics,
             output=output.png,
         ),
@@ -179,6 +181,7 @@ rule plot_attack_accuracy:
 rule plot_attack_attributes:
     input:
         attributes=f"{R}/attack/attributes.csv",
+        style=FIG_STYLE,
     output:
         png=report(
             f"{R}/attack/attribute_histogram.png",
@@ -197,6 +200,7 @@ rule plot_attack_attributes:
         runtime=10,
     params:
         paths=lambda w, input, output: cli_args(
+            style=input.style,
             attributes=input.attributes,
             output=output.png,
         ),
@@ -211,6 +215,7 @@ rule plot_attack_attributes:
 rule plot_attack_examples:
     input:
         examples=lambda w: f"{R}/attack/dataset~{w.dataset}/seed~{PRE['seeds'][0]}/examples.npz",
+        style=FIG_STYLE,
     output:
         png=report(
             f"{R}/attack/dataset~{{dataset}}/examples.png",
@@ -229,6 +234,7 @@ rule plot_attack_examples:
         runtime=10,
     params:
         paths=lambda w, input, output: cli_args(
+            style=input.style,
             examples=input.examples,
             output=output.png,
         ),

@@ -40,6 +40,8 @@ R = config["results_root"]
 DEVICE = config["device"]
 # GPUs requested from a scheduler by the heavy (GPU-capable) rules; 0 at the CPU scales.
 GPUS = config["gpus_per_job"]
+# The figure style (sizes, fonts, palette, DPI): an input of every plotting rule, so an edit re-renders figures only
+FIG_STYLE = config["figures"]["style"]
 
 
 def attack_settings_args():
@@ -116,18 +118,18 @@ def generator_manipulator(wildcards):
     )
 
 
-def _pretrain_plot_inputs(wildcards):
+def _pretrain_collect_inputs(wildcards):
     d, seeds = wildcards.dataset, PRE["seeds"]
     out = {
         "test": f"{R}/data/dataset~{d}/test.pt",
         "manipulator": pretrain_model(d, seeds[0], "manipulator"),
-        "curves": [
+        "curves_in": [
             f"{R}/pretrain/dataset~{d}/seed~{s}/{m}_curve.csv"
             for s in seeds
             for m in ("classifier", "manipulator", "generator")
         ],
         # the learned-editor generator's metrics too (its diversity figures); curves: the primary models only
-        "metrics": [
+        "metrics_in": [
             f"{R}/pretrain/dataset~{d}/seed~{s}/{m}_metrics.json"
             for s in seeds
             for m in ["classifier", "manipulator"]
@@ -154,6 +156,8 @@ def _pretrain_all_outputs():
             for a in (
                 "metrics.csv",
                 "metrics.md",
+                "curves.csv",
+                "manipulator_sweep.npz",
                 "training_curves.png",
                 "training_curves.pdf",
                 "manipulator_grid.png",

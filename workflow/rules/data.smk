@@ -55,7 +55,8 @@ rule prepare_dataset:
 
 rule plot_dataset_samples:
     input:
-        f"{R}/data/dataset~{{dataset}}/test.pt",
+        split=f"{R}/data/dataset~{{dataset}}/test.pt",
+        style=FIG_STYLE,
     output:
         png=report(
             f"{R}/data/dataset~{{dataset}}/samples.png",
@@ -76,7 +77,7 @@ rule plot_dataset_samples:
         flags=cli_args(sample_grid=DATA["sample_grid"]),
         code=code_of("plot_dataset_samples"),
     shell:
-        "python -m reproflow.cli.plot_dataset_samples --split {input:q} --output {output.png:q} {params.flags} --log {log:q} --threads {threads}"
+        "python -m reproflow.cli.plot_dataset_samples --split {input.split:q} --style {input.style:q} --output {output.png:q} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule data_all:

@@ -158,6 +158,7 @@ rule plot_depth_sweep:
         boundaries=f"{DS_ROOT}/boundaries.csv",
         fit=f"{DS_ROOT}/formula_fit.csv",
         phase_diagram=f"{R}/meanfield/phase_diagram.csv",
+        style=FIG_STYLE,
     output:
         heatmaps=[
             report(
@@ -190,6 +191,7 @@ rule plot_depth_sweep:
         runtime=10,
     params:
         paths=lambda w, input, output: cli_args(
+            style=input.style,
             panels=input.panels,
             heatmaps=output.heatmaps,
             boundaries=input.boundaries,
@@ -254,11 +256,12 @@ rule measure_training_speed:
 
 rule plot_training_speed:
     input:
-        [
+        tables=[
             f"{DS_ROOT}/speed/rho~{st['rho']}/depth~{d}/steps.csv"
             for st in SPEED["settings"]
             for d in st["depth_grid"]
         ],
+        style=FIG_STYLE,
     output:
         table=f"{DS_ROOT}/speed/steps.csv",
         md=f"{DS_ROOT}/speed/steps.md",
@@ -280,7 +283,8 @@ rule plot_training_speed:
         runtime=10,
     params:
         paths=lambda w, input, output: cli_args(
-            tables=list(input),
+            style=input.style,
+            tables=list(input.tables),
             output=output.table,
             figure=output.png,
         ),

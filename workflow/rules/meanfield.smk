@@ -195,12 +195,14 @@ rule fit_universality:
 
 rule plot_meanfield:
     input:
-        _figure_inputs,
+        tables=_figure_inputs,
+        style=FIG_STYLE,
     output:
         png=report(
             f"{R}/meanfield/figures/{{mf_figure}}.png",
             caption="../report/meanfield/figure.rst",
             category="meanfield",
+            labels={"figure": "{mf_figure}"},
         ),
         pdf=f"{R}/meanfield/figures/{{mf_figure}}.pdf",
     log:
@@ -210,7 +212,8 @@ rule plot_meanfield:
     threads: 1
     params:
         paths=lambda w, input, output: cli_args(
-            inputs=list(input),
+            style=input.style,
+            inputs=list(input.tables),
             output=output.png,
         ),
         flags=lambda w: cli_args(

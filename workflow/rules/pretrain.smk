@@ -8,7 +8,8 @@
 #                             (through pretrain.generator.<dataset>.manipulator), and where a learned-editor run
 #                             beside the exact rotation needs one, generator_learned.{pt,...} through the MSP
 #                             manipulator ({learned} = "" | "_learned": one job each, only the requested ones run)
-#   rule plot_pretrain     -> P/metrics.csv (+ .md), P/training_curves.{png,pdf}, P/manipulator_grid.{png,pdf}
+#   rule collect_pretrain  -> P/metrics.csv (+ .md), P/curves.csv, P/manipulator_sweep.npz (the grid's image data)
+#   rule plot_pretrain     -> P/training_curves.{png,pdf}, P/manipulator_grid.{png,pdf} (from those tables alone)
 # Python helpers for downstream rules: pretrain_model(dataset, seed, name) with name in
 # classifier | oracle | manipulator | generator.
 # Resumable checkpoints (not outputs): {R}/checkpoints/pretrain/dataset~{dataset}/seed~{seed}/<model>.ckpt
@@ -180,12 +181,49 @@ rule train_generator:
         "python -m reproflow.cli.train_generator {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
-rule plot_pretrain:
+rule collect_pretrain:
     input:
-        unpack(_pretrain_plot_inputs),
+        unpack(_pretrain_collect_inputs),
     output:
         table=f"{R}/pretrain/dataset~{{dataset}}/metrics.csv",
         table_md=f"{R}/pretrain/dataset~{{dataset}}/metrics.md",
+        curves=f"{R}/pretrain/dataset~{{dataset}}/curves.csv",
+        sweep=f"{R}/pretrain/dataset~{{dataset}}/manipulator_sweep.npz",
+    log:
+        log_path("pretrain", "collect_pretrain/{dataset}"),
+    conda:
+        "../envs/reproflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=20,
+    params:
+        paths=lambda w, input, output: cli_args(
+            test=input.test,
+            manipulator=input.manipulator,
+            oracle=input.get("oracle"),
+            curves_in=list(input.curves_in),
+            metrics_in=list(input.metrics_in),
+            table=output.table,
+            curves=output.curves,
+            sweep=output.sweep,
+        ),
+        flags=lambda w: cli_args(
+            dataset=w.dataset,
+            grid_rows=PRE["grid_rows"],
+            grid_steps=PRE["grid_steps"],
+        ),
+        code=code_of("collect_pretrain"),
+    shell:
+        "python -m reproflow.cli.collect_pretrain {params.paths} {params.flags} --log {log:q} --threads {threads}"
+
+
+rule plot_pretrain:
+    input:
+        curves=f"{R}/pretrain/dataset~{{dataset}}/curves.csv",
+        sweep=f"{R}/pretrain/dataset~{{dataset}}/manipulator_sweep.npz",
+        style=FIG_STYLE,
+    output:
         curves=report(
             f"{R}/pretrain/dataset~{{dataset}}/training_curves.png",
             caption="../report/pretrain/training_curves.rst",
@@ -206,24 +244,17 @@ rule plot_pretrain:
         "../envs/reproflow.yaml"
     threads: 1
     resources:
-        mem_mb=8000,
-        runtime=20,
+        mem_mb=2000,
+        runtime=10,
     params:
         paths=lambda w, input, output: cli_args(
-            test=input.test,
-            manipulator=input.manipulator,
-            oracle=input.get("oracle"),
-            curves=list(input.curves),
-            metrics=list(input.metrics),
-            table=output.table,
+            style=input.style,
+            curves=input.curves,
+            sweep=input.sweep,
             curves_figure=output.curves,
             grid_figure=output.grid,
         ),
-        flags=lambda w: cli_args(
-            dataset=w.dataset,
-            grid_rows=PRE["grid_rows"],
-            grid_steps=PRE["grid_steps"],
-        ),
+        flags=lambda w: cli_args(dataset=w.dataset),
         code=code_of("plot_pretrain"),
     shell:
         "python -m reproflow.cli.plot_pretrain {params.paths} {params.flags} --log {log:q} --threads {threads}"

@@ -42,7 +42,7 @@ rule summarise_claims:
             f"{R}/report/summary.csv",
             caption="../report/report/summary.rst",
             category="summary",
-            labels={"table": "reproduction summary"},
+            labels={"table": "reproduction summary (CSV)"},
         ),
         markdown=f"{R}/report/summary.md",
         metrics=f"{R}/report/metrics.json",
@@ -70,9 +70,71 @@ rule summarise_claims:
         "python -m reproflow.cli.summarise_claims {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
+# The run's results as documents, from its tables alone (never typed): docs/results/<scale>.md, linked from
+# the README, and one HTML table per table, shown by `snakemake --report` (keys: reproflow.report.results.TABLES).
+RESULT_TABLES = {
+    "summary": f"{R}/report/summary.csv",
+    "t1": f"{R}/attack/claims/T1.csv",
+    "editor_gate": f"{R}/attack/claims/editor_gate.csv",
+    "t2": f"{R}/advtrain/claims/T2.csv",
+    "defence_matrix": f"{R}/advtrain/matrix.csv",
+    "fig1_captions": f"{R}/meanfield/caption_checks.csv",
+    "gradient_rates": f"{R}/meanfield/gradient_rates.csv",
+    "universality": f"{R}/meanfield/universality.csv",
+    "depth_fit": f"{R}/depth_sweep/formula_fit.csv",
+    "depth_shape": f"{R}/depth_sweep/formula_shape.csv",
+}
+RESULT_INPUTS = {
+    k: p for k, p in RESULT_TABLES.items() if k == "summary" or p in REPORT_FINAL
+}
+
+
+rule write_results:
+    input:
+        **RESULT_INPUTS,
+    output:
+        **{
+            k: report(
+                f"{R}/report/tables/{k}.html",
+                caption="../report/report/table.rst",
+                category="summary" if k == "summary" else "tables",
+                labels={"table": "reproduction summary" if k == "summary" else k},
+            )
+            for k in RESULT_INPUTS
+        },
+        doc=f"docs/results/{config['scale']}.md",
+    log:
+        log_path("report", "write_results"),
+    conda:
+        "../envs/reproflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        paths=lambda w, input, output: cli_args(
+            tables={k: input[k] for k in RESULT_INPUTS},
+            doc=output.doc,
+            html_dir=f"{R}/report/tables",
+        ),
+        flags=cli_args(
+            scale=config["scale"],
+            settings={
+                "SPA seeds (pretrain, attack, advtrain)": PRE["seeds"],
+                "depth-sweep seeds": DS["seeds"],
+                "mean-field networks per gradient run": MF["gradients"]["draws"],
+                "coverage of every interval over seeds": REP["coverage"],
+            },
+        ),
+        code=code_of("write_results"),
+    shell:
+        "python -m reproflow.cli.write_results {params.paths} {params.flags} --log {log:q} --threads {threads}"
+
+
 rule report_all:
     input:
         f"{R}/report/summary.csv",
         f"{R}/report/summary.md",
         f"{R}/report/metrics.json",
         f"{R}/report/plots",
+        rules.write_results.output,

@@ -92,9 +92,19 @@ def upstream_outputs(cfg: dict, root: str, upstream: str, phase: str) -> list[st
     return [f"{root}/data/dataset~{d}" for d in datasets]
 
 
+def draws_figures(phase: str) -> bool:
+    """Whether a phase has plotting rules (they read the figure style, params.yaml ``figures``)."""
+    return any(c.startswith("plot_") for c in phase_clis(phase))
+
+
+def phase_params(phase: str) -> list[str]:
+    return PARAMS[phase] + (["figures"] if draws_figures(phase) else [])
+
+
 def resource_files(cfg: dict, phase: str) -> list[str]:
     """Files of the repository that a phase's settings name (e.g. the authors' vendored Fig. 7 data under
-    workflow/resources/): a stage depends on them like on its code."""
+    workflow/resources/, the figure style of a phase that draws figures): a stage depends on them like on
+    its code."""
     found: list[str] = []
 
     def walk(node: object) -> None:
@@ -108,6 +118,8 @@ def resource_files(cfg: dict, phase: str) -> list[str]:
             found.append(node)
 
     walk(cfg.get(phase, {}))
+    if draws_figures(phase):
+        walk(cfg["figures"])
     return sorted(set(found))
 
 
@@ -130,9 +142,9 @@ def generate() -> str:
         root = merged["results_root"]
         for phase in UPSTREAM:
             cmd = f"bash workflow/scripts/dvc_phase.sh {phase}_all" + (f" --configfile {overlay}" if overlay else "")
-            params: list = [{"params.yaml": PARAMS[phase]}]
+            params: list = [{"params.yaml": phase_params(phase)}]
             if overlay:
-                keys = [k for k in PARAMS[phase] if has_key(over, k)]
+                keys = [k for k in phase_params(phase) if has_key(over, k)]
                 if keys:
                     params.append({overlay: keys})
             deps = (

@@ -22,6 +22,7 @@ from reproflow.runinfo import write_sidecar
 class Config:
     """Draw the advtrain figures (PNG + PDF)."""
 
+    style: Path  # the figure style (params.yaml figures.style), applied before drawing
     matrix: Path
     curves: Path
     heatmap: Path
@@ -34,7 +35,9 @@ class Config:
 
 def run(cfg: Config) -> None:
     from reproflow.plots.advtrain import matrix_heatmap, training_curves
+    from reproflow.plots.style import use_style
 
+    use_style(cfg.style)
     started = time.time()
     for p in (cfg.matrix, cfg.curves):
         if not p.exists():

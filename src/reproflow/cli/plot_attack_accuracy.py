@@ -16,6 +16,7 @@ from reproflow.io import save_figure
 class Config:
     """Plot the tidy attack table as accuracy-vs-eps curves."""
 
+    style: Path  # the figure style (params.yaml figures.style), applied before drawing
     metrics: Path
     output: Path
     scale: str
@@ -23,7 +24,9 @@ class Config:
 
 def run(cfg: Config) -> None:
     from reproflow.plots.attack import accuracy_vs_eps
+    from reproflow.plots.style import use_style
 
+    use_style(cfg.style)
     if not cfg.metrics.exists():
         raise UserError(f"{cfg.metrics}: file not found; run collect_attack first")
     fig = accuracy_vs_eps(pd.read_csv(cfg.metrics), title=f"Accuracy under attack ({cfg.scale} scale)")

@@ -16,6 +16,7 @@ from reproflow.io import save_figure
 class Config:
     """Plot the chosen-attribute histogram at each dataset's headline eps."""
 
+    style: Path  # the figure style (params.yaml figures.style), applied before drawing
     attributes: Path
     output: Path
     headline_eps: dict[str, float]  # dataset -> the headline eps
@@ -23,7 +24,9 @@ class Config:
 
 def run(cfg: Config) -> None:
     from reproflow.plots.attack import attribute_histogram
+    from reproflow.plots.style import use_style
 
+    use_style(cfg.style)
     if not cfg.attributes.exists():
         raise UserError(f"{cfg.attributes}: file not found; run collect_attack first")
     save_figure(attribute_histogram(pd.read_csv(cfg.attributes), cfg.headline_eps), cfg.output)

@@ -16,6 +16,7 @@ from reproflow.io import save_figure
 class Config:
     """Render the image-grid arrays written by evaluate_attacks."""
 
+    style: Path  # the figure style (params.yaml figures.style), applied before drawing
     examples: Path
     output: Path
     dataset: str
@@ -23,7 +24,9 @@ class Config:
 
 def run(cfg: Config) -> None:
     from reproflow.plots.attack import examples_grid
+    from reproflow.plots.style import use_style
 
+    use_style(cfg.style)
     try:
         with np.load(cfg.examples) as z:
             ex = {k: z[k] for k in z.files}

@@ -14,6 +14,7 @@ from reproflow.io import save_figure
 class Config:
     """Plot the first ``sample_grid`` test images of a prepared dataset."""
 
+    style: Path  # the figure style (params.yaml figures.style), applied before drawing
     split: Path = field(metadata={"help": "prepared split (.pt)"})
     output: Path = field(metadata={"help": "PNG path (a PDF twin is written beside it)"})
     sample_grid: int = field(metadata={"help": "images per row (data.sample_grid)"})
@@ -21,7 +22,9 @@ class Config:
 
 def run(cfg: Config) -> None:
     from reproflow.plots.data import sample_grid
+    from reproflow.plots.style import use_style
 
+    use_style(cfg.style)
     s = load_split(cfg.split)
     title = f"{s.meta['name']} ({s.meta['split']}, {len(s)} images"
     if s.meta.get("attribute_range"):

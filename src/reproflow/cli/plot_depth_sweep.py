@@ -18,6 +18,7 @@ from reproflow.io import save_figure
 class Config:
     """Render the depth-sweep figures (PNG + PDF twins)."""
 
+    style: Path  # the figure style (params.yaml figures.style), applied before drawing
     panels: tuple[Path, ...] = field(metadata={"help": "per-panel accuracy tables"})
     heatmaps: tuple[Path, ...] = field(metadata={"help": "heatmap PNGs, one per panel, same order"})
     boundaries: Path = field(metadata={"help": "boundary table"})
@@ -46,7 +47,9 @@ def run(cfg: Config) -> None:
     import matplotlib.pyplot as plt
 
     from reproflow.plots.depth_sweep import fit_summary_figure, heatmap_figure
+    from reproflow.plots.style import use_style
 
+    use_style(cfg.style)
     pdg = pd.read_csv(cfg.phase_diagram)
     bnd = pd.read_csv(cfg.boundaries)
     fit = pd.read_csv(cfg.fit)

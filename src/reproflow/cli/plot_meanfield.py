@@ -13,6 +13,7 @@ FIGURES = ("forward", "phase_diagram", "gradients", "gia_counterfactual", "unive
 
 @dataclass(frozen=True)
 class Config:
+    style: Path  # the figure style (params.yaml figures.style), applied before drawing
     figure: str
     inputs: tuple[Path, ...]
     output: Path
@@ -28,7 +29,9 @@ def run(cfg: Config) -> None:
     from reproflow.io import save_figure
     from reproflow.meanfield.tables import read_tables
     from reproflow.plots import meanfield as P
+    from reproflow.plots.style import use_style
 
+    use_style(cfg.style)
     tables = [read_tables((p,)) for p in cfg.inputs]
     if cfg.figure == "forward":
         fig = P.plot_forward(tables[0])

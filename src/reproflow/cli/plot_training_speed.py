@@ -15,6 +15,7 @@ from reproflow.io import save_figure, write_table
 class Config:
     """Fig. 6 analogue: training speed against learning rate and depth."""
 
+    style: Path  # the figure style (params.yaml figures.style), applied before drawing
     tables: tuple[Path, ...] = field(metadata={"help": "per-depth steps tables"})
     output: Path = field(metadata={"help": "combined steps table (CSV + .md)"})
     figure: Path = field(metadata={"help": "figure PNG"})
@@ -23,7 +24,9 @@ class Config:
 
 def run(cfg: Config) -> None:
     from reproflow.plots.depth_sweep import speed_figure
+    from reproflow.plots.style import use_style
 
+    use_style(cfg.style)
     df = pd.concat([pd.read_csv(p) for p in cfg.tables], ignore_index=True)
     df = df.sort_values(["rho", "depth", "seed", "lr"], ascending=[False, True, True, True])
     write_table(cfg.output, df, markdown=True)

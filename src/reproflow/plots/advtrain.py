@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from reproflow.plots.style import palette, sequential, size  # noqa: E402
+
 
 def matrix_heatmap(matrix: pd.DataFrame, headline_eps: dict[str, float], defences: Sequence[str],
                    attacks: Sequence[str], scale: str) -> plt.Figure:
@@ -21,9 +23,9 @@ def matrix_heatmap(matrix: pd.DataFrame, headline_eps: dict[str, float], defence
     ``matrix``: the summary table (dataset, model, attack, eps, metric, mean, std, ...).
     """
     datasets = [d for d in headline_eps if d in set(matrix["dataset"])]
-    metrics = [("accuracy", "robust accuracy (%)", "viridis"), ("success_rate", "attack success rate (%)", "magma_r")]
+    metrics = [("accuracy", "robust accuracy (%)", sequential()), ("success_rate", "attack success rate (%)", sequential(reverse=True))]
     fig, axes = plt.subplots(len(datasets), 2, squeeze=False,
-                             figsize=(2 * (1.1 * len(attacks) + 2.2), 0.55 * len(defences) * len(datasets) + 1.4))
+                             figsize=size(2 * (0.28 * len(attacks) + 0.55), 0.18 * len(defences) * len(datasets), extra_height=0.45))
     for i, dataset in enumerate(datasets):
         eps = headline_eps[dataset]
         sub = matrix[(matrix["dataset"] == dataset) & np.isclose(matrix["eps"], eps)]
@@ -41,12 +43,12 @@ def matrix_heatmap(matrix: pd.DataFrame, headline_eps: dict[str, float], defence
                         continue
                     txt = f"{100 * v:.0f}" + (f"\n±{100 * s:.0f}" if math.isfinite(s) else "")
                     shade = (v if metric == "accuracy" else 1 - v)
-                    ax.text(c, r, txt, ha="center", va="center", fontsize=7, color="white" if shade < 0.55 else "black")
-            ax.set_xticks(range(len(cols)), cols, rotation=35, ha="right", fontsize=8)
-            ax.set_yticks(range(len(defences)), list(defences), fontsize=8)
-            ax.set_title(f"{dataset}, eps = {eps:g}: {label}", fontsize=9)
+                    ax.text(c, r, txt, ha="center", va="center", fontsize="x-small", color="white" if shade < 0.55 else "black")
+            ax.set_xticks(range(len(cols)), cols, rotation=35, ha="right", fontsize="small")
+            ax.set_yticks(range(len(defences)), list(defences), fontsize="small")
+            ax.set_title(f"{dataset}, eps = {eps:g}: {label}", fontsize="medium")
             fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
-    fig.suptitle(f"Defence x attack matrix at the headline eps (mean ± std over seeds, {scale} scale)", fontsize=10)
+    fig.suptitle(f"Defence x attack matrix at the headline eps (mean ± std over seeds, {scale} scale)", fontsize="large")
     fig.tight_layout()
     return fig
 
@@ -57,8 +59,8 @@ def training_curves(curves: pd.DataFrame, defences: Sequence[str], scale: str,
     +- one std. ``curves``: tidy rows phase, dataset, model, epoch, seed, metric, value."""
     datasets = sorted(curves["dataset"].unique())
     fig, axes = plt.subplots(len(datasets), len(metrics), squeeze=False,
-                             figsize=(3.6 * len(metrics), 2.8 * len(datasets) + 0.5))
-    colours = dict(zip(defences, plt.cm.tab10.colors))
+                             figsize=size(0.9 * len(metrics), 0.95 * len(datasets), extra_height=0.2))
+    colours = dict(zip(defences, palette(len(defences))))
     for i, dataset in enumerate(datasets):
         for j, metric in enumerate(metrics):
             ax = axes[i][j]
@@ -67,15 +69,14 @@ def training_curves(curves: pd.DataFrame, defences: Sequence[str], scale: str,
                 g = sub[sub["model"] == d].groupby("epoch")["value"].agg(["mean", "std"]).reset_index()
                 if g.empty:
                     continue
-                ax.plot(g["epoch"], g["mean"], marker="o", ms=2.5, lw=1.2, label=d, color=colours.get(d))
+                ax.plot(g["epoch"], g["mean"], marker="o", label=d, color=colours.get(d))
                 ax.fill_between(g["epoch"], g["mean"] - g["std"].fillna(0), g["mean"] + g["std"].fillna(0),
                                 color=colours.get(d), alpha=0.15, lw=0)
-            ax.set_title(f"{dataset}: {metric}", fontsize=9)
-            ax.set_xlabel("epoch", fontsize=8)
-            ax.tick_params(labelsize=7)
-            ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+            ax.set_title(f"{dataset}: {metric}", fontsize="medium")
+            ax.set_xlabel("epoch", fontsize="small")
+            ax.grid(True)
+    axes[0][0].legend(fontsize="x-small")
     fig.suptitle(f"Defence training curves (mean ± std over seeds; adversarial accuracy on the crafted training "
-                 f"examples; {scale} scale)", fontsize=10)
+                 f"examples; {scale} scale)", fontsize="large")
     fig.tight_layout()
     return fig

@@ -14,12 +14,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-# Fixed order and styles: SPA and its white-box bound stand out, baselines are thinner.
+from reproflow.plots.style import size  # noqa: E402
+
+# Fixed order and styles: SPA and its white-box bound stand out, baselines are thinner. Colours are the
+# figure style's palette entries (C0..C9 of workflow/resources/figures.mplstyle); oracle twins are dotted.
 ATTACK_ORDER = ["fgsm", "pgd", "apgd_ce", "autoattack", "attribute", "generator", "spa", "joint_pgd", "joint_apgd",
                 "attribute_oracle", "generator_oracle", "spa_oracle", "joint_pgd_oracle"]
-COLORS = {"fgsm": "#9ecae1", "pgd": "#3182bd", "apgd_ce": "#6baed6", "autoattack": "#08519c",
-          "attribute": "#31a354", "generator": "#fd8d3c", "spa": "#d62728", "joint_pgd": "black", "joint_apgd": "#7b3294", "recon_pgd": "#8c6d31",
-          "attribute_oracle": "#a1d99b", "generator_oracle": "#fdd0a2", "spa_oracle": "#d62728", "joint_pgd_oracle": "0.4"}
+COLORS = {"fgsm": "C9", "pgd": "C0", "apgd_ce": "C7", "autoattack": "C0", "attribute": "C2", "generator": "C1",
+          "spa": "C3", "joint_pgd": "black", "joint_apgd": "C4", "recon_pgd": "C5", "attribute_oracle": "C2",
+          "generator_oracle": "C1", "spa_oracle": "C3", "joint_pgd_oracle": "0.4"}
 STRONG = {"spa": dict(lw=2.6), "joint_pgd": dict(lw=1.8, ls="--"), "spa_oracle": dict(lw=1.8, ls=":"),
           "joint_pgd_oracle": dict(lw=1.4, ls="--")}
 
@@ -53,7 +56,7 @@ def accuracy_vs_eps(metrics: pd.DataFrame, title: str = "") -> plt.Figure:
     acc = merge_identical(metrics[metrics.metric == "accuracy"])
     clean = metrics[metrics.metric == "clean_accuracy"]
     panels = sorted(acc.groupby(["dataset", "model"]).groups)
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=size(1.3 * len(panels), 1.33), squeeze=False)
     for ax, (dataset, model) in zip(axes[0], panels):
         part = acc[(acc.dataset == dataset) & (acc.model == model)]
         c = clean[(clean.dataset == dataset) & (clean.model == model)].groupby("seed")["value"].first()
@@ -67,17 +70,17 @@ def accuracy_vs_eps(metrics: pd.DataFrame, title: str = "") -> plt.Figure:
             base = attack.split(" = ")[0]
             # learned-editor rows: the colour of their attack, dotted
             plain = base.removesuffix("_learned")
-            style = {"lw": 1.2, "color": COLORS.get(plain), **STRONG.get(plain, {})}
+            style = {"color": COLORS.get(plain), **STRONG.get(plain, {})}
             if base.endswith("_learned"):
                 style["ls"] = ":"
-            ax.errorbar(mean.index, mean.values, yerr=std.values, marker="o", ms=3.5, capsize=3, label=attack, **style)
+            ax.errorbar(mean.index, mean.values, yerr=std.values, marker="o", capsize=3, label=attack, **style)
         n = part.seed.nunique()
         ax.set_title(f"{dataset} ({model}), {n} seed{'s' if n != 1 else ''}")
         ax.set_xlabel("eps (l_inf)")
         ax.set_ylabel("accuracy under attack")
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    axes[0][-1].legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.02, 0.5))
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -93,7 +96,7 @@ def attribute_histogram(attributes: pd.DataFrame, headline_eps: dict[str, float]
     datasets = sorted(attributes.dataset.unique())
     has_own = "own" in attributes.columns
     rows = 2 if has_own else 1
-    fig, axes = plt.subplots(rows, max(1, len(datasets)), figsize=(5.4 * max(1, len(datasets)), 3.6 * rows),
+    fig, axes = plt.subplots(rows, max(1, len(datasets)), figsize=size(1.35 * max(1, len(datasets)), 1.2 * rows),
                              squeeze=False)
     edges = np.linspace(0, 1, bins + 1)
     moved_edges = np.linspace(-1, 1, 2 * bins + 1)
@@ -115,7 +118,7 @@ def attribute_histogram(attributes: pd.DataFrame, headline_eps: dict[str, float]
         ax.set_title(f"{dataset}: attribute after the attack, eps={eps:g}" if eps is not None else dataset)
         ax.set_xlabel("normalised attribute a' (0 = range minimum, 1 = maximum)")
         ax.set_ylabel("samples")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize="x-small")
         ax.grid(alpha=0.3)
         if has_own:
             ax = axes[1][j]
@@ -130,7 +133,7 @@ def attribute_histogram(attributes: pd.DataFrame, headline_eps: dict[str, float]
             ax.set_title(f"{dataset}: what the attack moved (a' - own a)")
             ax.set_xlabel("change of the normalised attribute")
             ax.set_ylabel("samples")
-            ax.legend(fontsize=7)
+            ax.legend(fontsize="x-small")
             ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
@@ -147,14 +150,14 @@ def examples_grid(ex: dict[str, Any], dataset: str) -> plt.Figure:
     unit = "°" if name.startswith("rot") or name == "angle" else ""
     labels = ex["labels"]
     cols = 1 + k + m + 1
-    fig, axes = plt.subplots(n, cols, figsize=(0.95 * cols + 0.6, 1.05 * n + 0.9), squeeze=False)
+    fig, axes = plt.subplots(n, cols, figsize=size(0.24 * cols + 0.15, 0.35 * n, extra_height=0.3), squeeze=False)
 
     def show(ax, img, title, ok):
         img = np.clip(np.transpose(img, (1, 2, 0)), 0, 1)
         ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None, vmin=0, vmax=1)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(title, fontsize=7, color="k" if ok else "red")
+        ax.set_title(title, fontsize="x-small", color="k" if ok else "red")
 
     def nat(v):
         return f"{lo + float(v) * (hi - lo):+.0f}{unit}" if unit else f"{float(v):.2f}"
@@ -174,7 +177,7 @@ def examples_grid(ex: dict[str, Any], dataset: str) -> plt.Figure:
     fig.suptitle(
         f"{dataset}: original | attribute sweep ({name}; judge's prediction) | "
         f"x_a + noise for {m} codes z at SPA's attribute (eps={float(ex['eps']):g}; target's prediction) | SPA",
-        fontsize=8,
+        fontsize="small",
     )
     fig.tight_layout()
     return fig

@@ -8,6 +8,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
+from reproflow.plots.style import size  # noqa: E402
+
 
 def sample_grid(images: torch.Tensor, labels: torch.Tensor, originals: torch.Tensor | None,
                 angles: torch.Tensor, per_row: int, title: str) -> plt.Figure:
@@ -18,7 +20,7 @@ def sample_grid(images: torch.Tensor, labels: torch.Tensor, originals: torch.Ten
     n = min(per_row, images.shape[0])
     rows = [("original", originals), ("rotated" if originals is not None else "image", images)]
     rows = [r for r in rows if r[1] is not None]
-    fig, axes = plt.subplots(len(rows), n, figsize=(1.2 * n, 1.35 * len(rows) + 0.4), squeeze=False)
+    fig, axes = plt.subplots(len(rows), n, figsize=size(0.3 * n, 0.45 * len(rows), extra_height=0.15), squeeze=False)
     for r, (name, imgs) in enumerate(rows):
         for i in range(n):
             ax = axes[r][i]
@@ -27,9 +29,9 @@ def sample_grid(images: torch.Tensor, labels: torch.Tensor, originals: torch.Ten
             ax.set_xticks([])
             ax.set_yticks([])
             sub = f"y={int(labels[i])}" if r == 0 or originals is None else f"{float(angles[i]):+.0f}°"
-            ax.set_title(sub, fontsize=8)
+            ax.set_title(sub, fontsize="small")
             if i == 0:
-                ax.set_ylabel(name, fontsize=8)
-    fig.suptitle(title, fontsize=10)
+                ax.set_ylabel(name, fontsize="small")
+    fig.suptitle(title, fontsize="large")
     fig.tight_layout()
     return fig

@@ -9,7 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+
+from reproflow.plots.style import palette, sequential, size  # noqa: E402
 
 CANDIDATE_LABELS = {"xi_c": r"$\xi_c$", "xi_1": r"$\xi_1$", "min_xi1_xi2": r"$\min(\xi_1,\xi_2)$"}
 CANDIDATE_COLUMNS = {"xi_c": "xi_c", "xi_1": "xi_1", "min_xi1_xi2": "xi_min"}
@@ -41,7 +42,7 @@ def heatmap_figure(acc: pd.DataFrame, scales: pd.DataFrame, boundaries: pd.DataF
     Diverged cells (NaN) are grey.
     """
     metrics = [("train_accuracy", "train accuracy (last batch, dropout on)"), ("test_accuracy", "test accuracy (dropout off)")]
-    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=size(2.9, 1.47), sharey=True)
     fitted = fit.dropna(subset=["fit_error"])
     best = None if fitted.empty else fitted.loc[fitted["fit_error"].idxmin()]
     for ax, (metric, label) in zip(axes, metrics):
@@ -49,18 +50,18 @@ def heatmap_figure(acc: pd.DataFrame, scales: pd.DataFrame, boundaries: pd.DataF
         sw2 = grid.index.to_numpy(float)
         depths = np.asarray(grid.columns, float)
         logy = _geometric(depths)
-        cmap = plt.get_cmap("viridis").with_extremes(bad="0.6")
+        cmap = sequential().with_extremes(bad="0.6")
         mesh = ax.pcolormesh(_edges(sw2, False), _edges(depths, logy), np.ma.masked_invalid(grid.to_numpy().T),
                              cmap=cmap, vmin=0.0, vmax=1.0, shading="flat")
         s = scales.sort_values("sw2")
         x = s["sw2"].to_numpy()
         ax.plot(x, 6 * s["xi_c"], color="white", ls="--", lw=1.6, label=r"$6\,\xi_c$")
-        ax.plot(x, 12 * s["xi_1"], color="cyan", ls="-", lw=1.6, label=r"$12\,\xi_1$")
-        ax.plot(x, 12 * s["xi_c"], color="magenta", ls=":", lw=1.8, label=r"$12\,\xi_2$")
-        ax.plot(x, 12 * s["xi_min"], color="orange", ls="-.", lw=1.4, label=r"$12\,\min(\xi_1, \xi_2)$")
+        ax.plot(x, 12 * s["xi_1"], color="C9", ls="-", lw=1.6, label=r"$12\,\xi_1$")
+        ax.plot(x, 12 * s["xi_c"], color="C6", ls=":", lw=1.8, label=r"$12\,\xi_2$")
+        ax.plot(x, 12 * s["xi_min"], color="C1", ls="-.", lw=1.4, label=r"$12\,\min(\xi_1, \xi_2)$")
         if best is not None:
             col = CANDIDATE_COLUMNS[best["candidate"]]
-            ax.plot(x, best["k"] * s[col], color="red", lw=1.8,
+            ax.plot(x, best["k"] * s[col], color="C3", lw=1.8,
                     label=f"fit: {best['k']:.2f} {CANDIDATE_LABELS[best['candidate']]}")
         if metric == "train_accuracy" and not boundaries.empty:
             unc = boundaries[boundaries["censored"] == "none"]
@@ -78,13 +79,13 @@ def heatmap_figure(acc: pd.DataFrame, scales: pd.DataFrame, boundaries: pd.DataF
         ax.set_ylim(edges_y[0], edges_y[-1])
         ax.set_xlim(_edges(sw2, False)[0], _edges(sw2, False)[-1])
         ax.set_xlabel(r"$\sigma_w^2$")
-        ax.set_title(label, fontsize=10)
+        ax.set_title(label, fontsize="large")
         fig.colorbar(mesh, ax=ax, fraction=0.046, pad=0.02)
     axes[0].set_ylabel("depth L")
     handles, labels = axes[0].get_legend_handles_labels()
     # grey box: the white 6 xi_c line must stay visible in the legend
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 7), fontsize=8, frameon=True, facecolor="0.7")
-    fig.suptitle(title, fontsize=11)
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 7), fontsize="small", frameon=True, facecolor="0.7")
+    fig.suptitle(title, fontsize="large")
     fig.tight_layout(rect=(0, 0.08, 1, 0.95))
     return fig
 
@@ -97,11 +98,10 @@ def fit_summary_figure(fit: pd.DataFrame) -> plt.Figure:
 
     fit: the fit table (panel, candidate, k, k_low, k_high, sigma, sigma_low, sigma_high, paper_k).
     """
-    sns.set_theme(style="whitegrid")
     panels = list(dict.fromkeys(fit["panel"]))
     cands = list(dict.fromkeys(fit["candidate"]))
-    colors = dict(zip(cands, sns.color_palette("deep", len(cands))))
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(max(10.0, 1.1 * len(panels) + 5), 4.6))
+    colors = dict(zip(cands, palette(len(cands))))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=size(max(2.5, 0.28 * len(panels) + 1.25), 1.53))
     width = 0.8 / len(cands)
     for j, c in enumerate(cands):
         sub = fit[fit["candidate"] == c].set_index("panel").reindex(panels)
@@ -115,17 +115,17 @@ def fit_summary_figure(fit: pd.DataFrame) -> plt.Figure:
         ax1.scatter(xs, sub["paper_k"], marker="_", s=200, color=colors[c], lw=2)
     for ax in (ax1, ax2):
         ax.set_xticks(np.arange(len(panels)))
-        ax.set_xticklabels(panels, rotation=30, ha="right", fontsize=8)
+        ax.set_xticklabels(panels, rotation=30, ha="right", fontsize="small")
         for i, p in enumerate(panels):
             if str(p).startswith("authors_"):
                 ax.axvspan(i - 0.5, i + 0.5, color="0.9", zorder=0)
     ax1.set_yscale("log")
     ax1.set_ylabel(r"k in $L_b = k\,\xi$ (bar: paper's k)")
-    ax1.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3)
+    ax1.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3)
     ax2.set_ylabel(r"shape error $\sigma$ of $\ln L_b$ about $\ln(k\,\xi)$")
-    ax2.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.3))
+    ax2.legend(fontsize="x-small", ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.3))
     fig.suptitle("Which depth scale predicts the trainable depth? (shaded: the authors' released data, same code)",
-                 fontsize=11)
+                 fontsize="large")
     fig.tight_layout()
     return fig
 
@@ -137,7 +137,6 @@ def speed_figure(df: pd.DataFrame, title: str) -> plt.Figure:
 
     df: columns rho, depth, seed, lr, lr_times_depth, steps_to_target (NaN = not reached, not drawn).
     """
-    sns.set_theme(style="whitegrid")
     if "rho" not in df.columns:
         df = df.assign(rho=1.0)
     g = df.groupby(["rho", "depth", "lr"], as_index=False).agg(steps=("steps_to_target", "mean"),
@@ -147,15 +146,16 @@ def speed_figure(df: pd.DataFrame, title: str) -> plt.Figure:
         panels.append((rho, "lr"))
         if rho >= 1.0:
             panels.append((rho, "eta_l"))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=size(1.05 * len(panels), 1.33), squeeze=False)
     axes = axes[0]
     any_reached = bool(np.isfinite(g["steps"]).any())
     for ax, (rho, col) in zip(axes, panels):
         sub_r = g[g["rho"] == rho]
-        palette = dict(zip(sorted(sub_r["depth"].unique()), sns.color_palette("viridis", sub_r["depth"].nunique())))
+        depths = sorted(sub_r["depth"].unique())
+        colours = dict(zip(depths, sequential(max(len(depths), 2))(range(len(depths)))))
         for depth, sub in sub_r.groupby("depth"):
             sub = sub.sort_values("lr")
-            ax.plot(sub[col], sub["steps"], "o-", ms=3.5, color=palette[depth], label=f"L = {depth}")
+            ax.plot(sub[col], sub["steps"], "o-", color=colours[depth], label=f"L = {depth}")
         ax.set_xscale("log")
         ax.set_xlim(sub_r[col].min() / 1.5, sub_r[col].max() * 1.5)  # explicit: all-NaN lines give no data limits
         if any_reached:
@@ -164,9 +164,9 @@ def speed_figure(df: pd.DataFrame, title: str) -> plt.Figure:
             ax.text(0.5, 0.5, "no run reached the target", transform=ax.transAxes, ha="center")
         ax.set_xlabel(r"learning rate $\eta$" if col == "lr" else r"$\eta \cdot L$")
         ax.set_title(f"rho = {rho:g}" + (" (collapse expected)" if (col == "eta_l") == (rho >= 1.0) else ""),
-                     fontsize=9)
-        ax.legend(fontsize=7)
+                     fontsize="medium")
+        ax.legend(fontsize="x-small")
     axes[0].set_ylabel("steps to target test accuracy")
-    fig.suptitle(title, fontsize=11)
+    fig.suptitle(title, fontsize="large")
     fig.tight_layout()
     return fig

@@ -11,15 +11,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
 
-sns.set_theme(style="ticks", context="paper")
+from reproflow.plots.style import palette, sequential, size  # noqa: E402
 
 
 def _rho_colors(rhos) -> dict:
     rhos = sorted(set(rhos), reverse=True)
-    pal = sns.color_palette("viridis", len(rhos))
-    return dict(zip(rhos, pal))
+    return dict(zip(rhos, sequential(max(len(rhos), 2))(range(len(rhos)))))
 
 
 def plot_forward(df: pd.DataFrame) -> plt.Figure:
@@ -31,7 +29,7 @@ def plot_forward(df: pd.DataFrame) -> plt.Figure:
     colors = _rho_colors(df.rho)
     maps = [q for q in ("q_map", "c_map") if q in set(df.quantity)]
     rows = maps + ["q", "c"]
-    fig, axes = plt.subplots(len(rows), len(settings), figsize=(3.2 * len(settings), 2.8 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(len(rows), len(settings), figsize=size(0.8 * len(settings), 0.93 * len(rows)), squeeze=False)
     for j, st in enumerate(settings):
         d = df[df.setting == st]
         row0 = d.iloc[0]
@@ -54,7 +52,7 @@ def plot_forward(df: pd.DataFrame) -> plt.Figure:
                 ax.set_xlabel("q^(l-1)" if quantity == "q_map" else "c^(l-1) (at q*)")
                 ax.set_ylabel("q^l" if quantity == "q_map" else "c^l")
                 if quantity == "c_map" and not np.isfinite(d.q_star).all():
-                    ax.text(0.02, 0.9, "no MC where q* = inf", transform=ax.transAxes, fontsize=6)
+                    ax.text(0.02, 0.9, "no MC where q* = inf", transform=ax.transAxes, fontsize="xx-small")
             else:
                 for rho, dr in dq.groupby("rho", sort=False):
                     col = colors[rho]
@@ -72,12 +70,12 @@ def plot_forward(df: pd.DataFrame) -> plt.Figure:
                 ax.set_xlabel("layer l")
                 ax.set_ylabel("q^l" if quantity == "q" else "c^l")
             if i == 0:
-                ax.set_title(f"{row0.activation}: sigma_w^2={row0.sw2:g}, sigma_b^2={row0.sb2:g}", fontsize=9)
+                ax.set_title(f"{row0.activation}: sigma_w^2={row0.sw2:g}, sigma_b^2={row0.sb2:g}", fontsize="medium")
             if j == 0 or quantity in ("q", "q_map"):
-                ax.legend(fontsize=6, frameon=False)
+                ax.legend(fontsize="xx-small", frameon=False)
     fig.suptitle("Forward signal propagation: one-step q- and c-maps (top, the paper's Fig. 1 form) and their "
                  "iterations over depth (bottom); theory lines, finite-width Monte Carlo points (mean +- s.e.)",
-                 fontsize=9)
+                 fontsize="medium")
     fig.tight_layout()
     return fig
 
@@ -88,7 +86,7 @@ def plot_phase_diagram(pdg: pd.DataFrame, crit: pd.DataFrame) -> plt.Figure:
     acts = list(dict.fromkeys(pdg.activation))
     sb2 = sorted(pdg.sb2.unique())[0]
     pdg = pdg[pdg.sb2 == sb2]
-    fig, axes = plt.subplots(len(acts), 2, figsize=(10, 2.3 * len(acts)), squeeze=False)
+    fig, axes = plt.subplots(len(acts), 2, figsize=size(2.5, 0.77 * len(acts)), squeeze=False)
     for i, act in enumerate(acts):
         d = pdg[pdg.activation == act]
         rhos = sorted(d.rho.unique())
@@ -101,7 +99,7 @@ def plot_phase_diagram(pdg: pd.DataFrame, crit: pd.DataFrame) -> plt.Figure:
             y_edges = np.arange(len(rhos) + 1) - 0.5
             step = sw2[1] - sw2[0] if len(sw2) > 1 else 1.0
             x_edges = np.concatenate([sw2 - step / 2, [sw2[-1] + step / 2]])
-            mesh = ax.pcolormesh(x_edges, y_edges, z, cmap="magma",
+            mesh = ax.pcolormesh(x_edges, y_edges, z, cmap=sequential(),
                                  norm=matplotlib.colors.LogNorm(vmin=max(z.min(), 0.1), vmax=max(z.max(), 1.0)))
             fig.colorbar(mesh, ax=ax, pad=0.01).set_label(col)
             ys = [k for k, r in enumerate(rhos) if r in cr.index and np.isfinite(cr[r]) and sw2[0] <= cr[r] <= sw2[-1]]
@@ -110,15 +108,15 @@ def plot_phase_diagram(pdg: pd.DataFrame, crit: pd.DataFrame) -> plt.Figure:
             if 1.0 in cr.index and np.isfinite(cr[1.0]) and sw2[0] <= cr[1.0] <= sw2[-1]:
                 ax.axvline(cr[1.0], color="w", ls="--", lw=1, label=f"rho=1 critical sw2={cr[1.0]:.3f}")
             ax.set_yticks(range(len(rhos)))
-            ax.set_yticklabels([f"{r:g}" for r in rhos], fontsize=7)
+            ax.set_yticklabels([f"{r:g}" for r in rhos], fontsize="x-small")
             ax.set_ylabel("rho (keep prob.)")
             ax.set_xlabel("sigma_w^2")
             title = f"{act}: {col} (sigma_b^2={sb2:g})"
             if col == "xi_c" and not np.isfinite(d.q_star).all():
                 title += "\nwhere q* = inf: pair-gradient depth scale, not the c-map slope"
-            ax.set_title(title, fontsize=8)
+            ax.set_title(title, fontsize="small")
             if ys or 1.0 in cr.index:
-                ax.legend(fontsize=6, loc="upper right", framealpha=0.6)
+                ax.legend(fontsize="xx-small", loc="upper right", framealpha=0.6)
     fig.tight_layout()
     return fig
 
@@ -134,8 +132,8 @@ def plot_gradients(layers: pd.DataFrame, rates: pd.DataFrame) -> plt.Figure:
     runs = list(dict.fromkeys(layers.run))
     ncol = min(4, len(runs))
     nrow = math.ceil(len(runs) / ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.4 * nrow), squeeze=False)
-    pal = sns.color_palette("deep")
+    fig, axes = plt.subplots(nrow, ncol, figsize=size(1.05 * ncol, 1.13 * nrow), squeeze=False)
+    pal = palette(3)
     for ax, run in zip(axes.flat, runs):
         d = layers[layers.run == run]
         first = d.iloc[0]
@@ -160,10 +158,10 @@ def plot_gradients(layers: pd.DataFrame, rates: pd.DataFrame) -> plt.Figure:
         ax.set_yscale("log")
         role = f" [{first.role}]" if "role" in d.columns else ""
         ax.set_title(f"{first.activation} sw2={first.sw2:g} rho={first.rho:g} N={int(first.width)}{role}{slope}",
-                     fontsize=8)
+                     fontsize="small")
         ax.set_xlabel("layer l")
         ax.set_ylabel("gradient statistic")
-        ax.legend(fontsize=5.5, frameon=False, loc="lower right")
+        ax.legend(fontsize="xx-small", frameon=False, loc="lower right")
     for ax in list(axes.flat)[len(runs):]:
         ax.axis("off")
     fig.tight_layout()
@@ -175,8 +173,8 @@ def plot_universality(slopes: pd.DataFrame, points: pd.DataFrame) -> plt.Figure:
     metrics = ("g_aa", "tg_ab", "g_ab")
     names = {"g_aa": "g_aa", "tg_ab": "tilde g_ab", "g_ab": "|g_ab| (significant layers)"}
     runs = list(dict.fromkeys(points.run))
-    pal = dict(zip(runs, sns.color_palette("husl", len(runs))))
-    fig, axes_all = plt.subplots(2, 3, figsize=(15, 8.6))
+    pal = dict(zip(runs, palette(len(runs))))
+    fig, axes_all = plt.subplots(2, 3, figsize=size(3.75, 2.87))
     axes = axes_all[0]
     for ax, m in zip(axes, metrics):
         d = points[points.metric == m]
@@ -199,8 +197,8 @@ def plot_universality(slopes: pd.DataFrame, points: pd.DataFrame) -> plt.Figure:
                       f"{p.m_decades:.0f} decades of m")
         ax.set_xlabel("mean m over draws")
         ax.set_ylabel("variance V over draws")
-        ax.set_title(title, fontsize=9)
-        ax.legend(fontsize=4.5, frameon=False, ncol=2)
+        ax.set_title(title, fontsize="medium")
+        ax.legend(fontsize="xx-small", frameon=False, ncol=2)
     for ax, m in zip(axes_all[1], metrics):
         d = points[points.metric == m]
         for run in runs:
@@ -208,9 +206,9 @@ def plot_universality(slopes: pd.DataFrame, points: pd.DataFrame) -> plt.Figure:
             ax.semilogy(dr.layer, dr.cv2, "o-", ms=2.5, lw=0.7, color=pal[run])
         ax.set_xlabel("layer l")
         ax.set_ylabel("V / m^2 (squared coefficient of variation)")
-        ax.set_title(f"{names[m]}: V/m^2 against depth (constant if V ~ m^2 held layer by layer)", fontsize=8)
+        ax.set_title(f"{names[m]}: V/m^2 against depth (constant if V ~ m^2 held layer by layer)", fontsize="small")
     fig.suptitle("Universality of gradient fluctuations: per-run and pooled log-log slopes with bootstrap-over-draws "
-                 "95% intervals (top); V/m^2 against depth (bottom)", fontsize=10)
+                 "95% intervals (top); V/m^2 against depth (bottom)", fontsize="large")
     fig.tight_layout()
     return fig
 
@@ -224,8 +222,8 @@ def plot_gia_counterfactual(layers: pd.DataFrame, table: pd.DataFrame) -> plt.Fi
     runs = [r for r in dict.fromkeys(layers.run) if r in set(table.run)]
     ncol = min(4, len(runs))
     nrow = max(1, math.ceil(len(runs) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.4 * nrow), squeeze=False)
-    pal = sns.color_palette("deep")
+    fig, axes = plt.subplots(nrow, ncol, figsize=size(1.05 * ncol, 1.13 * nrow), squeeze=False)
+    pal = palette(3)
     for ax, run in zip(axes.flat, runs):
         d = layers[(layers.run == run) & (layers.metric == "g_ab")]
         first = d.iloc[0]
@@ -250,13 +248,13 @@ def plot_gia_counterfactual(layers: pd.DataFrame, table: pd.DataFrame) -> plt.Fi
         lo = max(d["sd"][d["sd"] > 0].min(), top * 1e-12) if (d["sd"] > 0).any() else None
         if lo:
             ax.set_ylim(bottom=lo / 3)
-        ax.set_title(f"{first.activation} sw2={first.sw2:g} rho={first.rho:g} N={int(first.width)}{sub}", fontsize=7)
+        ax.set_title(f"{first.activation} sw2={first.sw2:g} rho={first.rho:g} N={int(first.width)}{sub}", fontsize="x-small")
         ax.set_xlabel("layer l")
         ax.set_ylabel("g_ab statistic")
-        ax.legend(fontsize=5, frameon=False, loc="lower right")
+        ax.legend(fontsize="xx-small", frameon=False, loc="lower right")
     for ax in list(axes.flat)[len(runs):]:
         ax.axis("off")
     fig.suptitle("GIA counterfactual: exact backprop (filled) vs backprop through independent weight copies (open)",
-                 fontsize=10)
+                 fontsize="large")
     fig.tight_layout()
     return fig

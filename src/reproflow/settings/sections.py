@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainTrades', 'AdvtrainTraining', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'Report', 'Section']
+__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainTrades', 'AdvtrainTraining', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'Report', 'Section']
 
 
 @dataclass(frozen=True)
@@ -451,6 +451,13 @@ class Report:
 
 
 @dataclass(frozen=True)
+class Figures:
+    """The figure style every plotting rule applies."""
+
+    style: str  # matplotlib style file (sizes, fonts, palette, DPI), relative to the repository root
+
+
+@dataclass(frozen=True)
 class Section:
     """Workflow config (params.yaml merged with --configfile overlays). Each phase's section is described in its own file and inlined by reproflow.config.load_schema."""
 
@@ -466,3 +473,4 @@ class Section:
     meanfield: Meanfield  # mean-field phase (Huang et al. 2020); sw2/sb2 are variances, rho is the keep probability
     depth_sweep: DepthSweep  # depth_sweep section: trainability of deep tanh dropout networks over (sw2, depth) panels (Huang et al. 2020, Fig. 7), the fitted multiplier of the trainable depth, and training speed (Fig. 6).
     report: Report  # Decision thresholds of the reproduction summary (report phase).
+    figures: Figures  # The figure style every plotting rule applies.

@@ -1,0 +1,66 @@
+"""Rule write_results: the run's results as documents, from its tables alone: ``docs/results/<scale>.md``
+(linked from the README) and one HTML table per table for the Snakemake report.
+
+    python -m reproflow.cli.write_results --tables '{"summary": ".../summary.csv", "t1": ".../T1.csv"}' \
+        --doc docs/results/quick.md --html-dir results/quick/report/tables --scale quick \
+        --settings '{"SPA seeds": [0, 1, 2]}'
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from reproflow.cli._base import exit_with, main_entry
+from reproflow.errors import UserError
+from reproflow.io import read_json, write_text
+from reproflow.runinfo import write_sidecar
+
+
+@dataclass(frozen=True)
+class Config:
+    """Render the summary and the phase tables of one scale as Markdown and HTML."""
+
+    tables: dict[str, str] = field(metadata={"help": "table key (reproflow.report.results.TABLES) -> its CSV (JSON)"})
+    doc: Path = field(metadata={"help": "output: the results page (docs/results/<scale>.md)"})
+    html_dir: Path = field(metadata={"help": "output folder: <key>.html per table, for the Snakemake report"})
+    scale: str = field(metadata={"help": "scale label"})
+    settings: dict[str, Any] = field(metadata={"help": "what the run was (seeds, coverage, ...) by name (JSON)"})
+
+
+def _commit(summary: Path) -> str | None:
+    """The commit the summary was computed at, from its run sidecar (None when the sidecar is absent)."""
+    sidecar = Path(f"{summary}.run.json")
+    return (read_json(sidecar).get("git") or {}).get("commit") if sidecar.exists() else None
+
+
+def run(cfg: Config) -> None:
+    from reproflow.report.results import TABLES, results_markdown, table_html
+
+    started = time.time()
+    unknown = set(cfg.tables) - set(TABLES)
+    if unknown:
+        raise UserError(f"--tables: unknown table keys {sorted(unknown)}; known: {', '.join(TABLES)}")
+    tables = {}
+    for key, path in cfg.tables.items():
+        if not Path(path).exists():
+            raise UserError(f"{path}: file not found; run the step that writes it first")
+        tables[key] = pd.read_csv(path)
+    settings = [(k, json.dumps(v) if not isinstance(v, str) else v) for k, v in cfg.settings.items()]
+    commit = _commit(Path(cfg.tables["summary"])) if "summary" in cfg.tables else None
+    write_text(cfg.doc, results_markdown(cfg.scale, tables, cfg.tables, settings, commit))
+    cfg.html_dir.mkdir(parents=True, exist_ok=True)
+    for key, df in tables.items():
+        write_text(cfg.html_dir / f"{key}.html", table_html(key, df, cfg.scale, cfg.tables[key]))
+    write_sidecar(cfg.html_dir, cfg, None, "cpu", started)
+
+
+main = main_entry(Config, run)
+
+if __name__ == "__main__":
+    exit_with(main)

@@ -1,0 +1,41 @@
+"""write_results: the results page and the report's HTML tables come from the CSVs, cell for cell."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from reproflow.cli import write_results
+from reproflow.report.results import TABLES, table_markdown
+
+
+def test_table_markdown_keeps_four_digits_marks_missing_and_escapes_bars():
+    df = pd.DataFrame({"claim": ["|g_ab| rate"], "measured": [0.123456], "low": [float("nan")], "n": [5]})
+    lines = table_markdown(df).splitlines()
+    assert lines[0] == "| claim | measured | low | n |"
+    assert lines[2] == "| \\|g_ab\\| rate | 0.1235 | n/a | 5 |"
+
+
+def test_cli_writes_the_page_and_one_html_table_per_csv(tmp_path):
+    summary = tmp_path / "summary.csv"
+    t1 = tmp_path / "T1.csv"
+    pd.DataFrame({"claim": ["T1"], "verdict": ["holds"], "n": [5], "coverage": [0.95]}).to_csv(summary, index=False)
+    pd.DataFrame({"eps": [0.03], "diff": [-0.1104], "ci_low": [-0.2], "ci_high": [-0.02]}).to_csv(t1, index=False)
+    doc, html = tmp_path / "docs" / "quick.md", tmp_path / "tables"
+    rc = write_results.main(["--tables", json.dumps({"summary": str(summary), "t1": str(t1)}), "--doc", str(doc),
+                             "--html-dir", str(html), "--scale", "quick", "--settings", json.dumps({"seeds": [0, 1]})])
+    assert rc == 0
+    page = doc.read_text()
+    assert page.startswith("# Results: quick scale") and "- seeds: [0, 1]" in page
+    assert page.index(TABLES["summary"].title) < page.index(TABLES["t1"].title)
+    assert "| 0.03 | -0.1104 | -0.2 | -0.02 |" in page and f"Source: `{t1}`" in page
+    for key in ("summary", "t1"):
+        text = (html / f"{key}.html").read_text()
+        assert "<table" in text and TABLES[key].title in text and "quick scale" in text
+
+
+def test_unknown_table_key_is_a_clean_error(tmp_path):
+    rc = write_results.main(["--tables", json.dumps({"nope": "x.csv"}), "--doc", str(tmp_path / "d.md"),
+                             "--html-dir", str(tmp_path / "h"), "--scale", "quick", "--settings", "{}"])
+    assert rc == 2
