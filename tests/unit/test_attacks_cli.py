@@ -119,8 +119,8 @@ def test_missing_model_is_a_user_error(job, tmp_path):
 def _defence_args(d, out, refit_batches: int) -> list[str]:
     """evaluate_defence's flags for the same classifier, models and attacks as :func:`_evaluate_args`."""
     args = _evaluate_args(d, 0)
-    drop = {"--judge", "--attributes", "--examples", "--model", "--judge-seed", "--crosscheck", "--examples-eps",
-            "--examples-rows", "--examples-sweep", "--examples-codes"}
+    drop = {"--classifier", "--metrics", "--judge", "--attributes", "--examples", "--model", "--judge-seed", "--crosscheck",
+            "--examples-eps", "--examples-rows", "--examples-sweep", "--examples-codes"}
     keep, i = [], 0
     while i < len(args):
         j = i + 1
@@ -129,25 +129,30 @@ def _defence_args(d, out, refit_batches: int) -> list[str]:
         if args[i] not in drop:
             keep += args[i:j]
         i = j
-    keep[keep.index("--metrics") + 1] = str(out / "metrics.csv")
     refit = {"batches": refit_batches, "batch_size": 4, "lr": 0.01, "div_weight": 1.0}
-    return [*keep, "--train", str(d / "test.pt"), "--defence", "standard", "--refit", json.dumps(refit)]
+    # two "defences" of one seed in one job: the judge's classifier first (its refit must not carry over), then
+    # the attack phase's
+    return [*keep, "--classifiers", str(d / "clf1.pt"), str(d / "clf0.pt"), "--defences", "other", "standard",
+            "--metrics", str(out / "other.csv"), str(out / "standard.csv"), "--train", str(d / "test.pt"),
+            "--refit", json.dumps(refit)]
 
 
 def test_defence_evaluation_is_the_attack_phase_path(job, tmp_path):
     """Standard and defended classifiers share one evaluation path: with no generator refit, evaluate_defence
-    on the attack phase's classifier gives the attack phase's accuracies, attack for attack; a refit adds its rows."""
+    on the attack phase's classifier gives the attack phase's accuracies, attack for attack, also when the job
+    evaluates another classifier before it; a refit adds its rows."""
     from reproflow.cli import evaluate_attacks, evaluate_defence
 
     assert evaluate_attacks.main(_evaluate_args(job, 0, crosscheck="false")) == 0
     ref = pd.read_csv(job / "seed~0" / "metrics.csv")
     assert evaluate_defence.main(_defence_args(job, tmp_path / "plain", 0)) == 0
-    got = pd.read_csv(tmp_path / "plain" / "metrics.csv")
+    got = pd.read_csv(tmp_path / "plain" / "standard.csv")
+    assert set(pd.read_csv(tmp_path / "plain" / "other.csv").model) == {"other"}
     assert set(got.phase) == {"advtrain"} and set(got.model) == {"standard"}
     key = ["attack", "eps", "metric"]
     both = ref.merge(got, on=key, suffixes=("_att", "_def"))
     assert set(both.metric) >= {"accuracy", "clean_accuracy"} and len(both) >= 30
     assert np.allclose(both.value_att, both.value_def)
     assert evaluate_defence.main(_defence_args(job, tmp_path / "refit", 1)) == 0
-    refit = pd.read_csv(tmp_path / "refit" / "metrics.csv")
+    refit = pd.read_csv(tmp_path / "refit" / "standard.csv")
     assert {"refresh_ce", "refresh_success"} <= set(refit.metric)

@@ -5,7 +5,8 @@
 # Eps grid, attack list and attack settings: config["attack"] (written once there).
 # Outputs (D = {R}/advtrain/dataset~{dataset}/defence~{defence}/seed~{seed}):
 #   rule train_defence           -> D/classifier.pt, D/train_metrics.json, D/train_curve.csv
-#   rule evaluate_defence        -> D/metrics.csv (tidy: phase, dataset, model, attack, eps, seed, metric, value)
+#   rule evaluate_defence        -> D/metrics.csv (tidy: phase, dataset, model, attack, eps, seed, metric, value),
+#                                   one job per (dataset, seed) writing every defence's table
 #   rule tabulate_defence_matrix -> {R}/advtrain/{evaluations.csv, matrix.csv, matrix.md, curves.csv}
 #   rule tabulate_claim_t2       -> {R}/advtrain/claims/T2.{csv,md}, {R}/advtrain/headline.json
 #   rule plot_advtrain           -> {R}/advtrain/{matrix_heatmap,training_curves}.{png,pdf}
@@ -101,7 +102,10 @@ rule evaluate_defence:
             lambda w: {
                 "data": f"{R}/data/dataset~{w.dataset}/test.pt",
                 "train": f"{R}/data/dataset~{w.dataset}/train.pt",
-                "classifier": f"{R}/advtrain/dataset~{w.dataset}/defence~{w.defence}/seed~{w.seed}/classifier.pt",
+                "classifiers": [
+                    f"{R}/advtrain/dataset~{w.dataset}/defence~{f}/seed~{w.seed}/classifier.pt"
+                    for f in ADV["defences"]
+                ],
                 "manipulator": pretrain_model(w.dataset, w.seed, "manipulator"),
                 "generator": pretrain_generator(
                     w.dataset, w.seed, attack_editor(w.dataset)
@@ -126,11 +130,15 @@ rule evaluate_defence:
             }
         ),
     output:
-        metrics=f"{ADV_DIR}/metrics.csv",
+        # one job per (dataset, seed): every defence of that seed, one table each
+        metrics=[
+            f"{R}/advtrain/dataset~{{dataset}}/defence~{f}/seed~{{seed}}/metrics.csv"
+            for f in ADV["defences"]
+        ],
     log:
-        log_path("advtrain", "evaluate_defence/{dataset}/{defence}/seed~{seed}"),
+        log_path("advtrain", "evaluate_defence/{dataset}/seed~{seed}"),
     benchmark:
-        bench_path("advtrain", "evaluate_defence/{dataset}/{defence}/seed~{seed}")
+        bench_path("advtrain", "evaluate_defence/{dataset}/seed~{seed}")
     conda:
         "../envs/reproflow.yaml"
     threads: 1
@@ -142,17 +150,17 @@ rule evaluate_defence:
         paths=lambda w, input, output: cli_args(
             data=input.data,
             train=input.train,
-            classifier=input.classifier,
+            classifiers=list(input.classifiers),
             manipulator=input.manipulator,
             generator=input.generator,
             generator_learned=input.get("generator_learned"),
             oracle=input.get("oracle"),
-            metrics=output.metrics,
+            metrics=list(output.metrics),
             oracle_attacks=ADV_ORACLE_ATTACKS if input.get("oracle") else None,
         ),
         flags=lambda w: cli_args(
             dataset=w.dataset,
-            defence=w.defence,
+            defences=ADV["defences"],
             seed=int(w.seed),
             device=DEVICE,
             eps_grid=derived.advtrain_eps_grid(S.attack, S.advtrain, w.dataset),

@@ -26,15 +26,13 @@ COLUMNS = ["phase", "dataset", "model", "attack", "eps", "seed", "metric", "valu
 
 @dataclass(frozen=True, kw_only=True)
 class Evaluation(AttackSettings):
-    """What an evaluation job reads: the test split, the attacked classifier, the learned editor, the noise
-    generator and (rotation sets) the exact editor; the attacks over the eps grid, with their settings."""
+    """What an evaluation job reads besides the attacked classifier(s): the test split, the learned editor,
+    the noise generator and (rotation sets) the exact editor; the attacks over the eps grid, with their settings."""
 
     data: Path
-    classifier: Path
     manipulator: Path
     generator: Path
     oracle: Path | None
-    metrics: Path
     dataset: str
     seed: int
     device: str
@@ -70,7 +68,9 @@ class Loaded:
     learned_generator: torch.nn.Module | None
 
 
-def load(cfg: Evaluation) -> Loaded:
+def load(cfg: Evaluation, classifier: Path) -> Loaded:
+    """The split and frozen models of one evaluation; ``classifier`` is the model attacked. Loaded afresh for
+    each classifier of a job, so a generator refitted against one never carries over to the next."""
     from reproflow.models import load_classifier, load_generator, load_manipulator
 
     device = resolve_device(cfg.device)
@@ -82,7 +82,7 @@ def load(cfg: Evaluation) -> Loaded:
     oracle = load_manipulator(cfg.oracle, device) if cfg.oracle is not None else None
     primary, learned = resolve_editors(cfg.editor, manipulator, oracle)
     learned_generator = load_generator(cfg.generator_learned, device) if cfg.generator_learned is not None else None
-    return Loaded(device, split, load_classifier(cfg.classifier, device), manipulator,
+    return Loaded(device, split, load_classifier(classifier, device), manipulator,
                   load_generator(cfg.generator, device), oracle, primary, learned, learned_generator)
 
 

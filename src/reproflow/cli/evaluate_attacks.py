@@ -32,6 +32,8 @@ from reproflow.runinfo import write_sidecar
 class Config(job.Evaluation):
     """Evaluate the attack list at every eps against a pretrained classifier (tidy long table)."""
 
+    classifier: Path
+    metrics: Path
     judge: Path
     attributes: Path
     examples: Path
@@ -61,7 +63,7 @@ def judge_accuracy(judge: torch.nn.Module, split, device: torch.device, batch_si
 
 def run(cfg: Config) -> None:
     started = time.time()
-    m = job.load(cfg)
+    m = job.load(cfg, cfg.classifier)
     split, device = m.split, m.device
     judge = load_classifier(cfg.judge, device)
     labels = {"phase": "attack", "dataset": cfg.dataset, "model": cfg.model}

@@ -1,6 +1,7 @@
-"""Rule evaluate_defence: every attack of the attack phase over its eps grid against one defended classifier.
+"""Rule evaluate_defence: every attack of the attack phase over its eps grid against the defended classifiers.
 
-One job per (dataset, defence, seed), on the evaluation path of the attack phase
+One job per (dataset, seed) evaluates every defence of that seed in turn (one start-up, the split and editors
+read once; each defence gets its own table and a fresh copy of the generator), on the evaluation path of the attack phase
 (``reproflow.attacks.job``: the same attacks, settings and test samples, params.yaml ``attack``). Before
 attacking, the pretrained noise generator of the same seed is refitted against the defended classifier for
 ``--refit`` batches (spec spa.md section 8: a generator fitted to the clean model overstates the robustness
@@ -24,11 +25,19 @@ from reproflow.settings.sections import AdvtrainRefit
 
 @dataclass(frozen=True, kw_only=True)
 class Config(job.Evaluation):
-    """Evaluate the attack list at every eps against a defended classifier (tidy long table)."""
+    """Evaluate the attack list at every eps against each defended classifier (one tidy long table each)."""
 
+    classifiers: tuple[Path, ...]
+    metrics: tuple[Path, ...]
+    defences: tuple[str, ...]
     train: Path
-    defence: str
     refit: AdvtrainRefit
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not len(self.classifiers) == len(self.metrics) == len(self.defences):
+            raise ValueError(f"--classifiers, --metrics and --defences must pair up, got {len(self.classifiers)}, "
+                             f"{len(self.metrics)} and {len(self.defences)}")
 
 
 def run(cfg: Config) -> None:
@@ -39,28 +48,30 @@ def run(cfg: Config) -> None:
     from reproflow.defences import GeneratorRefresher, RefreshSettings
     from reproflow.seeding import derive_seed
 
-    started = time.time()
-    m = job.load(cfg)
-    labels = {"phase": "advtrain", "dataset": cfg.dataset, "model": cfg.defence}
-    refit: dict[str, float] = {}
-    # each generator is refitted through the editor it is trained through and used with: the primary one through the
-    # primary editor (the claims' SPA and generator attack), the learned-editor one through the learned editor
-    fits = [("", m.generator, m.primary, ())]
-    if m.learned_generator is not None and m.learned is not None:
-        fits.append(("learned_", m.learned_generator, m.learned, ("learned",)))
-    for prefix, gen, editor, tag in fits if cfg.refit.batches > 0 else ():
-        settings = RefreshSettings(
-            batches=cfg.refit.batches, batch_size=cfg.refit.batch_size, lr=cfg.refit.lr,
-            eps=float(gen.meta["eps"]), **generator_recursion(gen), div_weight=cfg.refit.div_weight,
-        )
-        rng = torch.Generator().manual_seed(derive_seed(cfg.seed, cfg.defence, "refit", *tag))
-        fitted = GeneratorRefresher(gen, settings).refresh(m.classifier, editor, load_split(cfg.train), rng)
-        refit.update({prefix + k: v for k, v in fitted.items()})
-    out = job.evaluate(cfg, m, labels)
-    extra = [job.job_row(labels, cfg.seed, "n_samples", float(len(m.split)))]
-    extra += [job.job_row(labels, cfg.seed, k, v) for k, v in refit.items()]
-    job.write_metrics(cfg.metrics, out.rows + extra)
-    write_sidecar(cfg.metrics, cfg, cfg.seed, describe_device(m.device), started)
+    train = load_split(cfg.train) if cfg.refit.batches > 0 else None
+    for defence, classifier, metrics in zip(cfg.defences, cfg.classifiers, cfg.metrics, strict=True):
+        started = time.time()
+        m = job.load(cfg, classifier)
+        labels = {"phase": "advtrain", "dataset": cfg.dataset, "model": defence}
+        refit: dict[str, float] = {}
+        # each generator is refitted through the editor it is trained through and used with: the primary one through
+        # the primary editor (the claims' SPA and generator attack), the learned-editor one through the learned editor
+        fits = [("", m.generator, m.primary, ())]
+        if m.learned_generator is not None and m.learned is not None:
+            fits.append(("learned_", m.learned_generator, m.learned, ("learned",)))
+        for prefix, gen, editor, tag in fits if train is not None else ():
+            settings = RefreshSettings(
+                batches=cfg.refit.batches, batch_size=cfg.refit.batch_size, lr=cfg.refit.lr,
+                eps=float(gen.meta["eps"]), **generator_recursion(gen), div_weight=cfg.refit.div_weight,
+            )
+            rng = torch.Generator().manual_seed(derive_seed(cfg.seed, defence, "refit", *tag))
+            fitted = GeneratorRefresher(gen, settings).refresh(m.classifier, editor, train, rng)
+            refit.update({prefix + k: v for k, v in fitted.items()})
+        out = job.evaluate(cfg, m, labels)
+        extra = [job.job_row(labels, cfg.seed, "n_samples", float(len(m.split)))]
+        extra += [job.job_row(labels, cfg.seed, k, v) for k, v in refit.items()]
+        job.write_metrics(metrics, out.rows + extra)
+        write_sidecar(metrics, cfg, cfg.seed, describe_device(m.device), started)
 
 
 main = main_entry(Config, run)
