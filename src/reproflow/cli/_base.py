@@ -247,3 +247,12 @@ def main_entry(config_cls: type[C], run: Callable[[C], None]) -> Callable[[list[
 
 def exit_with(main: Callable[[list[str] | None], int]) -> None:
     sys.exit(main(None))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FigureJob:
+    """The fields every plotting CLI's config shares: the figure style (params.yaml ``figures.style``),
+    applied before drawing, and the PNG written (its PDF twin beside it)."""
+
+    style: Path
+    output: Path

@@ -7,18 +7,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from reproflow.cli._base import exit_with, main_entry
+from reproflow.cli._base import FigureJob, exit_with, main_entry
 from reproflow.errors import UserError
 from reproflow.io import save_figure
 
 
-@dataclass(frozen=True)
-class Config:
+@dataclass(frozen=True, kw_only=True)
+class Config(FigureJob):
     """Plot the chosen-attribute histogram at each dataset's headline eps."""
 
-    style: Path  # the figure style (params.yaml figures.style), applied before drawing
     attributes: Path
-    output: Path
     headline_eps: dict[str, float]  # dataset -> the headline eps
 
 

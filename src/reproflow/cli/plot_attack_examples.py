@@ -7,18 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
-from reproflow.cli._base import exit_with, main_entry
+from reproflow.cli._base import FigureJob, exit_with, main_entry
 from reproflow.errors import UserError
 from reproflow.io import save_figure
 
 
-@dataclass(frozen=True)
-class Config:
+@dataclass(frozen=True, kw_only=True)
+class Config(FigureJob):
     """Render the image-grid arrays written by evaluate_attacks."""
 
-    style: Path  # the figure style (params.yaml figures.style), applied before drawing
     examples: Path
-    output: Path
     dataset: str
 
 

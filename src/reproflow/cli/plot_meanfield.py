@@ -6,17 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from reproflow.cli._base import exit_with, main_entry
+from reproflow.cli._base import FigureJob, exit_with, main_entry
 
 FIGURES = ("forward", "phase_diagram", "gradients", "gia_counterfactual", "universality")
 
 
-@dataclass(frozen=True)
-class Config:
-    style: Path  # the figure style (params.yaml figures.style), applied before drawing
+@dataclass(frozen=True, kw_only=True)
+class Config(FigureJob):
     figure: str
     inputs: tuple[Path, ...]
-    output: Path
 
     def __post_init__(self) -> None:
         if self.figure not in FIGURES:
