@@ -97,7 +97,7 @@ def test_plot_columns_match_the_attack_registry_and_dvc_yaml():
     dvc = yaml.safe_load((Path(__file__).resolve().parents[2] / "dvc.yaml").read_text())
     plots = {k: v for d in dvc["plots"] for k, v in d.items()}
     eps_plots = [v for k, v in plots.items() if k.endswith("/report/plots/accuracy_vs_eps")]
-    assert len(eps_plots) == 3  # paper, quick, tiny
+    assert len(eps_plots) == 4  # paper, cpu, quick, tiny
     assert all(v["y"] == list(PLOT_ATTACKS) for v in eps_plots)
     assert plots["results/report/plots/trainability"]["x"] == TRAINABILITY_COLUMNS[0]
     assert plots["results/report/plots/trainability"]["y"] == list(TRAINABILITY_COLUMNS[1:])
