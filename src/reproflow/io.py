@@ -34,10 +34,16 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
 
     The temporary file keeps the destination's suffix (matplotlib and torch pick the format
-    from it). On an exception the temporary file is removed and ``path`` is untouched.
+    from it). On an exception the temporary file is removed and ``path`` is untouched. Temporary
+    files of ``path`` left by a killed writer (``kill -9`` skips the cleanup) are removed first, so a
+    re-run leaves nothing behind.
     """
+    import glob
+
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    for stale in dest.parent.glob(f".{glob.escape(dest.name)}.*"):
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(
         prefix=f".{dest.name}.", suffix=suffix if suffix is not None else dest.suffix, dir=dest.parent
     )

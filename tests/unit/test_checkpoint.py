@@ -61,3 +61,17 @@ def test_outputs_follow_the_umask(tmp_path):
 
         importlib.reload(rio)
     assert write_text and save_torch  # the module-level imports stay usable
+
+
+def test_a_rewrite_removes_the_temporary_files_a_killed_writer_left(tmp_path):
+    """kill -9 during an atomic write leaves '.<name>.<random><suffix>' beside the output; the next write of that
+    output (the re-run) removes it, and leaves other files alone."""
+    out = tmp_path / "curves.csv"
+    stale = tmp_path / ".curves.csv.ab12cd.csv"
+    stale.write_text("half a table")
+    other = tmp_path / ".rates.csv.ef34gh.csv"
+    other.write_text("another output's")
+    write_text(out, "a,b\n1,2\n")
+    assert out.read_text() == "a,b\n1,2\n"
+    assert not stale.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".rates.csv.ef34gh.csv", "curves.csv"]
