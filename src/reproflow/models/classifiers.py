@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reproflow.errors import UserError
-from reproflow.models._ckpt import freeze, load_model_dict, save_model
+from reproflow.models._ckpt import channels_last, freeze, load_model_dict, save_model
 
 ARCHS = ("smallcnn", "lenet5", "resnet20", "resnet18")
 KIND = "classifier"
@@ -117,13 +117,13 @@ def build_classifier(arch: str, in_channels: int, num_classes: int, image_size: 
     """A fresh classifier. ``arch`` in :data:`ARCHS`; input ``[B, in_channels, image_size, image_size]``
     in [0, 1]; output logits ``[B, num_classes]``."""
     if arch == "smallcnn":
-        return SmallCNN(in_channels, num_classes, image_size)
+        return channels_last(SmallCNN(in_channels, num_classes, image_size))
     if arch == "lenet5":
-        return LeNet5(in_channels, num_classes, image_size)
+        return channels_last(LeNet5(in_channels, num_classes, image_size))
     if arch == "resnet20":
-        return ResNet(in_channels, num_classes, (16, 32, 64), (3, 3, 3))
+        return channels_last(ResNet(in_channels, num_classes, (16, 32, 64), (3, 3, 3)))
     if arch == "resnet18":
-        return ResNet(in_channels, num_classes, (64, 128, 256, 512), (2, 2, 2, 2))
+        return channels_last(ResNet(in_channels, num_classes, (64, 128, 256, 512), (2, 2, 2, 2)))
     raise UserError(f"unknown classifier arch '{arch}'; choose one of {', '.join(ARCHS)}")
 
 

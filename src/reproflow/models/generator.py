@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reproflow.models._ckpt import freeze, load_model_dict, save_model
+from reproflow.models._ckpt import channels_last, freeze, load_model_dict, save_model
 
 KIND = "noise_generator"
 
@@ -37,6 +37,7 @@ class NoiseGenerator(nn.Module):
             nn.Conv2d(width, width, 3, 1, 1), nn.ReLU(),
             nn.Conv2d(width, in_channels, 3, 1, 1),
         )
+        channels_last(self)
 
     @staticmethod
     def normalise_grad(grad: torch.Tensor) -> torch.Tensor:

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reproflow.data.rotate import rotate
-from reproflow.models._ckpt import freeze, load_model_dict, save_model
+from reproflow.models._ckpt import channels_last, freeze, load_model_dict, save_model
 
 KIND_ORACLE = "rotation_oracle"
 KIND_MSP = "msp"
@@ -92,6 +92,7 @@ class MSPManipulator(AttributeManipulator):
         dec.append(nn.Conv2d(c, in_channels, 3, 1, 1))
         self.dec_conv = nn.Sequential(*dec)
         self.M = nn.Parameter(torch.randn(num_attributes, latent_dim) / latent_dim**0.5)
+        channels_last(self)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images [B, C, H, W] in [0, 1] -> latent h [B, d]."""
