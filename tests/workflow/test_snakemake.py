@@ -44,3 +44,25 @@ def test_paper_scale_lists_every_data_job(tmp_path):
     for rule in ("prepare_dataset", "plot_dataset_samples"):
         line = next(l for l in out.splitlines() if l.strip().startswith(rule))
         assert int(line.split()[-1]) == len(datasets), line
+
+
+@pytest.mark.parametrize("train_jobs", ["per_defence", "per_seed"])
+def test_train_defence_job_sizing(train_jobs, tmp_path):
+    """advtrain.train_jobs sizes the defence training jobs: one per (dataset, defence, seed) or one per (dataset, seed)
+    writing every defence's files; the same files either way."""
+    import yaml
+
+    overlay = tmp_path / "jobs.yaml"
+    overlay.write_text(yaml.safe_dump({"advtrain": {"train_jobs": train_jobs}}))
+    res = _snakemake(["advtrain_all", "-n", "--nolock", "--forceall", "--configfile", "config/quick.yaml", str(overlay)],
+                     tmp_path)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-3000:]
+    quick = yaml.safe_load((REPO / "config/quick.yaml").read_text())
+    n_seeds = len(quick["pretrain"]["seeds"])
+    n_defences = len(yaml.safe_load((REPO / "params.yaml").read_text())["advtrain"]["defences"])
+    line = next(l for l in out.splitlines() if l.strip().startswith("train_defence "))
+    assert int(line.split()[-1]) == (n_seeds * n_defences if train_jobs == "per_defence" else n_seeds), line
+    outputs = {p for l in out.splitlines() if l.strip().startswith("output:") for p in l.split(":", 1)[1].split(", ")
+               if p.strip().endswith("/classifier.pt") and "/advtrain/" in p}
+    assert len(outputs) == n_seeds * n_defences

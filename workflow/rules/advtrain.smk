@@ -4,7 +4,8 @@
 # seed s of every defence starts from the pretrained models of seed s (so differences pair by seed).
 # Eps grid, attack list and attack settings: config["attack"] (written once there).
 # Outputs (D = {R}/advtrain/dataset~{dataset}/defence~{defence}/seed~{seed}):
-#   rule train_defence           -> D/classifier.pt, D/train_metrics.json, D/train_curve.csv
+#   rule train_defence           -> D/classifier.pt, D/train_metrics.json, D/train_curve.csv; one job per
+#                                   (dataset, defence, seed) or per (dataset, seed) (advtrain.train_jobs)
 #   rule evaluate_defence        -> D/metrics.csv (tidy: phase, dataset, model, attack, eps, seed, metric, value),
 #                                   one job per (dataset, seed) writing every defence's table
 #   rule tabulate_defence_matrix -> {R}/advtrain/{evaluations.csv, matrix.csv, matrix.md, curves.csv}
@@ -13,7 +14,6 @@
 # Resumable checkpoints (not outputs): {R}/checkpoints/advtrain/dataset~{dataset}/defence~{defence}/seed~{seed}/classifier.ckpt
 
 ADV = config["advtrain"]
-ADV_DIR = f"{R}/advtrain/dataset~{{dataset}}/defence~{{defence}}/seed~{{seed}}"
 ADV_JOBS = lambda artifact: [
     f"{R}/advtrain/dataset~{d}/defence~{f}/seed~{s}/{artifact}"
     for d in PRE["datasets"]
@@ -45,6 +45,21 @@ wildcard_constraints:
     defence="[a-z_]+",
 
 
+# Job sizing of train_defence (advtrain.train_jobs): per_defence = one job per (dataset, defence, seed) through a
+# {defence} wildcard; per_seed = one job per (dataset, seed) training every defence of the seed in turn
+TRAIN_PER_SEED = ADV["train_jobs"] == "per_seed"
+TRAIN_GROUP = list(ADV["defences"]) if TRAIN_PER_SEED else ["{defence}"]
+TRAIN_JOB = "{dataset}/seed~{seed}" if TRAIN_PER_SEED else "{dataset}/{defence}/seed~{seed}"
+
+
+# the defences one train_defence job trains, and its outputs of one artifact
+TRAIN_DEFENCES = lambda w: list(ADV["defences"]) if TRAIN_PER_SEED else [w.defence]
+TRAIN_OUTPUTS = lambda artifact: [
+    f"{R}/advtrain/dataset~{{dataset}}/defence~{f}/seed~{{seed}}/{artifact}"
+    for f in TRAIN_GROUP
+]
+
+
 rule train_defence:
     input:
         train=f"{R}/data/dataset~{{dataset}}/train.pt",
@@ -53,19 +68,19 @@ rule train_defence:
         manipulator=ADV_MANIPULATOR,
         generator=ADV_GENERATOR,
     output:
-        model=f"{ADV_DIR}/classifier.pt",
-        metrics=f"{ADV_DIR}/train_metrics.json",
-        curve=f"{ADV_DIR}/train_curve.csv",
+        model=TRAIN_OUTPUTS("classifier.pt"),
+        metrics=TRAIN_OUTPUTS("train_metrics.json"),
+        curve=TRAIN_OUTPUTS("train_curve.csv"),
     log:
-        log_path("advtrain", "train_defence/{dataset}/{defence}/seed~{seed}"),
+        log_path("advtrain", f"train_defence/{TRAIN_JOB}"),
     benchmark:
-        bench_path("advtrain", "train_defence/{dataset}/{defence}/seed~{seed}")
+        bench_path("advtrain", f"train_defence/{TRAIN_JOB}")
     conda:
         "../envs/reproflow.yaml"
     threads: 1
     resources:
         mem_mb=16000,
-        runtime=600,
+        runtime=lambda w: 600 * len(TRAIN_DEFENCES(w)),
         gpu=GPUS,
     params:
         paths=lambda w, input, output: cli_args(
@@ -74,21 +89,24 @@ rule train_defence:
             classifier=input.classifier,
             manipulator=input.manipulator,
             generator=input.generator,
-            output=output.model,
-            metrics=output.metrics,
-            curve=output.curve,
+            output=list(output.model),
+            metrics=list(output.metrics),
+            curve=list(output.curve),
         ),
         flags=lambda w: cli_args(
-            checkpoint=f"{R}/checkpoints/advtrain/dataset~{w.dataset}/defence~{w.defence}/seed~{w.seed}/classifier.ckpt",
+            defences=TRAIN_DEFENCES(w),
+            checkpoint=[
+                f"{R}/checkpoints/advtrain/dataset~{w.dataset}/defence~{f}/seed~{w.seed}/classifier.ckpt"
+                for f in TRAIN_DEFENCES(w)
+            ],
             dataset=w.dataset,
-            defence=w.defence,
             seed=int(w.seed),
             device=DEVICE,
             eps=attack_headline_eps(w.dataset),
             init=ADV["init"],
             eval_batch_size=ADV["eval_batch_size"],
             training=ADV["training"][w.dataset],
-            settings=ADV.get(w.defence),
+            settings={f: ADV.get(f) for f in TRAIN_DEFENCES(w)},
             augment=pretrain_settings("classifier", w.dataset)["augment"],
         ),
         code=code_of("train_defence"),

@@ -1,12 +1,19 @@
-"""Rule train_defence: train one defended classifier (one dataset, defence and seed), resumable per epoch.
+"""Rule train_defence: train defended classifiers of one dataset and seed, each resumable per epoch.
+
+One job trains the defences it is given in turn (``--defences`` with paired ``--output``, ``--metrics``,
+``--curve`` and ``--checkpoint`` lists): one per job at the paper scale, every defence of the seed at the
+CPU scales (params.yaml ``advtrain.train_jobs``), where a job's start-up (Python, torch, the splits, the
+pretrained models) costs as much as a short defence. Each defence gets its own model file, tables,
+sidecar and checkpoint, and starts from the same initialisation of its seed.
 
 The classifier starts from the pretrained clean classifier of the same seed (``--init pretrained``: its
 weights) or from a fresh initialisation of the same architecture (``--init scratch``); attribute
 augmentation and SPA-AT edit with the frozen manipulator, SPA-AT starts from the pretrained generator of
-the same seed and refreshes it. Settings a defence does not use are passed as ``none``.
+the same seed and refreshes it. ``--settings`` maps each defence to its params.yaml section
+(``advtrain.<defence>``, ``null`` for defences without one).
 
     python -m reproflow.cli.train_defence --train .../train.pt --test .../test.pt --classifier .../classifier.pt \
-        --defence spa_at --eps 0.1 ...
+        --defences pgd_at spa_at --output .../pgd_at/.../classifier.pt .../spa_at/.../classifier.pt ... --eps 0.03 ...
 """
 
 from __future__ import annotations
@@ -17,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from reproflow.cli._base import exit_with, main_entry
-from reproflow.data.store import load_split
 from reproflow.device import resolve_device
 from reproflow.errors import UserError
 from reproflow.io import load_torch
@@ -29,19 +35,19 @@ INITS = ("pretrained", "scratch")
 
 @dataclass(frozen=True)
 class Config:
-    """Train one defence against the attacks of the SPA reproduction."""
+    """Train defences of one dataset and seed against the attacks of the SPA reproduction."""
 
     train: Path
     test: Path
     classifier: Path
     manipulator: Path | None
     generator: Path | None
-    output: Path
-    metrics: Path
-    curve: Path
-    checkpoint: Path
+    defences: tuple[str, ...]
+    output: tuple[Path, ...]
+    metrics: tuple[Path, ...]
+    curve: tuple[Path, ...]
+    checkpoint: tuple[Path, ...]
     dataset: str
-    defence: str
     seed: int
     device: str
     eps: float
@@ -50,7 +56,7 @@ class Config:
     eval_batch_size: int
     # the clean classifier's data augmentation of this dataset (none | flip | crop_flip)
     augment: str = "none"
-    # the defence's own section (params.yaml advtrain.<defence>); none for defences without one
+    # each defence's own section (params.yaml advtrain.<defence>; null for defences without one)
     settings: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
@@ -58,9 +64,38 @@ class Config:
             raise ValueError(f"--init must be one of {', '.join(INITS)}, got {self.init!r}")
         if not 0 <= self.eps <= 1:
             raise ValueError(f"--eps must lie in [0, 1], got {self.eps}")
+        lengths = {len(self.defences), len(self.output), len(self.metrics), len(self.curve), len(self.checkpoint)}
+        if len(lengths) != 1:
+            raise ValueError(f"--defences, --output, --metrics, --curve and --checkpoint must pair up, got "
+                             f"{len(self.defences)}, {len(self.output)}, {len(self.metrics)}, {len(self.curve)} "
+                             f"and {len(self.checkpoint)}")
+        if len(set(self.defences)) != len(self.defences):
+            raise ValueError(f"--defences repeats a defence: {' '.join(self.defences)}")
+
+
+@dataclass(frozen=True)
+class _One:
+    """What ``finish_training`` and the sidecar need of one defence of the job."""
+
+    output: Path
+    metrics: Path
+    curve: Path
+    checkpoint: Path
+    seed: int
+    defence: str
+    job: Config
 
 
 def run(cfg: Config) -> None:
+    from reproflow.data.store import load_split
+
+    train, test = load_split(cfg.train), load_split(cfg.test)
+    for i, defence in enumerate(cfg.defences):
+        one = _One(cfg.output[i], cfg.metrics[i], cfg.curve[i], cfg.checkpoint[i], cfg.seed, defence, cfg)
+        _train_one(cfg, one, train, test)
+
+
+def _train_one(cfg: Config, one: _One, train: Any, test: Any) -> None:
     from reproflow.attacks.suite import generator_recursion
     from reproflow.defences import DefenceName, TrainSettings, build_defence, parse_defence_name, train_defence
     from reproflow.defences.registry import defence_kwargs
@@ -70,8 +105,7 @@ def run(cfg: Config) -> None:
 
     started = time.time()
     device = resolve_device(cfg.device)
-    name = parse_defence_name(cfg.defence)
-    train, test = load_split(cfg.train), load_split(cfg.test)
+    name = parse_defence_name(one.defence)
     # every defence of one seed starts from the same initialisation (pairs the comparison by seed)
     seed_everything(cfg.seed)
     # the pretrained checkpoint fixes the architecture; its weights are the start only with --init pretrained
@@ -86,22 +120,23 @@ def run(cfg: Config) -> None:
     recursion: dict[str, Any] = {}
     if name in (DefenceName.ATTRIBUTE_AUGMENTATION, DefenceName.SPA_AT):
         if cfg.manipulator is None:
-            raise UserError(f"defence '{cfg.defence}' needs --manipulator")
+            raise UserError(f"defence '{one.defence}' needs --manipulator")
         manipulator = load_manipulator(cfg.manipulator, device)
     if name is DefenceName.SPA_AT:
         if cfg.generator is None:
             raise UserError("defence 'spa_at' needs --generator")
         generator = load_generator(cfg.generator, device)
         recursion = generator_recursion(generator)
+    section = (cfg.settings or {}).get(one.defence)
     defence = build_defence(name, cfg.eps, seed=cfg.seed, manipulator=manipulator, generator=generator, train=train,
-                            **defence_kwargs(name, cfg.settings, cfg.eps, recursion))
+                            **defence_kwargs(name, section, cfg.eps, recursion))
     settings = TrainSettings(**dump(cfg.training), augment=cfg.augment)
-    model, rows, metrics = train_defence(model, defence, train, test, settings, cfg.seed, device, cfg.checkpoint,
+    model, rows, metrics = train_defence(model, defence, train, test, settings, cfg.seed, device, one.checkpoint,
                                          cfg.dataset, cfg.eval_batch_size)
-    meta = {"dataset": cfg.dataset, "seed": cfg.seed, "defence": cfg.defence, "eps": cfg.eps, "init": cfg.init,
+    meta = {"dataset": cfg.dataset, "seed": cfg.seed, "defence": one.defence, "eps": cfg.eps, "init": cfg.init,
             **metrics}
-    save_classifier(cfg.output, model, arch["arch"], arch["in_channels"], arch["num_classes"], arch["image_size"], meta)
-    finish_training(cfg, rows, metrics, device, started)
+    save_classifier(one.output, model, arch["arch"], arch["in_channels"], arch["num_classes"], arch["image_size"], meta)
+    finish_training(one, rows, metrics, device, started)
 
 
 main = main_entry(Config, run)

@@ -270,6 +270,7 @@ class Advtrain:
     """Settings at advtrain."""
 
     defences: tuple[Literal['standard', 'pgd_at', 'trades', 'attribute_augmentation', 'spa_at'], ...]
+    train_jobs: Literal['per_defence', 'per_seed']
     manipulator: Literal['msp', 'oracle']
     init: Literal['scratch', 'pretrained']
     eval_batch_size: int
