@@ -10,7 +10,7 @@ import pytest
 
 from reproflow.errors import UserError
 from reproflow.report import summary as S
-from reproflow.report.verdicts import Interval, Verdict, band_verdict, combine, directional_verdict
+from reproflow.report.verdicts import Interval, Verdict, band_verdict, combine, directional_verdict, excludes_zero
 
 SET = S.Settings(coverage=0.95, slope_tolerance=0.25, rate_tolerance=0.2, cstar_margin=1e-9)
 
@@ -198,6 +198,21 @@ def test_trainable_depth_is_judged_per_panel_on_the_shape_at_fitted_k():
     out = S.claim_trainable_depth(mid, SET)
     assert out.verdict is Verdict.INCONCLUSIVE and "a: ~12 seeds" in out.evidence
     assert S.claim_trainable_depth(ok[ok.source == "authors"], SET).verdict is Verdict.NOT_RUN
+    # a bootstrap whose resamples tie puts an end at 0 plus rounding (a cpu run: 1.6e-19): not a decision
+    tie = _shape([("a", "project", 0.214, 1.6e-19, 0.4, 5)])
+    out = S.claim_trainable_depth(tie, SET)
+    assert out.verdict is Verdict.INCONCLUSIVE and "touches 0" in out.evidence
+    assert S.claim_trainable_depth(_shape([("a", "project", -0.2, -0.4, -1e-17, 5)]), SET).verdict is Verdict.INCONCLUSIVE
+    assert S.claim_trainable_depth(_shape([("a", "project", 0.214, 1e-4, 0.4, 5)]), SET).verdict is Verdict.FAILS
+
+
+@pytest.mark.parametrize("low, high, side", [(1e-4, 1.0, 1), (1.6e-19, 1.0, 0), (-1.0, -2e-16, 0), (-1.0, -1e-3, -1),
+                                             (-0.5, 0.5, 0), (math.nan, 1.0, 0)])
+def test_excludes_zero_treats_an_end_at_rounding_distance_as_touching(low, high, side):
+    assert excludes_zero(low, high) == side
+    iv = Interval((low + high) / 2, low, high, 5, 0.95, "bootstrap")
+    expected = {1: Verdict.HOLDS, -1: Verdict.FAILS, 0: Verdict.INCONCLUSIVE}[side]
+    assert directional_verdict(iv, "greater") is expected
 
 
 def _captions():

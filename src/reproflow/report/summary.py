@@ -23,7 +23,15 @@ import numpy as np
 import pandas as pd
 
 from reproflow.errors import UserError
-from reproflow.report.verdicts import Interval, Verdict, band_verdict, combine, count, directional_verdict
+from reproflow.report.verdicts import (
+    Interval,
+    Verdict,
+    band_verdict,
+    combine,
+    count,
+    directional_verdict,
+    excludes_zero,
+)
 
 NAN = math.nan
 
@@ -329,12 +337,10 @@ def claim_universality(slopes: pd.DataFrame, settings: Settings) -> Outcome:
 def shape_verdict(low: float, high: float) -> Verdict:
     """MF-trainable-depth decision on one panel from the interval [low, high] of the shape difference
     sigma(min(xi_1, xi_2)) - sigma(xi_c) (each candidate at its own fitted k): holds when the interval
-    lies below 0 (the paper's depth scale has the better shape), fails above 0, else inconclusive."""
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return Verdict.INCONCLUSIVE
-    if high < 0:
-        return Verdict.HOLDS
-    return Verdict.FAILS if low > 0 else Verdict.INCONCLUSIVE
+    lies below 0 (the paper's depth scale has the better shape), fails above 0, else inconclusive: also when
+    an end touches 0, as a bootstrap whose resamples tie (both candidates fit equally well) makes it."""
+    side = excludes_zero(low, high)
+    return Verdict.HOLDS if side < 0 else Verdict.FAILS if side > 0 else Verdict.INCONCLUSIVE
 
 
 def claim_trainable_depth(shape: pd.DataFrame, settings: Settings) -> Outcome:
@@ -366,7 +372,9 @@ def claim_trainable_depth(shape: pd.DataFrame, settings: Settings) -> Outcome:
         v = shape_verdict(r.shape_diff_low, r.shape_diff_high)
         vs.append(v)
         ks = ", ".join(f"k({c})={getattr(r, 'k_' + c):.1f}" for c in ("xi_c", "min_xi1_xi2") if hasattr(r, "k_" + c))
-        parts.append(f"{r.panel} {r.shape_diff:+.3f} [{r.shape_diff_low:+.3f}, {r.shape_diff_high:+.3f}] ({ks})")
+        touches = " (an end touches 0: tied bootstrap resamples)" if (
+            v is Verdict.INCONCLUSIVE and min(abs(r.shape_diff_low), abs(r.shape_diff_high)) <= 1e-6) else ""
+        parts.append(f"{r.panel} {r.shape_diff:+.3f} [{r.shape_diff_low:+.3f}, {r.shape_diff_high:+.3f}] ({ks}){touches}")
         if v is Verdict.INCONCLUSIVE and hasattr(r, "n_seeds"):
             k = draws_to_decide(r.shape_diff_low, r.shape_diff_high, -math.inf, 0.0, int(r.n_seeds))
             need.append(f"{r.panel}: ~{k:.0f} seeds (same columns)" if math.isfinite(k) else
@@ -375,8 +383,8 @@ def claim_trainable_depth(shape: pd.DataFrame, settings: Settings) -> Outcome:
                 + "; ".join(parts))
     ref = shape[src == "authors"]
     if len(ref):
-        better = int((ref["shape_diff_high"] < 0).sum())
-        worse = int((ref["shape_diff_low"] > 0).sum())
+        sides = [excludes_zero(lo, hi) for lo, hi in zip(ref["shape_diff_low"], ref["shape_diff_high"])]
+        better, worse = sides.count(-1), sides.count(1)
         evidence += (f". Authors' released panels, same code: min(xi_1,xi_2) better in {better}, worse in {worse}, "
                      f"undecided in {len(ref) - better - worse} of {len(ref)}")
         if "k_xi_c" in ref.columns and "k_min_xi1_xi2" in ref.columns:

@@ -38,6 +38,26 @@ def _finite(x: float | None) -> bool:
     return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
 
 
+# An interval end closer to 0 than this (relative to the interval's scale) touches 0: a percentile bootstrap whose
+# resamples tie exactly (both sides equal) puts its end at 0 plus rounding (1.6e-19 in a cpu run), which does
+# not exclude 0 and must not decide a claim.
+ZERO_TOL = 1e-9
+
+
+def excludes_zero(low: float, high: float) -> int:
+    """+1 when ``[low, high]`` lies clearly above 0, -1 clearly below, 0 when it contains or touches 0
+    (an end within :data:`ZERO_TOL` times the interval's scale of 0) or is not finite."""
+    if not (_finite(low) and _finite(high)):
+        return 0
+    low, high = min(low, high), max(low, high)
+    tol = ZERO_TOL * max(1.0, abs(low), abs(high))
+    if low > tol:
+        return 1
+    if high < -tol:
+        return -1
+    return 0
+
+
 def band_verdict(low: float, high: float, band_low: float, band_high: float) -> Verdict:
     """Verdict on "the quantity lies in ``[band_low, band_high]``" from its interval ``[low, high]``.
 
@@ -129,17 +149,17 @@ def directional_verdict(interval: Interval, direction: str) -> Verdict:
     """Verdict on "the estimate is below 0" (``direction="less"``) or "above 0" (``"greater"``).
 
     Holds when the whole interval lies on the claimed side of 0, fails when it lies on the other side,
-    inconclusive otherwise. An interval of zero width (no spread between units) or no interval at all
+    inconclusive otherwise (also when an end touches 0: :func:`excludes_zero`). An interval of zero width (no spread between units) or no interval at all
     (fewer than two units) never decides a claim on its own: it is inconclusive.
     """
     if direction not in ("less", "greater"):
         raise ValueError(f"direction must be 'less' or 'greater', got {direction!r}")
     if not interval.finite or interval.high - interval.low <= 1e-12 * max(1.0, abs(interval.estimate)):
         return Verdict.INCONCLUSIVE
-    lo, hi = (-interval.high, -interval.low) if direction == "less" else (interval.low, interval.high)
-    if lo > 0:
+    side = excludes_zero(interval.low, interval.high) * (-1 if direction == "less" else 1)
+    if side > 0:
         return Verdict.HOLDS
-    if hi < 0:
+    if side < 0:
         return Verdict.FAILS
     return Verdict.INCONCLUSIVE
 
