@@ -142,3 +142,20 @@ def test_every_cli_runs_alone(name, capsys):
         mod.main(["--help"])
     assert exc.value.code == 0
     assert "--log" in capsys.readouterr().out
+
+
+def test_editor_and_judge_seeds_are_never_an_attacked_seed_pair():
+    """The learned editor trains at max(seeds) + 1: its label classifier is no attacked classifier and no judge;
+    each seed's judge is another attacked seed (cyclic)."""
+    from reproflow.errors import UserError
+    from reproflow.settings import derived
+
+    for seeds in ([0, 1, 2, 3, 4], [3, 1, 7], [0]):
+        e = derived.editor_seed(seeds)
+        assert e not in seeds and e == max(seeds) + 1
+        judges = [derived.judge_seed(seeds, s) for s in seeds]
+        assert e not in judges and sorted(judges) == sorted(seeds)
+        if len(seeds) > 1:
+            assert all(j != s for j, s in zip(judges, seeds))
+    with pytest.raises(UserError):
+        derived.editor_seed([])

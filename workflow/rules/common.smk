@@ -37,6 +37,10 @@ put_interpreter_on_path()
 
 # Every output lives under the scale's results root (paper: results/, quick: results/quick/, ...)
 R = config["results_root"]
+# The learned attribute editor's seed: one MSP manipulator per dataset (the paper's pretrained manipulator), trained
+# at max(pretrain.seeds) + 1 with that seed's clean classifier for label preservation, so the classifier it preserves
+# labels against is neither attacked nor a judge (reproflow.settings.derived.editor_seed)
+EDITOR_SEED = derived.editor_seed(S.pretrain.seeds)
 DEVICE = config["device"]
 # GPUs requested from a scheduler by the heavy (GPU-capable) rules; 0 at the CPU scales.
 GPUS = config["gpus_per_job"]
@@ -75,9 +79,13 @@ def bench_path(phase, name):
 
 def pretrain_model(dataset, seed, name):
     """Path of a pretrained model file (name: classifier | oracle | manipulator | generator | generator_learned);
-    the exact rotation oracle has no weights and is one per dataset."""
+    the exact rotation oracle has no weights and is one per dataset; the learned manipulator is one per dataset too,
+    the editor seed's (``seed`` is ignored for both)."""
     if name == "oracle":
         return f"{R}/pretrain/dataset~{dataset}/oracle.pt"
+    if name == "manipulator":
+        # one learned editor per dataset, trained at the editor seed (outside the attacked seeds)
+        seed = EDITOR_SEED
     return f"{R}/pretrain/dataset~{dataset}/seed~{seed}/{name}.pt"
 
 
@@ -123,18 +131,22 @@ def _pretrain_collect_inputs(wildcards):
     out = {
         "test": f"{R}/data/dataset~{d}/test.pt",
         "manipulator": pretrain_model(d, seeds[0], "manipulator"),
+        # per attacked seed: classifier and generator; the one learned editor at the editor seed (its label
+        # classifier, seed EDITOR_SEED's, is a helper: not in the tables)
         "curves_in": [
             f"{R}/pretrain/dataset~{d}/seed~{s}/{m}_curve.csv"
             for s in seeds
-            for m in ("classifier", "manipulator", "generator")
-        ],
+            for m in ("classifier", "generator")
+        ]
+        + [f"{R}/pretrain/dataset~{d}/seed~{EDITOR_SEED}/manipulator_curve.csv"],
         # the learned-editor generator's metrics too (its diversity figures); curves: the primary models only
         "metrics_in": [
             f"{R}/pretrain/dataset~{d}/seed~{s}/{m}_metrics.json"
             for s in seeds
-            for m in ["classifier", "manipulator"]
+            for m in ["classifier"]
             + derived.generator_models(S.pretrain, S.attack, S.advtrain, d)
-        ],
+        ]
+        + [f"{R}/pretrain/dataset~{d}/seed~{EDITOR_SEED}/manipulator_metrics.json"],
     }
     if pretrain_has_oracle(d):
         out["oracle"] = pretrain_model(d, seeds[0], "oracle")
@@ -150,7 +162,7 @@ def _pretrain_all_outputs():
             + (["oracle"] if pretrain_has_oracle(d) else [])
         )
         for s in PRE["seeds"]:
-            out += list(dict.fromkeys(pretrain_model(d, s, m) for m in models))
+            out += [pretrain_model(d, s, m) for m in models]
         out += [
             f"{R}/pretrain/dataset~{d}/{a}"
             for a in (
@@ -164,7 +176,8 @@ def _pretrain_all_outputs():
                 "manipulator_grid.pdf",
             )
         ]
-    return out
+    # the oracle and the learned editor are one file per dataset, named by every seed
+    return list(dict.fromkeys(out))
 
 
 # ---- meanfield phase helpers (kept here: snakemake --lint wants rules and functions apart) ----
@@ -244,8 +257,6 @@ def _attack_jobs(artifact):
     ]
 
 
-def manipulator_label_seed(seed):
-    return derived.label_seed(S.pretrain.seeds, int(seed))
 
 
 def attack_editor(dataset):

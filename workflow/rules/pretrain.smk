@@ -3,7 +3,8 @@
 # Outputs (P = {R}/pretrain/dataset~{dataset}; models load with reproflow.models.load_*):
 #   rule train_classifier  -> P/seed~{seed}/classifier.pt,  classifier_metrics.json,  classifier_curve.csv
 #   rule build_oracle      -> P/oracle.pt                      (*_rot datasets only; exact, one per dataset)
-#   rule train_manipulator -> P/seed~{seed}/manipulator.pt, manipulator_metrics.json, manipulator_curve.csv
+#   rule train_manipulator -> P/seed~{E}/manipulator.pt, manipulator_metrics.json, manipulator_curve.csv: one learned
+#                             editor per dataset at the editor seed E = max(pretrain.seeds) + 1, with seed E's classifier
 #   rule train_generator   -> P/seed~{seed}/generator.pt,  generator_metrics.json,  generator_curve.csv
 #                             (through pretrain.generator.<dataset>.manipulator), and where a learned-editor run
 #                             beside the exact rotation needs one, generator_learned.{pt,...} through the MSP
@@ -95,10 +96,9 @@ rule train_manipulator:
     input:
         train=f"{PRE_DATA}/train.pt",
         test=f"{PRE_DATA}/test.pt",
-        # label preservation against a classifier that is neither attacked nor the judge (issue #11)
-        classifier=lambda w: pretrain_model(
-            w.dataset, manipulator_label_seed(w.seed), "classifier"
-        ),
+        # label preservation against the editor seed's own clean classifier: neither attacked nor a judge (issue #11);
+        # the job runs at the editor seed only (pretrain_model(..., "manipulator") names that seed's file)
+        classifier=f"{PRE_DIR}/classifier.pt",
     output:
         model=f"{PRE_DIR}/manipulator.pt",
         metrics=f"{PRE_DIR}/manipulator_metrics.json",

@@ -229,11 +229,11 @@ class StackedMLP:
                 continue
             lr = self.lrs.view(-1, *([1] * (p.dim() - 1)))
             if self.optimizer == "sgd":
-                p.sub_(lr * g)
+                p.addcmul_(lr, g, value=-1.0)  # p -= lr g without a temporary
             else:
                 v = self.opt_state[i]
                 v.mul_(RMSPROP_ALPHA).addcmul_(g, g, value=1.0 - RMSPROP_ALPHA)
-                p.sub_(lr * g / (v.sqrt() + RMSPROP_EPS))
+                p.addcdiv_(lr * g, v.sqrt().add_(RMSPROP_EPS), value=-1.0)
             p.grad = None
 
     @torch.no_grad()

@@ -64,10 +64,13 @@ def judge_seed(seeds: tuple[int, ...] | list[int], seed: int) -> int:
     return _cyclic(seeds, seed, 1)
 
 
-def label_seed(seeds: tuple[int, ...] | list[int], seed: int) -> int:
-    """The classifier the learned editor preserves labels against: two seeds on (cyclic). With fewer than
-    three seeds it coincides with the attacked classifier or the judge (tiny scale: code paths only)."""
-    return _cyclic(seeds, seed, 2)
+def editor_seed(seeds: tuple[int, ...] | list[int]) -> int:
+    """The seed of the learned attribute editor, one per dataset like the paper's pretrained manipulator:
+    ``max(pretrain.seeds) + 1``, outside the attacked seeds. The editor trains at this seed and preserves labels
+    against this seed's clean classifier, which is neither an attacked classifier nor any seed's judge."""
+    if not seeds:
+        raise UserError("pretrain.seeds is empty")
+    return max(int(s) for s in seeds) + 1
 
 
 def has_oracle(dataset: str) -> bool:
