@@ -49,7 +49,9 @@ wildcard_constraints:
 # {defence} wildcard; per_seed = one job per (dataset, seed) training every defence of the seed in turn
 TRAIN_PER_SEED = ADV["train_jobs"] == "per_seed"
 TRAIN_GROUP = list(ADV["defences"]) if TRAIN_PER_SEED else ["{defence}"]
-TRAIN_JOB = "{dataset}/seed~{seed}" if TRAIN_PER_SEED else "{dataset}/{defence}/seed~{seed}"
+TRAIN_JOB = (
+    "{dataset}/seed~{seed}" if TRAIN_PER_SEED else "{dataset}/{defence}/seed~{seed}"
+)
 
 
 # the defences one train_defence job trains, and its outputs of one artifact
@@ -75,6 +77,7 @@ rule train_defence:
         log_path("advtrain", f"train_defence/{TRAIN_JOB}"),
     benchmark:
         bench_path("advtrain", f"train_defence/{TRAIN_JOB}")
+    priority: 2
     conda:
         "../envs/reproflow.yaml"
     threads: 1
@@ -157,6 +160,7 @@ rule evaluate_defence:
         log_path("advtrain", "evaluate_defence/{dataset}/seed~{seed}"),
     benchmark:
         bench_path("advtrain", "evaluate_defence/{dataset}/seed~{seed}")
+    priority: 1
     conda:
         "../envs/reproflow.yaml"
     threads: 1

@@ -28,6 +28,7 @@ rule evaluate_attacks:
         log_path("attack", "evaluate_attacks/{dataset}/seed~{seed}"),
     benchmark:
         bench_path("attack", "evaluate_attacks/{dataset}/seed~{seed}")
+    priority: 1
     conda:
         "../envs/reproflow.yaml"
     threads: 1

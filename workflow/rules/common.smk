@@ -257,8 +257,6 @@ def _attack_jobs(artifact):
     ]
 
 
-
-
 def attack_editor(dataset):
     return derived.editor(S.attack, dataset)
 

@@ -38,6 +38,7 @@ rule train_classifier:
         log_path("pretrain", "train_classifier/{dataset}/seed~{seed}"),
     benchmark:
         bench_path("pretrain", "train_classifier/{dataset}/seed~{seed}")
+    priority: 4
     conda:
         "../envs/reproflow.yaml"
     threads: 1
@@ -107,6 +108,7 @@ rule train_manipulator:
         log_path("pretrain", "train_manipulator/{dataset}/seed~{seed}"),
     benchmark:
         bench_path("pretrain", "train_manipulator/{dataset}/seed~{seed}")
+    priority: 5
     conda:
         "../envs/reproflow.yaml"
     threads: 1
@@ -150,6 +152,7 @@ rule train_generator:
         log_path("pretrain", "train_generator/{dataset}/seed~{seed}{learned}"),
     benchmark:
         bench_path("pretrain", "train_generator/{dataset}/seed~{seed}{learned}")
+    priority: 3
     conda:
         "../envs/reproflow.yaml"
     threads: 1
