@@ -38,7 +38,7 @@ def run(cfg: Config) -> None:
     if not cfg.curves.exists():
         raise UserError(f"{cfg.curves}: file not found; run collect_pretrain first")
     curves = pd.read_csv(cfg.curves)
-    save_figure(plot_training_curves(curves, f"pretrain: {cfg.dataset} (mean +- sd over seeds)"), cfg.curves_figure)
+    save_figure(plot_training_curves(curves, f"pretrain: {cfg.dataset} (mean +- sd over seeds; the editor: one run)"), cfg.curves_figure)
     try:
         with np.load(cfg.sweep) as z:
             sweep = {k: z[k] for k in z.files}
