@@ -174,3 +174,10 @@ def test_t2_cli_reads_the_gate(tmp_path) -> None:
     h = json.loads((tmp_path / "headline.json").read_text())
     assert h["verdict"] == "inconclusive" and h["not_counted"] == ["digits_rot/spa"]
     assert "not counted: digits_rot/spa" in (tmp_path / "T2.md").read_text()
+    # the defences' training at this scale is stated on every row
+    training = '{"digits_rot": {"epochs": 2, "warmup_epochs": 0, "batch_size": 64, "optimizer": "adam", "lr": 0.001}}'
+    inner = '{"pgd_at": {"steps": 3, "step_factor": 2.5}, "spa_at": {"steps": 2, "restarts": 1}}'
+    assert tabulate_claim_t2.main([*args, "--gate", str(tmp_path / "gate.csv"), "--training", training,
+                                   "--inner", inner]) == 0
+    t2 = pd.read_csv(tmp_path / "T2.csv")
+    assert set(t2.defence_schedule) == {"2 epochs (0 clean warm-up), PGD-AT 3 steps, SPA-AT T=2 R=1"}

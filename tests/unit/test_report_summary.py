@@ -96,6 +96,9 @@ def test_t2_judges_claim_rows_only_and_quotes_the_cost():
     assert "clean vs pgd_at -0.500" in out.evidence and "pgd vs pgd_at -0.600" in out.evidence
     assert S.claim_t2(_t2([0.2, -0.15]), SET).verdict is Verdict.FAILS
     assert S.claim_t2(_t2([0.2, 0.01]), SET).verdict is Verdict.INCONCLUSIVE
+    # the defences' schedule at this scale travels with the rows into the evidence
+    sized = _t2([0.2, -0.15]).assign(defence_schedule="2 epochs (0 clean warm-up), SPA-AT T=2 R=1")
+    assert "defences trained at this scale: 2 epochs (0 clean warm-up), SPA-AT T=2 R=1" in S.claim_t2(sized, SET).evidence
 
 
 def test_bad_table_names_the_file_and_columns():

@@ -279,6 +279,8 @@ rule tabulate_claim_t2:
             coverage=config["report"]["coverage"],
             scale=config["scale"],
             editors={d: attack_editor(d) for d in PRE["datasets"]},
+            training={d: ADV["training"][d] for d in PRE["datasets"]},
+            inner={k: ADV[k] for k in ("pgd_at", "trades", "spa_at")},
         ),
         code=code_of("tabulate_claim_t2"),
     shell:

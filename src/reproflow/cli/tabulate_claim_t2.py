@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -43,6 +44,10 @@ class Config:
     # the attack phase's gate table of the learned editor (claims/editor_gate.csv): needed where a primary editor
     # is the learned one, whose claim rows count only when it passes (as in T1)
     gate: Path | None = None
+    # the defences' training at this scale, stated beside every row (params.yaml advtrain): dataset -> its
+    # advtrain.training section, and the inner attacks of PGD-AT, TRADES and SPA-AT
+    training: dict[str, Any] | None = None
+    inner: dict[str, Any] | None = None
 
 
 def run(cfg: Config) -> None:
@@ -64,6 +69,8 @@ def run(cfg: Config) -> None:
     t2 = claim_t2(ev, eps, baselines=cfg.baselines, joint_attacks=cfg.joint_attacks,
                   cost_baselines=cfg.cost_baselines, coverage=cfg.coverage, editors=editors, gates=gates)
     t2.insert(0, "scale", cfg.scale)
+    if cfg.training:
+        t2["defence_schedule"] = [schedule(cfg.training.get(d), cfg.inner or {}) for d in t2["dataset"]]
     write_table(cfg.output, t2)
     summary = headline(t2, summarise(ev), eps, cfg.coverage, cfg.scale)
     show = t2.copy()
@@ -81,6 +88,21 @@ def run(cfg: Config) -> None:
     write_json(cfg.headline, summary)
     log.info("claim T2: %s %s", summary["verdict"], summary["verdicts"])
     write_sidecar(cfg.output, cfg, None, "cpu", started)
+
+
+def schedule(training: dict[str, Any] | None, inner: dict[str, Any]) -> str:
+    """One line naming how the defences of a T2 row were trained, e.g. ``2 epochs (0 clean warm-up), PGD-AT 3 steps,
+    TRADES 3 steps, SPA-AT T=2 R=1``: a reader sees whether the comparison ran at the paper's schedule."""
+    if not training:
+        return "n/a"
+    parts = [f"{training['epochs']} epochs ({training['warmup_epochs']} clean warm-up)"]
+    if inner.get("pgd_at"):
+        parts.append(f"PGD-AT {inner['pgd_at']['steps']} steps")
+    if inner.get("trades"):
+        parts.append(f"TRADES {inner['trades']['steps']} steps")
+    if inner.get("spa_at"):
+        parts.append(f"SPA-AT T={inner['spa_at']['steps']} R={inner['spa_at']['restarts']}")
+    return ", ".join(parts)
 
 
 main = main_entry(Config, run)

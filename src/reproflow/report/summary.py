@@ -170,8 +170,8 @@ def claim_t2(t2: pd.DataFrame, settings: Settings) -> Outcome:
     ``t2`` (advtrain phase, claims/T2.csv): rows of ``kind`` "claim" per (dataset, eps, attack,
     baseline) with ``diff_mean`` = SPA-AT accuracy - baseline accuracy (paired over seeds; positive
     supports T2) and its t-interval ``diff_low``/``diff_high``; rows of ``kind`` "cost" (clean and pixel-PGD accuracy of SPA-AT
-    against other defences) are quoted in the evidence, not judged. Measured: the mean difference
-    over the claim rows.
+    against other defences) are quoted in the evidence, not judged, as is ``defence_schedule`` (how the defences
+    were trained at this scale). Measured: the mean difference over the claim rows.
     """
     _need(t2, {"kind", "attack", "baseline", "diff_mean"}, "claims/T2.csv")
     out = _directional_table(_counting(t2[t2["kind"] == "claim"]), ["dataset", "eps", "attack", "baseline"], "diff_mean",
@@ -181,6 +181,9 @@ def claim_t2(t2: pd.DataFrame, settings: Settings) -> Outcome:
         parts = [f"{r.attack if r.attack != 'none' else 'clean'} vs {r.baseline} {r.diff_mean:+.3f}"
                  for r in cost.itertuples(index=False)]
         out = dataclasses.replace(out, evidence=out.evidence + "; SPA-AT cost: " + ", ".join(parts))
+    if "defence_schedule" in t2.columns:
+        sched = "; ".join(dict.fromkeys(str(x) for x in t2["defence_schedule"].dropna()))
+        out = dataclasses.replace(out, evidence=out.evidence + f"; defences trained at this scale: {sched}")
     return out
 
 
