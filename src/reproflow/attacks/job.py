@@ -9,6 +9,7 @@ metric table. :class:`Evaluation` is the part of their configs they share; the C
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,8 +70,8 @@ class Loaded:
 
 
 def load(cfg: Evaluation, classifier: Path) -> Loaded:
-    """The split and frozen models of one evaluation; ``classifier`` is the model attacked. Loaded afresh for
-    each classifier of a job, so a generator refitted against one never carries over to the next."""
+    """The split and frozen models of one evaluation; ``classifier`` is the model attacked. A job that attacks
+    several classifiers moves on to the next one with :func:`retarget`."""
     from reproflow.models import load_classifier, load_generator, load_manipulator
 
     device = resolve_device(cfg.device)
@@ -84,6 +85,18 @@ def load(cfg: Evaluation, classifier: Path) -> Loaded:
     learned_generator = load_generator(cfg.generator_learned, device) if cfg.generator_learned is not None else None
     return Loaded(device, split, load_classifier(classifier, device), manipulator,
                   load_generator(cfg.generator, device), oracle, primary, learned, learned_generator)
+
+
+def retarget(cfg: Evaluation, m: Loaded, classifier: Path) -> Loaded:
+    """``m`` pointed at another attacked classifier: the split and editors are kept, the generators are read
+    afresh (a refit against one classifier never carries over to the next) and the seed is reset as in :func:`load`,
+    so each classifier's numbers equal those of a job of its own."""
+    from reproflow.models import load_classifier, load_generator
+
+    seed_everything(cfg.seed)
+    learned_generator = load_generator(cfg.generator_learned, m.device) if cfg.generator_learned is not None else None
+    return dataclasses.replace(m, classifier=load_classifier(classifier, m.device),
+                               generator=load_generator(cfg.generator, m.device), learned_generator=learned_generator)
 
 
 def evaluate(cfg: Evaluation, m: Loaded, labels: dict[str, Any], *, judge: torch.nn.Module | None = None,

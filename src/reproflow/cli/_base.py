@@ -20,7 +20,7 @@ import sys
 import time
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -243,6 +243,18 @@ def main_entry(config_cls: type[C], run: Callable[[C], None]) -> Callable[[list[
         return run_cli(config_cls, run, argv)
 
     return main
+
+
+def check_paired(**lists: Sequence[Any]) -> None:
+    """A CLI that handles several items per job takes one list flag per field, paired by position: raise
+    ValueError (a usage error) unless they have the same length and the first names no item twice."""
+    lengths = [len(v) for v in lists.values()]
+    if len(set(lengths)) > 1:
+        names = ", ".join("--" + k.replace("_", "-") for k in lists)
+        raise ValueError(f"{names} must pair up, got {', '.join(map(str, lengths))} values")
+    first, items = next(iter(lists.items()))
+    if len(set(items)) != len(items):
+        raise ValueError(f"--{first.replace('_', '-')} repeats an item: {' '.join(map(str, items))}")
 
 
 def exit_with(main: Callable[[list[str] | None], int]) -> None:

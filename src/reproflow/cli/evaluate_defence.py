@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reproflow.attacks import job
-from reproflow.cli._base import exit_with, main_entry
+from reproflow.cli._base import check_paired, exit_with, main_entry
 from reproflow.device import describe_device
 from reproflow.runinfo import write_sidecar
 from reproflow.settings.sections import AdvtrainRefit
@@ -35,9 +35,7 @@ class Config(job.Evaluation):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not len(self.classifiers) == len(self.metrics) == len(self.defences):
-            raise ValueError(f"--classifiers, --metrics and --defences must pair up, got {len(self.classifiers)}, "
-                             f"{len(self.metrics)} and {len(self.defences)}")
+        check_paired(defences=self.defences, classifiers=self.classifiers, metrics=self.metrics)
 
 
 def run(cfg: Config) -> None:
@@ -49,9 +47,10 @@ def run(cfg: Config) -> None:
     from reproflow.seeding import derive_seed
 
     train = load_split(cfg.train) if cfg.refit.batches > 0 else None
+    m: job.Loaded | None = None
     for defence, classifier, metrics in zip(cfg.defences, cfg.classifiers, cfg.metrics, strict=True):
         started = time.time()
-        m = job.load(cfg, classifier)
+        m = job.load(cfg, classifier) if m is None else job.retarget(cfg, m, classifier)
         labels = {"phase": "advtrain", "dataset": cfg.dataset, "model": defence}
         refit: dict[str, float] = {}
         # each generator is refitted through the editor it is trained through and used with: the primary one through

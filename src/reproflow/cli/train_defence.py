@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reproflow.cli._base import exit_with, main_entry
+from reproflow.cli._base import check_paired, exit_with, main_entry
 from reproflow.device import resolve_device
 from reproflow.errors import UserError
 from reproflow.io import load_torch
@@ -64,13 +64,8 @@ class Config:
             raise ValueError(f"--init must be one of {', '.join(INITS)}, got {self.init!r}")
         if not 0 <= self.eps <= 1:
             raise ValueError(f"--eps must lie in [0, 1], got {self.eps}")
-        lengths = {len(self.defences), len(self.output), len(self.metrics), len(self.curve), len(self.checkpoint)}
-        if len(lengths) != 1:
-            raise ValueError(f"--defences, --output, --metrics, --curve and --checkpoint must pair up, got "
-                             f"{len(self.defences)}, {len(self.output)}, {len(self.metrics)}, {len(self.curve)} "
-                             f"and {len(self.checkpoint)}")
-        if len(set(self.defences)) != len(self.defences):
-            raise ValueError(f"--defences repeats a defence: {' '.join(self.defences)}")
+        check_paired(defences=self.defences, output=self.output, metrics=self.metrics, curve=self.curve,
+                     checkpoint=self.checkpoint)
 
 
 @dataclass(frozen=True)
@@ -90,9 +85,8 @@ def run(cfg: Config) -> None:
     from reproflow.data.store import load_split
 
     train, test = load_split(cfg.train), load_split(cfg.test)
-    for i, defence in enumerate(cfg.defences):
-        one = _One(cfg.output[i], cfg.metrics[i], cfg.curve[i], cfg.checkpoint[i], cfg.seed, defence, cfg)
-        _train_one(cfg, one, train, test)
+    for defence, *files in zip(cfg.defences, cfg.output, cfg.metrics, cfg.curve, cfg.checkpoint, strict=True):
+        _train_one(cfg, _One(*files, cfg.seed, defence, cfg), train, test)
 
 
 def _train_one(cfg: Config, one: _One, train: Any, test: Any) -> None:

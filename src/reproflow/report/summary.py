@@ -31,6 +31,7 @@ from reproflow.report.verdicts import (
     count,
     directional_verdict,
     excludes_zero,
+    touches_zero,
 )
 
 NAN = math.nan
@@ -375,8 +376,8 @@ def claim_trainable_depth(shape: pd.DataFrame, settings: Settings) -> Outcome:
         v = shape_verdict(r.shape_diff_low, r.shape_diff_high)
         vs.append(v)
         ks = ", ".join(f"k({c})={getattr(r, 'k_' + c):.1f}" for c in ("xi_c", "min_xi1_xi2") if hasattr(r, "k_" + c))
-        touches = " (an end touches 0: tied bootstrap resamples)" if (
-            v is Verdict.INCONCLUSIVE and min(abs(r.shape_diff_low), abs(r.shape_diff_high)) <= 1e-6) else ""
+        touches = (" (an end touches 0: tied bootstrap resamples)"
+                   if touches_zero(r.shape_diff_low, r.shape_diff_high) else "")
         parts.append(f"{r.panel} {r.shape_diff:+.3f} [{r.shape_diff_low:+.3f}, {r.shape_diff_high:+.3f}] ({ks}){touches}")
         if v is Verdict.INCONCLUSIVE and hasattr(r, "n_seeds"):
             k = draws_to_decide(r.shape_diff_low, r.shape_diff_high, -math.inf, 0.0, int(r.n_seeds))

@@ -44,18 +44,22 @@ def _finite(x: float | None) -> bool:
 ZERO_TOL = 1e-9
 
 
+def _zero_tol(low: float, high: float) -> float:
+    return ZERO_TOL * max(1.0, abs(low), abs(high))
+
+
+def touches_zero(low: float, high: float) -> bool:
+    """An end of the finite interval ``[low, high]`` lies within :data:`ZERO_TOL` times its scale of 0."""
+    return _finite(low) and _finite(high) and min(abs(low), abs(high)) <= _zero_tol(low, high)
+
+
 def excludes_zero(low: float, high: float) -> int:
     """+1 when ``[low, high]`` lies clearly above 0, -1 clearly below, 0 when it contains or touches 0
-    (an end within :data:`ZERO_TOL` times the interval's scale of 0) or is not finite."""
-    if not (_finite(low) and _finite(high)):
+    (:func:`touches_zero`) or is not finite."""
+    if not (_finite(low) and _finite(high)) or touches_zero(low, high):
         return 0
     low, high = min(low, high), max(low, high)
-    tol = ZERO_TOL * max(1.0, abs(low), abs(high))
-    if low > tol:
-        return 1
-    if high < -tol:
-        return -1
-    return 0
+    return 1 if low > 0 else -1 if high < 0 else 0
 
 
 def band_verdict(low: float, high: float, band_low: float, band_high: float) -> Verdict:
