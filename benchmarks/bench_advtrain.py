@@ -26,7 +26,9 @@ def main() -> None:
     from reproflow.attacks.suite import generator_recursion
     from reproflow.config import load_config
     from reproflow.data.store import Split, load_split
-    from reproflow.defences import DefenceName, RefreshSettings, build_defence
+    from reproflow.defences.base import DefenceName
+    from reproflow.defences.refresh import RefreshSettings
+    from reproflow.defences.registry import build_defence
     from reproflow.models import (
         NoiseGenerator,
         RotationOracle,

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from reproflow.attacks import build_attack
+    from reproflow.attacks.registry import build_attack
     from reproflow.attacks.suite import generator_recursion
     from reproflow.device import describe_device, resolve_device
 

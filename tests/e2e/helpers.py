@@ -30,8 +30,10 @@ def env(tmp: Path, cwd: Path | None = None) -> dict[str, str]:
     (PYTHONPATH), so code edits made in the copy are what Snakemake and DVC see."""
     bindir = str(Path(sys.executable).parent)
     extra = {"PYTHONPATH": str(cwd / "src")} if cwd is not None and (cwd / "src").is_dir() else {}
+    # every job writes the reproflow modules it imported under tmp/modules (reproflow.cli._base.record_modules)
     return dict(os.environ, XDG_CACHE_HOME=str(tmp / "xdg-cache"), DVC_NO_ANALYTICS="1", OMP_NUM_THREADS="1",
-                PATH=f"{bindir}:{os.environ.get('PATH', '')}", DVC_CORES="2", **extra)
+                PATH=f"{bindir}:{os.environ.get('PATH', '')}", DVC_CORES="2",
+                REPROFLOW_RECORD_MODULES=str(tmp / "modules"), **extra)
 
 
 def git_init(work: Path, tmp: Path) -> None:

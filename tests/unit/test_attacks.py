@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from reproflow.attacks import LINF_TOL, AttackName, build_attack
+from reproflow.attacks.labels import LINF_TOL
+from reproflow.attacks.registry import AttackName, build_attack
 from reproflow.attacks.semantic import edge_fraction, ssim
 from reproflow.models import NoiseGenerator, RotationOracle, build_classifier
 

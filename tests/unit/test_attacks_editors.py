@@ -10,9 +10,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from reproflow.attacks import LINF_TOL, AttackName, build_attack
 from reproflow.attacks.claims import claim_t1, editor_gates, headline
 from reproflow.attacks.gate import editor_gate, judge_editor_accuracies
+from reproflow.attacks.labels import LINF_TOL
+from reproflow.attacks.registry import AttackName, build_attack
 from reproflow.models import MSPManipulator, NoiseGenerator, RotationOracle, build_classifier
 
 torch.set_num_threads(1)

@@ -8,16 +8,12 @@ import copy
 import pytest
 import torch
 
-from reproflow.attacks import LINF_TOL
+from reproflow.attacks.labels import LINF_TOL
 from reproflow.data.store import Split
-from reproflow.defences import (
-    DefenceName,
-    GeneratorRefresher,
-    RefreshSettings,
-    TrainSettings,
-    build_defence,
-    train_defence,
-)
+from reproflow.defences.base import DefenceName
+from reproflow.defences.refresh import GeneratorRefresher, RefreshSettings
+from reproflow.defences.registry import build_defence
+from reproflow.defences.train import TrainSettings, train_defence
 from reproflow.errors import UserError
 from reproflow.models import NoiseGenerator, RotationOracle, build_classifier
 
@@ -200,7 +196,7 @@ def test_inner_attack_keeps_highest_loss_not_first_success(name: DefenceName) ->
     iterate: per sample the crafted loss is >= that of the same attack stopped at the first
     misclassification (same seed: the early-stopped trajectory is a prefix of the full one), and
     strictly higher on some sample, so the two runs differ."""
-    from reproflow.attacks import build_attack
+    from reproflow.attacks.registry import build_attack
 
     model, am, gen = _parts()
     data = _split(24, 3)

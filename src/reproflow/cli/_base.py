@@ -169,8 +169,27 @@ def run_cli(config_cls: type[C], run: Callable[[C], None], argv: list[str] | Non
     except KeyboardInterrupt:
         log.error("interrupted; checkpoints (if any) are kept for resumption")
         return 130
+    finally:
+        record_modules(cli_module(run))
     log.info("done in %.1fs", time.time() - start)
     return 0
+
+
+MODULES_ENV = "REPROFLOW_RECORD_MODULES"
+
+
+def record_modules(cli: str) -> None:
+    """With ``$REPROFLOW_RECORD_MODULES`` set to a folder, write the ``reproflow`` modules this job imported
+    (one a line) to ``<folder>/<cli>.<pid>.txt``: the end-to-end test checks that each rule's code digest
+    (:mod:`reproflow.deps`) covers what its jobs really ran. Unset (every real run), it does nothing."""
+    import os
+
+    folder = os.environ.get(MODULES_ENV)
+    if not folder:
+        return
+    names = sorted(m for m in sys.modules if m == "reproflow" or m.startswith("reproflow."))
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    Path(folder, f"{cli}.{os.getpid()}.txt").write_text("\n".join(names) + "\n")
 
 
 def cli_module(run: Callable[..., Any]) -> str:

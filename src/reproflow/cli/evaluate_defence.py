@@ -43,7 +43,7 @@ def run(cfg: Config) -> None:
 
     from reproflow.attacks.suite import generator_recursion
     from reproflow.data.store import load_split
-    from reproflow.defences import GeneratorRefresher, RefreshSettings
+    from reproflow.defences.refresh import GeneratorRefresher, RefreshSettings
     from reproflow.seeding import derive_seed
 
     train = load_split(cfg.train) if cfg.refit.batches > 0 else None

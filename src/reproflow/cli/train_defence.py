@@ -91,8 +91,9 @@ def run(cfg: Config) -> None:
 
 def _train_one(cfg: Config, one: _One, train: Any, test: Any) -> None:
     from reproflow.attacks.suite import generator_recursion
-    from reproflow.defences import DefenceName, TrainSettings, build_defence, parse_defence_name, train_defence
-    from reproflow.defences.registry import defence_kwargs
+    from reproflow.defences.base import DefenceName
+    from reproflow.defences.registry import build_defence, defence_kwargs, parse_defence_name
+    from reproflow.defences.train import TrainSettings, train_defence
     from reproflow.models import build_classifier, load_classifier, load_generator, load_manipulator, save_classifier
     from reproflow.settings import dump
     from reproflow.training.loop import finish_training

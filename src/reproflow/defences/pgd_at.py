@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from reproflow.attacks import AttackResult, build_attack
+from reproflow.attacks.base import AttackResult
+from reproflow.attacks.registry import build_attack
 from reproflow.defences.base import Defence, StepOutput, acc, ce
 
 

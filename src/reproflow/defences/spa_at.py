@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reproflow.attacks import AttackResult, build_attack
+from reproflow.attacks.base import AttackResult
+from reproflow.attacks.registry import build_attack
 from reproflow.data.store import Split
 from reproflow.defences.base import Defence, StepOutput, acc
 from reproflow.defences.refresh import GeneratorRefresher, RefreshSettings
