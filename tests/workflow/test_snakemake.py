@@ -31,6 +31,9 @@ def test_lint_is_clean(tmp_path):
 def test_dry_run_every_target(scale, tmp_path):
     res = _snakemake([*TARGETS, "-n", "--nolock", "--quiet", "rules", *SCALES[scale]], tmp_path)
     assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
+    # the top-level Snakefile is the entry point, and the default profile (workflow/profiles/default) is loaded
+    assert "workflow specific profile profiles/default" in res.stdout + res.stderr, (res.stdout + res.stderr)[:2000]
+    assert (REPO / "profiles" / "default").resolve() == REPO / "workflow" / "profiles" / "default"
 
 
 def test_paper_scale_lists_every_data_job(tmp_path):

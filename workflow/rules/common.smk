@@ -24,7 +24,7 @@ from reproflow.settings import derived, load
 from reproflow.settings.sections import Section
 
 try:
-    validate_config(config, Path(workflow.basedir).joinpath("schemas"))
+    validate_config(config, Path(workflow.basedir).joinpath("workflow", "schemas"))
 except UserError as _exc:
     raise WorkflowError(f"invalid config: {_exc}") from None
 

@@ -65,7 +65,7 @@ def phase_deps(phase: str) -> list[str]:
     files: set[str] = set()
     for mod in [f"reproflow.cli.{c}" for c in phase_clis(phase)] + WORKFLOW_MODULES:
         files.update(rel(p) for p in module_files(mod))
-    files.update(["workflow/Snakefile", "workflow/rules/common.smk", f"workflow/rules/{phase}.smk"])
+    files.update(["Snakefile", "workflow/rules/common.smk", f"workflow/rules/{phase}.smk"])
     files.update(rel(p) for p in (ROOT / "workflow" / "schemas").glob("*.schema.yaml"))
     report = ROOT / "workflow" / "report" / phase
     if report.is_dir():

@@ -9,7 +9,7 @@ REPROFLOW_APT_EXTRA="slurm-wlm munge dataset-fashion-mnist" bash workflow/script
 export XDG_CACHE_HOME="${XDG_CACHE_HOME:-$PWD/.cache}" DVC_NO_ANALYTICS=1 OMP_NUM_THREADS=1
 # static checks first (seconds): ruff on the Python, snakefmt on the workflow (snakemake-workflows' convention)
 .venv/bin/ruff check src tests workflow benchmarks
-.venv/bin/snakefmt --check workflow/Snakefile workflow/rules
+.venv/bin/snakefmt --check Snakefile workflow/rules
 set +e
 .venv/bin/python -m pytest -n 2 --dist loadfile -q --durations=10 "$@"
 rc=$?

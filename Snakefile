@@ -3,7 +3,8 @@
 #   snakemake --cores all --configfile config/quick.yaml   # CPU, embedded digits, minutes
 #   snakemake --cores all --configfile config/tiny.yaml    # CI end-to-end, seconds per job
 # The config is validated against workflow/schemas/ before any job runs. Run from the repository
-# root: Snakemake finds this file and loads workflow/profiles/default (cores, rerun-incomplete, ...).
+# root: Snakemake finds this file and loads the default profile (cores, rerun-incomplete, ...) from
+# profiles/default, a link to workflow/profiles/default (Snakemake looks for it beside the Snakefile).
 
 from snakemake.utils import min_version
 
@@ -13,24 +14,24 @@ min_version("9.0")
 configfile: "params.yaml"
 
 
-report: "report/workflow.rst"
+report: "workflow/report/workflow.rst"
 
 
-include: "rules/common.smk"
+include: "workflow/rules/common.smk"
 # SPA: data -> pretrain -> attack -> advtrain
-include: "rules/data.smk"
-include: "rules/pretrain.smk"
-include: "rules/attack.smk"
-include: "rules/advtrain.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/pretrain.smk"
+include: "workflow/rules/attack.smk"
+include: "workflow/rules/advtrain.smk"
 # Mean-field dropout: meanfield -> depth_sweep
-include: "rules/meanfield.smk"
-include: "rules/depth_sweep.smk"
+include: "workflow/rules/meanfield.smk"
+include: "workflow/rules/depth_sweep.smk"
 # Summary of every claim and the HTML report
-include: "rules/report.smk"
+include: "workflow/rules/report.smk"
 # Every figure of the scale, re-rendered from the tables alone (`snakemake figures_all`)
-include: "rules/figures.smk"
+include: "workflow/rules/figures.smk"
 # Where an executor (SLURM) runs what: local rules (downloads, the data check)
-include: "rules/cluster.smk"
+include: "workflow/rules/cluster.smk"
 
 
 rule all:
