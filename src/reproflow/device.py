@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: importing torch here would slow every table CLI
+    import torch
 
 log = logging.getLogger(__name__)
 
 
-def resolve_device(name: str = "auto", *, tf32: bool = False) -> torch.device:  # noqa: F821
+def resolve_device(name: str = "auto", *, tf32: bool = False) -> torch.device:
     """Map ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N`` to a ``torch.device``; configure CUDA once.
 
     ``auto`` picks CUDA when available, else CPU. Asking for CUDA on a machine without it
@@ -54,13 +58,14 @@ def configure_cuda(*, tf32: bool) -> None:
 
     precision = "tf32" if tf32 else "ieee"
     torch.backends.cuda.matmul.fp32_precision = precision
-    torch.backends.cudnn.conv.fp32_precision = precision
-    torch.backends.cudnn.rnn.fp32_precision = precision
+    # set at run time by torch >= 2.9 (the fp32_precision API); torch's stubs do not declare them yet
+    torch.backends.cudnn.conv.fp32_precision = precision  # type: ignore[attr-defined]
+    torch.backends.cudnn.rnn.fp32_precision = precision  # type: ignore[attr-defined]
     torch.backends.cudnn.benchmark = True
     log.info("CUDA settings: fp32 matmul/conv precision %s, cudnn.benchmark on, no AMP", precision)
 
 
-def to_device_once(*tensors: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, ...]:  # noqa: F821
+def to_device_once(*tensors: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, ...]:
     """Move whole data sets to ``device`` at the start of a job, so that each step indexes batches
     there instead of slicing on the CPU and copying every step.
 
@@ -78,13 +83,13 @@ def to_device_once(*tensors: torch.Tensor, device: torch.device) -> tuple[torch.
     return tuple(out)
 
 
-def take_batch(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:  # noqa: F821
+def take_batch(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     """Rows ``idx`` of ``x`` (shape (n, ...) -> (len(idx), ...)), indexed where ``x`` lives; the
     index (a few hundred integers) is what moves, not the batch."""
     return x.index_select(0, idx.to(x.device, non_blocking=True))
 
 
-def device_generator(seed: int, device: torch.device) -> torch.Generator:  # noqa: F821
+def device_generator(seed: int, device: torch.device) -> torch.Generator:
     """A torch generator on ``device`` seeded with ``seed``, for drawing Monte Carlo weights,
     biases and dropout masks where they are used (``torch.randn(..., generator=g, device=device)``)
     instead of on one CPU thread followed by a copy.
@@ -119,7 +124,7 @@ def configure_threads(threads: int) -> None:
             pass
 
 
-def describe_device(device: torch.device) -> str:  # noqa: F821
+def describe_device(device: torch.device) -> str:
     """Human-readable device string for the run sidecar."""
     import torch
 

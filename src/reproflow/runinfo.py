@@ -59,7 +59,7 @@ def sidecar_path(output: str | Path) -> Path:
 
 def write_sidecar(output: str | Path, config: Any, seed: int | None, device: str, started: float) -> Path:
     """Write the sidecar for ``output``; ``started`` is ``time.time()`` at job start."""
-    cfg = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
+    cfg = dataclasses.asdict(config) if dataclasses.is_dataclass(config) and not isinstance(config, type) else config
     path = sidecar_path(output)
     write_json(
         path,

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:  # annotations only
+    import torch
 
-def seed_everything(seed: int) -> torch.Generator:  # noqa: F821
+
+def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch (CPU and CUDA) from one integer.
 
     Returns a CPU ``torch.Generator`` seeded with ``seed`` for code that wants an explicit

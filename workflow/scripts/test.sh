@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up and run the static checks (ruff, snakefmt) and the test suite (unit, workflow, end-to-end at the
+# Set up and run the static checks (ruff, snakefmt, mypy) and the test suite (unit, workflow, end-to-end at the
 # tiny scale, DVC, SLURM).
 # As root it installs Debian's slurm-wlm and munge so the SLURM test runs on a real one-node
 # cluster; elsewhere that test is skipped with its reason. Extra arguments go to pytest.
@@ -10,6 +10,8 @@ export XDG_CACHE_HOME="${XDG_CACHE_HOME:-$PWD/.cache}" DVC_NO_ANALYTICS=1 OMP_NU
 # static checks first (seconds): ruff on the Python, snakefmt on the workflow (snakemake-workflows' convention)
 .venv/bin/ruff check src tests workflow benchmarks
 .venv/bin/snakefmt --check Snakefile workflow/rules
+# the static type checker on the library and CLIs (settings in pyproject.toml [tool.mypy])
+.venv/bin/mypy
 set +e
 .venv/bin/python -m pytest -n 2 --dist loadfile -q --durations=10 "$@"
 rc=$?

@@ -22,13 +22,16 @@ import types
 import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reproflow.checkpoint import set_job_fingerprint
 from reproflow.errors import UserError
 from reproflow.logs import setup_logging
 
-C = TypeVar("C")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+C = TypeVar("C", bound="DataclassInstance")  # a CLI's Config: a dataclass
 log = logging.getLogger(__name__)
 
 _COMMON = ("log", "threads")
@@ -98,9 +101,10 @@ def build_parser(config_cls: type, description: str | None = None) -> argparse.A
         tp, optional = _unwrap_optional(hints[f.name])
         flag = "--" + f.name.replace("_", "-")
         kwargs: dict[str, Any] = {"dest": f.name, "help": f.metadata.get("help", "")}
-        has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
-        if has_default:
-            kwargs["default"] = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        if f.default is not dataclasses.MISSING:
+            kwargs["default"] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            kwargs["default"] = f.default_factory()
         else:
             kwargs["required"] = True
         if _is_json_type(tp):

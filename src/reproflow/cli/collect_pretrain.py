@@ -15,6 +15,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -100,7 +101,7 @@ def save_sweeps(path: Path, x: torch.Tensor, learned: torch.Tensor, oracle: torc
                 rows: list[str]) -> None:
     """The manipulator grid's data table: ``inputs`` [N, C, H, W], ``learned`` (and ``oracle`` when there is one)
     [N, S, C, H, W] float32 in [0, 1], ``column_labels`` [S] and ``row_labels`` [N] strings (npz, atomic)."""
-    arrays = {"inputs": x.numpy(), "learned": learned.numpy(), "column_labels": np.array(cols),
+    arrays: dict[str, Any] = {"inputs": x.numpy(), "learned": learned.numpy(), "column_labels": np.array(cols),
               "row_labels": np.array(rows)}
     if oracle is not None:
         arrays["oracle"] = oracle.numpy()

@@ -23,7 +23,7 @@ ATTACK_ORDER = ["fgsm", "pgd", "apgd_ce", "autoattack", "attribute", "generator"
 COLORS = {"fgsm": "C9", "pgd": "C0", "apgd_ce": "C7", "autoattack": "C0", "attribute": "C2", "generator": "C1",
           "spa": "C3", "joint_pgd": "black", "joint_apgd": "C4", "recon_pgd": "C5", "attribute_oracle": "C2",
           "generator_oracle": "C1", "spa_oracle": "C3", "joint_pgd_oracle": "0.4"}
-STRONG = {"spa": dict(lw=2.6), "joint_pgd": dict(lw=1.8, ls="--"), "spa_oracle": dict(lw=1.8, ls=":"),
+STRONG: dict[str, dict[str, Any]] = {"spa": dict(lw=2.6), "joint_pgd": dict(lw=1.8, ls="--"), "spa_oracle": dict(lw=1.8, ls=":"),
           "joint_pgd_oracle": dict(lw=1.4, ls="--")}
 
 

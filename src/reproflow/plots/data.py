@@ -19,9 +19,9 @@ def sample_grid(images: torch.Tensor, labels: torch.Tensor, originals: torch.Ten
     """
     n = min(per_row, images.shape[0])
     rows = [("original", originals), ("rotated" if originals is not None else "image", images)]
-    rows = [r for r in rows if r[1] is not None]
-    fig, axes = plt.subplots(len(rows), n, figsize=size(0.3 * n, 0.45 * len(rows), extra_height=0.15), squeeze=False)
-    for r, (name, imgs) in enumerate(rows):
+    shown = [(name, imgs) for name, imgs in rows if imgs is not None]
+    fig, axes = plt.subplots(len(shown), n, figsize=size(0.3 * n, 0.45 * len(shown), extra_height=0.15), squeeze=False)
+    for r, (name, imgs) in enumerate(shown):
         for i in range(n):
             ax = axes[r][i]
             img = imgs[i].permute(1, 2, 0).clamp(0, 1).numpy()

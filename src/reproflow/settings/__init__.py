@@ -47,7 +47,7 @@ def _load(tp: Any, value: Any, key: str) -> Any:
         if value not in allowed:
             raise _fail(key, f"{value!r} is not one of {list(allowed)}")
         return value
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise _fail(key, f"expected a mapping, got {type(value).__name__}")
         hints = typing.get_type_hints(tp)

@@ -155,7 +155,7 @@ def evaluate_generator(
         x, y, a, a_t, z1, z2 = x[keep], y[keep], a[keep], a_t[keep], z1[keep], z2[keep]
         with torch.no_grad():
             x_a = manipulator.edit(x, a, a_t)
-        kw = dict(eps=settings.eps, steps=settings.steps, step_size=settings.step_size)
+        kw: dict[str, Any] = dict(eps=settings.eps, steps=settings.steps, step_size=settings.step_size)
         with torch.no_grad():
             d1 = generate_noise(gen_net, classifier, x_a, y, z1, **kw)
             d2 = generate_noise(gen_net, classifier, x_a, y, z2, **kw)

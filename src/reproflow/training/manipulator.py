@@ -91,6 +91,8 @@ def train_manipulator(
             loss = recon + settings.msp_weight * msp + settings.label_weight * label
             edit = torch.zeros((), device=device)
             if use_edit:
+                # use_edit implies the exact oracle, which exists only on rotated splits (they keep the originals)
+                assert oracle is not None and train.originals is not None
                 with torch.no_grad():
                     target = oracle.edit(train.originals[idx].to(device), torch.full_like(a_t, a0), a_t)
                 edit = (x_t - target).pow(2).flatten(1).sum(1).mean()
