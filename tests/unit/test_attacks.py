@@ -63,6 +63,20 @@ def _dtype(name: AttackName) -> torch.dtype:
     return torch.float32 if name is AttackName.AUTOATTACK else torch.float64
 
 
+def _spy_raw(atk) -> list:
+    """Record what the attack's ``_run`` returns (the output before ``Attack.attack``'s clamp), call by call."""
+    seen: list = []
+    run = atk._run
+
+    def spy(*args):
+        out = run(*args)
+        seen.append(out)
+        return out
+
+    atk._run = spy
+    return seen
+
+
 VARIANTS = [(n, {}) for n in AttackName] + [
     (n, {"early_stop": False}) for n in (AttackName.PGD, AttackName.SPA, AttackName.JOINT_PGD)
 ]
@@ -74,7 +88,20 @@ def test_attack_invariants(name: AttackName, over: dict) -> None:
     clf, am, gen = _models(dt)
     x, y, a = _data(clf, dt, wrong=2)
     atk = _build(name, clf, am, gen, **over)
+    raw = _spy_raw(atk)
     res = atk.attack(x, y, a)
+
+    # the attack's own output, before the base class's final projection (which would make the threat-model
+    # checks below hold whatever _run returned): inside the ball and valid images up to round-off, and the final
+    # result is that output, round-off removed
+    (own,) = raw
+    assert (own.x_adv - own.x_sem).abs().max() <= EPS + LINF_TOL
+    assert own.x_adv.min() >= -LINF_TOL and own.x_adv.max() <= 1 + LINF_TOL
+    assert own.x_sem.min() >= -LINF_TOL and own.x_sem.max() <= 1 + LINF_TOL
+    torch.testing.assert_close(res.x_adv, own.x_adv.detach(), atol=LINF_TOL, rtol=0)
+    torch.testing.assert_close(res.x_sem, own.x_sem.detach(), atol=LINF_TOL, rtol=0)
+    if atk.semantic:
+        assert own.attr is not None and own.attr.min() >= -LINF_TOL and own.attr.max() <= 1 + LINF_TOL
 
     # threat model: l_inf ball around the attack's own semantic starting point, valid images
     assert res.x_adv.shape == x.shape and res.x_sem.shape == x.shape
