@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from reproflow.errors import UserError
+from reproflow.vocab import enum_of
 
 
 def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
@@ -51,7 +52,11 @@ def load_config(params: str | Path, *overlays: str | Path) -> dict[str, Any]:
 
 
 def _inline_refs(node: Any, schema_dir: Path, seen: tuple[str, ...] = ()) -> Any:
+    """Inline ``$ref: <file>`` and turn ``x-vocab: <selector>`` into the ``enum`` the vocabulary declares
+    (:mod:`reproflow.vocab`: attack, defence, dataset and activation names are written there only)."""
     if isinstance(node, dict):
+        if "x-vocab" in node:
+            node = {**{k: v for k, v in node.items() if k != "x-vocab"}, "enum": enum_of(node["x-vocab"])}
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.endswith((".yaml", ".yml", ".json")):
             if ref in seen:

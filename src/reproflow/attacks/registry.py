@@ -19,6 +19,7 @@ from reproflow.attacks.pgd import PGD
 from reproflow.attacks.recon_pgd import ReconPGD
 from reproflow.attacks.spa import SPA
 from reproflow.errors import UserError, parse_choice
+from reproflow.vocab import attack_names
 
 
 class AttackName(str, enum.Enum):
@@ -48,8 +49,7 @@ ATTACKS: dict[AttackName, type[Attack]] = {
 }
 
 # Which frozen models each attack needs besides the classifier.
-NEEDS_MANIPULATOR = {AttackName.ATTRIBUTE, AttackName.GENERATOR, AttackName.SPA, AttackName.JOINT_PGD,
-                     AttackName.RECON_PGD, AttackName.JOINT_APGD}
+NEEDS_MANIPULATOR = {AttackName(n) for n in attack_names(editor=True)}
 NEEDS_GENERATOR = {AttackName(n) for n in GENERATOR_ATTACKS}
 
 

@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 
 from reproflow.errors import UserError
+from reproflow.vocab import attack_names
 
-# Columns of the accuracy-against-eps files: the attack phase's closed set (reproflow.attacks.AttackName,
+# Columns of the accuracy-against-eps files: the attack phase's closed set (reproflow.vocab, in plot order,
 # kept here as plain names so the report job needs no torch) and dvc.yaml's ``y`` list; a unit test
 # checks that the three agree.
-PLOT_ATTACKS = ("fgsm", "pgd", "autoattack", "attribute", "generator", "spa", "joint_pgd", "joint_apgd", "recon_pgd")
+PLOT_ATTACKS = attack_names()
 TRAINABILITY_COLUMNS = ("sw2", "measured_depth", "six_xi_c", "twelve_xi_1", "twelve_xi_min")
 
 

@@ -14,9 +14,9 @@ Each takes the typed sections (:mod:`reproflow.settings.sections`) it derives fr
 
 from __future__ import annotations
 
-from reproflow.attacks.labels import GENERATOR_ATTACKS
 from reproflow.errors import UserError
 from reproflow.settings.sections import Advtrain, Attack, Pretrain
+from reproflow.vocab import attack_names
 
 ORACLE_SUFFIX = "_rot"  # datasets with an exact editor (the analytic rotation)
 
@@ -143,8 +143,8 @@ def learned_generator_needed(attack: Attack, advtrain: Advtrain, dataset: str) -
     beside the exact one (``generator`` or ``spa`` in their ``learned_attacks``): (attack phase, advtrain)."""
     if editor(attack, dataset) != "oracle":
         return False, False
-    return (bool(set(attack.learned_attacks) & set(GENERATOR_ATTACKS)),
-            bool(set(advtrain_learned_attacks(attack, advtrain)) & set(GENERATOR_ATTACKS)))
+    return (bool(set(attack.learned_attacks) & set(attack_names(generator=True))),
+            bool(set(advtrain_learned_attacks(attack, advtrain)) & set(attack_names(generator=True))))
 
 
 def generator_models(pretrain: Pretrain, attack: Attack, advtrain: Advtrain, dataset: str) -> list[str]:

@@ -1,0 +1,107 @@
+"""The project's vocabulary, declared once: attacks, defences, datasets and activations, with what each needs.
+
+Torch-free and import-free (stdlib only), so the schema loader, the settings layer, the table and plot code and
+the tests can all read it. What derives from it:
+- the schema's closed sets: a schema node ``{type: string, x-vocab: <selector>}`` becomes ``enum: [...]``
+  (:func:`enum_of`, applied by :func:`reproflow.config.load_schema`), so the generated ``Literal`` types of
+  ``settings/sections.py`` follow too;
+- the attack labels' roles (``attacks/labels.py``), which attacks need the editor or the generator
+  (``attacks/registry.py``), the plot order and colours (``report/plotdata.py``, ``plots/attack.py``);
+- test parametrisation, through those.
+``tests/unit/test_vocab.py`` checks that the hand-written enums (``AttackName``, ``DefenceName``) and the schema
+files agree with this module. Adding an attack or a defence: ``docs/recipes.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """One attack of the evaluation (the ``attack`` column of the tidy tables)."""
+
+    name: str
+    colour: str  # matplotlib colour of its curves; the plot order is the order of ATTACKS
+    editor: bool = False  # edits the attribute through an editor (needs the manipulator; may run learned)
+    generator: bool = False  # runs through the pretrained noise generator
+    role: Literal["baseline", "joint"] = "baseline"  # T1: a baseline, or a joint (semantic + noise) attack
+    oracle_ablation: bool = False  # has a run with the exact rotation oracle (attack.oracle_attacks)
+    editor_label: bool = False  # its tidy label carries the editor's suffix (_oracle, _learned)
+
+
+@dataclass(frozen=True)
+class DefenceSpec:
+    """One defence of the advtrain phase (the ``defence`` column)."""
+
+    name: str
+    settings: bool = False  # has a params.yaml section advtrain.<name>
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    attributed: bool  # has the semantic attribute the SPA phases attack (a rotated set, or CelebA)
+
+
+ATTACKS: tuple[AttackSpec, ...] = (
+    AttackSpec("fgsm", "C9"),
+    AttackSpec("pgd", "C0"),
+    AttackSpec("autoattack", "C0"),
+    AttackSpec("attribute", "C2", editor=True, oracle_ablation=True, editor_label=True),
+    AttackSpec("generator", "C1", editor=True, generator=True, oracle_ablation=True, editor_label=True),
+    AttackSpec("spa", "C3", editor=True, generator=True, role="joint", oracle_ablation=True, editor_label=True),
+    AttackSpec("joint_pgd", "black", editor=True, role="joint", oracle_ablation=True, editor_label=True),
+    AttackSpec("joint_apgd", "C4", editor=True, role="joint"),
+    AttackSpec("recon_pgd", "C5", editor=True, editor_label=True),
+)
+
+DEFENCES: tuple[DefenceSpec, ...] = (
+    DefenceSpec("standard"),
+    DefenceSpec("pgd_at", settings=True),
+    DefenceSpec("trades", settings=True),
+    DefenceSpec("attribute_augmentation"),
+    DefenceSpec("spa_at", settings=True),
+)
+
+DATASETS: tuple[DatasetSpec, ...] = (
+    DatasetSpec("digits", False),
+    DatasetSpec("digits_rot", True),
+    DatasetSpec("mnist", False),
+    DatasetSpec("mnist_rot", True),
+    DatasetSpec("fashion_mnist", False),
+    DatasetSpec("fashion_mnist_rot", True),
+    DatasetSpec("cifar10", False),
+    DatasetSpec("cifar10_rot", True),
+    DatasetSpec("celeba", True),
+)
+
+# the mean-field activations (reproflow.meanfield.theory implements each)
+ACTIVATIONS: tuple[str, ...] = ("linear", "tanh", "relu", "hardtanh", "erf")
+
+
+def attack_names(**where: object) -> tuple[str, ...]:
+    """Names of the attacks whose fields equal ``where`` (``attack_names(editor=True)``), in plot order."""
+    return tuple(a.name for a in ATTACKS if all(getattr(a, k) == v for k, v in where.items()))
+
+
+# selector of a schema node's ``x-vocab`` -> its closed set, in declaration order
+_SELECTORS = {
+    "attacks": lambda: attack_names(),
+    "attacks.editor": lambda: attack_names(editor=True),
+    "attacks.oracle_ablation": lambda: attack_names(oracle_ablation=True),
+    "attacks.baseline": lambda: attack_names(role="baseline"),
+    "defences": lambda: tuple(d.name for d in DEFENCES),
+    "datasets": lambda: tuple(d.name for d in DATASETS),
+    "datasets.attributed": lambda: tuple(d.name for d in DATASETS if d.attributed),
+    "activations": lambda: ACTIVATIONS,
+}
+
+
+def enum_of(selector: str) -> list[str]:
+    """The closed set a schema's ``x-vocab: <selector>`` stands for."""
+    try:
+        return list(_SELECTORS[selector]())
+    except KeyError:
+        raise ValueError(f"unknown x-vocab selector {selector!r} (known: {', '.join(_SELECTORS)})") from None

@@ -1,0 +1,95 @@
+"""The vocabulary (reproflow.vocab) is the one declaration of attacks, defences, datasets and activations: the
+schema's closed sets are generated from it, and every hand-written enum of those names agrees with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reproflow import vocab
+from reproflow.config import load_schema
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMAS = REPO / "workflow" / "schemas"
+KINDS = {"attacks": {a.name for a in vocab.ATTACKS}, "defences": {d.name for d in vocab.DEFENCES},
+         "datasets": {d.name for d in vocab.DATASETS}, "activations": set(vocab.ACTIVATIONS)}
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v)
+
+
+def test_no_schema_file_types_a_vocabulary_enum_by_hand():
+    """Closed sets of attack, defence, dataset or activation names are ``x-vocab`` selectors, never lists."""
+    for path in sorted(SCHEMAS.glob("*.yaml")):
+        for node in _walk(yaml.safe_load(path.read_text())):
+            for kind, names in KINDS.items():
+                # two names of one kind make a closed set of that kind (one may be a homonym: autoattack 'standard')
+                if "enum" in node and len(set(node["enum"]) & names) >= 2:
+                    raise AssertionError(f"{path.name}: enum {node['enum']} lists {kind}: use x-vocab")
+
+
+def test_the_loaded_schema_enums_are_the_vocabulary():
+    schema = load_schema(SCHEMAS)
+    props = schema["properties"]
+    assert props["attack"]["properties"]["attacks"]["items"]["enum"] == list(vocab.attack_names())
+    assert props["attack"]["properties"]["learned_attacks"]["items"]["enum"] == list(vocab.attack_names(editor=True))
+    assert props["advtrain"]["properties"]["defences"]["items"]["enum"] == [d.name for d in vocab.DEFENCES]
+    assert props["data"]["properties"]["datasets"]["items"]["enum"] == [d.name for d in vocab.DATASETS]
+    assert props["pretrain"]["properties"]["datasets"]["items"]["enum"] == [d.name for d in vocab.DATASETS
+                                                                           if d.attributed]
+    enums = [n["enum"] for n in _walk(schema) if "enum" in n]
+    assert list(vocab.ACTIVATIONS) in enums
+    assert not [n for n in _walk(schema) if "x-vocab" in n]
+
+
+def test_an_unknown_selector_is_named():
+    with pytest.raises(ValueError, match="attacks.nope"):
+        vocab.enum_of("attacks.nope")
+
+
+def test_attack_code_agrees_with_the_vocabulary():
+    from reproflow.attacks.registry import ATTACKS, NEEDS_GENERATOR, AttackName
+
+    assert {a.value for a in AttackName} == set(vocab.attack_names())
+    assert set(ATTACKS) == set(AttackName)
+    for spec in vocab.ATTACKS:
+        cls = ATTACKS[AttackName(spec.name)]
+        assert cls.semantic == spec.editor, spec.name
+        assert (AttackName(spec.name) in NEEDS_GENERATOR) == spec.generator, spec.name
+
+
+def test_defence_code_agrees_with_the_vocabulary():
+    from reproflow.defences.base import DefenceName
+    from reproflow.defences.registry import DEFENCES, SETTINGS
+
+    assert [d.value for d in DefenceName] == [d.name for d in vocab.DEFENCES]
+    assert set(DEFENCES) == set(DefenceName)
+    assert {d.value for d in SETTINGS} == {d.name for d in vocab.DEFENCES if d.settings}
+    params = yaml.safe_load((REPO / "params.yaml").read_text())["advtrain"]
+    assert all(d.name in params for d in vocab.DEFENCES if d.settings)
+
+
+def test_datasets_and_activations_agree_with_the_code():
+    from reproflow.data.sources import base_name
+    from reproflow.meanfield.theory import ACTIVATIONS
+
+    for d in vocab.DATASETS:
+        base_name(d.name)  # raises for a name the data code does not know
+    assert ACTIVATIONS == vocab.ACTIVATIONS
+
+
+def test_plot_order_and_colours_come_from_the_vocabulary():
+    from reproflow.plots.attack import ATTACK_ORDER, COLORS
+
+    assert all(COLORS[a.name] == a.colour for a in vocab.ATTACKS)
+    listed = [a for a in ATTACK_ORDER if a in vocab.attack_names()]
+    assert listed == [a for a in vocab.attack_names() if a in listed]  # the plot's extra labels keep the order
