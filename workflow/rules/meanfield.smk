@@ -139,6 +139,7 @@ rule fit_gradients:
     output:
         rates=f"{R}/meanfield/gradient_rates.csv",
         gia=f"{R}/meanfield/gia_counterfactual.csv",
+        deep=f"{R}/meanfield/deep_layers.csv",
     log:
         log_path("meanfield", "fit_gradients"),
     conda:
@@ -150,6 +151,7 @@ rule fit_gradients:
             gia_draws_tables=list(input.gia_draws),
             output=output.rates,
             gia_counterfactual=output.gia,
+            deep_layers=output.deep,
         ),
         flags=lambda w: cli_args(
             fit_skip=MF["gradients"]["fit_skip"],

@@ -224,7 +224,7 @@ def read_tables(paths: Iterable[Path]) -> pd.DataFrame:
 
 
 def run_chis(draws: pd.DataFrame) -> pd.DataFrame:
-    """chi_1, chi_c per run of a per-draw table (from the theory at the run's activation, sw2, sb2, rho)."""
+    """chi_1, chi_c, c* per run of a per-draw table (from the theory at the run's activation, sw2, sb2, rho)."""
     import torch
 
     from reproflow.meanfield import theory
@@ -234,7 +234,7 @@ def run_chis(draws: pd.DataFrame) -> pd.DataFrame:
         r = d.iloc[0]
         fp = theory.fixed_points(r.activation, float(r.sw2), float(r.sb2),
                                  torch.tensor([float(r.rho)], dtype=torch.float64))
-        rows.append({"run": run, "chi_1": float(fp.chi_1[0]), "chi_c": float(fp.chi_c[0])})
+        rows.append({"run": run, "chi_1": float(fp.chi_1[0]), "chi_c": float(fp.chi_c[0]), "c_star": float(fp.c_star[0])})
     return pd.DataFrame(rows)
 
 
