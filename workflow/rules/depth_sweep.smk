@@ -117,6 +117,7 @@ rule fit_depth_formula:
         md=f"{DS_ROOT}/formula_fit.md",
         shape=f"{DS_ROOT}/formula_shape.csv",
         k_steps=f"{DS_ROOT}/k_steps.csv",
+        design_check=f"{DS_ROOT}/design_check.csv",
         headline=f"{DS_ROOT}/headline.json",
     log:
         log_path("depth_sweep", "fit_depth_formula/all"),
@@ -133,6 +134,7 @@ rule fit_depth_formula:
             panels=input.panels,
             curves=input.curves,
             k_steps=output.k_steps,
+            design_check=output.design_check,
             reference_panels=input.reference_panels,
             phase_diagram=input.phase_diagram,
             shape=output.shape,
