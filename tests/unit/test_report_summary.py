@@ -295,6 +295,13 @@ def test_fig1_fixed_points():
     finite_relu.loc[3, "ours"] = 5.0
     assert S.claim_fig1_fixed_points(finite_relu, SET).verdict is Verdict.FAILS
     assert S.claim_fig1_fixed_points(_captions().iloc[:0], SET).verdict is Verdict.NOT_RUN
+    # 12.450 as printed has 5 significant figures: the evidence says ours and the authors' scheme both miss it
+    printed = _captions().assign(sig_figs=[2, 4, 3, 2, 3], printed_figs=[2, 5, 3, 2, 3],
+                                 printed_tolerance=[0.05, 0.0005, 0.0005, 0.0, 0.0005])
+    out = S.claim_fig1_fixed_points(printed, SET)
+    assert out.verdict is Verdict.HOLDS
+    assert ("tanh rho=0.4 q_star as printed, 12.450 at 5 significant figures: ours 12.4513 misses it by 0.0013, "
+            "the authors' own scheme 12.4513 misses it by 0.0013 (judged at 4)") in out.evidence
 
 
 # ---- the registry --------------------------------------------------------------------------------

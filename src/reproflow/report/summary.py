@@ -531,6 +531,20 @@ def claim_fig1_fixed_points(captions: pd.DataFrame, settings: Settings) -> Outco
             evidence += (f"; the authors' own numerical scheme gives our q* to {d.max():.1e} on all {len(a)} q* rows "
                          f"(e.g. {w.activation} rho={w.rho:g}: scheme {w.authors_scheme:.6f}, ours {w.ours:.6f}, "
                          f"caption {w.paper:g})")
+    if {"printed_figs", "sig_figs", "printed_tolerance"} <= set(captions.columns):
+        # a caption printed with more figures than it is judged at (12.450 read as 12.45 padded): say how it
+        # compares at the printed figures, for ours and for the authors' own scheme
+        for r in captions[captions["printed_figs"] > captions["sig_figs"]].itertuples(index=False):
+            ours, paper, tol = float(r.ours), float(r.paper), float(r.printed_tolerance)
+            scheme = float(getattr(r, "authors_scheme", NAN))
+            fig = f"{paper:.{max(int(r.printed_figs) - 1 - math.floor(math.log10(abs(paper))), 0)}f}"
+            line = (f"; {r.activation} rho={r.rho:g} {r.quantity} as printed, {fig} at {int(r.printed_figs)} significant "
+                    f"figures: ours {ours:.4f} {'matches' if abs(ours - paper) <= tol else 'misses'} it by "
+                    f"{abs(ours - paper):.4f}")
+            if math.isfinite(scheme):
+                line += (f", the authors' own scheme {scheme:.4f} {'matches' if abs(scheme - paper) <= tol else 'misses'}"
+                         f" it by {abs(scheme - paper):.4f}")
+            evidence += line + f" (judged at {int(r.sig_figs)})"
     return Outcome(max(errs) if errs else NAN, NAN, combine(vs), evidence)
 
 

@@ -298,6 +298,7 @@ class MeanfieldCaptionsItem:
     quantity: Literal['q_star', 'c_star']
     value: float
     sig_figs: int
+    printed_figs: int
 
 
 @dataclass(frozen=True)
