@@ -78,7 +78,8 @@ def test_pipeline(tmp_path, data, figure_style):
     pdg = out / "phase_diagram.csv"
     _phase_diagram(pdg, [round(1.0 + 0.1 * i, 10) for i in range(31)])
     args = ["--panels", str(panel), "--curves", str(out / "panel" / "curves.csv"), "--k-steps",
-            str(out / "k_steps.csv"), "--design-check", str(out / "design.csv"), "--reference-panels", str(REFERENCE),
+            str(out / "k_steps.csv"), "--k-steps-table", str(out / "kt.csv"), "--design-check", str(out / "design.csv"),
+            "--reference-panels", str(REFERENCE),
             "--shape", str(out / "shape.csv"),
             "--phase-diagram", str(pdg), "--boundaries", str(out / "b.csv"),
             "--output", str(out / "fit.csv"), "--headline", str(out / "headline.json"),
@@ -105,11 +106,15 @@ def test_pipeline(tmp_path, data, figure_style):
     assert design[["panel", "reference"]].values.tolist() == [["p1", "authors_c"]]
     assert (design["design_columns"].iloc[0], design["design_depths"].iloc[0]) == (3, 2)
     assert "design_bias" in shape.columns
+    kt = pd.read_csv(out / "kt.csv")
+    assert kt["step"].tolist() == [5, 10, 15] and {"k_xi_c", "sigma_min_xi1_xi2", "shape_diff"} <= set(kt.columns)
+    assert shape.loc["p1", "last_step"] == 15 and shape.loc["p1", "settle_step"] in (-1, 5, 10, 15)  # -1: no finite final shape on 3 columns
 
     assert plot_depth_sweep.main(["--style", figure_style, "--panels", str(panel), "--heatmaps", str(out / "heat.png"), "--boundaries",
                                   str(out / "b.csv"), "--fit", str(out / "fit.csv"), "--phase-diagram", str(pdg),
-                                  "--summary", str(out / "summary.png"), "--scale", "test"]) == 0
-    for f in ("heat.png", "heat.pdf", "summary.png", "summary.pdf"):
+                                  "--summary", str(out / "summary.png"), "--k-steps", str(out / "k_steps.csv"),
+                                  "--k-steps-figure", str(out / "ksteps.png"), "--scale", "test"]) == 0
+    for f in ("heat.png", "heat.pdf", "summary.png", "summary.pdf", "ksteps.png", "ksteps.pdf"):
         assert (out / f).stat().st_size > 1000
 
 
@@ -122,7 +127,8 @@ def test_missing_depth_scale_is_a_clean_error(tmp_path, data):
     pdg = tmp_path / "pd.csv"
     _phase_diagram(pdg, [1.0, 2.0])  # sw2 = 3.0 missing
     rc = fit_depth_formula.main(["--panels", str(panel), "--curves", str(tmp_path / "c.csv"), "--k-steps",
-                                 str(tmp_path / "k.csv"), "--design-check", str(tmp_path / "d.csv"),
+                                 str(tmp_path / "k.csv"), "--k-steps-table", str(tmp_path / "kt.csv"),
+                                 "--design-check", str(tmp_path / "d.csv"),
                                  "--reference-panels", str(REFERENCE), "--shape",
                                  str(tmp_path / "s.csv"), "--phase-diagram", str(pdg), "--boundaries",
                                  str(tmp_path / "b.csv"), "--output", str(tmp_path / "f.csv"), "--headline",

@@ -147,3 +147,19 @@ def test_design_check_reproduces_the_bias_of_the_coarse_cpu_design_on_the_author
     assert len(own) == len(acc)
     with pytest.raises(ValueError, match="columns"):
         design_subset(acc, [9.0], [10, 20])
+
+
+def test_settle_step_and_the_k_steps_table():
+    from reproflow.depthsweep.fit import k_steps_table, settle_step
+
+    steps = np.array([10, 20, 30, 40, 50])
+    assert settle_step(steps, np.array([0.3, 0.1, -0.05, -0.06, -0.05])) == 30
+    assert settle_step(steps, np.array([0.0, 0.0, 0.0, 0.0, 0.0])) == 10
+    assert settle_step(steps, np.array([0.0, 0.0, 0.0, 0.0, 0.5])) == 50
+    assert settle_step(steps, np.array([0.0, math.nan])) == -1
+    rows = [{"panel": "p", "rho": 0.98, "step": s, "candidate": c, "k": k0 * (1 + s / 100), "sigma": sg}
+            for s in range(10, 110, 10) for c, k0, sg in (("xi_c", 4.0, 0.2), ("xi_1", 6.0, 0.3),
+                                                         ("min_xi1_xi2", 6.0, 0.1 if s >= 40 else 0.3))]
+    t = k_steps_table(pd.DataFrame(rows), n_steps=4)
+    assert t["step"].tolist() == [10, 40, 70, 100] and (t["settle_step"] == 40).all()
+    assert t["shape_diff"].iloc[-1] == pytest.approx(-0.1) and t["k_xi_c"].iloc[-1] == pytest.approx(8.0)

@@ -245,6 +245,12 @@ def test_trainable_depth_is_judged_per_panel_on_the_shape_at_fitted_k():
     assert S.claim_trainable_depth(_shape([("a", "project", 0.214, 1e-4, 0.4, 5)]), SET).verdict is Verdict.FAILS
 
 
+def test_trainable_depth_names_the_step_the_shape_settles_and_the_final_k():
+    t = _shape([("a", "project", -0.1, -0.2, -0.05, 3)]).assign(settle_step=150, last_step=300)
+    out = S.claim_trainable_depth(t, SET)
+    assert "a by step 150 of 300" in out.evidence and "final k(xi_c) 5.0 vs the paper's 6, k(min) 8.0 vs 12" in out.evidence
+
+
 def test_trainable_depth_verdict_must_clear_the_design_bias():
     # the cpu "holds" of 5805f97 (-0.131 [-0.208, -0.016]) against the 7-column design's bias of ~0.18
     # (the authors' panels b, c through it): not a verdict

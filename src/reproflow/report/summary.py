@@ -463,6 +463,14 @@ def _trainable_depth(shape: pd.DataFrame, dropout: bool) -> Outcome:
         if "k_xi_c" in ref.columns and "k_min_xi1_xi2" in ref.columns:
             evidence += (f"; fitted k(xi_c) {ref['k_xi_c'].min():.1f}..{ref['k_xi_c'].max():.1f}, "
                          f"k(min) {ref['k_min_xi1_xi2'].min():.1f}..{ref['k_min_xi1_xi2'].max():.1f} (paper: 6, 12)")
+    if "settle_step" in ours.columns:
+        steps = [f"{r.panel} by step {int(r.settle_step)} of {int(r.last_step)}" for r in ours.itertuples(index=False)
+                 if math.isfinite(float(r.settle_step)) and int(r.settle_step) >= 0]
+        if steps:
+            evidence += ". Shape difference within 0.02 of its final value from " + ", ".join(steps) + " (k_steps.png)"
+    if "k_xi_c" in ours.columns and "k_min_xi1_xi2" in ours.columns:
+        evidence += ("; final k(xi_c) " + ", ".join(f"{v:.1f}" for v in ours["k_xi_c"]) + " vs the paper's 6, k(min) "
+                     + ", ".join(f"{v:.1f}" for v in ours["k_min_xi1_xi2"]) + " vs 12 (k grows with the training budget)")
     if need:
         evidence += ". To decide: " + ", ".join(need)
     half = ((ours["shape_diff_high"] - ours["shape_diff_low"]) / 2).to_numpy(float)
