@@ -92,6 +92,27 @@ def test_pooled_universality_slope_is_two_for_lognormal_draws():
     assert pooled.loc["g_aa", "ci_low"] <= 2.0 <= pooled.loc["g_aa", "ci_high"]
     assert abs(pooled.loc["g_aa", "slope"] - 2) < 0.05 and pooled.loc["g_aa", "m_decades"] > 3
     assert "cv2" in points.columns and np.allclose(points.cv2, points.V / points.m**2)
+    # one constant V/m^2 in both runs: the spread between runs and along depth is the sampling noise of
+    # log10 cv2 over 50 draws (~0.15-0.2 decades), inside the 0.5 band
+    sp = slopes[slopes.run.isin(["between_runs", "along_depth"])].set_index(["run", "metric"])
+    assert sp.loc[("between_runs", "g_aa"), "spread_high"] < 0.35 and sp.loc[("along_depth", "g_aa"), "spread_high"] < 0.35
+
+
+def test_spread_of_v_over_m2_fails_when_the_runs_have_different_constants():
+    # run b's coefficient of variation is 10x run a's: the pooled slope is still ~2, the between-run spread is not
+    rng = np.random.default_rng(2)
+    rows = []
+    for run, rate, s in (("a", -3.0, 0.1), ("b", -1.5, 1.0)):  # m over ~38 decades, as in the runs
+        for d in range(60):
+            for layer in range(1, 31):
+                x = math.exp(rate * (30 - layer)) * (1 + s * rng.normal())
+                rows.append({"run": run, "activation": "linear", "draw": d, "layer": layer, "g_aa": x, "g_ab": x,
+                             "tg_ab": x})
+    slopes, _ = RT.universality(pd.DataFrame(rows), 2, 2.0, RT.BootSettings(100, 0.95, 0), band=0.5)
+    sp = slopes[slopes.run == "between_runs"].set_index("metric")
+    assert sp.loc["g_aa", "spread_low"] > 0.5 and sp.loc["g_aa", "band"] == 0.5
+    pooled = slopes[slopes.run == "pooled"].set_index("metric")
+    assert abs(pooled.loc["g_aa", "slope"] - 2) < 0.1
 
 
 def test_linear_signed_mean_rate_matches_the_exact_no_gia_theory_over_the_same_layers():

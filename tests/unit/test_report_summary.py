@@ -194,18 +194,21 @@ def test_draws_to_decide():
     assert S.draws_to_decide(0.1, 0.7, -0.2, 0.2, 40) == 90
 
 
-def test_universality_is_judged_on_the_pooled_rows():
-    t = pd.DataFrame({"run": ["r", "r", "pooled", "pooled"], "metric": ["g_aa", "tg_ab", "g_aa", "tg_ab"],
-                      "slope": [1.0, 1.2, 2.0, 1.95], "ci_low": [0.9, 1.0, 1.97, 1.9],
-                      "ci_high": [1.1, 1.4, 2.03, 2.0], "m_decades": [1.0, 1.0, 20.0, 20.0]})
+def test_universality_is_judged_on_the_spread_of_v_over_m2_not_the_pooled_slope():
+    t = pd.DataFrame({"run": ["r", "pooled", "between_runs", "along_depth"], "metric": ["g_aa"] * 4,
+                      "slope": [1.0, 2.0, math.nan, math.nan], "ci_low": [0.9, 1.97, math.nan, math.nan],
+                      "ci_high": [1.1, 2.03, math.nan, math.nan], "m_decades": [1.0, 20.0, math.nan, math.nan],
+                      "spread": [math.nan, math.nan, 0.2, 0.1], "spread_low": [math.nan, math.nan, 0.15, 0.05],
+                      "spread_high": [math.nan, math.nan, 0.3, 0.2], "band": [math.nan, math.nan, 0.5, 0.5]})
     out = S.claim_universality(t, SET)
-    assert out.verdict is Verdict.HOLDS and "0 of 2 intervals inside the band" in out.evidence
-    assert out.measured == pytest.approx(1.975)
-    t.loc[3, ["slope", "ci_low", "ci_high"]] = [1.0, 0.9, 1.1]
+    assert out.verdict is Verdict.HOLDS and out.measured == pytest.approx(0.2)
+    assert "g_aa between runs 0.20 [0.15, 0.30]" in out.evidence and "not judged" in out.evidence
+    # the runs' constants differ by ~1.7 decades at matched depth: fails, whatever the pooled slope says
+    t.loc[2, ["spread", "spread_low", "spread_high"]] = [0.8, 0.6, 1.1]
     assert S.claim_universality(t, SET).verdict is Verdict.FAILS
-    t.loc[3, ["slope", "ci_low", "ci_high"]] = [2.0, 1.0, 3.0]
+    t.loc[2, ["spread", "spread_low", "spread_high"]] = [0.45, 0.3, 0.7]
     assert S.claim_universality(t, SET).verdict is Verdict.INCONCLUSIVE
-    assert S.claim_universality(t.iloc[:2], SET).verdict is Verdict.NOT_RUN
+    assert S.claim_universality(t.drop(columns=["spread"]), SET).verdict is Verdict.NOT_RUN
 
 
 def _shape(rows, rho=0.98, bias=None):

@@ -188,6 +188,7 @@ rule fit_universality:
             min_z=MF["gradients"]["min_z"],
             n_boot=MF["gradients"]["n_boot"],
             level=MF["gradients"]["level"],
+            cv2_band=MF["gradients"]["cv2_band"],
             seed=MF["seed"],
         ),
         code=code_of("fit_universality"),

@@ -358,7 +358,29 @@ def gia_counterfactual(rates: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def universality(draws: pd.DataFrame, record_every: int, min_z: float, boot: BootSettings
+SPREAD_ROWS = ("between_runs", "along_depth")
+
+
+def cv2_spread(per_run: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Spread of log10(V / m^2) for one metric, per resample: ``between_runs`` = the sd over runs at each
+    layer present in >= 2 runs, averaged over those layers (a common constant V/m^2 at matched depth);
+    ``along_depth`` = the sd over a run's layers, averaged over runs (V proportional to m^2 within a
+    run). ``per_run``: (layers (n,), log10 cv2 (B, n)) per run; rows of every run are resamples."""
+    b = per_run[0][1].shape[0]
+    along = [np.nanstd(v, axis=1, ddof=1) for _, v in per_run if np.isfinite(v[0]).sum() >= 2]
+    layers = np.unique(np.concatenate([lay for lay, _ in per_run]))
+    between = []
+    for layer in layers:
+        cols = [v[:, lay == layer][:, 0] for lay, v in per_run if (lay == layer).any() and np.isfinite(v[0, lay == layer]).all()]
+        if len(cols) >= 2:
+            between.append(np.std(np.stack(cols, axis=1), axis=1, ddof=1))
+    nan = np.full(b, np.nan)
+    with np.errstate(invalid="ignore"):
+        return {"between_runs": np.nanmean(np.stack(between), axis=0) if between else nan,
+                "along_depth": np.nanmean(np.stack(along), axis=0) if along else nan}
+
+
+def universality(draws: pd.DataFrame, record_every: int, min_z: float, boot: BootSettings, band: float = math.nan
                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(slopes, points) of log V against log m over the recorded layers (every ``record_every``-th).
 
@@ -366,8 +388,14 @@ def universality(draws: pd.DataFrame, record_every: int, min_z: float, boot: Boo
     fit, spanning many decades of m), each with a bootstrap-over-draws interval (the pooled one
     resamples every run's draws). g_ab points use |m| on the layers whose mean is more than min_z
     standard errors from zero (chosen on the full sample). Points carry cv2 = V / m^2.
+
+    The pooled slope is about 2 for any statistic whose coefficient of variation stays bounded while m
+    spans many decades, so it cannot fail; the rows that can are two per metric (run ``between_runs``
+    and ``along_depth``, :func:`cv2_spread`): ``spread`` (sd of log10 V/m^2, decades) with its
+    bootstrap interval ``spread_low``, ``spread_high`` and the ``band`` it is judged against.
     """
     per_metric: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {m: [] for m in METRICS}
+    cv2_runs: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {m: [] for m in METRICS}
     rows, points = [], []
     for i, (run, df) in enumerate(draws.groupby("run", sort=False)):
         meta = _meta(df)
@@ -388,6 +416,7 @@ def universality(draws: pd.DataFrame, record_every: int, min_z: float, boot: Boo
                 lx = np.where(mean > 0, np.log(np.where(mean > 0, mean, 1.0)), np.nan)
                 ly = np.where(var > 0, np.log(np.where(var > 0, var, 1.0)), np.nan)
             per_metric[m].append((lx, ly))
+            cv2_runs[m].append((layers[keep], (ly - 2 * lx) / math.log(10)))
             s = _xy_slopes(lx, ly)
             lo, hi, _ = interval(float(s[0]), s[1:], boot.level)
             rows.append({**meta, "metric": m, "slope": float(s[0]), "ci_low": lo, "ci_high": hi,
@@ -410,6 +439,13 @@ def universality(draws: pd.DataFrame, record_every: int, min_z: float, boot: Boo
                      "m_decades": float((lx[0][ok].max() - lx[0][ok].min()) / math.log(10)) if ok.any() else math.nan,
                      "level": boot.level,
                      "interval": f"{INTERVAL} (every run's draws resampled, {boot.n_boot} resamples)"})
+        for name, rep in cv2_spread(cv2_runs[m]).items():
+            lo, hi, _ = interval(float(rep[0]), rep[1:], boot.level)
+            rows.append({"run": name, "role": "spread", "activation": "all", "metric": m, "slope": math.nan,
+                         "ci_low": math.nan, "ci_high": math.nan, "spread": float(rep[0]), "spread_low": lo,
+                         "spread_high": hi, "band": band, "n_layers": int(sum(v.shape[1] for _, v in cv2_runs[m])),
+                         "level": boot.level,
+                         "interval": f"{INTERVAL} (every run's draws resampled, {boot.n_boot} resamples)"})
     return pd.DataFrame(rows), pd.concat(points, ignore_index=True)
 
 

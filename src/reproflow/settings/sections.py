@@ -353,6 +353,7 @@ class MeanfieldGradients:
     transient_factor: float
     min_z: float
     n_boot: int
+    cv2_band: float
     level: float
     runs: tuple[MeanfieldGradientsRunsItem, ...]
 
