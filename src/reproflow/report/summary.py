@@ -599,8 +599,8 @@ CLAIMS: tuple[Claim, ...] = (
           "g_ab) decay with the depth scale xi_1",
           "mean u of their decay rates (u: 0 = xi_1, 1 = xi_c)", ("gradient_rates",),
           claim_same_depth_scale_observables),
-    Claim("MF-same-depth-scale", MF, "Without the GIA, single-input and pair gradients decay with the same "
-          "depth scale xi_1: real backprop moves the pair-gradient decay away from the GIA's xi_c",
+    Claim("MF-same-depth-scale", MF, "Without the GIA, pair gradients follow single-input ones (depth scale xi_1), "
+          "not the GIA's xi_c: real backprop moves the signed pair-gradient decay away from xi_c",
           "mean paired difference exact u - GIA u of the signed pair-gradient mean (u: 0 = xi_1, 1 = xi_c; "
           "negative supports)", ("gradient_rates",), claim_same_depth_scale),
     Claim("MF-universality", MF, "The variance of gradient metrics is proportional to their mean squared "
