@@ -187,13 +187,6 @@ def test_same_depth_scale_is_judged_on_the_paired_exact_minus_gia_difference():
     assert "N=100" in out.evidence and " vs " in out.evidence and "not claimed" in out.evidence
 
 
-def test_draws_to_decide():
-    # interval [0.1, 0.3] straddles the edge 0.2 at its centre: more draws cannot decide it
-    assert math.isnan(S.draws_to_decide(0.1, 0.3, -0.2, 0.2, 40))
-    # centre 0.4, half-width 0.3, room 0.2 to the edge: 40 * (0.3 / 0.2)^2 = 90 draws
-    assert S.draws_to_decide(0.1, 0.7, -0.2, 0.2, 40) == 90
-
-
 def test_universality_is_judged_on_the_spread_of_v_over_m2_not_the_pooled_slope():
     t = pd.DataFrame({"run": ["r", "pooled", "between_runs", "along_depth"], "metric": ["g_aa"] * 4,
                       "slope": [1.0, 2.0, math.nan, math.nan], "ci_low": [0.9, 1.97, math.nan, math.nan],

@@ -221,17 +221,6 @@ def separation_verdict(u_low: float, u_high: float, tol: float) -> Verdict:
     return band_verdict(u_low, u_high, -tol, tol)
 
 
-def draws_to_decide(lo: float, hi: float, band_lo: float, band_hi: float, n: int) -> float:
-    """Units (seeds, draws) at which an interval of the same centre, narrowing as 1/sqrt(n), would clear
-    the nearer edge of [band_lo, band_hi] (nan when it cannot). Valid only where the interval's width is
-    sampling noise in those units and the estimator's window does not grow with them."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return NAN
-    c, h = (lo + hi) / 2, (hi - lo) / 2
-    room = min(c - band_lo, band_hi - c) if band_lo <= c <= band_hi else max(band_lo - c, c - band_hi)
-    return float(math.ceil(n * (h / room) ** 2 - 1e-9)) if room > 0 else NAN
-
-
 # the curve that separates real backprop from the GIA (spec section 3; review of issue #12): the GIA
 # also predicts chi_1 decay for g_aa, tilde g_ab and the spread of g_ab, so only the signed mean of
 # g_ab can show whether pair gradients follow xi_1 (the paper) or xi_c (the GIA)
