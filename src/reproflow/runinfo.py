@@ -1,4 +1,5 @@
-"""The JSON run sidecar written beside every output: seed, versions, git commit, device, wall time.
+"""The JSON run sidecar written beside every output: seed, versions, git commit, device, platform
+(CPU, its vector capability, BLAS, torch build, threads), wall time.
 
 Wall time lives here and in Snakemake's benchmark files, never in result tables, so that two runs of
 the same settings and code write byte-identical tables.
@@ -9,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import platform
+import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,37 @@ def versions() -> dict[str, str]:
     return out
 
 
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+@functools.lru_cache(maxsize=1)
+def platform_info() -> dict[str, Any]:
+    """What float results can depend on across machines with identical code and settings: the CPU, the
+    vector kernels torch dispatches to (AVX2 / AVX512 ...), its BLAS / LAPACK and build, and the thread
+    counts. torch entries only when the job imported torch (importing it here would cost every job seconds)."""
+    out: dict[str, Any] = {"cpu": _cpu_model(), "machine": platform.machine()}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        cfg = torch.__config__.show()
+        out.update({
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "blas": ",".join(re.findall(r"BLAS_INFO=(\w+)", cfg)) or "unknown",
+            "lapack": ",".join(re.findall(r"LAPACK_INFO=(\w+)", cfg)) or "unknown",
+            "torch_build": f"{torch.__version__} ({torch.version.git_version[:12]})",
+            "threads": torch.get_num_threads(),
+            "interop_threads": torch.get_num_interop_threads(),
+            "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        })
+    return out
+
+
 def sidecar_path(output: str | Path) -> Path:
     """``results/x/y.csv`` -> ``results/x/y.csv.run.json``."""
     p = Path(output)
@@ -70,6 +104,7 @@ def write_sidecar(output: str | Path, config: Any, seed: int | None, device: str
             "versions": versions(),
             "git": git_state(),
             "host": platform.node(),
+            "platform": platform_info(),
             "wall_time_s": round(time.time() - started, 3),
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "config": cfg,

@@ -78,7 +78,9 @@ def test_pipeline(tmp_path, data, figure_style):
     pdg = out / "phase_diagram.csv"
     _phase_diagram(pdg, [round(1.0 + 0.1 * i, 10) for i in range(31)])
     args = ["--panels", str(panel), "--curves", str(out / "panel" / "curves.csv"), "--k-steps",
-            str(out / "k_steps.csv"), "--reference-panels", str(REFERENCE), "--shape", str(out / "shape.csv"),
+            str(out / "k_steps.csv"), "--k-steps-table", str(out / "kt.csv"), "--design-check", str(out / "design.csv"),
+            "--reference-panels", str(REFERENCE),
+            "--shape", str(out / "shape.csv"),
             "--phase-diagram", str(pdg), "--boundaries", str(out / "b.csv"),
             "--output", str(out / "fit.csv"), "--headline", str(out / "headline.json"),
             "--boundary-metric", "train_accuracy", "--boundary-fraction", "0.5", "--contour-fraction", "0.9",
@@ -99,11 +101,20 @@ def test_pipeline(tmp_path, data, figure_style):
     ks = pd.read_csv(out / "k_steps.csv")
     assert set(ks["panel"]) == {"p1"} and set(ks["candidate"]) == {"xi_c", "xi_1", "min_xi1_xi2"}
     assert sorted(ks["step"].unique()) == [5, 10, 15]
+    # the authors' panel through the project panel's 3 columns and 2 depths: a shift and the project row's bias
+    design = pd.read_csv(out / "design.csv")
+    assert design[["panel", "reference"]].values.tolist() == [["p1", "authors_c"]]
+    assert (design["design_columns"].iloc[0], design["design_depths"].iloc[0]) == (3, 2)
+    assert "design_bias" in shape.columns
+    kt = pd.read_csv(out / "kt.csv")
+    assert kt["step"].tolist() == [5, 10, 15] and {"k_xi_c", "sigma_min_xi1_xi2", "shape_diff"} <= set(kt.columns)
+    assert shape.loc["p1", "last_step"] == 15 and shape.loc["p1", "settle_step"] in (-1, 5, 10, 15)  # -1: no finite final shape on 3 columns
 
     assert plot_depth_sweep.main(["--style", figure_style, "--panels", str(panel), "--heatmaps", str(out / "heat.png"), "--boundaries",
                                   str(out / "b.csv"), "--fit", str(out / "fit.csv"), "--phase-diagram", str(pdg),
-                                  "--summary", str(out / "summary.png"), "--scale", "test"]) == 0
-    for f in ("heat.png", "heat.pdf", "summary.png", "summary.pdf"):
+                                  "--summary", str(out / "summary.png"), "--k-steps", str(out / "k_steps.csv"),
+                                  "--k-steps-figure", str(out / "ksteps.png"), "--scale", "test"]) == 0
+    for f in ("heat.png", "heat.pdf", "summary.png", "summary.pdf", "ksteps.png", "ksteps.pdf"):
         assert (out / f).stat().st_size > 1000
 
 
@@ -116,7 +127,9 @@ def test_missing_depth_scale_is_a_clean_error(tmp_path, data):
     pdg = tmp_path / "pd.csv"
     _phase_diagram(pdg, [1.0, 2.0])  # sw2 = 3.0 missing
     rc = fit_depth_formula.main(["--panels", str(panel), "--curves", str(tmp_path / "c.csv"), "--k-steps",
-                                 str(tmp_path / "k.csv"), "--reference-panels", str(REFERENCE), "--shape",
+                                 str(tmp_path / "k.csv"), "--k-steps-table", str(tmp_path / "kt.csv"),
+                                 "--design-check", str(tmp_path / "d.csv"),
+                                 "--reference-panels", str(REFERENCE), "--shape",
                                  str(tmp_path / "s.csv"), "--phase-diagram", str(pdg), "--boundaries",
                                  str(tmp_path / "b.csv"), "--output", str(tmp_path / "f.csv"), "--headline",
                                  str(tmp_path / "h.json"), "--boundary-metric", "train_accuracy",
@@ -144,3 +157,19 @@ def test_speed_cli(tmp_path, data, figure_style):
     reached = df[df["reached"]]
     assert all(not math.isnan(v) for v in reached["steps_to_target"])
     assert (tmp_path / "speed.pdf").exists()
+
+
+def test_rerun_of_one_cell_gives_identical_tables(tmp_path, data):
+    # identical code and settings give identical tables on one machine: in this process and in a fresh one
+    import subprocess
+    import sys
+
+    for run in ("a", "b"):
+        assert train_depth_cell.main(_train_args(data, tmp_path / run, 2)) == 0
+    args = _train_args(data, tmp_path / "c", 2)
+    subprocess.run([sys.executable, "-m", "reproflow.cli.train_depth_cell", *args], check=True, capture_output=True)
+    for name in ("accuracy.csv", "curves.csv"):
+        first = (tmp_path / "a" / "d2" / name).read_bytes()
+        assert first == (tmp_path / "b" / "d2" / name).read_bytes() == (tmp_path / "c" / "d2" / name).read_bytes()
+    side = json.loads((tmp_path / "a" / "d2" / "accuracy.csv.run.json").read_text())
+    assert {"cpu", "cpu_capability", "torch_build", "threads"} <= set(side["platform"])

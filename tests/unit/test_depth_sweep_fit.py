@@ -117,3 +117,49 @@ def test_bootstrap_panel_prefers_the_generating_shape_and_resamples_seeds():
     assert fit.loc["min_xi1_xi2", "k_low"] <= 10.0 * 1.05 and fit.loc["min_xi1_xi2", "k_high"] >= 10.0 * 0.95
     assert fit.loc["min_xi1_xi2", "sigma"] < fit.loc["xi_c", "sigma"]
     assert comp["shape_diff"] < 0 and comp["shape_diff_high"] < 0 and comp["n_boot_usable"] == 60
+
+
+def test_design_check_reproduces_the_bias_of_the_coarse_cpu_design_on_the_authors_panels():
+    # review of 5805f97, section 3: the authors' rho = 1 panels b, c run through the 7-column, 8-depth cpu
+    # design of that commit read -0.21 / -0.20 instead of about -0.03 (full data); the design check must see it,
+    # and must see (almost) none for the 16-column, 1.25x-depth design that replaced it
+    from pathlib import Path
+
+    from reproflow.depthsweep.fit import bootstrap_panel, design_shift, design_subset
+    from reproflow.depthsweep.reference import load_reference_panel
+    from reproflow.meanfield.tables import phase_diagram_table, sw2_grid
+
+    root = Path(__file__).resolve().parents[2] / "workflow/resources/huang2020_fig7"
+    acc = load_reference_panel(next(root.glob("panel_b_*.csv")))
+    pdg = phase_diagram_table(["tanh"], sw2_grid(1.0, 4.0, 0.1), [0.05], [1.0])
+    scales = lookup_depth_scales(pdg, sorted(acc.sw2.unique()), 1.0, 0.05)
+    _, comp = bootstrap_panel(acc, scales, 10, 0.5, "train_accuracy", 0, 0)
+    coarse = design_shift(acc, scales, 10, 0.5, "train_accuracy", [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0],
+                          [4, 8, 16, 32, 48, 64, 96, 128], 0, 0, comp["shape_diff"])
+    assert comp["shape_diff"] == pytest.approx(-0.027, abs=0.01)
+    assert coarse["design_shape_diff"] == pytest.approx(-0.21, abs=0.03) and coarse["design_shift"] < -0.15
+    assert (coarse["design_columns"], coarse["design_depths"]) == (7, 8)
+    dense = design_shift(acc, scales, 10, 0.5, "train_accuracy", list(np.round(np.arange(1.0, 4.01, 0.2), 1)),
+                         [8, 10, 12, 15, 18, 22, 27, 33, 40, 50, 62, 77, 96], 0, 0, comp["shape_diff"])
+    assert abs(dense["design_shift"]) < 0.03
+    # the panel's own grid is no shift at all
+    own = design_subset(acc, list(acc.sw2.unique()), list(acc.depth.unique()))
+    assert len(own) == len(acc)
+    with pytest.raises(ValueError, match="columns"):
+        design_subset(acc, [9.0], [10, 20])
+
+
+def test_settle_step_and_the_k_steps_table():
+    from reproflow.depthsweep.fit import k_steps_table, settle_step
+
+    steps = np.array([10, 20, 30, 40, 50])
+    assert settle_step(steps, np.array([0.3, 0.1, -0.05, -0.06, -0.05])) == 30
+    assert settle_step(steps, np.array([0.0, 0.0, 0.0, 0.0, 0.0])) == 10
+    assert settle_step(steps, np.array([0.0, 0.0, 0.0, 0.0, 0.5])) == 50
+    assert settle_step(steps, np.array([0.0, math.nan])) == -1
+    rows = [{"panel": "p", "rho": 0.98, "step": s, "candidate": c, "k": k0 * (1 + s / 100), "sigma": sg}
+            for s in range(10, 110, 10) for c, k0, sg in (("xi_c", 4.0, 0.2), ("xi_1", 6.0, 0.3),
+                                                         ("min_xi1_xi2", 6.0, 0.1 if s >= 40 else 0.3))]
+    t = k_steps_table(pd.DataFrame(rows), n_steps=4)
+    assert t["step"].tolist() == [10, 40, 70, 100] and (t["settle_step"] == 40).all()
+    assert t["shape_diff"].iloc[-1] == pytest.approx(-0.1) and t["k_xi_c"].iloc[-1] == pytest.approx(8.0)

@@ -32,7 +32,7 @@ def _write_inputs(tmp):
     b.to_csv(tmp / "boundaries.csv", index=False)
     pd.DataFrame({"panel": ["a", "authors_a"], "source": ["project", "authors"], "shape_diff": [-0.1, 0.1],
                   "shape_diff_low": [-0.2, 0.05], "shape_diff_high": [-0.05, 0.2], "k_xi_c": [4.0, 9.0],
-                  "k_min_xi1_xi2": [6.0, 13.0], "n_seeds": [3, 1]}).to_csv(tmp / "formula_shape.csv", index=False)
+                  "k_min_xi1_xi2": [6.0, 13.0], "n_seeds": [3, 1], "rho": [0.98, 0.98]}).to_csv(tmp / "formula_shape.csv", index=False)
     rows = [{"phase": "attack", "dataset": "digits_rot", "model": "standard", "attack": a, "eps": e, "seed": s,
              "metric": m, "value": v}
             for a in ("pgd", "spa", "spa_oracle") for e in (0.05, 0.1) for s in (0, 1)

@@ -124,65 +124,93 @@ def test_no_transition():
     assert S.claim_no_transition(only_rho1[only_rho1["rho"] == 1.0], SET).verdict is Verdict.NOT_RUN
 
 
-def _rates(u_exact, u_gia=1.0, half=0.05, role="paper", lc1=-0.05, lcc=-0.20, draws=40):
+def _rates(u_exact, u_gia=1.0, half=0.05, role="paper", lc1=-0.05, lcc=-0.20, draws=40, du_half=0.05):
     """A gradient_rates table of one run: exact and GIA rows for every curve, the signed-mean g_ab
-    rate at ``u_exact`` / ``u_gia`` GIA-separation units (0 = ln chi_1, 1 = ln chi_c)."""
+    rate at ``u_exact`` / ``u_gia`` GIA-separation units (0 = ln chi_1, 1 = ln chi_c), the exact rows with
+    the paired difference du = u_exact - u_gia +- ``du_half``."""
     rows = []
     for backward, u_mean in (("exact", u_exact), ("gia", u_gia)):
         for curve in ("g_aa", "tg_ab", "g_ab_sd", "g_ab_mean"):
             u = u_mean if curve == "g_ab_mean" else 0.02
+            du = u_exact - u_gia if curve == "g_ab_mean" else 0.0
             slope = lc1 + u * (lcc - lc1)
             rows.append({"run": "tanh_rho0.8", "role": role, "activation": "tanh", "rho": 0.8, "width": 200,
                          "backward": backward, "curve": curve, "draws": draws, "slope": slope,
                          "ci_low": slope - half * abs(lcc - lc1), "ci_high": slope + half * abs(lcc - lc1),
-                         "u": u, "u_low": u - half, "u_high": u + half, "ln_chi_1": lc1, "ln_chi_c": lcc})
+                         "u": u, "u_low": u - half, "u_high": u + half, "ln_chi_1": lc1, "ln_chi_c": lcc,
+                         "k_min": 0, "k_max": 9, "c_star": 0.6, "top_z": 0.5, "draws_needed": 900.0,
+                         "deep_k_low": 45, "deep_bound": 0.03,
+                         "du": du if backward == "exact" else math.nan,
+                         "du_low": du - du_half if backward == "exact" else math.nan,
+                         "du_high": du + du_half if backward == "exact" else math.nan})
     return pd.DataFrame(rows)
 
 
-def test_same_depth_scale_is_judged_on_the_signed_mean_of_g_ab():
-    # signed mean g_ab decaying with xi_1 (u ~ 0), GIA control at u ~ 1: holds
+def test_same_depth_scale_observables_row_prints_the_gia_control():
+    out = S.claim_same_depth_scale_observables(_rates(0.95), SET)
+    assert out.verdict is Verdict.HOLDS and out.measured == pytest.approx(0.02)
+    assert "3 of 3 GIA intervals contain the same value 0" in out.evidence
+    far = _rates(0.95)
+    far.loc[far.curve == "tg_ab", ["u", "u_low", "u_high"]] = [0.6, 0.5, 0.7]
+    assert S.claim_same_depth_scale_observables(far, SET).verdict is Verdict.FAILS
+    assert S.claim_same_depth_scale_observables(_rates(0.05, role="stress"), SET).verdict is Verdict.NOT_RUN
+
+
+def test_same_depth_scale_is_judged_on_the_paired_exact_minus_gia_difference():
+    # real backprop moves the signed-mean decay from xi_c (GIA u 1.0) to u 0.05: paired du -0.95, holds
     out = S.claim_same_depth_scale(_rates(0.05), SET)
-    assert out.verdict is Verdict.HOLDS and out.measured == pytest.approx(0.05)
-    assert out.uncertainty == pytest.approx(0.05) and "(GIA 1.00)" in out.evidence
-    # decaying at the GIA rate ln chi_c: fails, although the spread curves all sit at u = 0.02
+    assert out.verdict is Verdict.HOLDS and out.measured == pytest.approx(-0.95)
+    assert out.uncertainty == pytest.approx(0.05) and "GIA u 1.00" in out.evidence
+    assert "k 0-9" in out.evidence and "<= 0.030" in out.evidence
+    # exact = GIA within the band (tanh, hard-tanh): fails, although the spread curves all sit at u = 0.02
     out = S.claim_same_depth_scale(_rates(0.95), SET)
-    assert out.verdict is Verdict.FAILS and "tanh_rho0.8 0.95" in out.evidence
+    assert out.verdict is Verdict.FAILS and "tanh_rho0.8 -0.05 [-0.10, " in out.evidence
+    # an interval straddling -tol: inconclusive, and no draws-to-decide (a windowed rate is not
+    # sampling noise alone)
+    out = S.claim_same_depth_scale(_rates(0.75, du_half=0.1), SET)
+    assert out.verdict is Verdict.INCONCLUSIVE and "To decide" not in out.evidence
     # an exact theory curve fitted over the same window is quoted with whether the interval covers it
     out = S.claim_same_depth_scale(_rates(0.95).assign(theory_u=0.9), SET)
-    assert "no-GIA theory" in out.evidence and "(1 of 1 inside the measured intervals)" in out.evidence
-    # an interval straddling the band edge: inconclusive, with the draws that would decide it
-    out = S.claim_same_depth_scale(_rates(0.25, half=0.1), SET)
-    assert out.verdict is Verdict.INCONCLUSIVE and "To decide: tanh_rho0.8: ~160 draws" in out.evidence
+    assert "no-GIA linear theory" in out.evidence and "1 of 1 inside the measured intervals" in out.evidence
+    # no rate (signed mean significant over < 3 layers, small c*): undecidable, with the draws that would do
+    t = _rates(0.95)
+    t.loc[t.curve == "g_ab_mean", ["u", "du", "du_low", "du_high"]] = math.nan
+    out = S.claim_same_depth_scale(t, SET)
+    assert out.verdict is Verdict.INCONCLUSIVE and "Undecidable at this setting" in out.evidence
+    assert "c* 0.60" in out.evidence and "~9e+02 draws" in out.evidence
     # stress-test runs and runs where chi_c = chi_1 (rho = 1) are not judged
     assert S.claim_same_depth_scale(_rates(0.05, role="stress"), SET).verdict is Verdict.NOT_RUN
     assert S.claim_same_depth_scale(_rates(0.05, lcc=-0.05), SET).verdict is Verdict.NOT_RUN
+    # the stress runs are quoted exact beside GIA, without a 1/N claim
+    both = pd.concat([_rates(0.05), _rates(0.05, role="stress").assign(run="s", width=100)])
+    out = S.claim_same_depth_scale(both, SET)
+    assert "N=100" in out.evidence and " vs " in out.evidence and "not claimed" in out.evidence
 
 
-def test_draws_to_decide():
-    # interval [0.1, 0.3] straddles the edge 0.2 at its centre: more draws cannot decide it
-    assert math.isnan(S.draws_to_decide(0.1, 0.3, -0.2, 0.2, 40))
-    # centre 0.4, half-width 0.3, room 0.2 to the edge: 40 * (0.3 / 0.2)^2 = 90 draws
-    assert S.draws_to_decide(0.1, 0.7, -0.2, 0.2, 40) == 90
-
-
-def test_universality_is_judged_on_the_pooled_rows():
-    t = pd.DataFrame({"run": ["r", "r", "pooled", "pooled"], "metric": ["g_aa", "tg_ab", "g_aa", "tg_ab"],
-                      "slope": [1.0, 1.2, 2.0, 1.95], "ci_low": [0.9, 1.0, 1.97, 1.9],
-                      "ci_high": [1.1, 1.4, 2.03, 2.0], "m_decades": [1.0, 1.0, 20.0, 20.0]})
+def test_universality_is_judged_on_the_spread_of_v_over_m2_not_the_pooled_slope():
+    t = pd.DataFrame({"run": ["r", "pooled", "between_runs", "along_depth"], "metric": ["g_aa"] * 4,
+                      "slope": [1.0, 2.0, math.nan, math.nan], "ci_low": [0.9, 1.97, math.nan, math.nan],
+                      "ci_high": [1.1, 2.03, math.nan, math.nan], "m_decades": [1.0, 20.0, math.nan, math.nan],
+                      "spread": [math.nan, math.nan, 0.2, 0.1], "spread_low": [math.nan, math.nan, 0.15, 0.05],
+                      "spread_high": [math.nan, math.nan, 0.3, 0.2], "band": [math.nan, math.nan, 0.5, 0.5]})
     out = S.claim_universality(t, SET)
-    assert out.verdict is Verdict.HOLDS and "0 of 2 intervals inside the band" in out.evidence
-    assert out.measured == pytest.approx(1.975)
-    t.loc[3, ["slope", "ci_low", "ci_high"]] = [1.0, 0.9, 1.1]
+    assert out.verdict is Verdict.HOLDS and out.measured == pytest.approx(0.2)
+    assert "g_aa between runs 0.20 [0.15, 0.30]" in out.evidence and "not judged" in out.evidence
+    # the runs' constants differ by ~1.7 decades at matched depth: fails, whatever the pooled slope says
+    t.loc[2, ["spread", "spread_low", "spread_high"]] = [0.8, 0.6, 1.1]
     assert S.claim_universality(t, SET).verdict is Verdict.FAILS
-    t.loc[3, ["slope", "ci_low", "ci_high"]] = [2.0, 1.0, 3.0]
+    t.loc[2, ["spread", "spread_low", "spread_high"]] = [0.45, 0.3, 0.7]
     assert S.claim_universality(t, SET).verdict is Verdict.INCONCLUSIVE
-    assert S.claim_universality(t.iloc[:2], SET).verdict is Verdict.NOT_RUN
+    assert S.claim_universality(t.drop(columns=["spread"]), SET).verdict is Verdict.NOT_RUN
 
 
-def _shape(rows):
+def _shape(rows, rho=0.98, bias=None):
     """A formula_shape table: (panel, source, diff, low, high, n_seeds) per panel."""
-    return pd.DataFrame(rows, columns=["panel", "source", "shape_diff", "shape_diff_low", "shape_diff_high",
-                                       "n_seeds"]).assign(k_xi_c=5.0, k_min_xi1_xi2=8.0)
+    t = pd.DataFrame(rows, columns=["panel", "source", "shape_diff", "shape_diff_low", "shape_diff_high",
+                                    "n_seeds"]).assign(k_xi_c=5.0, k_min_xi1_xi2=8.0, rho=rho, n_points=12, n_censored=4)
+    if bias is not None:
+        t = t.assign(design_bias=bias, design_bias_reference="authors_f")
+    return t
 
 
 def test_trainable_depth_is_judged_per_panel_on_the_shape_at_fitted_k():
@@ -193,13 +221,17 @@ def test_trainable_depth_is_judged_per_panel_on_the_shape_at_fitted_k():
     assert out.verdict is Verdict.HOLDS and out.measured == pytest.approx(-0.075)
     # the authors' panel, where xi_c has the better shape, is quoted, not judged
     assert "better in 0, worse in 1" in out.evidence
+    # rho = 1 is a row of its own
+    assert S.claim_trainable_depth_rho1(ok, SET).verdict is Verdict.NOT_RUN
+    assert S.claim_trainable_depth_rho1(ok.assign(rho=1.0), SET).verdict is Verdict.HOLDS
+    assert S.claim_trainable_depth(ok.assign(rho=1.0), SET).verdict is Verdict.NOT_RUN
     # one project panel with xi_c clearly better: fails
     bad = _shape([("a", "project", -0.1, -0.2, -0.05, 3), ("b", "project", 0.1, 0.02, 0.2, 3)])
     assert S.claim_trainable_depth(bad, SET).verdict is Verdict.FAILS
-    # an interval across 0: inconclusive, with the seeds that would decide it (3 * (0.1 / 0.05)^2)
+    # an interval across 0: inconclusive, with the sw2 columns that would decide it (16 * (0.1 / 0.05)^2)
     mid = _shape([("a", "project", -0.05, -0.15, 0.05, 3)])
     out = S.claim_trainable_depth(mid, SET)
-    assert out.verdict is Verdict.INCONCLUSIVE and "a: ~12 seeds" in out.evidence
+    assert out.verdict is Verdict.INCONCLUSIVE and "a: ~64 sw2 columns" in out.evidence
     assert S.claim_trainable_depth(ok[ok.source == "authors"], SET).verdict is Verdict.NOT_RUN
     # a bootstrap whose resamples tie puts an end at 0 plus rounding (a cpu run: 1.6e-19): not a decision
     tie = _shape([("a", "project", 0.214, 1.6e-19, 0.4, 5)])
@@ -207,6 +239,23 @@ def test_trainable_depth_is_judged_per_panel_on_the_shape_at_fitted_k():
     assert out.verdict is Verdict.INCONCLUSIVE and "touches 0" in out.evidence
     assert S.claim_trainable_depth(_shape([("a", "project", -0.2, -0.4, -1e-17, 5)]), SET).verdict is Verdict.INCONCLUSIVE
     assert S.claim_trainable_depth(_shape([("a", "project", 0.214, 1e-4, 0.4, 5)]), SET).verdict is Verdict.FAILS
+
+
+def test_trainable_depth_names_the_step_the_shape_settles_and_the_final_k():
+    t = _shape([("a", "project", -0.1, -0.2, -0.05, 3)]).assign(settle_step=150, last_step=300)
+    out = S.claim_trainable_depth(t, SET)
+    assert "a by step 150 of 300" in out.evidence and "final k(xi_c) 5.0 vs the paper's 6, k(min) 8.0 vs 12" in out.evidence
+
+
+def test_trainable_depth_verdict_must_clear_the_design_bias():
+    # the cpu "holds" of 5805f97 (-0.131 [-0.208, -0.016]) against the 7-column design's bias of ~0.18
+    # (the authors' panels b, c through it): not a verdict
+    out = S.claim_trainable_depth(_shape([("a", "project", -0.131, -0.208, -0.016, 5)], bias=0.18), SET)
+    assert out.verdict is Verdict.INCONCLUSIVE and "design bias +-0.180" in out.evidence
+    assert "inside the design bias" in out.evidence
+    # the same interval with a design bias of 0.01 decides
+    assert S.claim_trainable_depth(_shape([("a", "project", -0.131, -0.208, -0.016, 5)], bias=0.01),
+                                   SET).verdict is Verdict.HOLDS
 
 
 @pytest.mark.parametrize("low, high, side", [(1e-4, 1.0, 1), (1.6e-19, 1.0, 0), (-1.0, -2e-16, 0), (-1.0, -1e-3, -1),
@@ -248,6 +297,13 @@ def test_fig1_fixed_points():
     finite_relu.loc[3, "ours"] = 5.0
     assert S.claim_fig1_fixed_points(finite_relu, SET).verdict is Verdict.FAILS
     assert S.claim_fig1_fixed_points(_captions().iloc[:0], SET).verdict is Verdict.NOT_RUN
+    # 12.450 as printed has 5 significant figures: the evidence says ours and the authors' scheme both miss it
+    printed = _captions().assign(sig_figs=[2, 4, 3, 2, 3], printed_figs=[2, 5, 3, 2, 3],
+                                 printed_tolerance=[0.05, 0.0005, 0.0005, 0.0, 0.0005])
+    out = S.claim_fig1_fixed_points(printed, SET)
+    assert out.verdict is Verdict.HOLDS
+    assert ("tanh rho=0.4 q_star as printed, 12.450 at 5 significant figures: ours 12.4513 misses it by 0.0013, "
+            "the authors' own scheme 12.4513 misses it by 0.0013 (judged at 4)") in out.evidence
 
 
 # ---- the registry --------------------------------------------------------------------------------

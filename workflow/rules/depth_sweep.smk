@@ -117,6 +117,8 @@ rule fit_depth_formula:
         md=f"{DS_ROOT}/formula_fit.md",
         shape=f"{DS_ROOT}/formula_shape.csv",
         k_steps=f"{DS_ROOT}/k_steps.csv",
+        k_steps_table=f"{DS_ROOT}/k_steps_table.csv",
+        design_check=f"{DS_ROOT}/design_check.csv",
         headline=f"{DS_ROOT}/headline.json",
     log:
         log_path("depth_sweep", "fit_depth_formula/all"),
@@ -133,6 +135,8 @@ rule fit_depth_formula:
             panels=input.panels,
             curves=input.curves,
             k_steps=output.k_steps,
+            k_steps_table=output.k_steps_table,
+            design_check=output.design_check,
             reference_panels=input.reference_panels,
             phase_diagram=input.phase_diagram,
             shape=output.shape,
@@ -157,6 +161,7 @@ rule plot_depth_sweep:
         panels=expand(f"{DS_ROOT}/panel~{{panel}}/accuracy.csv", panel=list(PANELS)),
         boundaries=f"{DS_ROOT}/boundaries.csv",
         fit=f"{DS_ROOT}/formula_fit.csv",
+        k_steps=f"{DS_ROOT}/k_steps.csv",
         phase_diagram=f"{R}/meanfield/phase_diagram.csv",
         style=FIG_STYLE,
     output:
@@ -181,6 +186,14 @@ rule plot_depth_sweep:
             labels={"figure": "fitted multiplier k"},
         ),
         summary_pdf=f"{DS_ROOT}/formula_fit.pdf",
+        k_steps=report(
+            f"{DS_ROOT}/k_steps.png",
+            caption="../report/depth_sweep/k_steps.rst",
+            category="depth_sweep",
+            subcategory="formula fit",
+            labels={"figure": "k against training steps"},
+        ),
+        k_steps_pdf=f"{DS_ROOT}/k_steps.pdf",
     log:
         log_path("depth_sweep", "plot_depth_sweep/all"),
     conda:
@@ -198,6 +211,8 @@ rule plot_depth_sweep:
             fit=input.fit,
             phase_diagram=input.phase_diagram,
             summary=output.summary,
+            k_steps=input.k_steps,
+            k_steps_figure=output.k_steps,
         ),
         flags=lambda w: cli_args(
             scale=config["scale"],
@@ -317,9 +332,13 @@ rule depth_sweep_all:
                 "formula_fit.md",
                 "formula_shape.csv",
                 "k_steps.csv",
+                "k_steps_table.csv",
+                "design_check.csv",
                 "headline.json",
                 "formula_fit.png",
                 "formula_fit.pdf",
+                "k_steps.png",
+                "k_steps.pdf",
             ],
         ),
         expand(

@@ -139,6 +139,7 @@ rule fit_gradients:
     output:
         rates=f"{R}/meanfield/gradient_rates.csv",
         gia=f"{R}/meanfield/gia_counterfactual.csv",
+        deep=f"{R}/meanfield/deep_layers.csv",
     log:
         log_path("meanfield", "fit_gradients"),
     conda:
@@ -150,6 +151,7 @@ rule fit_gradients:
             gia_draws_tables=list(input.gia_draws),
             output=output.rates,
             gia_counterfactual=output.gia,
+            deep_layers=output.deep,
         ),
         flags=lambda w: cli_args(
             fit_skip=MF["gradients"]["fit_skip"],
@@ -186,6 +188,7 @@ rule fit_universality:
             min_z=MF["gradients"]["min_z"],
             n_boot=MF["gradients"]["n_boot"],
             level=MF["gradients"]["level"],
+            cv2_band=MF["gradients"]["cv2_band"],
             seed=MF["seed"],
         ),
         code=code_of("fit_universality"),

@@ -83,6 +83,8 @@ RESULT_TABLES = {
     "universality": f"{R}/meanfield/universality.csv",
     "depth_fit": f"{R}/depth_sweep/formula_fit.csv",
     "depth_shape": f"{R}/depth_sweep/formula_shape.csv",
+    "depth_design": f"{R}/depth_sweep/design_check.csv",
+    "depth_k_steps": f"{R}/depth_sweep/k_steps_table.csv",
 }
 RESULT_INPUTS = {
     k: p for k, p in RESULT_TABLES.items() if k == "summary" or p in REPORT_FINAL

@@ -5,6 +5,7 @@ columns, the per-panel shape comparison, and the same for the authors' released 
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from reproflow.errors import UserError
 from reproflow.io import write_json, write_table
 from reproflow.runinfo import write_sidecar
 
+log = logging.getLogger(__name__)
+
 METRICS = ("train_accuracy", "test_accuracy")
 
 
@@ -28,6 +31,8 @@ class Config:
     panels: tuple[Path, ...] = field(metadata={"help": "per-panel accuracy tables (collect_depth_sweep)"})
     curves: tuple[Path, ...] = field(metadata={"help": "per-panel learning-curve tables, same order as --panels"})
     k_steps: Path = field(metadata={"help": "output: fitted k and shape error against training steps (CSV)"})
+    k_steps_table: Path = field(metadata={"help": "output: k, sigma and the shape at a few steps per panel (CSV + .md)"})
+    design_check: Path = field(metadata={"help": "output: the authors' panels through each project panel's design (CSV + .md)"})
     reference_panels: tuple[Path, ...] = field(metadata={"help": "the authors' released Fig. 7 heatmaps"})
     phase_diagram: Path = field(metadata={"help": "meanfield phase_diagram.csv"})
     shape: Path = field(metadata={"help": "output: per-panel shape comparison (CSV + .md)"})
@@ -53,7 +58,15 @@ def _clean(v: Any) -> Any:
 
 def run(cfg: Config) -> None:
     from reproflow.depthsweep.boundary import extract_boundaries, heatmap
-    from reproflow.depthsweep.fit import bootstrap_panel, k_against_steps, lookup_depth_scales
+    from reproflow.depthsweep.fit import (
+        bootstrap_panel,
+        design_shift,
+        k_against_steps,
+        k_steps_table,
+        lookup_depth_scales,
+        settle_step,
+        shape_over_steps,
+    )
     from reproflow.depthsweep.reference import load_reference_panel
 
     started = time.time()
@@ -79,16 +92,21 @@ def run(cfg: Config) -> None:
         b = extract_boundaries(grid, classes, cfg.boundary_fraction, cfg.contour_fraction)
         scales = lookup_depth_scales(pdg, list(grid.index), float(first["rho"]), float(first["sb2"]), str(cfg.phase_diagram))
         f, comp = bootstrap_panel(acc, scales, classes, cfg.boundary_fraction, metric, cfg.n_boot, cfg.seed)
+        settle: dict[str, Any] = {}
         if source == "project" and panel in curves:
             ks = k_against_steps(pd.read_csv(curves[panel]), scales, classes, cfg.boundary_fraction)
             all_k.append(ks.assign(panel=panel, rho=float(first["rho"])))
+            if len(ks):
+                w = shape_over_steps(ks)
+                settle = {"settle_step": settle_step(w["step"].to_numpy(), w["shape_diff"].to_numpy()),
+                          "last_step": int(w["step"].max())}
         meta = {"panel": panel, "source": source, "dataset": first["dataset"], "rho": float(first["rho"]),
                 "init": first["init"], "optimizer": first["optimizer"]}
         all_b.append(pd.concat([pd.DataFrame([meta] * len(b)), b.merge(scales, on="sw2")], axis=1))
         all_f.append(pd.concat([pd.DataFrame([meta] * len(f)), f], axis=1))
         ks = {f"k_{r['candidate']}": r["k"] for r in f.to_dict("records")}
         sig = {f"sigma_{r['candidate']}": r["sigma"] for r in f.to_dict("records")}
-        all_s.append({**meta, **comp, **ks, **sig, "n_seeds": int(f["n_seeds"].iloc[0]),
+        all_s.append({**meta, **comp, **ks, **sig, **settle, "n_seeds": int(f["n_seeds"].iloc[0]),
                       "n_points": int(f["n_points"].iloc[0]), "n_censored": int(f["n_censored"].iloc[0])})
         cands = {r["candidate"]: {k: _clean(r[k]) for k in ("k", "k_low", "k_high", "sigma", "sigma_low", "sigma_high",
                                                             "fit_error", "paper_k", "paper_error", "n_points")}
@@ -104,13 +122,56 @@ def run(cfg: Config) -> None:
             "best_shape_candidate": None if fitted.empty else str(fitted.loc[fitted["sigma"].idxmin(), "candidate"]),
             "best_paper_candidate": None if fitted.empty else str(fitted.loc[fitted["paper_error"].idxmin(), "candidate"]),
         }
+    checks = _design_check(sources, all_s, pdg, cfg, design_shift, lookup_depth_scales)
     write_table(cfg.boundaries, pd.concat(all_b, ignore_index=True))
+    write_table(cfg.design_check, checks, markdown=True)
     write_table(cfg.output, pd.concat(all_f, ignore_index=True), markdown=True)
     write_table(cfg.shape, pd.DataFrame(all_s), markdown=True)
-    write_table(cfg.k_steps, pd.concat(all_k, ignore_index=True) if all_k else
-                pd.DataFrame(columns=["panel", "rho", "step", "candidate", "k", "sigma", "n_points", "n_censored"]))
+    k_all = (pd.concat(all_k, ignore_index=True) if all_k else
+             pd.DataFrame(columns=["panel", "rho", "step", "candidate", "k", "sigma", "n_points", "n_censored"]))
+    write_table(cfg.k_steps, k_all)
+    write_table(cfg.k_steps_table, k_steps_table(k_all), markdown=True)
     write_json(cfg.headline, headline)
     write_sidecar(cfg.output, cfg, cfg.seed, "cpu", started)
+
+
+def _design_check(sources: list, shapes: list[dict], pdg: pd.DataFrame, cfg: Config, design_shift: Any,
+                  lookup_depth_scales: Any) -> pd.DataFrame:
+    """Every authors' panel through every project panel's columns and depth grid: the shift of its shape
+    difference from the full-data value (point estimates, no bootstrap). Each project shape row gets
+    ``design_bias`` = the largest |shift| over the authors' panels of its own dropout class (rho < 1 or
+    rho = 1), the bias its verdict must clear."""
+    full = {r["panel"]: r["shape_diff"] for r in shapes}
+    rows = []
+    for pacc, source, _ in sources:
+        if source != "project":
+            continue
+        panel = str(pacc["panel"].iloc[0])
+        sw2_grid, depth_grid = sorted(pacc["sw2"].unique()), sorted(pacc["depth"].unique())
+        for acc, src, metric in sources:
+            if src != "authors":
+                continue
+            first = acc.iloc[0]
+            ref = str(first["panel"])
+            scales = lookup_depth_scales(pdg, sorted(acc["sw2"].unique()), float(first["rho"]), float(first["sb2"]),
+                                         str(cfg.phase_diagram))
+            try:
+                d = design_shift(acc, scales, int(first["classes"]), cfg.boundary_fraction, metric, sw2_grid, depth_grid,
+                                 0, cfg.seed, float(full[ref]))
+            except ValueError as e:
+                log.info("design check of %s on %s skipped: %s", ref, panel, e)
+                continue
+            rows.append({"panel": panel, "reference": ref, "rho": float(first["rho"]), "full_shape_diff": full[ref], **d})
+    checks = pd.DataFrame(rows, columns=["panel", "reference", "rho", "full_shape_diff", "design_shape_diff",
+                                         "design_low", "design_high", "design_shift", "design_columns", "design_depths"])
+    for r in shapes:
+        if r["source"] != "project":
+            continue
+        same = checks[(checks["panel"] == r["panel"]) & ((checks["rho"] < 1) == (r["rho"] < 1))]
+        shift = same["design_shift"].abs()
+        r["design_bias"] = float(shift.max()) if shift.notna().any() else math.nan
+        r["design_bias_reference"] = str(same.loc[shift.idxmax(), "reference"]) if shift.notna().any() else ""
+    return checks
 
 
 main = main_entry(Config, run)

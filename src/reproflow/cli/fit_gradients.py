@@ -18,6 +18,7 @@ class Config:
     gia_draws_tables: tuple[Path, ...]
     output: Path
     gia_counterfactual: Path
+    deep_layers: Path
     fit_skip: int
     transient_factor: float
     min_z: float
@@ -27,16 +28,20 @@ class Config:
 
 
 def run(cfg: Config) -> None:
+    import pandas as pd
+
     from reproflow.meanfield import rates as RT
     from reproflow.meanfield.tables import read_tables, run_chis
 
     start = time.time()
     draws = read_tables(cfg.draws_tables + cfg.gia_draws_tables)
     boot = RT.BootSettings(cfg.n_boot, cfg.level, cfg.seed)
-    rates = RT.rate_table(draws, run_chis(draws), cfg.fit_skip, cfg.transient_factor, cfg.min_z, boot)
+    deep: list = []
+    rates = RT.rate_table(draws, run_chis(draws), cfg.fit_skip, cfg.transient_factor, cfg.min_z, boot, deep=deep)
     write_table(cfg.output, rates, markdown=True)
+    write_table(cfg.deep_layers, pd.concat(deep, ignore_index=True), markdown=True)
     write_table(cfg.gia_counterfactual, RT.gia_counterfactual(rates), markdown=True)
-    for out in (cfg.output, cfg.gia_counterfactual):
+    for out in (cfg.output, cfg.gia_counterfactual, cfg.deep_layers):
         write_sidecar(out, cfg, cfg.seed, "cpu", start)
 
 

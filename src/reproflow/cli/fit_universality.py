@@ -20,6 +20,7 @@ class Config:
     min_z: float
     n_boot: int
     level: float
+    cv2_band: float
     seed: int
 
 
@@ -29,7 +30,7 @@ def run(cfg: Config) -> None:
 
     start = time.time()
     slopes, points = RT.universality(read_tables(cfg.draws_tables), cfg.record_every, cfg.min_z,
-                                     RT.BootSettings(cfg.n_boot, cfg.level, cfg.seed))
+                                     RT.BootSettings(cfg.n_boot, cfg.level, cfg.seed), cfg.cv2_band)
     write_table(cfg.slopes, slopes, markdown=True)
     write_table(cfg.points, points)
     for out in (cfg.slopes, cfg.points):

@@ -1,5 +1,5 @@
 """Rule plot_depth_sweep: one trainability heatmap per panel (with 6 xi_c, 12 xi_1, 12 xi_2 and the
-fitted line) and the summary of fitted multipliers."""
+fitted line), the summary of fitted multipliers, and k and the shape error against training steps."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ class Config:
     fit: Path = field(metadata={"help": "fit table"})
     phase_diagram: Path = field(metadata={"help": "meanfield phase_diagram.csv"})
     summary: Path = field(metadata={"help": "summary PNG"})
+    k_steps: Path = field(metadata={"help": "k_steps table of fit_depth_formula"})
+    k_steps_figure: Path = field(metadata={"help": "k and sigma against training steps (PNG)"})
     scale: str = field(metadata={"help": "scale label for titles"})
 
     def __post_init__(self) -> None:
@@ -46,7 +48,7 @@ def fine_scales(pdg: pd.DataFrame, rho: float, sb2: float, lo: float, hi: float)
 def run(cfg: Config) -> None:
     import matplotlib.pyplot as plt
 
-    from reproflow.plots.depth_sweep import fit_summary_figure, heatmap_figure
+    from reproflow.plots.depth_sweep import fit_summary_figure, heatmap_figure, k_steps_figure
     from reproflow.plots.style import use_style
 
     use_style(cfg.style)
@@ -66,6 +68,9 @@ def run(cfg: Config) -> None:
         plt.close(fig)
     fig = fit_summary_figure(fit)
     save_figure(fig, cfg.summary)
+    plt.close(fig)
+    fig = k_steps_figure(pd.read_csv(cfg.k_steps))
+    save_figure(fig, cfg.k_steps_figure)
     plt.close(fig)
 
 

@@ -66,6 +66,10 @@ def run(cfg: Config) -> None:
 
     started = time.time()
     seed_everything(cfg.seeds[0])
+    # deterministic kernels wherever torch offers a choice; with one thread and the counter-based masks a
+    # rerun on one machine then gives byte-identical tables (tests/unit/test_depth_sweep_cli.py). Across
+    # machines the CPU's vector kernels (AVX2 / AVX512) and BLAS may round differently; the sidecar records them
+    torch.use_deterministic_algorithms(True, warn_only=True)
     device = resolve_device(cfg.device)
     data = load_data(cfg.train, cfg.test, cfg.train_size, cfg.test_size, device)
     specs = cell_specs(cfg.sw2_grid, cfg.seeds, cfg.depth, cfg.lr)

@@ -309,3 +309,83 @@ def k_against_steps(curves: pd.DataFrame, scales: pd.DataFrame, classes: int, fr
             rows.append({"step": int(step), "candidate": name, "k": math.exp(mu) if math.isfinite(mu) else math.nan,
                          "sigma": s, "n_points": int((cen == "none").sum()), "n_censored": int((cen != "none").sum())})
     return pd.DataFrame(rows)
+
+
+# ---- design check: the authors' panels through the project's column and depth subset ------------
+
+def design_subset(acc: pd.DataFrame, sw2_grid: list[float] | tuple[float, ...],
+                  depth_grid: list[int] | tuple[int, ...]) -> pd.DataFrame:
+    """One reference panel seen through a project design: its columns at the design's sw2 values, and
+    per design depth the panel's depth nearest to it after scaling the design to the panel's depth range
+    (design L * max panel L / max design L; each panel depth once).
+
+    The authors trained 1000+ steps and their boundaries lie at 3-10 times our depths, so the design is
+    compared by its shape (how many columns, how coarse and how geometric the depth grid), not by its
+    absolute depths. ``acc``: a tidy panel table (columns sw2, depth, ...). Raises ValueError when fewer
+    than two columns or depths survive.
+    """
+    sw2 = np.sort(acc["sw2"].unique())
+    keep_sw2 = [float(v) for v in sw2 if np.min(np.abs(np.asarray(sw2_grid, float) - v)) <= 1e-6]
+    depths = np.sort(acc["depth"].unique()).astype(float)
+    scale = depths.max() / float(max(depth_grid))
+    keep_d = sorted({float(depths[np.argmin(np.abs(depths - d * scale))]) for d in depth_grid})
+    if len(keep_sw2) < 2 or len(keep_d) < 2:
+        raise ValueError(f"design keeps {len(keep_sw2)} columns and {len(keep_d)} depths of the panel (need 2 each)")
+    return acc[acc["sw2"].round(6).isin(np.round(keep_sw2, 6)) & acc["depth"].astype(float).isin(keep_d)]
+
+
+def design_shift(acc: pd.DataFrame, scales: pd.DataFrame, classes: int, fraction: float, metric: str,
+                 sw2_grid: list[float] | tuple[float, ...], depth_grid: list[int] | tuple[int, ...],
+                 n_boot: int, seed: int, full_diff: float) -> dict:
+    """The shape difference of a reference panel on the project design (:func:`design_subset`), its
+    bootstrap interval, and its shift from the full-data value ``full_diff``: the bias the design alone
+    puts on a verdict. Keys ``design_shape_diff, design_low, design_high, design_shift, design_columns,
+    design_depths``."""
+    sub = design_subset(acc, sw2_grid, depth_grid)
+    _, comp = bootstrap_panel(sub, scales, classes, fraction, metric, n_boot, seed)
+    d = comp["shape_diff"]
+    return {"design_shape_diff": d, "design_low": comp["shape_diff_low"], "design_high": comp["shape_diff_high"],
+            "design_shift": d - full_diff if math.isfinite(d) and math.isfinite(full_diff) else math.nan,
+            "design_columns": int(sub["sw2"].nunique()), "design_depths": int(sub["depth"].nunique())}
+
+
+# ---- k and the shape against training steps -------------------------------------------------------
+
+SETTLE_TOL = 0.02  # the shape difference has settled once it stays within this of its final value
+
+
+def shape_over_steps(ks: pd.DataFrame) -> pd.DataFrame:
+    """One panel's :func:`k_against_steps` table as one row per step: ``step``, ``k_<candidate>``,
+    ``sigma_<candidate>`` and ``shape_diff`` = sigma of min(xi_1, xi_2) minus sigma of xi_c."""
+    wide = ks.pivot(index="step", columns="candidate", values=["k", "sigma"]).sort_index()
+    out = pd.DataFrame({"step": wide.index.to_numpy(int)})
+    for name in CANDIDATES:
+        for col in ("k", "sigma"):
+            out[f"{col}_{name}"] = wide[(col, name)].to_numpy(float) if (col, name) in wide.columns else math.nan
+    out["shape_diff"] = out[f"sigma_{SHAPE_PAIR[0]}"] - out[f"sigma_{SHAPE_PAIR[1]}"]
+    return out
+
+
+def settle_step(steps: np.ndarray, values: np.ndarray, tol: float = SETTLE_TOL) -> int:
+    """The first recorded step from which ``values`` stays within ``tol`` of its last value (the last
+    step when it never does, -1 when the last value is not finite)."""
+    steps, values = np.asarray(steps, int), np.asarray(values, float)
+    if values.size == 0 or not math.isfinite(values[-1]):
+        return -1
+    off = ~(np.abs(values - values[-1]) <= tol)
+    return int(steps[np.nonzero(off)[0][-1] + 1]) if off.any() else int(steps[0])
+
+
+def k_steps_table(ks: pd.DataFrame, n_steps: int = 7) -> pd.DataFrame:
+    """The results page's view of k against steps: per panel at most ``n_steps`` recorded steps (evenly
+    spaced, the last included) of :func:`shape_over_steps`, plus ``settle_step`` (:func:`settle_step` of
+    the shape difference) on every row."""
+    rows = []
+    for panel, d in ks.groupby("panel", sort=False):
+        w = shape_over_steps(d)
+        s = settle_step(w["step"].to_numpy(), w["shape_diff"].to_numpy())
+        pick = np.unique(np.round(np.linspace(0, len(w) - 1, min(n_steps, len(w)))).astype(int))
+        rows.append(w.iloc[pick].assign(panel=panel, rho=float(d["rho"].iloc[0]) if "rho" in d.columns else math.nan,
+                                        settle_step=s))
+    cols = ["panel", "rho", "step", *[f"{c}_{n}" for c in ("k", "sigma") for n in CANDIDATES], "shape_diff", "settle_step"]
+    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)

@@ -5,15 +5,18 @@ Every statistic of a gradient run is a function of its per-draw table (draws, la
 one draw are correlated (they share the draw's weights and the top-layer signal), so a least-squares
 interval over layers is too narrow. Here every interval is a percentile interval of the same
 estimator recomputed on ``n_boot`` resamples of the network draws (with replacement); its nominal
-coverage is ``level`` for the estimator's sampling distribution at the run's width and depth, given
-the fit window (the window is chosen once, on the full sample). It does not cover a finite-width
-bias; that is measured separately, by runs at several widths.
+coverage is ``level`` for the estimator's sampling distribution at the run's width and depth. It
+does not cover a finite-width bias; that is measured separately, by runs at several widths.
 
 Rates: the slope of ln(statistic) against k = L - l estimates ln chi of the curve. The fits of g_aa,
 tilde g_ab and the spread of g_ab start after the transient: at k_min = max(fit_skip,
 ceil(transient_factor / (1 - chi_1))) (the no-GIA prefactor [rho + sum_m chi_1^m] settles in about
 1/(1 - chi_1) layers), at most half the depth. The signed mean of g_ab is fitted from the top layer
-down over the contiguous layers where it is significant (min_z standard errors, same sign).
+down over the contiguous layers where it is significant (min_z standard errors, same sign); that
+window is re-selected inside every bootstrap resample, so the interval carries the window's own
+variability (a window fixed on the full sample would not). The exact-backprop and GIA passes of a run
+share their draws (same inputs, forward pass and masks), so both are resampled with the same weights
+and their difference gets a paired interval (:func:`paired_differences`).
 
 Separation units: u = (rate - ln chi_1) / (ln chi_c - ln chi_1) is 0 for the paper's claim (decay
 with xi_1) and 1 for the GIA's pair prediction (decay with xi_c = xi_2).
@@ -105,28 +108,31 @@ def separation(rate: float, ln1: float, lnc: float) -> float:
     return (rate - ln1) / d if math.isfinite(d) and d != 0 else math.nan
 
 
-def _sig_window(mean: np.ndarray, se: np.ndarray, ks: np.ndarray, min_z: float) -> np.ndarray:
-    """Boolean mask: the contiguous layers, from the smallest k up, whose signed mean keeps the sign of
-    the first and exceeds min_z standard errors (deeper, the mean of g_ab is statistically zero)."""
+def sig_windows(mean: np.ndarray, se: np.ndarray, ks: np.ndarray, min_z: float) -> np.ndarray:
+    """Fit windows of the signed mean, one per row (resample): the contiguous layers, from the smallest
+    k up, whose mean keeps the sign of the first and exceeds min_z standard errors (deeper, the mean of
+    g_ab is statistically zero). mean, se: (B, n); ks: (n,); returns a boolean (B, n) mask."""
     order = np.argsort(ks)
-    keep = np.zeros(ks.size, bool)
-    sign = np.sign(mean[order[0]]) if ks.size else 0
-    for i in order:
-        if sign == 0 or np.sign(mean[i]) != sign or not abs(mean[i]) > min_z * se[i]:
-            break
-        keep[i] = True
-    return keep
+    m, e = mean[:, order], se[:, order]
+    sign = np.sign(m[:, :1])
+    ok = (sign != 0) & (np.sign(m) == sign) & (np.abs(m) > min_z * e)
+    keep = np.cumprod(ok, axis=1).astype(bool)
+    out = np.zeros_like(keep)
+    out[:, order] = keep
+    return out
 
 
 def run_rates(values: dict[str, np.ndarray], layers: np.ndarray, depth: int, chi_1: float, chi_c: float,
               fit_skip: int, transient_factor: float, min_z: float, boot: BootSettings, salt: int = 0,
-              theory: dict[str, np.ndarray] | None = None) -> list[dict]:
+              theory: dict[str, np.ndarray] | None = None,
+              reps_out: dict[str, np.ndarray] | None = None) -> list[dict]:
     """Rows (one per curve of :data:`CURVES`) of fitted rates with bootstrap intervals for one run.
 
     ``values[m]``: per-draw statistic m of :data:`METRICS`, shape (draws, len(layers)); ``layers``
     1-based. Layer 1 (raw input) is never fitted. ``theory``: optional exact curves per curve name
     (same layers), fitted over the same window (``theory_slope``, ``theory_u``): the expected rate
-    of the estimator, transient included.
+    of the estimator, transient included. ``reps_out`` (optional): filled with the (n_boot + 1,)
+    slopes of every curve, row 0 the full sample (paired comparisons across passes).
     """
     n = values["g_aa"].shape[0]
     w = resample_weights(n, boot, salt)
@@ -144,20 +150,23 @@ def run_rates(values: dict[str, np.ndarray], layers: np.ndarray, depth: int, chi
         elif curve == "g_ab_mean":
             m, var = weighted_moments(values["g_ab"], w)
             # from the top layer down: the mean is significant only over the first few layers, and
-            # the GIA predicts no transient for it (its prefactor is set at the top)
-            sel0 = base.copy()
-            sig = np.zeros_like(sel0)
-            if sel0.any():
-                sig[sel0] = _sig_window(m[0, sel0], np.sqrt(var[0, sel0] / n), ks[sel0], min_z)
-            sel = sig
-            sign = np.sign(m[0, sel][0]) if sel.any() else 1.0
-            stat = sign * m
+            # the GIA predicts no transient for it (its prefactor is set at the top); the window is
+            # chosen again in every resample (no window fixed on the full sample)
+            win = np.zeros(m.shape, bool)
+            if base.any():
+                win[:, base] = sig_windows(m[:, base], np.sqrt(var[:, base] / n), ks[base], min_z)
+            sel = win[0]
+            first = np.argmin(np.where(base, ks, np.iinfo(np.int64).max))
+            stat = np.where(win, np.sign(m[:, first:first + 1]) * m, np.nan)
         else:
             stat, _ = weighted_moments(values[curve], w)
             sel = base & (ks >= k0)
+        cols = base if curve == "g_ab_mean" else sel
         with np.errstate(divide="ignore", invalid="ignore"):
-            y = np.where(stat[:, sel] > 0, np.log(np.where(stat[:, sel] > 0, stat[:, sel], 1.0)), np.nan)
-        slopes = masked_slopes(ks[sel].astype(float), y)
+            y = np.where(stat[:, cols] > 0, np.log(np.where(stat[:, cols] > 0, stat[:, cols], 1.0)), np.nan)
+        slopes = masked_slopes(ks[cols].astype(float), y)
+        if reps_out is not None:
+            reps_out[curve] = slopes
         full = float(slopes[0])
         lo, hi, frac = interval(full, slopes[1:], boot.level)
         u, ua, ub = (separation(v, ln1, lnc) for v in (full, lo, hi))
@@ -207,21 +216,122 @@ def _linear_theory(df: pd.DataFrame, layers: np.ndarray) -> dict[str, np.ndarray
     return {"g_aa": g_aa, "g_ab_mean": g_ab}
 
 
+# layers a signed-mean fit needs before its rate means anything (the "draws needed" estimate aims at it)
+MIN_SIGNIFICANT_LAYERS = 5
+
+
+def top_layer_z(g_ab: np.ndarray, layers: np.ndarray) -> float:
+    """|mean| / sd over draws of g_ab at the top fitted layer (the largest layer >= 2): the signal a
+    signed-mean fit starts from. g_ab: (draws, len(layers))."""
+    j = int(np.argmax(np.where(layers >= 2, layers, -1)))
+    col = g_ab[:, j]
+    sd = float(col.std(ddof=1)) if col.size >= 2 else math.nan
+    return abs(float(col.mean())) / sd if sd > 0 else math.nan
+
+
+def draws_needed(top_z: float, chi_1: float, chi_c: float, min_z: float,
+                 n_layers: int = MIN_SIGNIFICANT_LAYERS) -> float:
+    """Draws at which the signed mean of g_ab would stay min_z standard errors from zero over
+    ``n_layers`` layers from the top, if mean / sd falls by chi_c / chi_1 per layer (the mean with xi_c,
+    the spread with xi_1, as the GIA has it): n = (min_z / (top_z (chi_c / chi_1)^(n_layers - 1)))^2."""
+    if not (math.isfinite(top_z) and top_z > 0 and chi_1 > 0 and chi_c > 0):
+        return math.nan
+    r = min(chi_c / chi_1, chi_1 / chi_c)
+    return float(math.ceil((min_z / (top_z * r ** (n_layers - 1))) ** 2))
+
+
+# k = L - l bands of the deep-layer table (fixed in advance, not chosen on the data)
+DEEP_BANDS = (0, 5, 10, 20, 30, 45, 70, 100, 150, 200, 10**9)
+
+
+def deep_layer_table(g_ab: np.ndarray, layers: np.ndarray, depth: int, boot: BootSettings, salt: int = 0
+                     ) -> pd.DataFrame:
+    """mean(g_ab) / sd(g_ab) per k-band (:data:`DEEP_BANDS`), averaged over the band's layers, with a
+    bootstrap-over-draws interval and the bound max(|low|, |high|).
+
+    The spread sd(g_ab) decays with xi_1 under both passes, so any part of E[g_ab] that decays at the
+    chi_1 rate keeps a constant mean / sd; the deepest band's bound bounds that part (in units of
+    sd) whatever window the rate fit used. g_ab: (draws, len(layers)), layers 1-based.
+    """
+    n = g_ab.shape[0]
+    w = resample_weights(n, boot, salt)
+    m, v = weighted_moments(g_ab, w)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(v > 0, m / np.sqrt(v), np.nan)
+    ks = depth - layers
+    rows = []
+    for lo, hi in zip(DEEP_BANDS[:-1], DEEP_BANDS[1:]):
+        sel = (layers >= 2) & (ks >= lo) & (ks < hi)
+        if not sel.any():
+            continue
+        r = np.nanmean(ratio[:, sel], axis=1)
+        a, b, _ = interval(float(r[0]), r[1:], boot.level)
+        rows.append({"k_low": int(ks[sel].min()), "k_high": int(ks[sel].max()), "n_layers": int(sel.sum()),
+                     "mean_over_sd": float(r[0]), "ci_low": a, "ci_high": b, "bound": max(abs(a), abs(b)),
+                     "level": boot.level})
+    return pd.DataFrame(rows)
+
+
+def paired_differences(reps: dict[str, np.ndarray], reps_gia: dict[str, np.ndarray], ln1: float, lnc: float,
+                       level: float) -> dict[str, dict[str, float]]:
+    """Per curve: exact u minus GIA u on the same resampled draws (row 0 the full sample), with its
+    percentile interval: the paired comparison of real backprop with its GIA counterfactual."""
+    out = {}
+    d = lnc - ln1
+    for curve, ex in reps.items():
+        if curve not in reps_gia or not (math.isfinite(d) and d != 0):
+            continue
+        du = (ex - reps_gia[curve]) / d
+        lo, hi, frac = interval(float(du[0]), du[1:], level)
+        out[curve] = {"du": float(du[0]), "du_low": lo, "du_high": hi, "du_usable": frac}
+    return out
+
+
 def rate_table(draws: pd.DataFrame, chis: pd.DataFrame, fit_skip: int, transient_factor: float, min_z: float,
-               boot: BootSettings) -> pd.DataFrame:
+               boot: BootSettings, deep: list[pd.DataFrame] | None = None) -> pd.DataFrame:
     """Rates of every (run, backward) in ``draws`` (columns run, backward, draw, layer, g_aa, g_ab,
-    tg_ab plus run metadata); ``chis``: one row per run with chi_1, chi_c."""
+    tg_ab plus run metadata); ``chis``: one row per run with chi_1, chi_c (and c_star when known).
+
+    Both passes of a run are resampled with the same weights; the exact rows carry the paired
+    difference exact u - GIA u (``du``, ``du_low``, ``du_high``), every row the top-layer
+    mean/sd of g_ab (``top_z``), the draws a signed-mean fit over :data:`MIN_SIGNIFICANT_LAYERS`
+    layers would need (``draws_needed``) and the deepest band (>= 3 layers) of the deep-layer table
+    (``deep_k_low``, ``deep_mean_over_sd``, ``deep_bound``). ``deep`` (optional) receives one
+    :func:`deep_layer_table` per (run, backward).
+    """
     chi = chis.drop_duplicates("run").set_index("run")
     rows = []
-    for i, ((run, backward), df) in enumerate(draws.groupby(["run", "backward"], sort=False)):
-        vals = {}
-        for m in METRICS:
-            vals[m], layers = _wide(df, m)
-        meta = _meta(df)
-        depth = int(meta.get("depth", layers.max()))
-        for r in run_rates(vals, layers, depth, float(chi.loc[run, "chi_1"]), float(chi.loc[run, "chi_c"]),
-                           fit_skip, transient_factor, min_z, boot, salt=i, theory=_linear_theory(df, layers)):
-            rows.append({**meta, "backward": backward, "draws": int(vals["g_aa"].shape[0]), **r})
+    for i, (run, rdf) in enumerate(draws.groupby("run", sort=False)):
+        chi_1, chi_c = float(chi.loc[run, "chi_1"]), float(chi.loc[run, "chi_c"])
+        c_star = float(chi.loc[run, "c_star"]) if "c_star" in chi.columns else math.nan
+        reps: dict[str, dict[str, np.ndarray]] = {}
+        run_rows = []
+        for backward, df in rdf.groupby("backward", sort=False):
+            vals = {}
+            for m in METRICS:
+                vals[m], layers = _wide(df, m)
+            meta = _meta(df)
+            depth = int(meta.get("depth", layers.max()))
+            reps[backward] = {}
+            tz = top_layer_z(vals["g_ab"], layers)
+            need = draws_needed(tz, chi_1, chi_c, min_z)
+            dt = deep_layer_table(vals["g_ab"], layers, depth, boot, salt=i)
+            last = dt[dt.n_layers >= 3].iloc[-1] if (dt.n_layers >= 3).any() else None
+            deepest = {"deep_k_low": int(last.k_low) if last is not None else -1,
+                       "deep_mean_over_sd": float(last.mean_over_sd) if last is not None else math.nan,
+                       "deep_bound": float(last.bound) if last is not None else math.nan}
+            for r in run_rates(vals, layers, depth, chi_1, chi_c, fit_skip, transient_factor, min_z, boot,
+                               salt=i, theory=_linear_theory(df, layers), reps_out=reps[backward]):
+                run_rows.append({**meta, "backward": backward, "draws": int(vals["g_aa"].shape[0]), "c_star": c_star,
+                                 "top_z": tz, "draws_needed": need, **deepest, **r})
+            if deep is not None:
+                deep.append(dt.assign(**meta, backward=backward, draws=int(vals["g_ab"].shape[0])))
+        lnc = math.log(chi_c) if chi_c > 0 else math.nan
+        pair = (paired_differences(reps["exact"], reps["gia"], math.log(chi_1), lnc, boot.level)
+                if {"exact", "gia"} <= set(reps) else {})
+        for r in run_rows:
+            extra = pair.get(r["curve"], {}) if r["backward"] == "exact" else {}
+            rows.append({**r, **{k: extra.get(k, math.nan) for k in ("du", "du_low", "du_high")}})
     return pd.DataFrame(rows)
 
 
@@ -238,11 +348,39 @@ def gia_counterfactual(rates: pd.DataFrame) -> pd.DataFrame:
     for c in cols:
         out[f"exact_{c}"] = ex.loc[both, c]
         out[f"gia_{c}"] = gi.loc[both, c]
+    for c in ("du", "du_low", "du_high", "theory_u"):
+        if c in ex.columns:
+            out[c] = ex.loc[both, c]
     out["separated"] = (out.exact_ci_high < out.gia_ci_low) | (out.gia_ci_high < out.exact_ci_low)
+    if "du_low" in out.columns:
+        # the paired interval of exact u - GIA u (same draws) excludes 0
+        out["separated"] = (out.du_high < 0) | (out.du_low > 0)
     return out.reset_index()
 
 
-def universality(draws: pd.DataFrame, record_every: int, min_z: float, boot: BootSettings
+SPREAD_ROWS = ("between_runs", "along_depth")
+
+
+def cv2_spread(per_run: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Spread of log10(V / m^2) for one metric, per resample: ``between_runs`` = the sd over runs at each
+    layer present in >= 2 runs, averaged over those layers (a common constant V/m^2 at matched depth);
+    ``along_depth`` = the sd over a run's layers, averaged over runs (V proportional to m^2 within a
+    run). ``per_run``: (layers (n,), log10 cv2 (B, n)) per run; rows of every run are resamples."""
+    b = per_run[0][1].shape[0]
+    along = [np.nanstd(v, axis=1, ddof=1) for _, v in per_run if np.isfinite(v[0]).sum() >= 2]
+    layers = np.unique(np.concatenate([lay for lay, _ in per_run]))
+    between = []
+    for layer in layers:
+        cols = [v[:, lay == layer][:, 0] for lay, v in per_run if (lay == layer).any() and np.isfinite(v[0, lay == layer]).all()]
+        if len(cols) >= 2:
+            between.append(np.std(np.stack(cols, axis=1), axis=1, ddof=1))
+    nan = np.full(b, np.nan)
+    with np.errstate(invalid="ignore"):
+        return {"between_runs": np.nanmean(np.stack(between), axis=0) if between else nan,
+                "along_depth": np.nanmean(np.stack(along), axis=0) if along else nan}
+
+
+def universality(draws: pd.DataFrame, record_every: int, min_z: float, boot: BootSettings, band: float = math.nan
                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(slopes, points) of log V against log m over the recorded layers (every ``record_every``-th).
 
@@ -250,8 +388,14 @@ def universality(draws: pd.DataFrame, record_every: int, min_z: float, boot: Boo
     fit, spanning many decades of m), each with a bootstrap-over-draws interval (the pooled one
     resamples every run's draws). g_ab points use |m| on the layers whose mean is more than min_z
     standard errors from zero (chosen on the full sample). Points carry cv2 = V / m^2.
+
+    The pooled slope is about 2 for any statistic whose coefficient of variation stays bounded while m
+    spans many decades, so it cannot fail; the rows that can are two per metric (run ``between_runs``
+    and ``along_depth``, :func:`cv2_spread`): ``spread`` (sd of log10 V/m^2, decades) with its
+    bootstrap interval ``spread_low``, ``spread_high`` and the ``band`` it is judged against.
     """
     per_metric: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {m: [] for m in METRICS}
+    cv2_runs: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {m: [] for m in METRICS}
     rows, points = [], []
     for i, (run, df) in enumerate(draws.groupby("run", sort=False)):
         meta = _meta(df)
@@ -272,6 +416,7 @@ def universality(draws: pd.DataFrame, record_every: int, min_z: float, boot: Boo
                 lx = np.where(mean > 0, np.log(np.where(mean > 0, mean, 1.0)), np.nan)
                 ly = np.where(var > 0, np.log(np.where(var > 0, var, 1.0)), np.nan)
             per_metric[m].append((lx, ly))
+            cv2_runs[m].append((layers[keep], (ly - 2 * lx) / math.log(10)))
             s = _xy_slopes(lx, ly)
             lo, hi, _ = interval(float(s[0]), s[1:], boot.level)
             rows.append({**meta, "metric": m, "slope": float(s[0]), "ci_low": lo, "ci_high": hi,
@@ -294,6 +439,13 @@ def universality(draws: pd.DataFrame, record_every: int, min_z: float, boot: Boo
                      "m_decades": float((lx[0][ok].max() - lx[0][ok].min()) / math.log(10)) if ok.any() else math.nan,
                      "level": boot.level,
                      "interval": f"{INTERVAL} (every run's draws resampled, {boot.n_boot} resamples)"})
+        for name, rep in cv2_spread(cv2_runs[m]).items():
+            lo, hi, _ = interval(float(rep[0]), rep[1:], boot.level)
+            rows.append({"run": name, "role": "spread", "activation": "all", "metric": m, "slope": math.nan,
+                         "ci_low": math.nan, "ci_high": math.nan, "spread": float(rep[0]), "spread_low": lo,
+                         "spread_high": hi, "band": band, "n_layers": int(sum(v.shape[1] for _, v in cv2_runs[m])),
+                         "level": boot.level,
+                         "interval": f"{INTERVAL} (every run's draws resampled, {boot.n_boot} resamples)"})
     return pd.DataFrame(rows), pd.concat(points, ignore_index=True)
 
 

@@ -74,8 +74,9 @@ def critical_table(activations: Sequence[str], sb2: Sequence[float], rho: Sequen
 def caption_table(captions: Sequence[Any]) -> pd.DataFrame:
     """The paper's Fig. 1 caption values next to ours (computed; inf q* kept as inf).
 
-    Each caption carries the significant figures it is quoted to; ``tolerance`` is half a unit of
-    the last of them (|ours - paper| <= tolerance: ours rounds to the quoted value). q* rows also get
+    Each caption carries the significant figures it is judged at; ``tolerance`` is half a unit of
+    the last of them (|ours - paper| <= tolerance: ours rounds to the quoted value);
+    ``printed_tolerance`` the same at the figures as printed (12.450 has 5). q* rows also get
     ``authors_scheme``: q* by the authors' released numerical scheme (:func:`theory.riemann_q_star`),
     to show where the authors' own code gives our number.
     """
@@ -98,8 +99,11 @@ def caption_table(captions: Sequence[Any]) -> pd.DataFrame:
                if math.isfinite(paper) and paper != 0 else 0.0)
         authors = (theory.riemann_q_star(r["activation"], r["sw2"], r["sb2"], r["rho"])
                    if r["quantity"] == "q_star" else math.nan)
+        printed_tol = (0.5 * 10.0 ** (math.floor(math.log10(abs(paper))) - r["printed_figs"] + 1)
+                       if math.isfinite(paper) and paper != 0 else 0.0)
         rows.append({**r, "ours": ours, "abs_diff": abs(ours - paper) if math.isfinite(paper) else
-                     (0.0 if ours == paper else math.inf), "tolerance": tol, "authors_scheme": authors,
+                     (0.0 if ours == paper else math.inf), "tolerance": tol, "printed_tolerance": printed_tol,
+                     "authors_scheme": authors,
                      "ours_minus_authors_scheme": ours - authors if math.isfinite(authors) else math.nan})
     return pd.DataFrame(rows)
 
@@ -224,7 +228,7 @@ def read_tables(paths: Iterable[Path]) -> pd.DataFrame:
 
 
 def run_chis(draws: pd.DataFrame) -> pd.DataFrame:
-    """chi_1, chi_c per run of a per-draw table (from the theory at the run's activation, sw2, sb2, rho)."""
+    """chi_1, chi_c, c* per run of a per-draw table (from the theory at the run's activation, sw2, sb2, rho)."""
     import torch
 
     from reproflow.meanfield import theory
@@ -234,7 +238,7 @@ def run_chis(draws: pd.DataFrame) -> pd.DataFrame:
         r = d.iloc[0]
         fp = theory.fixed_points(r.activation, float(r.sw2), float(r.sb2),
                                  torch.tensor([float(r.rho)], dtype=torch.float64))
-        rows.append({"run": run, "chi_1": float(fp.chi_1[0]), "chi_c": float(fp.chi_c[0])})
+        rows.append({"run": run, "chi_1": float(fp.chi_1[0]), "chi_c": float(fp.chi_c[0]), "c_star": float(fp.c_star[0])})
     return pd.DataFrame(rows)
 
 

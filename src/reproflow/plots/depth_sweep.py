@@ -170,3 +170,33 @@ def speed_figure(df: pd.DataFrame, title: str) -> plt.Figure:
     fig.suptitle(title, fontsize="large")
     fig.tight_layout()
     return fig
+
+
+K_STEPS_LABELS = {"xi_c": "xi_c (paper: 6)", "xi_1": "xi_1 (paper: 12)", "min_xi1_xi2": "min(xi_1, xi_2) (paper: 12)"}
+
+
+def k_steps_figure(ks: pd.DataFrame) -> plt.Figure:
+    """Fitted k (top row) and shape error sigma (bottom row) of every candidate depth scale against training
+    steps, one column per project panel. ``ks``: the k_steps table (columns panel, rho, step, candidate, k,
+    sigma). The paper's multipliers 6 and 12 are drawn on the k axes: k grows with the training budget,
+    the shape comparison (sigma) is what the verdict reads."""
+    panels = list(dict.fromkeys(ks["panel"])) or ["(none)"]
+    fig, axes = plt.subplots(2, len(panels), figsize=size(0.9 * len(panels), 1.2), squeeze=False, sharex="col")
+    pal = palette(len(K_STEPS_LABELS))
+    for j, panel in enumerate(panels):
+        d = ks[ks["panel"] == panel]
+        for c, (name, label) in enumerate(K_STEPS_LABELS.items()):
+            dc = d[d["candidate"] == name].sort_values("step")
+            axes[0, j].plot(dc["step"], dc["k"], "-o", ms=2, color=pal[c], label=label)
+            axes[1, j].plot(dc["step"], dc["sigma"], "-o", ms=2, color=pal[c], label=label)
+        for k, ls in ((6, ":"), (12, "--")):
+            axes[0, j].axhline(k, color="0.5", ls=ls, lw=0.8)
+        rho = f" (rho = {float(d['rho'].iloc[0]):g})" if len(d) and "rho" in d.columns else ""
+        axes[0, j].set_title(f"{panel}{rho}", fontsize="small")
+        axes[0, j].set_ylabel("fitted k in L_b = k xi")
+        axes[1, j].set_ylabel("shape error sigma")
+        axes[1, j].set_xlabel("training step")
+    axes[0, 0].legend(fontsize="x-small", frameon=False)
+    fig.suptitle("Fitted multiplier and shape error against training steps (lines at 6 and 12: the paper's k)")
+    fig.tight_layout()
+    return fig

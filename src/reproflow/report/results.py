@@ -50,6 +50,12 @@ TABLES: dict[str, TableDoc] = {
                           "depth-scale candidate, with bootstrap intervals and the paper's k."),
     "depth_shape": TableDoc("Depth-formula shape (MF, Fig. 7 analogue)", "Per panel, how well each candidate depth "
                             "scale's shape follows the measured trainable depth."),
+    "depth_design": TableDoc("Depth-sweep design check (MF, Fig. 7)", "The authors' released panels run through each "
+                             "project panel's sw2 columns and depth grid: the shift of their shape difference, the "
+                             "bias a verdict on that design must clear."),
+    "depth_k_steps": TableDoc("k against training steps (MF, Fig. 7)", "Fitted k and shape error sigma per candidate "
+                              "at a few training steps per panel, and the step from which the shape difference "
+                              "stays within 0.02 of its final value."),
 }
 
 

@@ -298,6 +298,7 @@ class MeanfieldCaptionsItem:
     quantity: Literal['q_star', 'c_star']
     value: float
     sig_figs: int
+    printed_figs: int
 
 
 @dataclass(frozen=True)
@@ -352,6 +353,7 @@ class MeanfieldGradients:
     transient_factor: float
     min_z: float
     n_boot: int
+    cv2_band: float
     level: float
     runs: tuple[MeanfieldGradientsRunsItem, ...]
 
