@@ -176,8 +176,10 @@ def test_t2_cli_reads_the_gate(tmp_path) -> None:
     assert "not counted: digits_rot/spa" in (tmp_path / "T2.md").read_text()
     # the defences' training at this scale is stated on every row
     training = '{"digits_rot": {"epochs": 2, "warmup_epochs": 0, "batch_size": 64, "optimizer": "adam", "lr": 0.001}}'
-    inner = '{"pgd_at": {"steps": 3, "step_factor": 2.5}, "spa_at": {"steps": 2, "restarts": 1}}'
+    inner = ('{"pgd_at": {"steps": 3, "step_factor": 2.5}, "spa_at": {"steps": 2, "restarts": 1, "grid_size": 17, '
+             '"gen_steps": 3}, "worst_of_k": {"k": 10, "steps": 3, "step_factor": 2.5}}')
     assert tabulate_claim_t2.main([*args, "--gate", str(tmp_path / "gate.csv"), "--training", training,
                                    "--inner", inner]) == 0
     t2 = pd.read_csv(tmp_path / "T2.csv")
-    assert set(t2.defence_schedule) == {"2 epochs (0 clean warm-up), PGD-AT 3 steps, SPA-AT T=2 R=1"}
+    assert set(t2.defence_schedule) == {"2 epochs (0 clean warm-up), PGD-AT 3 steps, SPA-AT T=2 R=1 grid 17 K=3, "
+                                        "worst-of-10 + PGD 3 steps"}

@@ -280,7 +280,7 @@ rule tabulate_claim_t2:
             scale=config["scale"],
             editors={d: attack_editor(d) for d in PRE["datasets"]},
             training={d: ADV["training"][d] for d in PRE["datasets"]},
-            inner={k: ADV[k] for k in ("pgd_at", "trades", "spa_at")},
+            inner={k: ADV[k] for k in ("pgd_at", "trades", "spa_at", "worst_of_k")},
         ),
         code=code_of("tabulate_claim_t2"),
     shell:

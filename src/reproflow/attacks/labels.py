@@ -10,8 +10,10 @@ ORACLE_SUFFIX = "_oracle"
 # rotation, which is the primary editor on the rotation sets (issue #11).
 LEARNED_SUFFIX = "_learned"
 # Attacks that edit the attribute through an editor (their labels take the oracle/learned suffixes).
-SEMANTIC_ATTACKS = ("attribute", "generator", "spa", "joint_pgd", "recon_pgd")
+SEMANTIC_ATTACKS = ("attribute", "generator", "spa", "joint_pgd", "joint_apgd", "recon_pgd", "grid_pgd")
 # Attacks that run through the pretrained noise generator (it must be trained through the editor they use).
 GENERATOR_ATTACKS = ("generator", "spa")
 # Attack label of the learned editor's gate rows (judge accuracies) in the tidy attack table.
 GATE_LABEL = "learned_editor"
+# Attack label of the per-image worst case over attack.reference (issue 21): the joint threat's reference.
+REFERENCE_LABEL = "reference"

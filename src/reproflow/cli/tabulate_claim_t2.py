@@ -101,7 +101,11 @@ def schedule(training: dict[str, Any] | None, inner: dict[str, Any]) -> str:
     if inner.get("trades"):
         parts.append(f"TRADES {inner['trades']['steps']} steps")
     if inner.get("spa_at"):
-        parts.append(f"SPA-AT T={inner['spa_at']['steps']} R={inner['spa_at']['restarts']}")
+        sa = inner["spa_at"]
+        grid = f" grid {sa['grid_size']}" if sa.get("grid_size") else ""
+        parts.append(f"SPA-AT T={sa['steps']} R={sa['restarts']}{grid} K={sa.get('gen_steps') or 'own'}")
+    if inner.get("worst_of_k"):
+        parts.append(f"worst-of-{inner['worst_of_k']['k']} + PGD {inner['worst_of_k']['steps']} steps")
     return ", ".join(parts)
 
 

@@ -19,11 +19,12 @@ from reproflow.plots.style import size  # noqa: E402
 # Fixed order and styles: SPA and its white-box bound stand out, baselines are thinner. Colours are the
 # figure style's palette entries (C0..C9 of workflow/resources/figures.mplstyle); oracle twins are dotted.
 ATTACK_ORDER = ["fgsm", "pgd", "apgd_ce", "autoattack", "attribute", "generator", "spa", "joint_pgd", "joint_apgd",
-                "attribute_oracle", "generator_oracle", "spa_oracle", "joint_pgd_oracle"]
+                "grid_pgd", "reference", "attribute_oracle", "generator_oracle", "spa_oracle", "joint_pgd_oracle"]
 COLORS = {"fgsm": "C9", "pgd": "C0", "apgd_ce": "C7", "autoattack": "C0", "attribute": "C2", "generator": "C1",
-          "spa": "C3", "joint_pgd": "black", "joint_apgd": "C4", "recon_pgd": "C5", "attribute_oracle": "C2",
+          "spa": "C3", "joint_pgd": "black", "joint_apgd": "C4", "recon_pgd": "C5",
+          "grid_pgd": "C6", "reference": "C8", "attribute_oracle": "C2",
           "generator_oracle": "C1", "spa_oracle": "C3", "joint_pgd_oracle": "0.4"}
-STRONG = {"spa": dict(lw=2.6), "joint_pgd": dict(lw=1.8, ls="--"), "spa_oracle": dict(lw=1.8, ls=":"),
+STRONG = {"spa": dict(lw=2.6), "joint_pgd": dict(lw=1.8, ls="--"), "reference": dict(lw=1.8, ls=":"), "spa_oracle": dict(lw=1.8, ls=":"),
           "joint_pgd_oracle": dict(lw=1.4, ls="--")}
 
 

@@ -17,7 +17,8 @@ from reproflow.errors import UserError
 # Columns of the accuracy-against-eps files: the attack phase's closed set (reproflow.attacks.AttackName,
 # kept here as plain names so the report job needs no torch) and dvc.yaml's ``y`` list; a unit test
 # checks that the three agree.
-PLOT_ATTACKS = ("fgsm", "pgd", "autoattack", "attribute", "generator", "spa", "joint_pgd", "joint_apgd", "recon_pgd")
+PLOT_ATTACKS = ("fgsm", "pgd", "autoattack", "attribute", "generator", "spa", "joint_pgd", "joint_apgd", "recon_pgd",
+                "grid_pgd")
 TRAINABILITY_COLUMNS = ("sw2", "measured_depth", "six_xi_c", "twelve_xi_1", "twelve_xi_min")
 
 
