@@ -108,6 +108,7 @@ rule train_defence:
             eps=attack_headline_eps(w.dataset),
             init=ADV["init"],
             eval_batch_size=ADV["eval_batch_size"],
+            max_train=ADV["max_train"],
             training=ADV["training"][w.dataset],
             settings={f: ADV.get(f) for f in TRAIN_DEFENCES(w)},
             augment=pretrain_settings("classifier", w.dataset)["augment"],

@@ -54,6 +54,7 @@ class Config:
     init: str
     training: AdvtrainTraining  # advtrain.training.<dataset>
     eval_batch_size: int
+    max_train: int  # advtrain.max_train: first n training images (0 = all)
     # the clean classifier's data augmentation of this dataset (none | flip | crop_flip)
     augment: str = "none"
     # each defence's own section (params.yaml advtrain.<defence>; null for defences without one)
@@ -85,6 +86,7 @@ def run(cfg: Config) -> None:
     from reproflow.data.store import load_split
 
     train, test = load_split(cfg.train), load_split(cfg.test)
+    train = train.subset(cfg.max_train) if cfg.max_train else train
     for defence, *files in zip(cfg.defences, cfg.output, cfg.metrics, cfg.curve, cfg.checkpoint, strict=True):
         _train_one(cfg, _One(*files, cfg.seed, defence, cfg), train, test)
 

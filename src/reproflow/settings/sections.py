@@ -90,6 +90,7 @@ class Pretrain:
     datasets: tuple[Literal['digits_rot', 'mnist_rot', 'fashion_mnist_rot', 'cifar10_rot', 'celeba'], ...]
     seeds: tuple[int, ...]
     eval_batch_size: int
+    max_train: int
     grid_rows: int
     grid_steps: int
     classifier: dict[str, PretrainClassifier]
@@ -287,6 +288,7 @@ class Advtrain:
     train_jobs: Literal['per_defence', 'per_seed']
     manipulator: Literal['msp', 'oracle']
     init: Literal['scratch', 'pretrained']
+    max_train: int
     eval_batch_size: int
     max_samples: int | None
     eps: Literal['grid', 'headline']
