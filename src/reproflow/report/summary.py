@@ -198,6 +198,14 @@ def claim_t2(t2: pd.DataFrame, settings: Settings) -> Outcome:
     were trained at this scale). Measured: the mean difference over the claim rows.
     """
     _need(t2, {"kind", "attack", "baseline", "diff_mean"}, "claims/T2.csv")
+    claims = t2[t2["kind"] == "claim"]
+    if "plateau" in t2.columns and not claims.empty and (claims["plateau"].astype(str) != "yes").any():
+        # training adequacy (issue 21): a verdict on defences whose robust accuracy was still moving tests the
+        # schedule, not the paper
+        short = sorted({str(p).removeprefix("no: ") for p in claims["plateau"] if str(p) != "yes"})
+        return Outcome(float(claims["diff_mean"].mean()), NAN, Verdict.INCONCLUSIVE,
+                       "not decidable at this scale: the defences' robust accuracy had not reached its plateau "
+                       f"({'; '.join(short)}; claims/T2.md lists each curve's last epochs)")
     out = _directional_table(_counting(t2[t2["kind"] == "claim"]), ["dataset", "eps", "attack", "baseline"], "diff_mean",
                              "diff_low", "diff_high", "greater", "claims/T2.csv", settings)
     cost = t2[t2["kind"] == "cost"]

@@ -83,6 +83,18 @@ def editor(attack: Attack, dataset: str) -> str:
     return "oracle" if attack.editor == "oracle" and has_oracle(dataset) else "learned"
 
 
+def advtrain_seeds(pretrain: Pretrain, advtrain: Advtrain) -> tuple[int, ...]:
+    """The seeds the defences are trained at: advtrain.seeds (each must be a pretrain seed: seed s starts from the
+    pretrained models of seed s), or every pretrain seed when null."""
+    if advtrain.seeds is None:
+        return tuple(pretrain.seeds)
+    missing = sorted(set(advtrain.seeds) - set(pretrain.seeds))
+    if missing:
+        raise UserError(f"advtrain.seeds {missing} are not in pretrain.seeds {list(pretrain.seeds)}: a defence of seed s "
+                        "starts from the pretrained models of seed s")
+    return tuple(advtrain.seeds)
+
+
 def advtrain_attacks(attack: Attack, advtrain: Advtrain) -> tuple[str, ...]:
     """The defence matrix's attacks: the attack phase's unless advtrain names a subset."""
     return tuple(attack.attacks if advtrain.attacks is None else advtrain.attacks)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'Report', 'Section']
+__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'Report', 'Section']
 
 
 @dataclass(frozen=True)
@@ -262,6 +262,17 @@ class AdvtrainWorstOfK:
 
 
 @dataclass(frozen=True)
+class AdvtrainPlateau:
+    """Settings at advtrain.plateau."""
+
+    val_samples: int
+    grid_size: int
+    steps: int
+    epochs: int
+    tolerance: float
+
+
+@dataclass(frozen=True)
 class AdvtrainRefit:
     """Settings at advtrain.refit."""
 
@@ -288,6 +299,7 @@ class Advtrain:
     train_jobs: Literal['per_defence', 'per_seed']
     manipulator: Literal['msp', 'oracle']
     init: Literal['scratch', 'pretrained']
+    seeds: tuple[int, ...] | None
     max_train: int
     eval_batch_size: int
     max_samples: int | None
@@ -300,6 +312,7 @@ class Advtrain:
     trades: AdvtrainTrades
     spa_at: AdvtrainSpaAt
     worst_of_k: AdvtrainWorstOfK
+    plateau: AdvtrainPlateau
     refit: AdvtrainRefit
     t2: AdvtrainT2
 
