@@ -122,3 +122,14 @@ def test_claim_t1_two_readings_and_the_gap_to_the_reference():
     assert h["verdict"] == "holds" and h["composed"]["verdict"] == "fails"
     # without a composed baseline evaluated there is no composed row
     assert set(claim_t1(df, ("pgd",), 0.95, composed=("joint_apgd",)).reading) == {"single"}
+
+
+def test_reference_labels_follow_the_members_each_run_holds():
+    """The defence matrix's coverage check expects a reference column per editor whose run holds >= 2 members."""
+    from reproflow.settings.derived import reference_labels
+
+    ref = ("spa", "grid_pgd", "joint_apgd")
+    assert reference_labels(ref, ["pgd", "spa", "joint_apgd", "spa_learned"]) == ["reference"]
+    assert reference_labels(ref, ["spa", "grid_pgd", "spa_learned", "grid_pgd_learned"]) == ["reference",
+                                                                                          "reference_learned"]
+    assert reference_labels(ref, ["spa", "pgd"]) == []

@@ -14,7 +14,7 @@ Each takes the typed sections (:mod:`reproflow.settings.sections`) it derives fr
 
 from __future__ import annotations
 
-from reproflow.attacks.labels import GENERATOR_ATTACKS
+from reproflow.attacks.labels import GENERATOR_ATTACKS, LEARNED_SUFFIX, REFERENCE_LABEL
 from reproflow.errors import UserError
 from reproflow.settings.sections import Advtrain, Attack, Pretrain
 
@@ -115,7 +115,18 @@ def advtrain_attack_labels(attack: Attack, advtrain: Advtrain, dataset: str) -> 
         labels += [f"{a}_oracle" for a in advtrain_oracle_attacks(attack, advtrain)]
     if editor(attack, dataset) == "oracle":
         labels += [f"{a}_learned" for a in advtrain_learned_attacks(attack, advtrain)]
-    return labels
+    return labels + reference_labels(tuple(attack.reference), labels)
+
+
+def reference_labels(reference: tuple[str, ...], labels: list[str]) -> list[str]:
+    """The reference ensemble's labels an evaluation with attack ``labels`` writes (``reference`` and
+    ``reference_learned``): one per editor suffix whose run holds at least two members of ``reference``
+    (:func:`reproflow.attacks.suite.evaluate_suite`)."""
+    out = []
+    for suffix in ("", LEARNED_SUFFIX):
+        if sum(m + suffix in labels for m in reference) >= 2:
+            out.append(REFERENCE_LABEL + suffix)
+    return out
 
 
 # the pretrained generator trained through the learned MSP editor beside one trained through the exact rotation
