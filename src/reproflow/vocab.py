@@ -29,6 +29,7 @@ class AttackSpec:
     role: Literal["baseline", "joint"] = "baseline"  # T1: a baseline, or a joint (semantic + noise) attack
     oracle_ablation: bool = False  # has a run with the exact rotation oracle (attack.oracle_attacks)
     editor_label: bool = False  # its tidy label carries the editor's suffix (_oracle, _learned)
+    composed: bool = False  # composes existing attacks in the joint threat (T1's composed reading, issue 21)
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,10 @@ ATTACKS: tuple[AttackSpec, ...] = (
     AttackSpec("attribute", "C2", editor=True, oracle_ablation=True, editor_label=True),
     AttackSpec("generator", "C1", editor=True, generator=True, oracle_ablation=True, editor_label=True),
     AttackSpec("spa", "C3", editor=True, generator=True, role="joint", oracle_ablation=True, editor_label=True),
-    AttackSpec("joint_pgd", "black", editor=True, role="joint", oracle_ablation=True, editor_label=True),
-    AttackSpec("joint_apgd", "C4", editor=True, role="joint"),
+    AttackSpec("joint_pgd", "black", editor=True, role="joint", oracle_ablation=True, editor_label=True, composed=True),
+    AttackSpec("joint_apgd", "C4", editor=True, role="joint", editor_label=True, composed=True),
     AttackSpec("recon_pgd", "C5", editor=True, editor_label=True),
+    AttackSpec("grid_pgd", "C6", editor=True, role="joint", editor_label=True, composed=True),
 )
 
 DEFENCES: tuple[DefenceSpec, ...] = (
@@ -63,6 +65,7 @@ DEFENCES: tuple[DefenceSpec, ...] = (
     DefenceSpec("trades", settings=True),
     DefenceSpec("attribute_augmentation"),
     DefenceSpec("spa_at", settings=True),
+    DefenceSpec("worst_of_k", settings=True),
 )
 
 DATASETS: tuple[DatasetSpec, ...] = (
@@ -92,6 +95,7 @@ _SELECTORS = {
     "attacks.editor": lambda: attack_names(editor=True),
     "attacks.oracle_ablation": lambda: attack_names(oracle_ablation=True),
     "attacks.baseline": lambda: attack_names(role="baseline"),
+    "attacks.composed": lambda: attack_names(composed=True),
     "defences": lambda: tuple(d.name for d in DEFENCES),
     "datasets": lambda: tuple(d.name for d in DATASETS),
     "datasets.attributed": lambda: tuple(d.name for d in DATASETS if d.attributed),

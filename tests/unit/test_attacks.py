@@ -26,6 +26,7 @@ SETTINGS = {
     AttackName.JOINT_PGD: {"steps": 5, "restarts": 2},
     AttackName.RECON_PGD: {"steps": 5, "restarts": 2},
     AttackName.JOINT_APGD: {"steps": 6, "restarts": 2},
+    AttackName.GRID_PGD: {"grid_size": 3, "steps": 3, "step_factor": 2.5, "restarts": 1},
 }
 
 
@@ -79,7 +80,7 @@ def _spy_raw(atk) -> list:
 
 VARIANTS = [(n, {}) for n in AttackName] + [
     (n, {"early_stop": False}) for n in (AttackName.PGD, AttackName.SPA, AttackName.JOINT_PGD)
-]
+] + [(n, {"grid_size": 5}) for n in (AttackName.SPA, AttackName.JOINT_PGD, AttackName.JOINT_APGD)]
 
 
 @pytest.mark.parametrize(("name", "over"), VARIANTS, ids=lambda v: v.value if isinstance(v, AttackName) else str(v))
@@ -226,7 +227,7 @@ def test_spa_adam_matches_torch_adam() -> None:
     p0 = torch.randn(4, 3, generator=g, dtype=torch.float64)
     ref = p0.clone().requires_grad_(True)
     opt = torch.optim.Adam([ref], lr=0.1, maximize=True)
-    mine = _Adam([p0], lr=0.1)
+    mine = _Adam([p0], lr=[0.1])
     for _ in range(5):
         grad = torch.randn(4, 3, generator=g, dtype=torch.float64)
         ref.grad = grad.clone()

@@ -45,11 +45,11 @@ def _evaluate_args(d, seed: int, crosscheck: str = "true") -> list[str]:
         "--metrics", str(out / "metrics.csv"), "--attributes", str(out / "attributes.csv"),
         "--examples", str(out / "examples.npz"), "--dataset", "digits_rot", "--model", "standard",
         "--seed", str(seed), "--judge-seed", "1", "--device", "cpu", "--eps-grid", "0.05", "0.1",
-        "--attacks", "fgsm", "pgd", "autoattack", "attribute", "generator", "spa", "joint_pgd",
-        "--oracle-attacks", "spa", "--crosscheck", crosscheck, "--max-samples", "8", "--batch-size", "5",
+        "--attacks", "fgsm", "pgd", "autoattack", "attribute", "generator", "spa", "joint_pgd", "grid_pgd",
+        "--reference", "spa", "grid_pgd", "joint_apgd", "--oracle-attacks", "spa", "--crosscheck", crosscheck, "--max-samples", "8", "--batch-size", "5",
         "--edge-tol", "0.02", "--pgd", '{"steps": 3, "step_factor": 2.5, "restarts": 1}',
         "--autoattack", '{"version": "custom", "sub_attacks": ["apgd-ce"]}',
-        "--attribute", '{"grid_size": 3}', "--spa", '{"steps": 2, "restarts": 1, "lr": 0.1}',
+        "--attribute", '{"grid_size": 3}', "--spa", '{"steps": 2, "restarts": 1, "lr": 0.1, "attr_lr": 0.025}',
         "--joint-pgd", '{"steps": 3, "restarts": 1, "step_factor": 2.5, "attr_step_factor": 2.5}',
         "--joint-apgd", '{"steps": 4, "restarts": 1, "attr_step": 0.25}', "--examples-eps", "0.05", "--examples-rows", "2",
         "--examples-sweep", "3", "--examples-codes", "2",
@@ -77,7 +77,10 @@ def test_attack_phase_clis(job, figure_style):
     assert (acc <= clean + 1e-12).all()
     assert (m[m.metric == "n_samples"]["value"] == 8).all()
     attrs = pd.read_csv(d / "seed~0" / "attributes.csv")
-    assert attrs["attr"].between(0, 1).all() and len(attrs) == 8 * 2 * 5  # 5 semantic labels x 2 eps
+    assert attrs["attr"].between(0, 1).all() and len(attrs) == 8 * 2 * 6  # 6 semantic labels x 2 eps
+    # the reference (issue 21): the per-sample worst case of the members that ran (spa, grid_pgd), below each
+    for eps in (0.05, 0.1):
+        assert acc[("reference", eps)] <= min(acc[("spa", eps)], acc[("grid_pgd", eps)]) + 1e-12
     with np.load(d / "seed~0" / "examples.npz") as ex:
         assert ex["sweep"].shape == (2, 3, 1, SIZE, SIZE) and ex["noisy"].shape == (2, 2, 1, SIZE, SIZE)
 
@@ -90,9 +93,10 @@ def test_attack_phase_clis(job, figure_style):
     assert {"judge_sem_accuracy", "ssim_adv_sem", "attr_edge_fraction", "linf", "pgd_minus_apgd_ce"} <= set(checks.check)
     assert tabulate_claim_t1.main(["--metrics", str(d / "all.csv"), "--output", str(d / "claims" / "T1.csv"),
                                    "--headline", str(d / "headline.json"), "--baselines", "pgd", "attribute",
-                                   "--coverage", "0.95", "--headline-eps", '{"digits_rot": 0.1}']) == 0
+                                   "--composed-baselines", "grid_pgd", "joint_pgd", "--coverage", "0.95", "--headline-eps", '{"digits_rot": 0.1}']) == 0
     t1 = pd.read_csv(d / "claims" / "T1.csv")
-    assert len(t1) == 2 and set(t1.verdict) <= {"holds", "fails", "inconclusive"}
+    assert len(t1) == 4 and set(t1.verdict) <= {"holds", "fails", "inconclusive"}
+    assert sorted(t1.reading) == ["composed", "composed", "single", "single"]
     assert (d / "claims" / "T1.md").exists()
     head = json.loads((d / "headline.json").read_text())
     assert head["claim"] == "T1" and "digits_rot" in head["headline"]

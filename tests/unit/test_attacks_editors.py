@@ -217,7 +217,7 @@ def test_spa_stronger_than_its_start_and_the_generator_attack(trained) -> None:
     spa = build_attack("spa", clf, eps, manipulator=am, generator=gen, steps=10, restarts=2, lr=0.1,
                        early_stop=False, **kw).attack(x, y, a)
     start = build_attack("spa", clf, eps, manipulator=am, generator=gen, steps=1, restarts=2, lr=1e-12,
-                         early_stop=False, **kw).attack(x, y, a)
+                         attr_lr=1e-12, early_stop=False, **kw).attack(x, y, a)
     genatk = build_attack("generator", clf, eps, manipulator=am, generator=gen, **kw).attack(x, y, a)
     acc_spa, loss_spa = _acc_loss(clf, spa.x_adv, y)
     acc_start, loss_start = _acc_loss(clf, start.x_adv, y)
@@ -254,7 +254,7 @@ def test_spa_grid_start_at_least_as_strong_as_the_attribute_attack(trained) -> N
     acc_spa = 1 - float(fooled_spa.float().mean())
     assert acc_spa <= acc_attr
     acc_full, loss_full = _acc_loss(clf, spa(grid_size=17, early_stop=False).x_adv, y)
-    acc_start, loss_start = _acc_loss(clf, spa(grid_size=17, early_stop=False, steps=1, lr=1e-12).x_adv, y)
+    acc_start, loss_start = _acc_loss(clf, spa(grid_size=17, early_stop=False, steps=1, lr=1e-12, attr_lr=1e-12).x_adv, y)
     assert acc_spa <= acc_start and acc_full <= acc_start and bool((loss_full >= loss_start - 1e-5).all())
     acc_no_grid, _ = _acc_loss(clf, spa(grid_size=0).x_adv, y)
     assert acc_spa < acc_no_grid
@@ -325,3 +325,59 @@ def test_joint_apgd_checkpoints_and_strength(trained) -> None:
     acc_ja, _ = _acc_loss(clf, ja.x_adv, y)
     assert (ja.x_adv - ja.x_sem).abs().max() <= 0.03 + LINF_TOL
     assert acc_ja <= acc_jp
+
+
+def test_grid_pgd_at_least_as_strong_as_pgd_at_every_grid_value(trained) -> None:
+    """Grid-PGD (issue 21) runs PGD at every value of the attribute grid with each sample's own key: a sample
+    fooled by PGD (same seed and settings) on the edit to any grid value is fooled by grid-PGD, its chosen
+    attribute is a grid value, and its accuracy is at most the attribute-only attack's and PGD's on x."""
+    clf, x, y, a = trained
+    am, eps, grid = RotationOracle((-40.0, 40.0)), 0.03, 5
+    kw = {"steps": 5, "step_factor": 2.5, "restarts": 1, "seed": 3}
+    res = build_attack("grid_pgd", clf, eps, manipulator=am, grid_size=grid, **kw).attack(x, y, a)
+    with torch.no_grad():
+        fooled = clf(res.x_adv).argmax(1) != y
+    for v in torch.linspace(0, 1, grid).tolist():
+        with torch.no_grad():
+            x_v = am.edit(x, a, torch.full_like(a, v)).clamp(0, 1)
+        pgd = build_attack("pgd", clf, eps, **kw).attack(x_v, y)
+        with torch.no_grad():
+            fooled_v = clf(pgd.x_adv).argmax(1) != y
+        assert bool((fooled | ~fooled_v).all()), f"grid value {v}: PGD fools a sample grid-PGD does not"
+    values = torch.linspace(0, 1, grid)
+    moved = fooled & (clf(x).argmax(1) == y)
+    assert bool(torch.isclose(res.attr[moved, None], values[None, :], atol=1e-6).any(1).all())
+    attribute = build_attack("attribute", clf, eps, manipulator=am, grid_size=grid).attack(x, y, a)
+    acc_attr, _ = _acc_loss(clf, attribute.x_adv, y)
+    acc_pgd, _ = _acc_loss(clf, build_attack("pgd", clf, eps, **kw).attack(x, y).x_adv, y)
+    assert 1 - float(fooled.float().mean()) <= min(acc_attr, acc_pgd)
+
+
+@pytest.mark.parametrize("name", ["joint_pgd", "joint_apgd"])
+def test_joint_attacks_grid_start_at_least_as_strong_as_the_attribute_attack(trained, name) -> None:
+    """With the grid start (issue 21) a joint attack fools every sample the attribute-only attack with the same
+    grid fools (its grid images are candidates, and the search starts at the worst of them)."""
+    clf, x, y, a = trained
+    am, eps = RotationOracle((-40.0, 40.0)), 0.01
+    steps = {"joint_pgd": {"steps": 5}, "joint_apgd": {"steps": 6}}[name]
+    res = build_attack(name, clf, eps, manipulator=am, grid_size=17, seed=0, **steps).attack(x, y, a)
+    attribute = build_attack("attribute", clf, eps, manipulator=am, grid_size=17).attack(x, y, a)
+    with torch.no_grad():
+        fooled = clf(res.x_adv).argmax(1) != y
+        fooled_attr = clf(attribute.x_adv).argmax(1) != y
+    assert bool((fooled | ~fooled_attr).all())
+
+
+def test_spa_attribute_moves_off_the_range_edge(trained) -> None:
+    """The projected parametrisation (issue 21): from an attribute at the range's edge one Adam step moves a' by
+    ``attr_lr`` inward where the loss rises that way; the clamped logit moved it by ~1e-4 (sigmoid' ~ 1e-3), so
+    SPA's attribute search froze where most of the grid's worst angles lie."""
+    clf, x, y, _ = trained
+    am = RotationOracle((-40.0, 40.0))
+    torch.manual_seed(5)
+    gen = NoiseGenerator(1, z_dim=8, width=8).eval()
+    edge = torch.ones(len(y))
+    res = build_attack("spa", clf, 0.01, manipulator=am, generator=gen, steps=1, restarts=1, lr=1e-12, attr_lr=0.1,
+                       early_stop=False, gen_steps=2, gen_step_factor=0.5, seed=0).attack(x, y, edge)
+    assert res.attr is not None and res.attr.min() >= 0 and res.attr.max() <= 1
+    assert int((res.attr < 0.95).sum()) >= 5  # moved inward by attr_lr = 0.1 on samples where that raised the loss

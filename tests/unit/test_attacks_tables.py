@@ -89,3 +89,47 @@ def test_semantic_checks_crosscheck_and_linf():
     bad.loc[bad.metric == "linf", "value"] = 0.2
     with pytest.raises(RuntimeError, match="linf|l_inf|eps"):
         semantic_checks(bad, 0.01)
+
+
+def test_reference_ensemble_is_the_per_sample_worst_case() -> None:
+    """The reference (issue 21): a sample counts as robust only if no member fooled it, so its accuracy is at most
+    every member's, and its success rate counts the clean-correct samples some member fooled."""
+    from reproflow.attacks.suite import reference_metrics
+
+    spa = np.array([1, 1, 0, 1, 0, 1], bool)
+    grid = np.array([1, 0, 1, 1, 0, 1], bool)
+    clean = np.array([1, 1, 1, 1, 0, 1], bool)
+    both = np.logical_and(spa, grid)
+    m = reference_metrics(both, clean)
+    assert m["accuracy"] == pytest.approx(3 / 6) and m["accuracy"] <= min(spa.mean(), grid.mean())
+    assert m["clean_accuracy"] == pytest.approx(5 / 6)
+    assert m["success_rate"] == pytest.approx(2 / 5)
+
+
+def test_claim_t1_two_readings_and_the_gap_to_the_reference():
+    """T1 in two readings (issue 21): against single-threat attacks SPA holds here, against the composed grid-PGD
+    it fails (grid-PGD lower in every seed); each row carries SPA's gap to the reference ensemble."""
+    df = pd.DataFrame(_rows({"spa": [0.20, 0.25, 0.22], "pgd": [0.40, 0.45, 0.41], "attribute": [0.50, 0.50, 0.50],
+                             "grid_pgd": [0.10, 0.14, 0.13], "joint_pgd": [0.30, 0.31, 0.33],
+                             "reference": [0.08, 0.12, 0.11]}))
+    t1 = claim_t1(df, ("pgd", "attribute"), 0.95, composed=("grid_pgd", "joint_pgd", "joint_apgd"))
+    single = t1[t1.reading == "single"].iloc[0]
+    composed = t1[t1.reading == "composed"].iloc[0]
+    assert single.best_baseline == "pgd" and single.verdict == "holds"
+    assert composed.best_baseline == "grid_pgd" and composed.verdict == "fails"
+    assert composed.reference_gap == pytest.approx(np.mean([0.12, 0.13, 0.11]))
+    h = headline(t1, {"digits_rot": 0.1}, ("pgd", "attribute"), 0.95)
+    assert h["verdict"] == "holds" and h["composed"]["verdict"] == "fails"
+    # without a composed baseline evaluated there is no composed row
+    assert set(claim_t1(df, ("pgd",), 0.95, composed=("joint_apgd",)).reading) == {"single"}
+
+
+def test_reference_labels_follow_the_members_each_run_holds():
+    """The defence matrix's coverage check expects a reference column per editor whose run holds >= 2 members."""
+    from reproflow.settings.derived import reference_labels
+
+    ref = ("spa", "grid_pgd", "joint_apgd")
+    assert reference_labels(ref, ["pgd", "spa", "joint_apgd", "spa_learned"]) == ["reference"]
+    assert reference_labels(ref, ["spa", "grid_pgd", "spa_learned", "grid_pgd_learned"]) == ["reference",
+                                                                                          "reference_learned"]
+    assert reference_labels(ref, ["spa", "pgd"]) == []

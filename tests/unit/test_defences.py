@@ -27,8 +27,9 @@ SETTINGS = {
     DefenceName.PGD_AT: {"steps": 3, "step_factor": 2.5},
     DefenceName.TRADES: {"beta": 6.0, "steps": 3, "step_factor": 2.5},
     DefenceName.ATTRIBUTE_AUGMENTATION: {},
-    DefenceName.SPA_AT: {"steps": 2, "restarts": 1, "lr": 0.1, "gen_steps": 2, "gen_step_factor": 0.5,
-                         "loss_weights": (1.0, 2.0, 2.0), "refresh_every": 1, "refresh": REFRESH},
+    DefenceName.SPA_AT: {"steps": 2, "restarts": 1, "lr": 0.1, "attr_lr": 0.025, "grid_size": 5, "gen_steps": 2,
+                         "gen_step_factor": 0.5, "loss_weights": (1.0, 2.0, 2.0), "refresh_every": 1, "refresh": REFRESH},
+    DefenceName.WORST_OF_K: {"k": 4, "steps": 3, "step_factor": 2.5},
 }
 
 
@@ -208,7 +209,8 @@ def test_inner_attack_keeps_highest_loss_not_first_success(name: DefenceName) ->
         early = build_attack("pgd", model, EPS, steps=6, step_factor=2.5, restarts=1, early_stop=True, seed=0).attack(
             x, y, keys=keys)
     else:
-        kw = {k: v for k, v in SETTINGS[name].items() if k in ("restarts", "lr", "gen_steps", "gen_step_factor")}
+        kw = {k: v for k, v in SETTINGS[name].items()
+              if k in ("restarts", "lr", "attr_lr", "grid_size", "gen_steps", "gen_step_factor")}
         early = build_attack("spa", model, EPS, manipulator=am, generator=gen, steps=4, early_stop=True, seed=0,
                              **kw).attack(x, y, a, keys=keys)
     full_loss, early_loss = _per_sample_loss(model, crafted.x_adv, y), _per_sample_loss(model, early.x_adv, y)
@@ -246,3 +248,23 @@ def test_defence_training_uses_the_classifier_augmentation() -> None:
     with pytest.raises(ValueError, match="augment"):
         TrainSettings(epochs=1, warmup_epochs=0, batch_size=8, optimizer="adam", lr=1e-3, weight_decay=0.0,
                       augment="rotate")
+
+
+def test_worst_of_k_keeps_the_highest_loss_edit_of_its_k_draws() -> None:
+    """Worst-of-k (Engstrom et al. 2019; issue 21): per sample the kept edit is the one of its k seeded random
+    targets with the highest loss under the current model, and the draws depend on the sample's key only."""
+    import torch.nn.functional as F
+
+    model, am, gen = _parts()
+    data = _split(12, 2)
+    x, y, a, keys = data.images, data.labels, data.attributes, torch.arange(12)
+    defence = _defence(DefenceName.WORST_OF_K, am, gen, data, k=5)
+    picked = defence.worst_edit(model, x, y, a, keys)
+    tg = defence.targets(keys, a)
+    assert tg.shape == (5, 12) and tg.min() >= 0 and tg.max() < 1
+    torch.testing.assert_close(defence.targets(keys[3:5], a[3:5]), tg[:, 3:5])
+    model.eval()
+    with torch.no_grad():
+        losses = torch.stack([F.cross_entropy(model(am.edit(x, a, t).clamp(0, 1)), y, reduction="none") for t in tg])
+        got = F.cross_entropy(model(picked), y, reduction="none")
+    torch.testing.assert_close(got, losses.max(0).values, atol=1e-5, rtol=0)

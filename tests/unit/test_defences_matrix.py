@@ -176,8 +176,44 @@ def test_t2_cli_reads_the_gate(tmp_path) -> None:
     assert "not counted: digits_rot/spa" in (tmp_path / "T2.md").read_text()
     # the defences' training at this scale is stated on every row
     training = '{"digits_rot": {"epochs": 2, "warmup_epochs": 0, "batch_size": 64, "optimizer": "adam", "lr": 0.001}}'
-    inner = '{"pgd_at": {"steps": 3, "step_factor": 2.5}, "spa_at": {"steps": 2, "restarts": 1}}'
+    inner = ('{"pgd_at": {"steps": 3, "step_factor": 2.5}, "spa_at": {"steps": 2, "restarts": 1, "grid_size": 17, '
+             '"gen_steps": 3}, "worst_of_k": {"k": 10, "steps": 3, "step_factor": 2.5}}')
     assert tabulate_claim_t2.main([*args, "--gate", str(tmp_path / "gate.csv"), "--training", training,
                                    "--inner", inner]) == 0
     t2 = pd.read_csv(tmp_path / "T2.csv")
-    assert set(t2.defence_schedule) == {"2 epochs (0 clean warm-up), PGD-AT 3 steps, SPA-AT T=2 R=1"}
+    assert set(t2.defence_schedule) == {"2 epochs (0 clean warm-up), PGD-AT 3 steps, SPA-AT T=2 R=1 grid 17 K=3, "
+                                        "worst-of-10 + PGD 3 steps"}
+
+
+def _curves(values: dict[str, list[list[float]]]) -> pd.DataFrame:
+    """Tidy training curves: defence -> per seed, the plateau probe's value after each epoch."""
+    from reproflow.defences.matrix import PLATEAU_METRIC
+
+    rows = []
+    for defence, seeds in values.items():
+        for seed, vals in enumerate(seeds):
+            for epoch, v in enumerate(vals, start=1):
+                rows.append({"phase": "advtrain", "dataset": "digits_rot", "model": defence, "epoch": epoch, "seed": seed,
+                             "metric": PLATEAU_METRIC, "value": v})
+    return pd.DataFrame(rows)
+
+
+def test_training_plateau_rule_and_rows_that_count():
+    """Issue 21: a defence is at its plateau when its seed-mean probe accuracy moved by less than the tolerance over
+    its last `epochs` epochs; a claim row counts only when both of its defences are; cost rows are unaffected."""
+    from reproflow.defences.matrix import apply_plateau, training_plateau
+
+    curves = _curves({"spa_at": [[0.2, 0.3, 0.35, 0.352, 0.355], [0.2, 0.3, 0.34, 0.345, 0.347]],
+                      "pgd_at": [[0.2, 0.25, 0.30, 0.33, 0.36], [0.2, 0.25, 0.30, 0.33, 0.36]],
+                      "trades": [[0.3, 0.31]]})
+    p = training_plateau(curves, epochs=2, tolerance=0.01).set_index("defence")
+    assert bool(p.loc["spa_at", "plateau"]) and p.loc["spa_at", "moved"] == pytest.approx(0.351 - 0.345)
+    assert not bool(p.loc["pgd_at", "plateau"]) and p.loc["pgd_at", "moved"] == pytest.approx(0.06)
+    assert not bool(p.loc["trades", "plateau"])  # two epochs cannot show two epochs without movement
+    t2 = pd.DataFrame({"dataset": ["digits_rot"] * 3, "kind": ["claim", "claim", "cost"], "defence": ["spa_at"] * 3,
+                       "baseline": ["pgd_at", "attribute_augmentation", "pgd_at"], "counts": [True, True, True]})
+    out = apply_plateau(t2, training_plateau(curves, 2, 0.01))
+    assert out["plateau"].tolist() == ["no: pgd_at", "yes", "no: pgd_at"]
+    assert out["counts"].tolist() == [False, True, True]
+    # a tolerance above every movement: all at plateau, every row counts
+    assert apply_plateau(t2, training_plateau(curves[curves.model != "trades"], 2, 0.1))["counts"].all()

@@ -146,13 +146,13 @@ def test_clis_write_outputs_and_remove_checkpoints(tmp_path, data, figure_style)
                                                             "optimizer": "sgd", "lr": 0.05, "weight_decay": 0.0005,
                                                             "augment": "flip"})]) == 0
     assert build_oracle.main(["--train", str(d / "train.pt"), "--output", str(out / "oracle.pt"), "--dataset", "toy_rot"]) == 0
-    assert m_cli.main(common + ["--classifier", str(out / "classifier.pt"), "--output", str(out / "manipulator.pt"),
+    assert m_cli.main(common + ["--max-train", "0", "--classifier", str(out / "classifier.pt"), "--output", str(out / "manipulator.pt"),
                                 "--metrics", str(out / "manipulator_metrics.json"), "--curve", str(out / "manipulator_curve.csv"),
                                 "--checkpoint", str(ck / "m.ckpt"),
                                 "--manipulator", json.dumps({"latent_dim": 8, "width": 4, "epochs": 1, "batch_size": 16,
                                                              "lr": 0.002, "msp_weight": 0.01, "label_weight": 1,
                                                              "edit_weight": 1})]) == 0
-    assert g_cli.main(common + ["--classifier", str(out / "classifier.pt"), "--manipulator", str(out / "oracle.pt"),
+    assert g_cli.main(common + ["--max-train", "24", "--classifier", str(out / "classifier.pt"), "--manipulator", str(out / "oracle.pt"),
                                 "--output", str(out / "generator.pt"), "--metrics", str(out / "generator_metrics.json"),
                                 "--curve", str(out / "generator_curve.csv"), "--checkpoint", str(ck / "g.ckpt"),
                                 "--eps", "0.1", "--generator", json.dumps({
@@ -199,5 +199,5 @@ def test_missing_classifier_is_clean_error(tmp_path, data):
                      "--checkpoint", str(tmp_path / "m.ckpt"), "--dataset", "toy_rot", "--seed", "0", "--device", "cpu",
                      "--manipulator", json.dumps({"latent_dim": 8, "width": 4, "epochs": 1, "batch_size": 16, "lr": 0.002,
                                                   "msp_weight": 0.01, "label_weight": 1, "edit_weight": 1}),
-                     "--eval-batch-size", "64"])
+                     "--eval-batch-size", "64", "--max-train", "0"])
     assert rc == 2

@@ -99,6 +99,12 @@ def test_t2_judges_claim_rows_only_and_quotes_the_cost():
     # the defences' schedule at this scale travels with the rows into the evidence
     sized = _t2([0.2, -0.15]).assign(defence_schedule="2 epochs (0 clean warm-up), SPA-AT T=2 R=1")
     assert "defences trained at this scale: 2 epochs (0 clean warm-up), SPA-AT T=2 R=1" in S.claim_t2(sized, SET).evidence
+    # training adequacy (issue 21): a row whose defences were still learning makes T2 not decidable, never "fails"
+    moving = _t2([0.2, -0.15]).assign(plateau=["yes", "no: pgd_at", "yes", "yes"])
+    out = S.claim_t2(moving, SET)
+    assert out.verdict is Verdict.INCONCLUSIVE and out.evidence.startswith("not decidable at this scale")
+    assert "pgd_at" in out.evidence
+    assert S.claim_t2(_t2([0.2, -0.15]).assign(plateau="yes"), SET).verdict is Verdict.FAILS
 
 
 def test_bad_table_names_the_file_and_columns():

@@ -14,11 +14,13 @@
 # Resumable checkpoints (not outputs): {R}/checkpoints/advtrain/dataset~{dataset}/defence~{defence}/seed~{seed}/classifier.ckpt
 
 ADV = config["advtrain"]
+# the seeds the defences are trained at (advtrain.seeds; null = every pretrain seed)
+ADV_SEEDS = list(derived.advtrain_seeds(S.pretrain, S.advtrain))
 ADV_JOBS = lambda artifact: [
     f"{R}/advtrain/dataset~{d}/defence~{f}/seed~{s}/{artifact}"
     for d in PRE["datasets"]
     for f in ADV["defences"]
-    for s in PRE["seeds"]
+    for s in ADV_SEEDS
 ]
 # the matrix's attacks: the attack phase's unless advtrain names a subset
 ADV_ATTACKS = list(derived.advtrain_attacks(S.attack, S.advtrain))
@@ -108,6 +110,8 @@ rule train_defence:
             eps=attack_headline_eps(w.dataset),
             init=ADV["init"],
             eval_batch_size=ADV["eval_batch_size"],
+            max_train=ADV["max_train"],
+            plateau=ADV["plateau"],
             training=ADV["training"][w.dataset],
             settings={f: ADV.get(f) for f in TRAIN_DEFENCES(w)},
             augment=pretrain_settings("classifier", w.dataset)["augment"],
@@ -229,7 +233,7 @@ rule tabulate_defence_matrix:
         ),
         flags=lambda w: cli_args(
             defences=ADV["defences"],
-            seeds=PRE["seeds"],
+            seeds=ADV_SEEDS,
             attacks={d: advtrain_attack_labels(d) for d in PRE["datasets"]},
             eps_grid={
                 d: derived.advtrain_eps_grid(S.attack, S.advtrain, d)
@@ -246,6 +250,7 @@ rule tabulate_defence_matrix:
 rule tabulate_claim_t2:
     input:
         evaluations=f"{R}/advtrain/evaluations.csv",
+        curves=f"{R}/advtrain/curves.csv",
         # the learned editor's gate, where a dataset's primary editor is the learned one (its rows count only if it passes)
         gate=lambda w: (
             [f"{R}/attack/claims/editor_gate.csv"]
@@ -267,6 +272,7 @@ rule tabulate_claim_t2:
     params:
         paths=lambda w, input, output: cli_args(
             evaluations=input.evaluations,
+            curves=input.curves,
             output=output.table,
             headline=output.headline,
             gate=input.gate[0] if input.gate else None,
@@ -280,7 +286,8 @@ rule tabulate_claim_t2:
             scale=config["scale"],
             editors={d: attack_editor(d) for d in PRE["datasets"]},
             training={d: ADV["training"][d] for d in PRE["datasets"]},
-            inner={k: ADV[k] for k in ("pgd_at", "trades", "spa_at")},
+            inner={k: ADV[k] for k in ("pgd_at", "trades", "spa_at", "worst_of_k")},
+            plateau=ADV["plateau"],
         ),
         code=code_of("tabulate_claim_t2"),
     shell:

@@ -135,6 +135,7 @@ rule tabulate_claim_t1:
         ),
         flags=lambda w: cli_args(
             baselines=ATT["t1"]["baselines"],
+            composed_baselines=ATT["t1"]["composed_baselines"],
             coverage=config["report"]["coverage"],
             headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
             gate_max_recon_drop=ATT["gate"]["max_recon_drop"],

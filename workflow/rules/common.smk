@@ -62,6 +62,7 @@ def attack_settings_args():
         "joint_apgd",
         "batch_size",
         "edge_tol",
+        "reference",
     )
     return {k: att[k] for k in keys}
 

@@ -132,6 +132,7 @@ rule train_manipulator:
             device=DEVICE,
             eval_batch_size=PRE["eval_batch_size"],
             manipulator=pretrain_settings("manipulator", w.dataset),
+            max_train=PRE["max_train"],
         ),
         code=code_of("train_manipulator"),
     shell:
@@ -178,6 +179,7 @@ rule train_generator:
             eval_batch_size=PRE["eval_batch_size"],
             generator=pretrain_settings("generator", w.dataset),
             eps=derived.generator_eps(S.attack, w.dataset),
+            max_train=PRE["max_train"],
         ),
         code=code_of("train_generator"),
     shell:

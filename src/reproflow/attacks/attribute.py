@@ -46,3 +46,23 @@ def scan_grid(atk: Attack, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor, gr
         loss, logits = atk._loss(x_a, y)
         for case in cases:
             case.update(x_a, x_a, a_tgt, loss, logits, y)
+
+
+def check_grid_size(grid_size: int) -> int:
+    """A grid start's ``grid_size``: 0 (no grid start) or >= 2."""
+    if grid_size < 0 or grid_size == 1:
+        raise ValueError(f"grid_size must be 0 (no grid start) or >= 2, got {grid_size}")
+    return int(grid_size)
+
+
+def grid_start(atk: Attack, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor, grid_size: int,
+               best: WorstCase) -> torch.Tensor:
+    """The attribute ``[B]`` an attack's first search starts from: with ``grid_size`` > 0 each sample's worst value
+    of the scanned grid (misclassified first, then highest loss; every grid image offered to ``best`` as a
+    candidate), else the sample's own ``a``."""
+    if not grid_size:
+        return a
+    scan = WorstCase(x, with_attr=True)
+    scan_grid(atk, x, y, a, grid_size, best, scan)
+    assert scan.attr is not None
+    return scan.attr

@@ -245,17 +245,6 @@ def project(x_sem: torch.Tensor, x_adv: torch.Tensor, eps: float) -> torch.Tenso
     return (x_sem + (x_adv - x_sem).clamp(-eps, eps)).clamp(0.0, 1.0)
 
 
-def attr_from_logit(u: torch.Tensor) -> torch.Tensor:
-    """Normalised attribute ``a' = sigmoid(u)`` in (0, 1): in range by construction (spec section 4)."""
-    return torch.sigmoid(u)
-
-
-def logit_from_attr(a: torch.Tensor, margin: float = 1e-3) -> torch.Tensor:
-    """Inverse of :func:`attr_from_logit`, with ``a`` kept ``margin`` away from the edges."""
-    a = a.clamp(margin, 1.0 - margin)
-    return torch.log(a) - torch.log1p(-a)
-
-
 def _module_device(m: nn.Module) -> torch.device:
     for p in m.parameters():
         return p.device

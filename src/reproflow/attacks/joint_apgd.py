@@ -11,6 +11,8 @@ returns to the sample's best point if fewer than 75% of the steps since the last
 loss, or if the step was not halved at the last checkpoint and the best loss did not improve since.
 ``x_adv = clip(AM(x, a, a') + delta, 0, 1)``; restart 0 starts at delta = 0 and the sample's own attribute,
 later restarts at a uniform delta and attribute. Worst case per sample over every iterate and restart.
+Grid start (issue 21; ``grid_size`` > 0, the evaluation setting): as joint-PGD's, restart 0 starts the
+attribute at each sample's worst value of the scanned attribute grid (every grid image a candidate).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 import torch
 
+from reproflow.attacks.attribute import check_grid_size, grid_start
 from reproflow.attacks.base import Attack, AttackResult
 
 
@@ -38,13 +41,14 @@ class JointAPGD(Attack):
     semantic = True
 
     def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: torch.nn.Module, *, steps: int = 100,
-                 restarts: int = 1, attr_step: float = 0.25, **base: Any):
+                 restarts: int = 1, attr_step: float = 0.25, grid_size: int = 0, **base: Any):
         super().__init__(classifier, eps, manipulator=manipulator, **base)
         self._schedule(steps, restarts, min_steps=2)
         if attr_step <= 0:
             raise ValueError(f"attr_step must be > 0, got {attr_step}")
         self.attr_step = float(attr_step)
         self.alpha, self.rho = 0.75, 0.75
+        self.grid_size = check_grid_size(grid_size)
 
     def _eval(self, x, y, a, delta, attr):
         attr = attr.detach().requires_grad_(True)
@@ -63,12 +67,13 @@ class JointAPGD(Attack):
     def _run(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None, keys: torch.Tensor) -> AttackResult:
         assert a is not None
         best = self._start_worst_case(x, y, a)
+        a_start = grid_start(self, x, y, a, self.grid_size, best)
         b = x.shape[0]
         view = (b,) + (1,) * (x.ndim - 1)
         marks = set(checkpoints(self.steps))
         for r in range(self.restarts):
             if r == 0:
-                delta, attr = torch.zeros_like(x), a.clone()
+                delta, attr = torch.zeros_like(x), a_start.clone()
             else:
                 delta = self.eps * (2 * self._rand(keys, f"japgd-start-{r}", tuple(x.shape[1:]), "uniform", x) - 1)
                 attr = self._rand(keys, f"japgd-attr-{r}", (), "uniform", a)

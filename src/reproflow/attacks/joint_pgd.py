@@ -7,6 +7,12 @@ the eps ball, ``a' += s_a * sign(grad_a')`` clipped to [0, 1], with ``s = step_f
 and ``s_a = attr_step_factor / steps``. Random start (uniform delta and a'); restart 0 starts the
 attribute at the sample's own value. Worst case per sample over iterates and restarts; with
 ``early_stop`` a sample leaves the optimisation once misclassified.
+
+Grid start (issue 21; ``grid_size`` > 0, the evaluation setting): before the restarts the attribute grid
+``linspace(0, 1, grid_size)`` is scanned with no noise (:func:`reproflow.attacks.attribute.scan_grid`, every
+grid image a candidate) and restart 0 starts the attribute at each sample's worst grid value instead of its
+own. Signed-gradient steps on a rotation find poor optima from the sample's own angle (Engstrom et al.,
+ICML 2019): without the grid, joint-PGD was weaker than the grid alone at eps 0.01 on the cpu scale.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any
 
 import torch
 
+from reproflow.attacks.attribute import check_grid_size, grid_start
 from reproflow.attacks.base import Attack, AttackResult
 
 
@@ -26,18 +33,20 @@ class JointPGD(Attack):
 
     def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: torch.nn.Module, *, steps: int = 20,
                  step_factor: float = 2.5, attr_step_factor: float = 2.5, restarts: int = 1, early_stop: bool = True,
-                 **base: Any):
+                 grid_size: int = 0, **base: Any):
         super().__init__(classifier, eps, manipulator=manipulator, **base)
         self._schedule(steps, restarts, early_stop=early_stop)
         self.step_size = float(step_factor) * self.eps / self.steps
         self.attr_step = float(attr_step_factor) / self.steps
+        self.grid_size = check_grid_size(grid_size)
 
     def _run(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None, keys: torch.Tensor) -> AttackResult:
         assert a is not None
         best = self._start_worst_case(x, y, a)
+        a_start = grid_start(self, x, y, a, self.grid_size, best)
         for r, idx in self._restarts(best):
             k = keys[idx.cpu()]
-            attr = a[idx].clone() if r == 0 else self._rand(k, f"jpgd-attr-{r}", (), "uniform", a)
+            attr = a_start[idx].clone() if r == 0 else self._rand(k, f"jpgd-attr-{r}", (), "uniform", a)
             delta = self.eps * (2 * self._rand(k, f"jpgd-start-{r}", tuple(x.shape[1:]), "uniform", x) - 1)
             for t in range(self.steps + 1):
                 x0, a0, y0 = x[idx], a[idx], y[idx]

@@ -17,3 +17,5 @@ SEMANTIC_ATTACKS = attack_names(editor_label=True)
 GENERATOR_ATTACKS = attack_names(generator=True)
 # Attack label of the learned editor's gate rows (judge accuracies) in the tidy attack table.
 GATE_LABEL = "learned_editor"
+# Attack label of the per-image worst case over attack.reference (issue 21): the joint threat's reference.
+REFERENCE_LABEL = "reference"

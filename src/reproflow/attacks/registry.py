@@ -12,6 +12,7 @@ from reproflow.attacks.autoattack import AutoAttack
 from reproflow.attacks.base import Attack
 from reproflow.attacks.fgsm import FGSM
 from reproflow.attacks.generator import GeneratorAttack
+from reproflow.attacks.grid_pgd import GridPGD
 from reproflow.attacks.joint_apgd import JointAPGD
 from reproflow.attacks.joint_pgd import JointPGD
 from reproflow.attacks.labels import GENERATOR_ATTACKS
@@ -34,6 +35,7 @@ class AttackName(str, enum.Enum):
     JOINT_PGD = "joint_pgd"
     RECON_PGD = "recon_pgd"
     JOINT_APGD = "joint_apgd"
+    GRID_PGD = "grid_pgd"
 
 
 ATTACKS: dict[AttackName, type[Attack]] = {
@@ -46,6 +48,7 @@ ATTACKS: dict[AttackName, type[Attack]] = {
     AttackName.JOINT_PGD: JointPGD,
     AttackName.RECON_PGD: ReconPGD,
     AttackName.JOINT_APGD: JointAPGD,
+    AttackName.GRID_PGD: GridPGD,
 }
 
 # Which frozen models each attack needs besides the classifier.

@@ -3,22 +3,29 @@ semantic-preserving adversarial attack", IJCNN 2023; our reconstruction, spec se
 
 Joint perturbation ``x_spa = clip(AM(x, a, a') + NG(AM(x, a, a'), z), 0, 1)`` with a frozen attribute
 manipulator AM and L2L-DA noise generator NG (``||NG||_inf <= eps``). Per sample it maximises
-``CE(f(x_spa), y)`` over the attribute ``a' = sigmoid(u)`` (in range by construction) and the
+``CE(f(x_spa), y)`` over the attribute ``a'`` in [0, 1] and the
 diversity code ``z`` with Adam for ``steps`` steps and ``restarts`` restarts, keeping the worst
 case per sample (misclassified first, then highest loss; the clean input is the first candidate).
-Every restart draws its own ``z ~ N(0, I)``; restart 0 starts the attribute at the sample's own
-value, later restarts at a uniformly drawn one. Step counts are ours (the paper's are unknown). With ``early_stop`` (evaluation default) a
+Every restart draws its own ``z ~ N(0, I)``; without a grid restart 0 starts the attribute at the sample's
+own value, later restarts at a uniformly drawn one. Step counts are ours (the paper's are unknown). With ``early_stop`` (evaluation default) a
 sample leaves the optimisation at its first misclassification (the spec's 'first misclassification').
 
 Grid start (ours, issue #11; ``grid_size`` > 0, the evaluation setting with the attribute attack's grid): before
 the restarts SPA scans the attribute grid ``linspace(0, 1, grid_size)`` through the same editor with no noise
 (the attribute-only attack's search, :func:`reproflow.attacks.attribute.scan_grid`); every grid image is a
 candidate of the worst case (delta = 0 and a' in range are inside the threat model), so SPA is at least as
-strong as the attribute-only attack with the same grid, sample by sample, by construction. Restart 1 then
-starts the attribute at the grid's worst value of each sample (misclassified first, then highest loss) instead
-of a uniform draw; restarts from 2 on draw uniformly. Adam from the sample's own angle stays local: at eps 0.01
+strong as the attribute-only attack with the same grid, sample by sample, by construction. Restart 0 then
+starts the attribute at the grid's worst value of each sample (misclassified first, then highest loss), restart
+1 at the sample's own value (issue 21: SPA-AT's single restart searches from the worst angle, as the evaluation
+does); restarts from 2 on draw uniformly. Adam from the sample's own angle stays local: at eps 0.01
 on the quick digits it ended 0.06-0.08 above the 17-value grid. The scan costs ``grid_size`` editor and
 classifier forward passes per sample, no gradient.
+
+Attribute parametrisation (issue 21): Adam ascends on ``a'`` itself with its own step ``attr_lr`` and each step
+is projected onto [0, 1] (projected Adam; the spec's ``a' = sigmoid(u)`` before). The logit had to be clamped
+away from the edges (``u = +-6.9``, ``sigmoid' ~ 1e-3``), which froze the attribute at the range's edge, where
+66 % of the grid's worst angles lie on the cpu scale; the projection lets an edge start move inward and an
+interior one reach the edge. ``attr_lr`` 0.025 is the logit's step at the range's centre (lr 0.1 x sigmoid'(0)).
 """
 
 from __future__ import annotations
@@ -27,8 +34,8 @@ from typing import Any
 
 import torch
 
-from reproflow.attacks.attribute import scan_grid
-from reproflow.attacks.base import Attack, AttackResult, WorstCase, attr_from_logit, logit_from_attr
+from reproflow.attacks.attribute import check_grid_size, grid_start
+from reproflow.attacks.base import Attack, AttackResult
 
 
 class SPA(Attack):
@@ -38,20 +45,20 @@ class SPA(Attack):
     semantic = True
 
     def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: torch.nn.Module,
-                 generator: torch.nn.Module, *, steps: int = 20, restarts: int = 2, lr: float = 0.1, gen_steps: int = 10,
-                 gen_step_factor: float = 0.25, early_stop: bool = True, grid_size: int = 0, **base: Any):
+                 generator: torch.nn.Module, *, steps: int = 20, restarts: int = 3, lr: float = 0.1, attr_lr: float = 0.025,
+                 gen_steps: int = 10, gen_step_factor: float = 0.25, early_stop: bool = True, grid_size: int = 0,
+                 **base: Any):
         super().__init__(classifier, eps, manipulator=manipulator, generator=generator, **base)
         self._schedule(steps, restarts, early_stop=early_stop)
         self._recursion(gen_steps, gen_step_factor)
-        self.lr = float(lr)
-        if grid_size < 0 or grid_size == 1:
-            raise ValueError(f"grid_size must be 0 (no grid start) or >= 2, got {grid_size}")
-        self.grid_size = int(grid_size)
+        if lr <= 0 or attr_lr <= 0:
+            raise ValueError(f"lr and attr_lr must be > 0, got {lr}, {attr_lr}")
+        self.lr, self.attr_lr = float(lr), float(attr_lr)
+        self.grid_size = check_grid_size(grid_size)
 
-    def _forward(self, x, y, a, u, z):
+    def _forward(self, x, y, a, a_tgt, z):
         from reproflow.models.generator import generate_noise
 
-        a_tgt = attr_from_logit(u)
         x_a = self.manipulator.edit(x, a, a_tgt).clamp(0.0, 1.0)
         delta = generate_noise(self.generator, self.classifier, x_a, y, z, self.eps, self.gen_steps, self.gen_step_size)
         x_adv = (x_a + delta).clamp(0.0, 1.0)
@@ -61,21 +68,17 @@ class SPA(Attack):
     def _run(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None, keys: torch.Tensor) -> AttackResult:
         assert a is not None
         best = self._start_worst_case(x, y, a)
-        a_grid = None
-        if self.grid_size:
-            scan = WorstCase(x, with_attr=True)
-            scan_grid(self, x, y, a, self.grid_size, best, scan)
-            a_grid = scan.attr
+        a_grid = grid_start(self, x, y, a, self.grid_size, best) if self.grid_size else None
         for r, idx in self._restarts(best):
             k = keys[idx.cpu()]
             if r == 0:
-                a0 = a[idx]
+                a0 = a[idx] if a_grid is None else a_grid[idx]
             elif r == 1 and a_grid is not None:
-                a0 = a_grid[idx]
+                a0 = a[idx]
             else:
                 a0 = self._rand(k, f"spa-attr-{r}", (), "uniform", a)
-            params = [logit_from_attr(a0), self._rand(k, f"spa-z-{r}", (self.generator.z_dim,), "normal", x)]
-            adam = _Adam(params, self.lr)
+            params = [a0, self._rand(k, f"spa-z-{r}", (self.generator.z_dim,), "normal", x)]
+            adam = _Adam(params, [self.attr_lr, self.lr])
             for t in range(self.steps + 1):
                 u, z = (p.detach().requires_grad_(True) for p in adam.params)
                 a_tgt, x_a, x_adv, loss, logits = self._forward(x[idx], y[idx], a[idx], u, z)
@@ -85,6 +88,7 @@ class SPA(Attack):
                 # z is unused at eps = 0 (no noise): its gradient is then zero
                 grads = torch.autograd.grad(loss.sum(), [u, z], allow_unused=True, materialize_grads=True)
                 adam.ascend(grads)
+                adam.params[0].clamp_(0.0, 1.0)  # projection of a' onto its range
                 if self.early_stop:
                     keep = ~best.fooled[idx]
                     if not keep.any():
@@ -99,7 +103,7 @@ class _Adam:
     parameter rows, with :meth:`select` to drop finished samples together with their moments.
     Element-wise like torch.optim.Adam, so each sample's trajectory is independent of its batch."""
 
-    def __init__(self, params: list[torch.Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+    def __init__(self, params: list[torch.Tensor], lr: list[float], betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
         self.params = [p.detach().clone() for p in params]
         self.m = [torch.zeros_like(p) for p in self.params]
         self.v = [torch.zeros_like(p) for p in self.params]
@@ -109,10 +113,10 @@ class _Adam:
     def ascend(self, grads: tuple[torch.Tensor, ...]) -> None:
         self.t += 1
         c1, c2 = 1 - self.b1**self.t, 1 - self.b2**self.t
-        for p, m, v, g in zip(self.params, self.m, self.v, grads):
+        for p, m, v, g, lr in zip(self.params, self.m, self.v, grads, self.lr):
             m.mul_(self.b1).add_(g, alpha=1 - self.b1)
             v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
-            p.add_(self.lr * (m / c1) / ((v / c2).sqrt() + self.eps))
+            p.add_(lr * (m / c1) / ((v / c2).sqrt() + self.eps))
 
     def select(self, keep: torch.Tensor) -> None:
         self.params = [p[keep] for p in self.params]

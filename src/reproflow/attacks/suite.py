@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,7 @@ import torch
 
 from reproflow.attacks.base import Attack
 from reproflow.attacks.evaluate import EvalOutput, metrics_of, run_attack
-from reproflow.attacks.labels import CROSSCHECK_LABEL, LEARNED_SUFFIX, ORACLE_SUFFIX
+from reproflow.attacks.labels import CROSSCHECK_LABEL, LEARNED_SUFFIX, ORACLE_SUFFIX, REFERENCE_LABEL
 from reproflow.attacks.registry import NEEDS_GENERATOR, NEEDS_MANIPULATOR, AttackName, build_attack, parse_attack_name
 from reproflow.data.store import Split
 from reproflow.errors import UserError
@@ -47,6 +47,7 @@ class AttackSettings:
     joint_apgd: AttackJointApgd
     batch_size: int
     edge_tol: float
+    reference: tuple[str, ...]
 
     @classmethod
     def of(cls, cfg: object) -> AttackSettings:
@@ -60,6 +61,7 @@ class AttackSettings:
 _SECTION = {
     AttackName.PGD: "pgd",
     AttackName.RECON_PGD: "pgd",
+    AttackName.GRID_PGD: "pgd",
     AttackName.AUTOATTACK: "autoattack",
     AttackName.ATTRIBUTE: "attribute",
     AttackName.JOINT_PGD: "joint_pgd",
@@ -78,8 +80,9 @@ def attack_kwargs(name: AttackName, s: AttackSettings, generator: torch.nn.Modul
     if name is AttackName.AUTOATTACK:
         kw["sub_attacks"] = tuple(kw["sub_attacks"])
         kw["batch_size"] = s.batch_size
-    if name is AttackName.SPA:
-        # SPA's grid start scans the attribute-only attack's grid (at least as strong as it, by construction)
+    if name in (AttackName.SPA, AttackName.JOINT_PGD, AttackName.JOINT_APGD, AttackName.GRID_PGD):
+        # the attribute-only attack's grid: SPA's and the joint attacks' grid start (each at least as strong as the
+        # attribute-only attack, by construction), grid-PGD's PGD at every value (issue 21)
         kw["grid_size"] = s.attribute.grid_size
     if name in NEEDS_GENERATOR:
         assert generator is not None
@@ -120,11 +123,13 @@ def resolve_editors(
 
 @dataclass
 class SuiteOutput:
-    """Tidy metric rows, per-sample chosen attributes, and SPA results kept for the image grid."""
+    """Tidy metric rows, per-sample chosen attributes, SPA results kept for the image grid, and per-sample
+    correctness ``{(attack label, eps): bool [N]}`` of every attack and of the reference ensemble."""
 
     rows: list[dict[str, Any]]
     attributes: list[dict[str, Any]]
     spa: dict[float, EvalOutput]
+    correct: dict[tuple[str, float], np.ndarray] = field(default_factory=dict)
 
 
 def evaluate_suite(
@@ -210,7 +215,32 @@ def evaluate_suite(
                                            "own": own[i]})
             if label == AttackName.SPA.value:
                 out.spa[eps] = res
+            out.correct[(label, eps)] = (res.pred_adv == split.labels).numpy()
+            clean_correct = (res.pred_clean == split.labels).numpy()
+        for suffix in ("", LEARNED_SUFFIX):
+            members = [m + suffix for m in settings.reference if (m + suffix, eps) in out.correct]
+            if len(members) < 2:
+                continue
+            correct = np.logical_and.reduce([out.correct[(m, eps)] for m in members])
+            lab = REFERENCE_LABEL + suffix
+            out.correct[(lab, eps)] = correct
+            for metric, value in reference_metrics(correct, clean_correct).items():
+                out.rows.append({**labels, "attack": lab, "eps": eps, "seed": seed, "metric": metric, "value": value})
+            log.info("%s eps=%g (worst of %s per sample): accuracy %.3f", lab, eps, ", ".join(members), correct.mean())
     return out
+
+
+def reference_metrics(correct: np.ndarray, clean: np.ndarray) -> dict[str, float]:
+    """Metrics of the per-sample worst case over several attacks (issue 21): ``correct`` bool ``[N]`` is the AND of
+    their correctness (a sample counts as robust only if no member fooled it), ``clean`` bool ``[N]`` the
+    clean correctness. accuracy, clean_accuracy and success_rate as in :func:`reproflow.attacks.evaluate.metrics_of`;
+    the members (params' attack.reference) go to the log."""
+    n_correct = int(clean.sum())
+    return {
+        "accuracy": float(correct.mean()) if correct.size else float("nan"),
+        "clean_accuracy": float(clean.mean()) if clean.size else float("nan"),
+        "success_rate": float((~correct & clean).sum() / n_correct) if n_correct else float("nan"),
+    }
 
 
 def jobs_labels(jobs: list[tuple[str, AttackName, Any, Any]]) -> set[str]:

@@ -29,7 +29,8 @@ class Config:
     metrics: Path
     output: Path
     headline: Path
-    baselines: tuple[str, ...]
+    baselines: tuple[str, ...]  # reading "single": existing attacks, each in its own threat model
+    composed_baselines: tuple[str, ...]  # reading "composed": existing attacks composed in SPA's threat model
     coverage: float  # report.coverage: of the t-interval over seeds every verdict reads
     headline_eps: dict[str, float]  # dataset -> the headline eps (the grid's median)
     # the learned editor's semantic gate (reproflow.attacks.gate): its table, and the largest judge-accuracy drops
@@ -50,14 +51,15 @@ def run(cfg: Config) -> None:
     for g in gates.itertuples(index=False):
         log.info("learned editor gate %s/%s: %s (reconstruction drop %+.3f, edit drop %+.3f)", g.dataset, g.model,
                  "pass" if g.passed else "fail", g.recon_drop, g.edit_drop)
-    t1 = claim_t1(metrics, cfg.baselines, cfg.coverage, gates)
+    t1 = claim_t1(metrics, cfg.baselines, cfg.coverage, gates, composed=cfg.composed_baselines)
     if t1.empty:
         raise UserError(f"{cfg.metrics}: no SPA results; add spa to attack.attacks")
     write_table(cfg.output, t1, markdown=True)
     summary = headline(t1, cfg.headline_eps, cfg.baselines, cfg.coverage)
     summary["editor_gate"] = [{k: _plain(v) for k, v in r.items()} for r in gates.to_dict("records")]
     write_json(cfg.headline, summary)
-    log.info("claim T1: %s %s", summary["verdict"], summary["counts"])
+    log.info("claim T1: %s %s; composed reading: %s %s", summary["verdict"], summary["counts"],
+             summary["composed"]["verdict"], summary["composed"]["counts"])
     write_sidecar(cfg.output, cfg, None, "cpu", started)
 
 

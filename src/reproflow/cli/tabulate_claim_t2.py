@@ -18,10 +18,11 @@ import pandas as pd
 
 from reproflow.attacks.claims import gate_passed
 from reproflow.cli._base import exit_with, main_entry
-from reproflow.defences.matrix import claim_t2, headline, summarise
+from reproflow.defences.matrix import apply_plateau, claim_t2, headline, summarise, training_plateau
 from reproflow.errors import UserError
 from reproflow.io import dataframe_to_markdown, write_json, write_table, write_text
 from reproflow.runinfo import write_sidecar
+from reproflow.settings.sections import AdvtrainPlateau
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,10 @@ class Config:
     # advtrain.training section, and the inner attacks of PGD-AT, TRADES and SPA-AT
     training: dict[str, Any] | None = None
     inner: dict[str, Any] | None = None
+    # training adequacy (issue 21): the defences' curves (advtrain/curves.csv) and the rule of advtrain.plateau;
+    # without them every claim row counts as before
+    curves: Path | None = None
+    plateau: AdvtrainPlateau | None = None
 
 
 def run(cfg: Config) -> None:
@@ -71,8 +76,28 @@ def run(cfg: Config) -> None:
     t2.insert(0, "scale", cfg.scale)
     if cfg.training:
         t2["defence_schedule"] = [schedule(cfg.training.get(d), cfg.inner or {}) for d in t2["dataset"]]
+    plateau = None
+    if (cfg.curves is None) != (cfg.plateau is None):
+        raise UserError("--curves and --plateau go together (the training-adequacy rule reads both)")
+    if cfg.curves is not None and cfg.plateau is not None:
+        if not cfg.curves.exists():
+            raise UserError(f"{cfg.curves}: file not found; run tabulate_defence_matrix first")
+        tol, last = cfg.plateau.tolerance, cfg.plateau.epochs
+        plateau = training_plateau(pd.read_csv(cfg.curves), last, tol)
+        t2 = apply_plateau(t2, plateau)
     write_table(cfg.output, t2)
     summary = headline(t2, summarise(ev), eps, cfg.coverage, cfg.scale)
+    if plateau is not None:
+        summary["training_plateau"] = plateau.to_dict("records")
+        compared = {"spa_at", *cfg.baselines}
+        short = sorted({f"{r.dataset}/{r.defence}" for r in plateau.itertuples()
+                        if not r.plateau and r.defence in compared})
+        if short or plateau.empty:
+            # a "fails" (or "holds") on defences still learning tests the schedule, not the paper
+            summary["verdict"] = "not decidable at this scale"
+            summary["not_decidable_because"] = (
+                f"robust accuracy of {', '.join(short)} moved by >= {tol:g} over the last {last} epochs" if short
+                else "no defence curve carries the plateau probe")
     show = t2.copy()
     for c in ("defence_mean", "defence_std", "baseline_mean", "baseline_std", "diff_mean", "diff_std", "diff_low", "diff_high"):
         show[c] = (100 * show[c]).round(1)
@@ -84,6 +109,10 @@ def run(cfg: Config) -> None:
         f"(column editor) count only when it passes its semantic gate (column gate; not counted: "
         f"{', '.join(summary['not_counted']) or 'none'}).\n\n{dataframe_to_markdown(show)}\n"
     )
+    if plateau is not None and cfg.plateau is not None:
+        text += (f"\nTraining adequacy: a claim row counts only when both defences' robust accuracy under the plateau "
+                 f"probe (seed mean) moved by less than {cfg.plateau.tolerance:g} over their last {cfg.plateau.epochs} "
+                 f"epochs (column plateau).\n\n{dataframe_to_markdown(plateau)}\n")
     write_text(cfg.output.with_suffix(".md"), text)
     write_json(cfg.headline, summary)
     log.info("claim T2: %s %s", summary["verdict"], summary["verdicts"])
@@ -101,7 +130,11 @@ def schedule(training: dict[str, Any] | None, inner: dict[str, Any]) -> str:
     if inner.get("trades"):
         parts.append(f"TRADES {inner['trades']['steps']} steps")
     if inner.get("spa_at"):
-        parts.append(f"SPA-AT T={inner['spa_at']['steps']} R={inner['spa_at']['restarts']}")
+        sa = inner["spa_at"]
+        grid = f" grid {sa['grid_size']}" if sa.get("grid_size") else ""
+        parts.append(f"SPA-AT T={sa['steps']} R={sa['restarts']}{grid} K={sa.get('gen_steps') or 'own'}")
+    if inner.get("worst_of_k"):
+        parts.append(f"worst-of-{inner['worst_of_k']['k']} + PGD {inner['worst_of_k']['steps']} steps")
     return ", ".join(parts)
 
 

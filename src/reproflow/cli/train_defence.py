@@ -28,7 +28,7 @@ from reproflow.device import resolve_device
 from reproflow.errors import UserError
 from reproflow.io import load_torch
 from reproflow.seeding import seed_everything
-from reproflow.settings.sections import AdvtrainTraining
+from reproflow.settings.sections import AdvtrainPlateau, AdvtrainTraining
 
 INITS = ("pretrained", "scratch")
 
@@ -54,6 +54,8 @@ class Config:
     init: str
     training: AdvtrainTraining  # advtrain.training.<dataset>
     eval_batch_size: int
+    plateau: AdvtrainPlateau  # advtrain.plateau: the per-epoch robust accuracy T2's training-adequacy rule reads
+    max_train: int  # advtrain.max_train: first n training images (0 = all)
     # the clean classifier's data augmentation of this dataset (none | flip | crop_flip)
     augment: str = "none"
     # each defence's own section (params.yaml advtrain.<defence>; null for defences without one)
@@ -85,6 +87,7 @@ def run(cfg: Config) -> None:
     from reproflow.data.store import load_split
 
     train, test = load_split(cfg.train), load_split(cfg.test)
+    train = train.subset(cfg.max_train) if cfg.max_train else train
     for defence, *files in zip(cfg.defences, cfg.output, cfg.metrics, cfg.curve, cfg.checkpoint, strict=True):
         _train_one(cfg, _One(*files, cfg.seed, defence, cfg), train, test)
 
@@ -92,7 +95,7 @@ def run(cfg: Config) -> None:
 def _train_one(cfg: Config, one: _One, train: Any, test: Any) -> None:
     from reproflow.attacks.suite import generator_recursion
     from reproflow.defences.base import DefenceName
-    from reproflow.defences.registry import build_defence, defence_kwargs, parse_defence_name
+    from reproflow.defences.registry import DEFENCES, build_defence, defence_kwargs, parse_defence_name
     from reproflow.defences.train import TrainSettings, train_defence
     from reproflow.models import build_classifier, load_classifier, load_generator, load_manipulator, save_classifier
     from reproflow.settings import dump
@@ -113,9 +116,9 @@ def _train_one(cfg: Config, one: _One, train: Any, test: Any) -> None:
         p.requires_grad_(True)
     manipulator = generator = None
     recursion: dict[str, Any] = {}
-    if name in (DefenceName.ATTRIBUTE_AUGMENTATION, DefenceName.SPA_AT):
+    if DEFENCES[name].needs_manipulator or cfg.plateau.val_samples:
         if cfg.manipulator is None:
-            raise UserError(f"defence '{one.defence}' needs --manipulator")
+            raise UserError(f"defence '{one.defence}' needs --manipulator (its own edits or the plateau probe)")
         manipulator = load_manipulator(cfg.manipulator, device)
     if name is DefenceName.SPA_AT:
         if cfg.generator is None:
@@ -126,12 +129,33 @@ def _train_one(cfg: Config, one: _One, train: Any, test: Any) -> None:
     defence = build_defence(name, cfg.eps, seed=cfg.seed, manipulator=manipulator, generator=generator, train=train,
                             **defence_kwargs(name, section, cfg.eps, recursion))
     settings = TrainSettings(**dump(cfg.training), augment=cfg.augment)
+    probe = None
+    if cfg.plateau.val_samples:
+        assert manipulator is not None
+        probe = robust_probe(test.subset(cfg.plateau.val_samples), manipulator, cfg.eps, cfg.plateau, cfg.seed,
+                             cfg.eval_batch_size)
     model, rows, metrics = train_defence(model, defence, train, test, settings, cfg.seed, device, one.checkpoint,
-                                         cfg.dataset, cfg.eval_batch_size)
+                                         cfg.dataset, cfg.eval_batch_size, robust_probe=probe)
     meta = {"dataset": cfg.dataset, "seed": cfg.seed, "defence": one.defence, "eps": cfg.eps, "init": cfg.init,
             **metrics}
     save_classifier(one.output, model, arch["arch"], arch["in_channels"], arch["num_classes"], arch["image_size"], meta)
     finish_training(one, rows, metrics, device, started)
+
+
+def robust_probe(val: Any, manipulator: Any, eps: float, s: AdvtrainPlateau, seed: int, batch_size: int) -> Any:
+    """The per-epoch probe of T2's training-adequacy rule (issue 21): accuracy of the model under grid-PGD (PGD with
+    ``s.steps`` steps at each of ``s.grid_size`` attribute values, the joint threat every defence is judged under)
+    on the ``val`` images at the training eps; the same probe, seed and images for every defence and epoch."""
+    from reproflow.attacks import build_attack
+    from reproflow.attacks.evaluate import run_attack
+
+    def probe(model: Any) -> float:
+        atk = build_attack("grid_pgd", model, eps, manipulator=manipulator, grid_size=s.grid_size, steps=s.steps,
+                           step_factor=2.5, restarts=1, seed=seed)
+        out = run_attack(atk, val, batch_size)
+        return float((out.pred_adv == val.labels).float().mean())
+
+    return probe
 
 
 main = main_entry(Config, run)

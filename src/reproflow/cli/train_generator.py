@@ -25,10 +25,12 @@ class Config(TrainingJob):
     manipulator: Path
     generator: PretrainGenerator  # pretrain.generator.<dataset>
     eps: float  # derived: the largest eps of attack.eps_grid.<dataset>
+    max_train: int  # pretrain.max_train: first n training images (0 = all)
 
 
 def run(cfg: Config) -> None:
     started, device, train, test = start_training(cfg)
+    train = train.subset(cfg.max_train) if cfg.max_train else train
     classifier = load_classifier(cfg.classifier, device)
     manipulator = load_manipulator(cfg.manipulator, device)
     settings = GeneratorSettings.of(cfg.generator, cfg.eps)

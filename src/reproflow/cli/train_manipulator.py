@@ -22,10 +22,12 @@ class Config(TrainingJob):
 
     classifier: Path
     manipulator: PretrainManipulator  # pretrain.manipulator.<dataset>
+    max_train: int  # pretrain.max_train: first n training images (0 = all)
 
 
 def run(cfg: Config) -> None:
     started, device, train, test = start_training(cfg)
+    train = train.subset(cfg.max_train) if cfg.max_train else train
     classifier = load_classifier(cfg.classifier, device)
     settings = cfg.manipulator
     m, rows, metrics = train_manipulator(

@@ -26,6 +26,7 @@ class DefenceName(str, enum.Enum):
     TRADES = "trades"
     ATTRIBUTE_AUGMENTATION = "attribute_augmentation"
     SPA_AT = "spa_at"
+    WORST_OF_K = "worst_of_k"
 
 
 @dataclass

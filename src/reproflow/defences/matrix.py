@@ -225,3 +225,47 @@ def headline(t2: pd.DataFrame, summary: pd.DataFrame, headline_eps: dict[str, fl
         "spa_at_clean_accuracy": {r.dataset: float(r.defence_mean) for r in clean.drop_duplicates("dataset").itertuples()},
         "accuracy_at_headline_eps": acc,
     }
+
+
+PLATEAU_METRIC = "val_robust_accuracy"
+PLATEAU_COLUMNS = ["dataset", "defence", "n_seeds", "epochs", "last", "moved", "tolerance", "plateau"]
+
+
+def training_plateau(curves: pd.DataFrame, epochs: int, tolerance: float) -> pd.DataFrame:
+    """T2's training-adequacy rule (issue 21) per (dataset, defence) from the tidy training curves (columns
+    dataset, model, epoch, seed, metric, value): the seed-mean per-epoch robust accuracy of the plateau probe
+    (metric :data:`PLATEAU_METRIC`, grid-PGD on held-out test images); ``moved`` = its range over the last
+    ``epochs`` + 1 epochs (i.e. over the last ``epochs`` epochs of training); plateau when ``moved < tolerance``.
+    With fewer than ``epochs`` + 1 recorded epochs it is not a plateau (nothing shows the curve stopped).
+    Columns :data:`PLATEAU_COLUMNS`; empty when no curve carries the probe."""
+    part = curves[curves["metric"] == PLATEAU_METRIC]
+    rows = []
+    for (dataset, defence), g in part.groupby(["dataset", "model"], sort=True):
+        mean = g.groupby("epoch")["value"].mean().sort_index()
+        tail = mean.iloc[-(epochs + 1):]
+        enough = len(mean) >= epochs + 1
+        moved = float(tail.max() - tail.min()) if enough else float("nan")
+        rows.append({"dataset": dataset, "defence": defence, "n_seeds": int(g["seed"].nunique()),
+                     "epochs": int(mean.index.max()), "last": float(mean.iloc[-1]), "moved": moved,
+                     "tolerance": tolerance, "plateau": bool(enough and moved < tolerance)})
+    return pd.DataFrame(rows, columns=PLATEAU_COLUMNS)
+
+
+def apply_plateau(t2: pd.DataFrame, plateau: pd.DataFrame) -> pd.DataFrame:
+    """``t2`` with a ``plateau`` column per row (``yes``, or ``no: <defences not at plateau>``; ``not measured``
+    where the curves carry no probe for the row's dataset); a claim row counts only when every defence it
+    compares (SPA-AT and its baseline) reached the plateau. Cost rows are unchanged (they are quoted, not judged)."""
+    out = t2.copy()
+    marks, ok = [], []
+    for r in out.itertuples(index=False):
+        p = plateau[(plateau["dataset"] == r.dataset) & plateau["defence"].isin([r.defence, r.baseline])]
+        if p.empty:
+            marks.append("not measured")
+            ok.append(r.kind != "claim")
+            continue
+        short = sorted(p[~p["plateau"].astype(bool)]["defence"])
+        marks.append("yes" if not short else "no: " + ", ".join(short))
+        ok.append(not short or r.kind != "claim")
+    out["plateau"] = marks
+    out["counts"] = out["counts"].astype(bool) & pd.Series(ok, index=out.index)
+    return out

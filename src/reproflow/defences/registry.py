@@ -13,14 +13,16 @@ from reproflow.defences.pgd_at import PGDAT
 from reproflow.defences.spa_at import SPAAT
 from reproflow.defences.standard import Standard
 from reproflow.defences.trades import TRADES
+from reproflow.defences.worst_of_k import WorstOfK
 from reproflow.errors import UserError, parse_choice
-from reproflow.settings.sections import AdvtrainPgdAt, AdvtrainSpaAt, AdvtrainTrades
+from reproflow.settings.sections import AdvtrainPgdAt, AdvtrainSpaAt, AdvtrainTrades, AdvtrainWorstOfK
 
 # defence -> the type of its params.yaml section ``advtrain.<defence>`` (defences without one take no settings)
 SETTINGS: dict[DefenceName, type] = {
     DefenceName.PGD_AT: AdvtrainPgdAt,
     DefenceName.TRADES: AdvtrainTrades,
     DefenceName.SPA_AT: AdvtrainSpaAt,
+    DefenceName.WORST_OF_K: AdvtrainWorstOfK,
 }
 
 DEFENCES: dict[DefenceName, type[Defence]] = {
@@ -29,6 +31,7 @@ DEFENCES: dict[DefenceName, type[Defence]] = {
     DefenceName.TRADES: TRADES,
     DefenceName.ATTRIBUTE_AUGMENTATION: AttributeAugmentation,
     DefenceName.SPA_AT: SPAAT,
+    DefenceName.WORST_OF_K: WorstOfK,
 }
 
 
@@ -49,7 +52,7 @@ def build_defence(
 ) -> Defence:
     """Construct defence ``name`` at training radius ``eps``; ``kw`` are its own settings (see each class).
 
-    attribute_augmentation needs ``manipulator``; spa_at needs ``manipulator``, ``generator`` (a trainable copy:
+    attribute_augmentation and worst_of_k need ``manipulator``; spa_at needs ``manipulator``, ``generator`` (a trainable copy:
     SPA-AT refreshes it) and the ``train`` split (the refresh draws its batches from it).
     """
     key = parse_defence_name(name)
@@ -62,6 +65,8 @@ def build_defence(
         return SPAAT(eps, manipulator, generator, train, seed=seed, **kw)  # type: ignore[arg-type]
     if key is DefenceName.ATTRIBUTE_AUGMENTATION:
         return AttributeAugmentation(eps, manipulator, seed=seed, **kw)  # type: ignore[arg-type]
+    if key is DefenceName.WORST_OF_K:
+        return WorstOfK(eps, manipulator, seed=seed, **kw)  # type: ignore[arg-type]
     return cls(eps, seed=seed, **kw)
 
 
@@ -85,7 +90,8 @@ def defence_kwargs(name: str | DefenceName, section: Any, eps: float, recursion:
     if len(s.loss_weights) != 3:
         raise UserError(f"advtrain.spa_at.loss_weights takes three numbers (clean, attribute, joint), got {s.loss_weights}")
     return {
-        "steps": s.steps, "restarts": s.restarts, "lr": s.lr, "gen_steps": gen_steps,
+        "steps": s.steps, "restarts": s.restarts, "lr": s.lr, "attr_lr": s.attr_lr, "grid_size": s.grid_size,
+        "gen_steps": gen_steps,
         "gen_step_factor": gen_step_factor, "loss_weights": tuple(s.loss_weights), "refresh_every": s.refresh_every,
         # the refresh trains at SPA-AT's own radius and recursion, against the classifier being trained
         "refresh": RefreshSettings(

@@ -46,6 +46,8 @@ class SPAAT(Defence):
         steps: int,
         restarts: int,
         lr: float,
+        attr_lr: float,
+        grid_size: int,
         gen_steps: int,
         gen_step_factor: float,
         loss_weights: tuple[float, float, float],
@@ -63,8 +65,8 @@ class SPAAT(Defence):
         self.manipulator = manipulator
         self.generator = generator
         self.train_split = train
-        self.spa_kw = {"steps": int(steps), "restarts": int(restarts), "lr": float(lr), "gen_steps": int(gen_steps),
-                       "gen_step_factor": float(gen_step_factor)}
+        self.spa_kw = {"steps": int(steps), "restarts": int(restarts), "lr": float(lr), "attr_lr": float(attr_lr),
+                       "grid_size": int(grid_size), "gen_steps": int(gen_steps), "gen_step_factor": float(gen_step_factor)}
         self.refresh_every = int(refresh_every)
         self.refresher = GeneratorRefresher(generator, refresh)
 

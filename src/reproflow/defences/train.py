@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,9 +104,11 @@ def train_defence(
     dataset: str = "",
     eval_batch_size: int = 512,
     on_epoch_end: EpochHook | None = None,
+    robust_probe: Callable[[nn.Module], float] | None = None,
 ) -> tuple[nn.Module, list[dict[str, Any]], dict[str, float]]:
     """Train ``model`` (already initialised and on ``device``) with ``defence``; returns
-    (model in eval mode, curve rows, final metrics).
+    (model in eval mode, curve rows, final metrics). ``robust_probe(model)`` (eval mode), when given, is recorded
+    after every epoch as ``val_robust_accuracy`` (T2's training-adequacy rule reads its last epochs).
 
     Curve metrics per epoch: ``train_loss``, the defence's batch diagnostics averaged over the epoch
     (``train_clean_accuracy``, ``train_adv_accuracy``, ...), ``test_accuracy`` (clean, whole test split),
@@ -146,6 +149,8 @@ def train_defence(
         values.update({f"train_{k}": v / n for k, v in sums.items()})
         values["test_accuracy"] = accuracy(model, test.images, test.labels, eval_batch_size, device)
         values["adversarial"] = float(adversarial)
+        if robust_probe is not None:
+            values["val_robust_accuracy"] = robust_probe(model)
         # wall time goes to the log (and Snakemake's benchmark file), never into a result table
         log.info("%s epoch %d/%d (%.1fs): %s", defence.name, epoch + 1, settings.epochs, time.monotonic() - t0,
                  {k: round(v, 4) for k, v in values.items()})

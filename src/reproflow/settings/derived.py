@@ -14,6 +14,7 @@ Each takes the typed sections (:mod:`reproflow.settings.sections`) it derives fr
 
 from __future__ import annotations
 
+from reproflow.attacks.labels import LEARNED_SUFFIX, REFERENCE_LABEL
 from reproflow.errors import UserError
 from reproflow.settings.sections import Advtrain, Attack, Pretrain
 from reproflow.vocab import attack_names
@@ -83,6 +84,18 @@ def editor(attack: Attack, dataset: str) -> str:
     return "oracle" if attack.editor == "oracle" and has_oracle(dataset) else "learned"
 
 
+def advtrain_seeds(pretrain: Pretrain, advtrain: Advtrain) -> tuple[int, ...]:
+    """The seeds the defences are trained at: advtrain.seeds (each must be a pretrain seed: seed s starts from the
+    pretrained models of seed s), or every pretrain seed when null."""
+    if advtrain.seeds is None:
+        return tuple(pretrain.seeds)
+    missing = sorted(set(advtrain.seeds) - set(pretrain.seeds))
+    if missing:
+        raise UserError(f"advtrain.seeds {missing} are not in pretrain.seeds {list(pretrain.seeds)}: a defence of seed s "
+                        "starts from the pretrained models of seed s")
+    return tuple(advtrain.seeds)
+
+
 def advtrain_attacks(attack: Attack, advtrain: Advtrain) -> tuple[str, ...]:
     """The defence matrix's attacks: the attack phase's unless advtrain names a subset."""
     return tuple(attack.attacks if advtrain.attacks is None else advtrain.attacks)
@@ -103,7 +116,18 @@ def advtrain_attack_labels(attack: Attack, advtrain: Advtrain, dataset: str) -> 
         labels += [f"{a}_oracle" for a in advtrain_oracle_attacks(attack, advtrain)]
     if editor(attack, dataset) == "oracle":
         labels += [f"{a}_learned" for a in advtrain_learned_attacks(attack, advtrain)]
-    return labels
+    return labels + reference_labels(tuple(attack.reference), labels)
+
+
+def reference_labels(reference: tuple[str, ...], labels: list[str]) -> list[str]:
+    """The reference ensemble's labels an evaluation with attack ``labels`` writes (``reference`` and
+    ``reference_learned``): one per editor suffix whose run holds at least two members of ``reference``
+    (:func:`reproflow.attacks.suite.evaluate_suite`)."""
+    out = []
+    for suffix in ("", LEARNED_SUFFIX):
+        if sum(m + suffix in labels for m in reference) >= 2:
+            out.append(REFERENCE_LABEL + suffix)
+    return out
 
 
 # the pretrained generator trained through the learned MSP editor beside one trained through the exact rotation

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainTrades', 'AdvtrainTraining', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'Report', 'Section']
+__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'Report', 'Section']
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,7 @@ class Pretrain:
     datasets: tuple[Literal['digits_rot', 'mnist_rot', 'fashion_mnist_rot', 'cifar10_rot', 'celeba'], ...]
     seeds: tuple[int, ...]
     eval_batch_size: int
+    max_train: int
     grid_rows: int
     grid_steps: int
     classifier: dict[str, PretrainClassifier]
@@ -136,6 +137,7 @@ class AttackSpa:
     steps: int
     restarts: int
     lr: float
+    attr_lr: float
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,7 @@ class AttackT1:
     """Settings at attack.t1."""
 
     baselines: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'recon_pgd'], ...]
+    composed_baselines: tuple[Literal['joint_pgd', 'joint_apgd', 'grid_pgd'], ...]
 
 
 @dataclass(frozen=True)
@@ -179,9 +182,9 @@ class Attack:
 
     model: str
     eps_grid: dict[str, tuple[float, ...]]
-    attacks: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd'], ...]
+    attacks: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd', 'grid_pgd'], ...]
     editor: Literal['oracle', 'learned']
-    learned_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd'], ...]
+    learned_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd', 'grid_pgd'], ...]
     gate: AttackGate
     oracle_ablation: bool
     oracle_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd'], ...]
@@ -190,6 +193,7 @@ class Attack:
     max_samples: int
     batch_size: int
     edge_tol: float
+    reference: tuple[Literal['spa', 'grid_pgd', 'joint_pgd', 'joint_apgd'], ...]
     pgd: AttackPgd
     autoattack: AttackAutoattack
     attribute: AttackAttribute
@@ -236,6 +240,8 @@ class AdvtrainSpaAt:
     steps: int
     restarts: int
     lr: float
+    attr_lr: float
+    grid_size: int
     gen_steps: int | None
     gen_step_factor: float | None
     loss_weights: tuple[float, ...]
@@ -244,6 +250,26 @@ class AdvtrainSpaAt:
     refresh_batch_size: int
     refresh_lr: float
     refresh_div_weight: float
+
+
+@dataclass(frozen=True)
+class AdvtrainWorstOfK:
+    """Settings at advtrain.worst_of_k."""
+
+    k: int
+    steps: int
+    step_factor: float
+
+
+@dataclass(frozen=True)
+class AdvtrainPlateau:
+    """Settings at advtrain.plateau."""
+
+    val_samples: int
+    grid_size: int
+    steps: int
+    epochs: int
+    tolerance: float
 
 
 @dataclass(frozen=True)
@@ -260,29 +286,33 @@ class AdvtrainRefit:
 class AdvtrainT2:
     """Settings at advtrain.t2."""
 
-    baselines: tuple[Literal['standard', 'pgd_at', 'trades', 'attribute_augmentation', 'spa_at'], ...]
+    baselines: tuple[Literal['standard', 'pgd_at', 'trades', 'attribute_augmentation', 'spa_at', 'worst_of_k'], ...]
     joint_attacks: tuple[str, ...]
-    cost_baselines: tuple[Literal['standard', 'pgd_at', 'trades', 'attribute_augmentation', 'spa_at'], ...]
+    cost_baselines: tuple[Literal['standard', 'pgd_at', 'trades', 'attribute_augmentation', 'spa_at', 'worst_of_k'], ...]
 
 
 @dataclass(frozen=True)
 class Advtrain:
     """Settings at advtrain."""
 
-    defences: tuple[Literal['standard', 'pgd_at', 'trades', 'attribute_augmentation', 'spa_at'], ...]
+    defences: tuple[Literal['standard', 'pgd_at', 'trades', 'attribute_augmentation', 'spa_at', 'worst_of_k'], ...]
     train_jobs: Literal['per_defence', 'per_seed']
     manipulator: Literal['msp', 'oracle']
     init: Literal['scratch', 'pretrained']
+    seeds: tuple[int, ...] | None
+    max_train: int
     eval_batch_size: int
     max_samples: int | None
     eps: Literal['grid', 'headline']
-    attacks: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd'], ...] | None
-    learned_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd'], ...] | None
+    attacks: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd', 'grid_pgd'], ...] | None
+    learned_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd', 'grid_pgd'], ...] | None
     oracle_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd'], ...] | None
     training: dict[str, AdvtrainTraining]
     pgd_at: AdvtrainPgdAt
     trades: AdvtrainTrades
     spa_at: AdvtrainSpaAt
+    worst_of_k: AdvtrainWorstOfK
+    plateau: AdvtrainPlateau
     refit: AdvtrainRefit
     t2: AdvtrainT2
 
