@@ -96,6 +96,7 @@ _SELECTORS = {
     "attacks.oracle_ablation": lambda: attack_names(oracle_ablation=True),
     "attacks.baseline": lambda: attack_names(role="baseline"),
     "attacks.composed": lambda: attack_names(composed=True),
+    "attacks.joint": lambda: attack_names(role="joint"),
     "defences": lambda: tuple(d.name for d in DEFENCES),
     "datasets": lambda: tuple(d.name for d in DATASETS),
     "datasets.attributed": lambda: tuple(d.name for d in DATASETS if d.attributed),

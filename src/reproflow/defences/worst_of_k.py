@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reproflow.attacks import build_attack
+from reproflow.attacks.registry import build_attack
 from reproflow.defences.base import Defence, StepOutput, acc, ce
 from reproflow.seeding import derive_seed
 

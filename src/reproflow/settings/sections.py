@@ -193,7 +193,7 @@ class Attack:
     max_samples: int
     batch_size: int
     edge_tol: float
-    reference: tuple[Literal['spa', 'grid_pgd', 'joint_pgd', 'joint_apgd'], ...]
+    reference: tuple[Literal['spa', 'joint_pgd', 'joint_apgd', 'grid_pgd'], ...]
     pgd: AttackPgd
     autoattack: AttackAutoattack
     attribute: AttackAttribute
