@@ -1,11 +1,17 @@
-"""Benchmark: batched (stacked) training of S networks against a loop over single networks.
+"""Benchmark: stacked training of one depth-sweep cell against one network at a time, and the trainer
+before/after its optimisation, all side by side in one run.
 
-Prints network-steps per second for both, the largest difference between their results (they must
-agree), the ratio, and an estimate of the paper-scale Fig. 7 grid's device hours from the measured
-throughput of the stacked trainer at the paper's width and batch.
+One cell at the cpu scale's panel size: width 128, 16 sw2 columns x 2 seeds = 32 networks of one depth
+stacked, batch 64, orthogonal tanh networks, SGD at lr 0.01, dropout keep rho 1 and 0.98. The four
+variants (stacked / one-at-a-time, current trainer / the trainer at ``--before``, default the commit
+before the optimisation) are timed in interleaved repetitions on the same inputs; the script prints
+medians as RATIOS (absolute times on a shared machine are not comparable across runs) and checks
+that the current stacked trainer reproduces the ``--before`` one bit for bit and the one-at-a-time
+networks to float tolerance. One-at-a-time is timed on ``--singles`` of the 32 networks and scaled
+(every network of a cell has the same shapes, so the same cost).
 
-    .venv/bin/python benchmarks/bench_depth_sweep.py                 # CPU, quick settings
-    .venv/bin/python benchmarks/bench_depth_sweep.py --device cuda   # on a GPU
+    .venv/bin/python benchmarks/bench_depth_sweep.py                 # CPU, one thread
+    .venv/bin/python benchmarks/bench_depth_sweep.py --device cuda   # on a GPU (adds the paper's cell)
 
 The paper grid is read from params.yaml (depth_sweep.panels): cost is proportional to
 networks x steps x depth, so throughput is measured in network-layer-steps per second.
@@ -14,8 +20,14 @@ networks x steps x depth, so throughput is measured in network-layer-steps per s
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 
 import torch
 import yaml
@@ -24,6 +36,7 @@ from reproflow.depthsweep.batched import StackedMLP
 from reproflow.depthsweep.train import Data, cell_specs, train_stack
 
 ROOT = Path(__file__).resolve().parents[1]
+BEFORE = "f339236"  # the trainer before the mask/update/in-place tanh optimisation
 
 
 def _data(n: int, d: int, device: torch.device) -> Data:
@@ -39,8 +52,24 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def _train(specs, data, width, depth, rho, steps, batch, device):
-    model = StackedMLP(specs, data.in_dim, width, depth, 10, 0.05, rho, "orthogonal", "sgd", device)
+def _load_before(rev: str) -> ModuleType:
+    """``reproflow.depthsweep.batched`` as it was at git revision ``rev`` (an importable copy)."""
+    src = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{rev}:src/reproflow/depthsweep/batched.py"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / "batched_before.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("batched_before", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["batched_before"] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _train(cls, specs, data, width, depth, rho, steps, batch, device):
+    model = cls(specs, data.in_dim, width, depth, 10, 0.05, rho, "orthogonal", "sgd", device)
     _sync(device)
     t = time.perf_counter()
     rec = train_stack(model, data, steps, batch, curve_every=steps)
@@ -48,24 +77,50 @@ def _train(specs, data, width, depth, rho, steps, batch, device):
     return model, rec, time.perf_counter() - t
 
 
-def compare(width: int, depth: int, n_sw2: int, batch: int, steps: int, rho: float, device: torch.device) -> None:
+def compare(width: int, depth: int, n_sw2: int, n_seeds: int, batch: int, steps: int, rho: float,
+            device: torch.device, before: ModuleType | None, singles: int, reps: int) -> None:
     data = _data(2000, 784, device)
     sw2 = [1.0 + 3.0 * i / max(1, n_sw2 - 1) for i in range(n_sw2)]
-    specs = cell_specs(sw2, [0], depth, 0.01)
-    _train(specs[:1], data, width, depth, rho, 2, batch, device)  # warm-up (allocator, kernels)
-    stack, rec, t_stack = _train(specs, data, width, depth, rho, steps, batch, device)
-    t_single, diff_w, diff_loss = 0.0, 0.0, 0.0
-    for j, spec in enumerate(specs):
-        single, r1, t1 = _train([spec], data, width, depth, rho, steps, batch, device)
-        t_single += t1
-        diff_w = max(diff_w, max(float((a[j] - b[0]).detach().abs().max()) for a, b in zip(stack.params(), single.params())))
-        diff_loss = max(diff_loss, abs(rec.final_loss[j] - r1.final_loss[0]))
+    specs = cell_specs(sw2, list(range(n_seeds)), depth, 0.01)
+    k = min(singles, len(specs))
+    picks = [round(i * (len(specs) - 1) / max(1, k - 1)) for i in range(k)]
+    classes = {"after": StackedMLP} | ({"before": before.StackedMLP} if before is not None else {})
+    for cls in classes.values():
+        _train(cls, specs[:1], data, width, depth, rho, 2, batch, device)  # warm-up (allocator, kernels)
+    times: dict[str, list[float]] = {f"{v} {m}": [] for v in classes for m in ("stacked", "singles")}
+    models, recs = {}, {}
+    for r in range(reps):
+        order = list(classes.items())
+        for name, cls in order if r % 2 == 0 else order[::-1]:  # interleaved, alternating order
+            stack, rec, t_stack = _train(cls, specs, data, width, depth, rho, steps, batch, device)
+            times[f"{name} stacked"].append(t_stack)
+            models[name], recs[name] = stack, rec
+            t_single = 0.0
+            for j in picks:
+                single, r1, t1 = _train(cls, [specs[j]], data, width, depth, rho, steps, batch, device)
+                t_single += t1
+                if name == "after" and r == 0:
+                    diff_w = max(float((a[j] - b[0]).detach().abs().max()) for a, b in zip(stack.params(), single.params()))
+                    diff_loss = abs(rec.final_loss[j] - r1.final_loss[0])
+                    models.setdefault("diff", []).append((diff_w, diff_loss))
+            times[f"{name} singles"].append(t_single * len(specs) / k)
+    med = {key: statistics.median(v) for key, v in times.items()}
     ns = len(specs) * steps
-    print(f"settings: {device.type}, S={len(specs)} networks, width {width}, depth {depth}, batch {batch}, "
-          f"rho {rho}, {steps} SGD steps, threads {torch.get_num_threads()}")
-    print(f"  stacked : {ns / t_stack:9.1f} network-steps/s  ({t_stack:.2f} s)")
-    print(f"  singles : {ns / t_single:9.1f} network-steps/s  ({t_single:.2f} s)")
-    print(f"  speed-up: {t_single / t_stack:.2f}x   largest |diff|: weights {diff_w:.2e}, final loss {diff_loss:.2e}")
+    print(f"cell: {device.type}, S={len(specs)} networks ({n_sw2} sw2 x {n_seeds} seeds), width {width}, depth {depth}, "
+          f"batch {batch}, rho {rho}, {steps} SGD steps, threads {torch.get_num_threads()}, {reps} interleaved reps "
+          f"(singles timed on {k} networks, scaled x{len(specs) / k:.1f})")
+    for name in classes:
+        print(f"  {name:6s} stacked {ns / med[f'{name} stacked']:8.1f} network-steps/s | one at a time "
+              f"{ns / med[f'{name} singles']:8.1f} | stacked vs one-at-a-time {med[f'{name} singles'] / med[f'{name} stacked']:.2f}x")
+    if before is not None:
+        same = recs["after"].as_dict() == recs["before"].as_dict() and all(
+            torch.equal(a, b) for a, b in zip(models["after"].params(), models["before"].params())
+        )
+        print(f"  before/after: stacked {med['before stacked'] / med['after stacked']:.2f}x, one at a time "
+              f"{med['before singles'] / med['after singles']:.2f}x; results bitwise identical: {same}")
+    dw = max(d[0] for d in models["diff"])
+    dl = max(d[1] for d in models["diff"])
+    print(f"  stacked vs one at a time (current trainer): largest |diff| weights {dw:.2e}, final loss {dl:.2e}")
 
 
 def paper_estimate(device: torch.device, depth: int, n_sw2: int, steps: int) -> None:
@@ -74,8 +129,8 @@ def paper_estimate(device: torch.device, depth: int, n_sw2: int, steps: int) -> 
     batch = max(p["batch"] for p in params["panels"])
     data = _data(max(batch, 2000), 784, device)
     specs = cell_specs([1.0 + 0.1 * i for i in range(n_sw2)], [0], depth, 0.003)
-    _train(specs, data, width, depth, 0.98, 1, batch, device)  # warm-up
-    _, _, t = _train(specs, data, width, depth, 0.98, steps, batch, device)
+    _train(StackedMLP, specs, data, width, depth, 0.98, 1, batch, device)  # warm-up
+    _, _, t = _train(StackedMLP, specs, data, width, depth, 0.98, steps, batch, device)
     thr = len(specs) * steps * depth / t  # network-layer-steps per second
     total = sum(len(p["sw2_grid"]) * len(params["seeds"]) * p["steps"] * sum(p["depth_grid"]) for p in params["panels"])
     hours = total / thr / 3600
@@ -92,14 +147,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1)  # more threads than free cores stalls (shared machine)
-    ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--depth", type=int, default=33)  # the cell measured at 57 CPU-s (300 steps)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--singles", type=int, default=8, help="networks timed one at a time (of the 32)")
+    ap.add_argument("--before", default=BEFORE, help="git revision of the trainer to compare with ('' = none)")
+    ap.add_argument("--rho", type=float, nargs="+", default=[1.0, 0.98])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    # quick scale (config/quick.yaml): width 128, 7 sw2, batch 64
-    compare(width=128, depth=16, n_sw2=7, batch=64, steps=args.steps, rho=0.98, device=device)
+    before = _load_before(args.before) if args.before else None
+    for rho in args.rho:  # the cpu scale's cell: width 128, 16 sw2 x 2 seeds, batch 64
+        compare(128, args.depth, 16, 2, 64, args.steps, rho, device, before, args.singles, args.reps)
     if device.type == "cuda":  # the paper's cell: width 400, 31 sw2, batch 1000
-        compare(width=400, depth=50, n_sw2=31, batch=1000, steps=args.steps, rho=0.98, device=device)
+        compare(400, 50, 31, 1, 1000, args.steps, 0.98, device, before, args.singles, args.reps)
         paper_estimate(device, depth=100, n_sw2=31, steps=20)
     else:
         paper_estimate(device, depth=4, n_sw2=7, steps=2)

@@ -120,3 +120,95 @@ def test_int32_hash_equals_int64_reference():
     ref = mix32(x.clone())
     got = _mix32_int32(torch.where(x >= 2**31, x - 2**32, x).to(torch.int32))
     assert torch.equal(got.to(torch.int64) & 0xFFFFFFFF, ref)
+
+
+def _reference_mask(
+    seed: int, step: int, layer: int, batch: int, width: int, rho: float, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
+    """The documented mask formula, written out on int64 with the reference hash (no int32 tricks)."""
+    from reproflow.depthsweep.batched import mix32
+
+    m = 0xFFFFFFFF
+    k = mix32(torch.tensor([seed & m]))
+    k = mix32(k ^ (step & m))
+    k = mix32(k ^ ((step >> 32) & m) ^ ((layer * 0x9E3779B9) & m))
+    u = mix32(torch.arange(batch * width, dtype=torch.int64) ^ k) >> 8
+    keep = u < int(round(rho * (1 << 24)))
+    return keep.view(batch, width).to(dtype) * (1.0 / rho)
+
+
+@pytest.mark.parametrize("rho", [0.5, 0.98, 1.0])
+def test_dropout_masks_equal_the_documented_formula_bit_for_bit(rho):
+    seeds = torch.tensor([0, 7, 2**33 + 5, 2**62 + 1])
+    for dtype in (torch.float32, torch.float64):
+        got = dropout_masks(seeds, step=2**32 + 3, layer=5, batch=9, width=37, rho=rho, dtype=dtype)
+        for s, seed in enumerate(seeds.tolist()):
+            ref = _reference_mask(seed, 2**32 + 3, 5, 9, 37, rho, dtype)
+            assert torch.equal(got[s], ref)
+            assert torch.equal(got[s].view(-1).view(torch.uint8), ref.view(-1).view(torch.uint8))  # also the sign of 0
+
+
+def _reference_train(spec, data, width, depth, rho, init, optimizer, steps, batch):
+    """One network, written the plain way: Linear/tanh/dropout, autograd and torch.optim."""
+    from reproflow.depthsweep.train import batch_indices
+
+    gen = torch.Generator().manual_seed(spec.seed)
+    dims = [data.in_dim] + [width] * (depth - 1) + [data.classes]
+    params = []
+    for l in range(depth):
+        w = init_layer(dims[l], dims[l + 1], spec.sw2, init, gen)
+        b = torch.randn(dims[l + 1], generator=gen) * math.sqrt(0.05)
+        params += [w.requires_grad_(True), b.requires_grad_(True)]
+    opt = torch.optim.SGD(params, lr=spec.lr) if optimizer == "sgd" else torch.optim.RMSprop(params, lr=spec.lr)
+
+    def forward(x, step):
+        h = x
+        for l in range(depth):
+            h = h @ params[2 * l] + params[2 * l + 1]
+            if l < depth - 1:
+                h = torch.tanh(h)
+                if step is not None and rho < 1.0:
+                    h = h * _reference_mask(spec.seed, step, l, h.shape[0], width, rho)
+        return h
+
+    losses = []
+    for step in range(steps):
+        idx = batch_indices(spec.data_seed, step, data.x.shape[0], batch)
+        logits = forward(data.x[idx], step)
+        loss = torch.nn.functional.cross_entropy(logits, data.y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    with torch.no_grad():
+        test_acc = float((forward(data.x_test, None).argmax(1) == data.y_test).float().mean())
+    return [p.detach() for p in params], losses, test_acc
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop"])
+@pytest.mark.parametrize("rho", [1.0, 0.9])
+def test_stack_equals_plain_one_network_reference(optimizer, rho):
+    """The optimised stacked trainer against a straightforward one-network loop (torch.optim, plain
+    matmuls, masks from the documented formula): equal up to float rounding (bmm vs mm summation
+    order; torch.optim's RMSprop computes ``lr * (g / d)`` where the stack computes ``(lr * g) / d``).
+    Tolerance: SGD weights rtol 1e-4 / atol 1e-5 and batch losses rel 1e-5; RMSProp's first steps are
+    ``lr * g / (0.1 |g|)`` = 10 lr sign(g), which turns rounding in small gradients into visible weight
+    differences, so rtol/atol 1e-3 and losses rel 1e-4; test accuracies equal in both."""
+    data = _data()
+    specs = _specs()
+    if optimizer == "rmsprop":  # lr / 10: its first steps are 10 lr sign(g), at lr 0.05 a random walk of rounding
+        specs = [NetSpec(s.sw2, s.seed, s.data_seed, s.lr / 10) for s in specs]
+    width, depth, steps = 24, 5, 8
+    stack = StackedMLP(specs, data.in_dim, width, depth, 10, 0.05, rho, "orthogonal", optimizer)
+    rec = train_stack(stack, data, steps=steps, batch=32, curve_every=1)
+    tol = {"rtol": 1e-4, "atol": 1e-5} if optimizer == "sgd" else {"rtol": 1e-3, "atol": 1e-3}
+    loss_rel = 1e-5 if optimizer == "sgd" else 1e-4
+    for j, spec in enumerate(specs):
+        params, losses, test_acc = _reference_train(spec, data, width, depth, rho, "orthogonal", optimizer, steps, 32)
+        stacked = [t for l in range(depth) for t in (stack.weights[l][j], stack.biases[l][j])]
+        for a, b in zip(stacked, params):
+            torch.testing.assert_close(a.detach(), b, **tol)
+        curve = [loss for net, _, loss, _ in rec.curves if net == j]
+        assert curve == pytest.approx(losses, rel=loss_rel)
+        assert rec.test_accuracy[j] == pytest.approx(test_acc, abs=1e-9)
+        assert losses[-1] < losses[0] or optimizer == "rmsprop"  # the reference itself trains

@@ -57,12 +57,22 @@ def mix32(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def _key(seeds: torch.Tensor, step: int, layer: int) -> torch.Tensor:
-    """One 32-bit key per network for (step, layer); ``seeds`` int64 [S]."""
+def _key(seeds: torch.Tensor, step: int, layer: int | torch.Tensor) -> torch.Tensor:
+    """One 32-bit key per network for (step, layer); ``seeds`` int64 [S].
+
+    ``layer`` may be an int64 tensor broadcastable against ``seeds`` (e.g. ``[L, 1]``), which gives
+    every layer's keys of one step in one call: ``[L, S]``.
+    """
     k = mix32(seeds & _M32)
     k = mix32(k ^ (step & _M32))
     k = mix32(k ^ ((step >> 32) & _M32) ^ ((layer * 0x9E3779B9) & _M32))
     return k
+
+
+def _keys_int32(seeds: torch.Tensor, step: int, layers: int | torch.Tensor) -> torch.Tensor:
+    """:func:`_key` as int32 holding the same 32 bits."""
+    keys = _key(seeds, step, layers)
+    return torch.where(keys >= 2**31, keys - 2**32, keys).to(torch.int32)
 
 
 def _mix32_int32(x: torch.Tensor) -> torch.Tensor:
@@ -88,12 +98,28 @@ def dropout_masks(
     compared with ``rho * 2^24``: it depends only on ``(seeds[s], step, layer, b, i)``, and rho is
     realised to within 2^-24.
     """
-    keys = _key(seeds, step, layer)
-    keys = torch.where(keys >= 2**31, keys - 2**32, keys).to(torch.int32).view(-1, 1, 1)
+    keys = _keys_int32(seeds, step, layer)
     idx = torch.arange(batch * width, device=seeds.device, dtype=torch.int32).view(1, batch, width)
-    u = (_mix32_int32(idx ^ keys) >> 8) & 0xFFFFFF
-    keep = u < int(round(rho * (1 << 24)))
-    return keep.to(dtype) * (1.0 / rho)
+    return _masks_from_keys(idx, keys, rho, dtype)
+
+
+def _masks_from_keys(idx: torch.Tensor, keys: torch.Tensor, rho: float, dtype: torch.dtype) -> torch.Tensor:
+    """The masks of :func:`dropout_masks` from int32 ``keys`` ``[S]`` and ``idx`` = arange ``[1, B, N]``.
+
+    Integer operations only, in place after the first (profiled: the bool compare and the bool to
+    float conversion cost as much as the whole hash): with ``u`` the top 24 bits (``0 <= u < 2^24``),
+    ``(u - thr) >> 31`` is all ones exactly when ``u < thr``, and AND-ing it with the bit pattern of
+    ``float(1 / rho)`` gives that float or +0.0, bit for bit what ``keep.to(dtype) * (1 / rho)`` gives.
+    """
+    x = _mix32_int32(idx ^ keys.view(-1, 1, 1))
+    x >>= 8
+    x &= 0xFFFFFF
+    x -= int(round(rho * (1 << 24)))
+    x >>= 31
+    if dtype == torch.float32:
+        scale_bits = int(torch.tensor(1.0 / rho, dtype=torch.float32).view(torch.int32))
+        return (x & scale_bits).view(torch.float32)
+    return (x & 1).to(dtype) * (1.0 / rho)
 
 
 @dataclass(frozen=True)
@@ -200,12 +226,19 @@ class StackedMLP:
         """Logits ``[S, B, classes]`` for inputs ``x``: ``[S, B, D]`` (per-network batches) or ``[B, D]``
         (one batch for all). ``step`` seeds the dropout masks; ``None`` = evaluation (no dropout)."""
         h = x if x.dim() == 3 else x.unsqueeze(0).expand(len(self), -1, -1)
+        drop = step is not None and self.rho < 1.0
+        if drop:
+            assert step is not None
+            # every hidden layer's keys in one call; one index ramp per step (all layers share it)
+            layers = torch.arange(self.depth - 1, device=self.device, dtype=torch.int64).view(-1, 1)
+            keys = _keys_int32(self.seeds, step, layers)
+            idx = torch.arange(h.shape[1] * self.width, device=self.device, dtype=torch.int32).view(1, h.shape[1], -1)
         for l in range(self.depth):
             h = torch.baddbmm(self.biases[l].unsqueeze(1), h, self.weights[l])
             if l < self.depth - 1:
-                h = torch.tanh(h)
-                if step is not None and self.rho < 1.0:
-                    h = h * dropout_masks(self.seeds, step, l, h.shape[1], h.shape[2], self.rho, h.dtype)
+                h = h.tanh_()  # baddbmm's backward does not need its output: no extra buffer
+                if drop:
+                    h = h * _masks_from_keys(idx, keys[l], self.rho, h.dtype)
         return h
 
     def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -223,20 +256,27 @@ class StackedMLP:
         sgd: ``p -= lr g``; rmsprop: ``v = a v + (1 - a) g^2, p -= lr g / (sqrt(v) + eps)`` with
         torch's defaults ``a = 0.99, eps = 1e-8``. Each network uses its own ``lr``.
         """
-        for i, p in enumerate(self.params()):
-            g = p.grad
-            if g is None:
-                continue
-            lr = self.lrs.view(-1, *([1] * (p.dim() - 1)))
-            if self.optimizer == "sgd":
-                p.addcmul_(lr, g, value=-1.0)  # p -= lr g without a temporary
-            else:
-                v = self.opt_state[i]
-                v.mul_(RMSPROP_ALPHA).addcmul_(g, g, value=1.0 - RMSPROP_ALPHA)
-                p.addcdiv_(lr * g, v.sqrt().add_(RMSPROP_EPS), value=-1.0)
+        live = [(i, p, p.grad) for i, p in enumerate(self.params()) if p.grad is not None]
+        if not live:
+            return
+        ps = [p for _, p, _ in live]
+        gs = [g for _, _, g in live]
+        # torch._foreach_*: one call per operation for all 2L tensors instead of one per tensor
+        # (the same elementwise kernels, so the same bits as the per-tensor loop)
+        lrs = [self.lrs.view(-1, *([1] * (p.dim() - 1))).expand_as(p) for p in ps]
+        if self.optimizer == "sgd":
+            torch._foreach_addcmul_(ps, lrs, gs, value=-1.0)  # p -= lr g without a temporary
+        else:
+            vs = [self.opt_state[i] for i, _, _ in live]
+            torch._foreach_mul_(vs, RMSPROP_ALPHA)
+            torch._foreach_addcmul_(vs, gs, gs, value=1.0 - RMSPROP_ALPHA)
+            denom = torch._foreach_sqrt(vs)
+            torch._foreach_add_(denom, RMSPROP_EPS)
+            torch._foreach_addcdiv_(ps, torch._foreach_mul(gs, lrs), denom, value=-1.0)
+        for p in ps:
             p.grad = None
 
-    @torch.no_grad()
+    @torch.no_grad()  # inference_mode measured no faster here (0.97x, S=32, L=8, 2000 samples)
     def accuracy(self, x: torch.Tensor, y: torch.Tensor, chunk: int = 2000) -> torch.Tensor:
         """Accuracy ``[S]`` without dropout on a shared evaluation set ``x``: ``[B, D]``, ``y``: ``[B]``."""
         correct = torch.zeros(len(self), device=self.device)
