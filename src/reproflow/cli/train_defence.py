@@ -146,8 +146,8 @@ def robust_probe(val: Any, manipulator: Any, eps: float, s: AdvtrainPlateau, see
     """The per-epoch probe of T2's training-adequacy rule (issue 21): accuracy of the model under grid-PGD (PGD with
     ``s.steps`` steps at each of ``s.grid_size`` attribute values, the joint threat every defence is judged under)
     on the ``val`` images at the training eps; the same probe, seed and images for every defence and epoch."""
-    from reproflow.attacks.registry import build_attack
     from reproflow.attacks.evaluate import run_attack
+    from reproflow.attacks.registry import build_attack
 
     def probe(model: Any) -> float:
         atk = build_attack("grid_pgd", model, eps, manipulator=manipulator, grid_size=s.grid_size, steps=s.steps,
