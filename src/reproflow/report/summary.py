@@ -498,7 +498,7 @@ def evaluate(claim: Claim, inputs: Mapping[str, Any], sources: Mapping[str, str]
                       "missing input: " + ", ".join(str(sources.get(k, k)) for k in missing))
     else:
         out = claim.fn(*(inputs[k] for k in claim.inputs), settings)
-    if scale in NO_VERDICT_SCALES:
+    if scale in NO_VERDICT_SCALES and out.verdict is not Verdict.NOT_RUN:  # "not run" stays: a code path that did not run
         out = Outcome(out.measured, out.uncertainty, Verdict.NO_VERDICT, f"{NO_VERDICT_SCALES[scale]}; {out.evidence}")
     return ClaimRow(claim.id, claim.paper, claim.text, claim.measure, out.measured, out.uncertainty, scale,
                     out.verdict.value, out.evidence, src)
