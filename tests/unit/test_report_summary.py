@@ -339,3 +339,16 @@ def test_settings_reject_negative_thresholds():
         S.Settings(coverage=0.95, slope_tolerance=-0.2, rate_tolerance=0.2, cstar_margin=1e-9)
     with pytest.raises(ValueError, match="coverage"):
         S.Settings(coverage=1.5, slope_tolerance=0.2, rate_tolerance=0.2, cstar_margin=1e-9)
+
+
+def test_smoke_scale_computes_claims_but_draws_no_verdict():
+    t1 = S.CLAIMS[[c.id for c in S.CLAIMS].index("T1")]
+    inputs = {"t1": _t1([-0.3, -0.2], [0.02, 0.03])}
+    for key in t1.inputs:
+        inputs.setdefault(key, inputs["t1"])
+    paper = S.evaluate(t1, inputs, {}, "paper", SET)
+    smoke = S.evaluate(t1, inputs, {}, "smoke", SET)
+    assert paper.verdict == "holds" and smoke.verdict == "no verdict"
+    assert smoke.measured == paper.measured and smoke.evidence == f"smoke: numbers mean nothing; {paper.evidence}"
+    # a claim whose input is missing still says so
+    assert S.evaluate(t1, {}, {}, "smoke", SET).verdict == "not run"

@@ -26,7 +26,7 @@ def test_generated_files_are_current(script):
     assert res.returncode == 0, res.stderr
 
 
-@pytest.mark.parametrize("overlays", [[], ["config/quick.yaml"], ["config/tiny.yaml"]])
+@pytest.mark.parametrize("overlays", [[], ["config/quick.yaml"], ["config/tiny.yaml"], ["config/smoke.yaml"]])
 def test_every_scale_loads_into_the_typed_sections(overlays):
     cfg = load_config(REPO / "params.yaml", *[REPO / o for o in overlays])
     s = settings.load(sections.Section, cfg)

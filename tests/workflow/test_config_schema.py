@@ -20,7 +20,7 @@ def _paper():
     return load_config(REPO / "params.yaml")
 
 
-@pytest.mark.parametrize("overlay", [None, "config/quick.yaml", "config/tiny.yaml"])
+@pytest.mark.parametrize("overlay", [None, "config/quick.yaml", "config/tiny.yaml", "config/smoke.yaml"])
 def test_shipped_configs_are_valid(overlay):
     cfg = load_config(REPO / "params.yaml", *( [REPO / overlay] if overlay else []))
     validate_config(cfg, SCHEMAS)

@@ -36,6 +36,7 @@ class Config:
     celeba_size: int = field(metadata={"help": "CelebA image size"})
     celeba_attribute: str = field(metadata={"help": "CelebA attribute the semantic editors change"})
     celeba_class_attribute: str | None = field(default=None, metadata={"help": "CelebA attribute used as the class label (celeba only)"})
+    verify_checksums: bool = field(default=True, metadata={"help": "CIFAR-10 / CelebA: check the published md5 sums (false: presence only)"})
 
     def __post_init__(self) -> None:
         base_name(self.dataset)  # raises a clear error for unknown names
@@ -48,7 +49,7 @@ def run(cfg: Config) -> None:
             name=cfg.dataset, split=split, root=cfg.data_root, download=cfg.download, seed=cfg.seed,
             rotation_deg=cfg.rotation_deg, digits_test_fraction=cfg.digits_test_fraction, max_n=max_n,
             celeba_size=cfg.celeba_size, celeba_attribute=cfg.celeba_attribute,
-            celeba_class_attribute=cfg.celeba_class_attribute,
+            celeba_class_attribute=cfg.celeba_class_attribute, verify_checksums=cfg.verify_checksums,
         )
         log.info("preparing %s/%s from %s", cfg.dataset, split, cfg.data_root)
         payload = prepare_split(spec)

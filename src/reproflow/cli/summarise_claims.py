@@ -41,7 +41,7 @@ class Config:
     summary: Path = field(metadata={"help": "output: summary.csv (summary.md beside it)"})
     metrics: Path = field(metadata={"help": "output: metrics.json"})
     plots: Path = field(metadata={"help": "output folder: plot-ready CSVs for dvc plots"})
-    scale: str = field(metadata={"help": "scale label (paper | quick | tiny)"})
+    scale: str = field(metadata={"help": "scale label (paper | cpu | quick | tiny | smoke; smoke draws no verdict)"})
     report: Report = field(metadata={"help": "the report section of params.yaml (JSON)"})
 
 

@@ -33,6 +33,7 @@ class PrepareSpec:
     celeba_size: int
     celeba_attribute: str
     celeba_class_attribute: str | None = None  # CelebA's class label (the edited attribute is celeba_attribute)
+    verify_checksums: bool = True  # CIFAR-10 / CelebA: published md5 sums (False: presence only)
 
 
 def stratified_subset(labels: torch.Tensor, n: int, seed: int) -> torch.Tensor:
@@ -56,6 +57,7 @@ def prepare_split(spec: PrepareSpec) -> dict[str, Any]:
         spec.name, spec.root, spec.split, download=spec.download, seed=spec.seed,
         digits_test_fraction=spec.digits_test_fraction, celeba_size=spec.celeba_size,
         celeba_attribute=spec.celeba_attribute, max_n=spec.max_n, celeba_class_attribute=spec.celeba_class_attribute,
+        verify_checksums=spec.verify_checksums,
     )
     sel = stratified_subset(raw.labels, spec.max_n, derive_seed(spec.seed, spec.name, spec.split, "subset"))
     images, labels, attrs = raw.images[sel], raw.labels[sel], raw.attributes[sel]

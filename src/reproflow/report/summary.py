@@ -644,6 +644,11 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 
+# scales that exercise the code paths only: every claim is computed (so its code runs) but no verdict is
+# drawn, and the row says why
+NO_VERDICT_SCALES = {"smoke": "smoke: numbers mean nothing"}
+
+
 def evaluate(claim: Claim, inputs: Mapping[str, Any], sources: Mapping[str, str], scale: str,
              settings: Settings) -> ClaimRow:
     """Run one claim. ``inputs`` maps input names to tables/dicts, or None where the file is missing
@@ -655,6 +660,8 @@ def evaluate(claim: Claim, inputs: Mapping[str, Any], sources: Mapping[str, str]
                       "missing input: " + ", ".join(str(sources.get(k, k)) for k in missing))
     else:
         out = claim.fn(*(inputs[k] for k in claim.inputs), settings)
+    if scale in NO_VERDICT_SCALES and out.verdict is not Verdict.NOT_RUN:  # "not run" stays: a code path that did not run
+        out = Outcome(out.measured, out.uncertainty, Verdict.NO_VERDICT, f"{NO_VERDICT_SCALES[scale]}; {out.evidence}")
     return ClaimRow(claim.id, claim.paper, claim.text, claim.measure, out.measured, out.uncertainty, scale,
                     out.verdict.value, out.evidence, src)
 

@@ -32,6 +32,7 @@ class Verdict(str, enum.Enum):
     FAILS = "fails"
     INCONCLUSIVE = "inconclusive"
     NOT_RUN = "not run"
+    NO_VERDICT = "no verdict"  # a scale whose numbers mean nothing (summary.NO_VERDICT_SCALES): the claim runs, nothing is concluded
 
 
 def _finite(x: float | None) -> bool:

@@ -29,6 +29,7 @@ class Data:
 
     datasets: tuple[Literal['digits', 'digits_rot', 'mnist', 'mnist_rot', 'fashion_mnist', 'fashion_mnist_rot', 'cifar10', 'cifar10_rot', 'celeba'], ...]
     download: bool
+    verify_checksums: bool  # check the md5 sums torchvision knows for CIFAR-10 and CelebA files (false = check they are present)
     seed: int
     rotation_deg: DataRotationDeg
     digits_test_fraction: float
@@ -498,7 +499,7 @@ class Section:
     data_root: str  # torchvision dataset root
     device: str
     gpus_per_job: int
-    scale: Literal['paper', 'cpu', 'quick', 'tiny']
+    scale: Literal['paper', 'cpu', 'quick', 'tiny', 'smoke']
     data: Data
     pretrain: Pretrain  # pretrain phase (classifier, rotation oracle, MSP manipulator, noise generator per dataset and seed)
     attack: Attack  # attack phase (every attack over the eps grid against the pretrained classifiers; claim T1)
