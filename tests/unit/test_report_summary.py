@@ -76,7 +76,7 @@ def test_t1_measured_is_mean_difference_with_mean_half_width():
     out = S.claim_t1(_t1([-0.3, -0.1], [0.1, 0.2]), SET)
     assert out.measured == pytest.approx(-0.2)
     assert out.uncertainty == pytest.approx(0.15)
-    assert "95 % t-intervals" in out.evidence
+    assert "95 % intervals, t over 3 seeds" in out.evidence
 
 
 def _t2(diffs):
@@ -339,3 +339,22 @@ def test_settings_reject_negative_thresholds():
         S.Settings(coverage=0.95, slope_tolerance=-0.2, rate_tolerance=0.2, cstar_margin=1e-9)
     with pytest.raises(ValueError, match="coverage"):
         S.Settings(coverage=1.5, slope_tolerance=0.2, rate_tolerance=0.2, cstar_margin=1e-9)
+
+
+def test_t1_primary_row_decides_secondary_rows_are_listed_and_the_image_count_is_judged():
+    t1 = _t1([-0.01, 0.2], [0.05, 0.03])
+    t1["role"] = ["primary", "secondary"]
+    t1["adjusted_verdict"] = ["inconclusive", "fails"]
+    t1["n_images"] = 60
+    t1["images_to_decide"] = [400, None]
+    t1["method"] = "seeds x images bootstrap SE, t 40 df, 3 seeds x 60 images"
+    out = S.claim_t1(t1, SET)
+    # the secondary row's "fails" does not decide the claim; it is listed with its adjusted verdict
+    assert out.verdict is Verdict.INCONCLUSIVE and out.measured == pytest.approx(-0.01)
+    assert "secondary rows (Holm-adjusted verdicts): eps=0.1 +0.200 [+0.170, +0.230] fails" in out.evidence
+    assert "60 images per seed: half-width 0.050 against an effect of 0.010; this image count cannot decide it " \
+           "(about 400 images per seed would" in out.evidence
+    t1["images_to_decide"] = [None, None]
+    assert "no image count would" in S.claim_t1(t1, SET).evidence
+    t1["difference_low"], t1["difference_high"] = [-0.02, 0.17], [-0.005, 0.23]
+    assert "so the image count decides" in S.claim_t1(t1, SET).evidence

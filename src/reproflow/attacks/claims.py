@@ -40,13 +40,24 @@ import numpy as np
 import pandas as pd
 
 from reproflow.attacks.labels import GATE_LABEL, LEARNED_SUFFIX, REFERENCE_LABEL, SEMANTIC_ATTACKS
-from reproflow.report.verdicts import Interval, Verdict, directional_verdict, t_interval, units_to_decide
+from reproflow.attacks.outcomes import Outcomes
+from reproflow.report.verdicts import (
+    Interval,
+    Verdict,
+    adjusted_verdict,
+    directional_verdict,
+    holm,
+    t_interval,
+    two_way_row,
+    units_to_decide,
+)
 
 READINGS = ("single", "composed")
 T1_COLUMNS = [
     "dataset", "model", "editor", "reading", "eps", "clean_accuracy", "spa_accuracy", "spa_std", "best_baseline",
-    "baseline_accuracy", "baseline_std", "difference", "difference_low", "difference_high", "coverage", "n_seeds",
-    "seeds_to_decide",
+    "baseline_accuracy", "baseline_std", "difference", "difference_low", "difference_high", "coverage", "method",
+    "n_seeds", "n_images", "seed_se", "image_se", "seeds_to_decide", "images_to_decide", "role", "p_value",
+    "p_adjusted", "adjusted_verdict",
     "joint_pgd_accuracy", "joint_apgd_accuracy", "recon_pgd_accuracy", "grid_pgd_accuracy", "reference_accuracy",
     "reference_gap", "verdict", "gate", "counts",
 ]
@@ -121,12 +132,20 @@ def overall_verdict(verdicts: list[str]) -> str:
 
 def claim_t1(
     metrics: pd.DataFrame, baselines: tuple[str, ...], coverage: float, gates: pd.DataFrame | None = None,
-    composed: tuple[str, ...] = (),
+    composed: tuple[str, ...] = (), outcomes: Outcomes | None = None, primary_eps: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """The T1 table (columns :data:`T1_COLUMNS`), one row per (dataset, model, editor, reading, eps) where SPA ran
     with that editor: reading ``single`` against ``baselines``, ``composed`` against ``composed`` (where any of
     them ran). ``gates`` (:func:`editor_gates`) decides whether learned-editor rows count; without it they never
-    do."""
+    do.
+
+    ``outcomes`` (the per-image table of the evaluation jobs): every interval is the paired two-way interval over
+    seeds and test images (:func:`reproflow.report.verdicts.two_way_interval`, the same images for both arms);
+    without it (tables written before issue 21), the t-interval over seeds on the fixed image draw.
+    ``primary_eps`` (dataset -> eps, params attack.t1.primary_eps): the row of each reading at that eps through the
+    dataset's primary editor is the ``primary`` comparison that decides the reading; every other row is ``secondary``,
+    its p-value Holm-adjusted over the counted secondary rows of its reading (``p_adjusted``, ``adjusted_verdict``).
+    Without ``primary_eps`` every row is primary (the former "every row" rule)."""
     acc = metrics[metrics.metric == "accuracy"]
     gate_of = gate_passed(gates)
     rows: list[dict[str, Any]] = []
@@ -148,8 +167,17 @@ def claim_t1(
                         continue
                     raise ValueError(f"{dataset}/{model} eps={eps}: none of the T1 baselines {labels} was evaluated")
                 best = min(present, key=lambda b: float(wide[b].mean()))
-                paired = wide[[spa, best]].dropna()
-                iv, v, need = verdict((paired[spa] - paired[best]).to_numpy(), coverage)
+                if outcomes is not None:
+                    st = two_way_row(outcomes.paired(dataset, (model, spa, eps), (model, best, eps)), coverage, "less")
+                else:
+                    paired = wide[[spa, best]].dropna()
+                    iv0, v0, need0 = verdict((paired[spa] - paired[best]).to_numpy(), coverage)
+                    st = {"estimate": iv0.estimate, "low": iv0.low, "high": iv0.high, "method": iv0.method,
+                          "n_seeds": len(paired), "n_images": float("nan"), "seed_se": float("nan"),
+                          "image_se": float("nan"), "p_value": float("nan"), "verdict": Verdict(v0),
+                          "seeds_to_decide": need0, "images_to_decide": None}
+                is_primary = primary_eps is None or (
+                    suffix == "" and dataset in primary_eps and math.isclose(float(eps), float(primary_eps[dataset])))
                 clean = metrics[(metrics.metric == "clean_accuracy") & (metrics.dataset == dataset)
                                 & (metrics.model == model) & (metrics.attack == spa) & (metrics.eps == eps)]["value"]
                 gate, counts = gate_counts(editor, gate_of.get((dataset, model)))
@@ -164,16 +192,46 @@ def claim_t1(
                     "best_baseline": best,
                     "baseline_accuracy": float(wide[best].mean()),
                     "baseline_std": float(wide[best].std(ddof=1)) if len(wide) > 1 else float("nan"),
-                    "difference": iv.estimate, "difference_low": iv.low, "difference_high": iv.high,
-                    "coverage": coverage, "n_seeds": len(paired), "seeds_to_decide": need,
+                    "difference": st["estimate"], "difference_low": st["low"], "difference_high": st["high"],
+                    "coverage": coverage, "method": st["method"], "n_seeds": st["n_seeds"],
+                    "n_images": st["n_images"], "seed_se": st["seed_se"], "image_se": st["image_se"],
+                    "seeds_to_decide": st["seeds_to_decide"], "images_to_decide": st["images_to_decide"],
+                    "role": "primary" if is_primary else "secondary", "p_value": st["p_value"],
+                    "p_adjusted": float("nan"), "adjusted_verdict": "",
                     "joint_pgd_accuracy": float(wide[jp].mean()) if jp in wide else float("nan"),
                     "joint_apgd_accuracy": float(wide[ja].mean()) if ja in wide else float("nan"),
                     "recon_pgd_accuracy": float(wide[rp].mean()) if rp in wide else float("nan"),
                     "grid_pgd_accuracy": float(wide[gp].mean()) if gp in wide else float("nan"),
                     "reference_accuracy": ref_acc, "reference_gap": float(wide[spa].mean()) - ref_acc,
-                    "verdict": v, "gate": gate, "counts": counts,
+                    "verdict": st["verdict"].value, "gate": gate, "counts": counts,
                 })
-    return pd.DataFrame(rows, columns=T1_COLUMNS)
+    return adjust_secondary(pd.DataFrame(rows, columns=T1_COLUMNS), ["reading"], "difference", "less", coverage)
+
+
+def adjust_secondary(table: pd.DataFrame, family: list[str], estimate: str, direction: str, coverage: float
+                     ) -> pd.DataFrame:
+    """Fill ``p_adjusted`` and ``adjusted_verdict`` of a claim table with ``role`` and ``p_value`` columns: a primary
+    row keeps its own verdict (and p-value); the secondary rows that count are Holm-adjusted together within each
+    ``family`` group (:func:`reproflow.report.verdicts.holm`) and decided at alpha = 1 - coverage
+    (:func:`reproflow.report.verdicts.adjusted_verdict`); rows that do not count read ``not counted``."""
+    out = table.copy()
+    if out.empty:
+        return out
+    out["p_adjusted"] = out["p_adjusted"].astype(float)
+    out["adjusted_verdict"] = out["adjusted_verdict"].astype(object)
+    prim = out["role"] == "primary"
+    out.loc[prim, "p_adjusted"] = out.loc[prim, "p_value"]
+    out.loc[prim, "adjusted_verdict"] = out.loc[prim, "verdict"]
+    counts = out["counts"].astype(bool) if "counts" in out else pd.Series(True, index=out.index)
+    out.loc[~prim & ~counts, "adjusted_verdict"] = "not counted"
+    sec = out[~prim & counts]
+    groups = sec.groupby(family, sort=False) if family else [(None, sec)]
+    for _, g in groups:
+        adj = holm(g["p_value"].astype(float).tolist())
+        out.loc[g.index, "p_adjusted"] = adj
+        out.loc[g.index, "adjusted_verdict"] = [
+            adjusted_verdict(float(e), p, 1 - coverage, direction).value for e, p in zip(g[estimate], adj)]
+    return out
 
 
 def headline(t1: pd.DataFrame, headline_eps: dict[str, float], baselines: tuple[str, ...], coverage: float
@@ -189,17 +247,21 @@ def headline(t1: pd.DataFrame, headline_eps: dict[str, float], baselines: tuple[
                     {k2: _plain(v) for k2, v in r.to_dict().items()} for _, r in sel.iloc[1:].iterrows()]
     # rows through a learned editor that failed (or lacks) its semantic gate do not count
     counted = t1[t1["counts"].astype(bool)]
-    by_reading = {r: counted[counted["reading"] == r]["verdict"].tolist() for r in READINGS}
+    primary = counted[counted["role"] == "primary"] if "role" in counted else counted
+    by_reading = {r: primary[primary["reading"] == r]["verdict"].tolist() for r in READINGS}
     verdicts = by_reading["single"]
     composed = by_reading["composed"]
+    secondary = {r: [_secondary(x) for x in counted[(counted["reading"] == r) & (counted["role"] == "secondary")]
+                     .to_dict("records")] if "role" in counted else [] for r in READINGS}
     return {
         "claim": "T1",
         "statement": "at the same small eps, accuracy under SPA is lower than under existing attacks, on every benchmark",
-        "rule": f"per (dataset, eps): SPA minus the best of {list(baselines)} (paired over seeds); "
-                f"holds if its {100 * coverage:g} % t-interval over seeds lies below 0, fails if above, else "
-                "inconclusive (and with < 2 seeds or zero spread); "
-                "judged with the exact editor where one exists; learned-editor rows count only when the editor "
-                "passes its semantic gate",
+        "rule": f"per (dataset, eps): SPA minus the best of {list(baselines)}, paired over seeds and test images; "
+                f"holds if its {100 * coverage:g} % two-way interval (seeds x images bootstrap SE, t quantile) lies "
+                "below 0, fails if above, else inconclusive (and with < 2 seeds or zero spread); the primary row "
+                "(each dataset's primary editor at attack.t1.primary_eps) decides, the other rows are secondary and "
+                "Holm-corrected; judged with the exact editor where one exists; learned-editor rows count only when "
+                "the editor passes its semantic gate",
         "verdict": overall_verdict(verdicts),
         "counts": {v: verdicts.count(v) for v in ("holds", "fails", "inconclusive")},
         "composed": {
@@ -207,9 +269,17 @@ def headline(t1: pd.DataFrame, headline_eps: dict[str, float], baselines: tuple[
                          "joint-PGD and joint-APGD with the grid start)",
             "verdict": overall_verdict(composed) if composed else "not run",
             "counts": {v: composed.count(v) for v in ("holds", "fails", "inconclusive")},
+            "secondary": secondary["composed"],
         },
+        "secondary": secondary["single"],
         "headline": per_dataset,
     }
+
+
+def _secondary(r: dict[str, Any]) -> dict[str, Any]:
+    keys = ("dataset", "editor", "eps", "best_baseline", "difference", "difference_low", "difference_high", "p_value",
+            "p_adjusted", "adjusted_verdict")
+    return {k: _plain(r.get(k)) for k in keys}
 
 
 def _plain(v: Any) -> Any:

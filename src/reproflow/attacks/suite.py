@@ -124,12 +124,14 @@ def resolve_editors(
 @dataclass
 class SuiteOutput:
     """Tidy metric rows, per-sample chosen attributes, SPA results kept for the image grid, and per-sample
-    correctness ``{(attack label, eps): bool [N]}`` of every attack and of the reference ensemble."""
+    correctness ``{(attack label, eps): bool [N]}`` of every attack and of the reference ensemble, and ``clean``
+    bool ``[N]``, the unattacked correctness (the per-image outcomes behind every claim interval, issue 21)."""
 
     rows: list[dict[str, Any]]
     attributes: list[dict[str, Any]]
     spa: dict[float, EvalOutput]
     correct: dict[tuple[str, float], np.ndarray] = field(default_factory=dict)
+    clean: np.ndarray | None = None
 
 
 def evaluate_suite(
@@ -217,6 +219,7 @@ def evaluate_suite(
                 out.spa[eps] = res
             out.correct[(label, eps)] = (res.pred_adv == split.labels).numpy()
             clean_correct = (res.pred_clean == split.labels).numpy()
+            out.clean = clean_correct
         for suffix in ("", LEARNED_SUFFIX):
             members = [m + suffix for m in settings.reference if (m + suffix, eps) in out.correct]
             if len(members) < 2:
