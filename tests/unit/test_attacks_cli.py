@@ -83,8 +83,16 @@ def test_attack_phase_clis(job, figure_style):
     o = read_outcomes([d / "seed~0" / "outcomes.csv.gz"])
     per = o.groupby(["attack", "eps"])["correct"].agg(["mean", "size"])
     assert (per["size"] == 8).all() and set(o["correct"]) <= {0, 1}
-    robust = per.drop(index=("none", 0.0))
+    target = per[~per.index.get_level_values("attack").str.contains(":")]
+    robust = target.drop(index=("none", 0.0))
     assert np.allclose(robust["mean"], acc.loc[robust.index].to_numpy())
+    # the judge's outcomes: on every semantic attack's x_sem, and on the learned editor's gate views
+    judged = m[m.metric == "judge_sem_accuracy"].set_index(["attack", "eps"])["value"]
+    for (attack, eps), v in judged.items():
+        assert per.loc[(attack + ":judge", eps), "mean"] == pytest.approx(v)
+    gate = m[m.attack == "learned_editor"].set_index("metric")["value"]
+    for view in ("clean", "recon", "edit", "reference_edit"):
+        assert per.loc[(f"learned_editor:{view}", 0.0), "mean"] == pytest.approx(gate[f"gate_{view}_accuracy"])
     assert per.loc[("none", 0.0), "mean"] == pytest.approx(float(clean.iloc[0]))
     first = (d / "seed~0" / "outcomes.csv.gz").read_bytes()
     attrs = pd.read_csv(d / "seed~0" / "attributes.csv")
@@ -107,7 +115,11 @@ def test_attack_phase_clis(job, figure_style):
     assert tabulate_claim_t1.main(["--metrics", str(d / "all.csv"), "--output", str(d / "claims" / "T1.csv"),
                                    "--headline", str(d / "headline.json"), "--baselines", "pgd", "attribute",
                                    "--composed-baselines", "grid_pgd", "joint_pgd", "--coverage", "0.95", "--headline-eps", '{"digits_rot": 0.1}',
-                                   "--outcomes", *[str(d / f"seed~{k}" / "outcomes.csv.gz") for k in (0, 1)]]) == 0
+                                   "--outcomes", *[str(d / f"seed~{k}" / "outcomes.csv.gz") for k in (0, 1)],
+                                   "--gate", str(d / "claims" / "gate.csv"), "--gate-relative-margin", "0.25"]) == 0
+    gate = pd.read_csv(d / "claims" / "gate.csv")
+    assert len(gate) == 1 and gate.iloc[0].verdict in ("pass", "fail", "undecided") and gate.iloc[0].n_seeds == 2
+    assert gate.iloc[0].delta == pytest.approx(0.25 * gate.iloc[0].judge_error)
     t1 = pd.read_csv(d / "claims" / "T1.csv")
     assert len(t1) == 4 and set(t1.verdict) <= {"holds", "fails", "inconclusive"}
     assert set(t1.n_images) == {8} and set(t1.n_seeds) == {2} and t1.method.str.contains("seeds x images").all()
@@ -178,6 +190,7 @@ def test_defence_evaluation_is_the_attack_phase_path(job, tmp_path):
     from reproflow.attacks.outcomes import read_outcomes
 
     o_att = read_outcomes([job / "seed~0" / "outcomes.csv.gz"]).drop(columns=["phase"])
+    o_att = o_att[~o_att.attack.str.contains(":")].reset_index(drop=True)  # the judge's rows: attack phase only
     o_def = read_outcomes([tmp_path / "plain" / "standard.csv.gz"])
     assert set(o_def.phase) == {"advtrain"}
     assert o_def.drop(columns=["phase"]).equals(o_att)  # the same per-image outcomes, image for image

@@ -145,8 +145,7 @@ rule tabulate_claim_t1:
             primary_eps=ATT["t1"]["primary_eps"],
             coverage=config["report"]["coverage"],
             headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
-            gate_max_recon_drop=ATT["gate"]["max_recon_drop"],
-            gate_max_edit_drop=ATT["gate"]["max_edit_drop"],
+            gate_relative_margin=ATT["gate"]["relative_margin"],
         ),
         code=code_of("tabulate_claim_t1"),
     shell:

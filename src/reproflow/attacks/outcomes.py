@@ -3,7 +3,9 @@ each (attack, eps), and unattacked, so that every T1 / T2 interval can count the
 
 The table is long and compact: ``phase, dataset, model, attack, eps, seed, sample, correct`` (``correct`` 0/1;
 ``sample`` = the image's index in the evaluated split, the same images for every seed and model; attack ``none`` at
-eps 0 = the clean prediction). It is written as gzip-compressed CSV with a fixed header (no time stamp, no file
+eps 0 = the clean prediction). Two more kinds of label carry the semantic judge's correctness, for the learned
+editor's gate (:mod:`reproflow.attacks.gate`): ``<attack>:judge`` (the judge on that attack's x_sem at that eps) and
+``learned_editor:<view>`` at eps 0 (the judge on the gate's views: clean, recon, edit, reference_edit). It is written as gzip-compressed CSV with a fixed header (no time stamp, no file
 name), so a rerun writes the same bytes.
 """
 
@@ -25,13 +27,33 @@ COLUMNS = ["phase", "dataset", "model", "attack", "eps", "seed", "sample", "corr
 CLEAN_LABEL = "none"
 
 
+JUDGE_SUFFIX = ":judge"
+
+
+def judge_label(attack: str) -> str:
+    """The outcome label of the judge's correctness on ``attack``'s x_sem."""
+    return attack + JUDGE_SUFFIX
+
+
+def gate_view_label(view: str) -> str:
+    """The outcome label of the judge on one view of the learned editor's gate (``clean``, ``recon``, ...)."""
+    from reproflow.attacks.labels import GATE_LABEL
+
+    return f"{GATE_LABEL}:{view}"
+
+
 def outcome_table(correct: Mapping[tuple[str, float], np.ndarray], clean: np.ndarray | None, labels: Mapping[str, Any],
-                  seed: int) -> pd.DataFrame:
+                  seed: int, judge: Mapping[tuple[str, float], np.ndarray] | None = None,
+                  gate: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
     """The long table of one job: ``correct`` maps (attack label, eps) to bool ``[N]`` (robust correctness per
     image), ``clean`` is the unattacked correctness ``[N]`` (attack :data:`CLEAN_LABEL`, eps 0); ``labels`` carries
-    phase, dataset and model."""
+    phase, dataset and model. ``judge`` (attack label, eps) -> the judge's correctness on x_sem (label
+    :func:`judge_label`); ``gate``: view -> the judge's correctness on that view of the gate (eps 0, label
+    :func:`gate_view_label`)."""
     parts = []
     items = list(correct.items()) + ([((CLEAN_LABEL, 0.0), clean)] if clean is not None else [])
+    items += [((judge_label(a), e), v) for (a, e), v in (judge or {}).items()]
+    items += [((gate_view_label(k), 0.0), v) for k, v in (gate or {}).items()]
     for (attack, eps), ok in items:
         ok = np.asarray(ok, dtype=bool)
         parts.append(pd.DataFrame({
@@ -82,6 +104,10 @@ class Outcomes:
         for (dataset, model, attack, eps), g in table.groupby(["dataset", "model", "attack", "eps"], sort=False):
             wide = g.pivot_table(index="seed", columns="sample", values="correct", aggfunc="first")
             self._arrays[(str(dataset), str(model), str(attack), _eps_key(eps))] = wide.sort_index()
+
+    def keys(self) -> list[tuple[str, str, str, float]]:
+        """(dataset, model, attack label, eps) of every array held."""
+        return list(self._arrays)
 
     def __contains__(self, key: tuple[str, str, str, float]) -> bool:
         d, m, a, e = key

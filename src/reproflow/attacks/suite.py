@@ -132,6 +132,9 @@ class SuiteOutput:
     spa: dict[float, EvalOutput]
     correct: dict[tuple[str, float], np.ndarray] = field(default_factory=dict)
     clean: np.ndarray | None = None
+    # the judge's correctness on each semantic attack's x_sem (bool [N]; only where a judge ran): the learned editor's
+    # gate on the edits the attacks chose
+    judge: dict[tuple[str, float], np.ndarray] = field(default_factory=dict)
 
 
 def evaluate_suite(
@@ -218,6 +221,8 @@ def evaluate_suite(
             if label == AttackName.SPA.value:
                 out.spa[eps] = res
             out.correct[(label, eps)] = (res.pred_adv == split.labels).numpy()
+            if res.judge_sem is not None:
+                out.judge[(label, eps)] = (res.judge_sem == split.labels).numpy()
             clean_correct = (res.pred_clean == split.labels).numpy()
             out.clean = clean_correct
         for suffix in ("", LEARNED_SUFFIX):

@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from reproflow.attacks import job
-from reproflow.attacks.gate import judge_editor_accuracies
+from reproflow.attacks.gate import judge_editor_outcomes
 from reproflow.attacks.outcomes import outcome_table, write_outcomes
 from reproflow.attacks.suite import make_examples
 from reproflow.cli._base import exit_with, main_entry
@@ -79,11 +79,13 @@ def run(cfg: Config) -> None:
     ]
     # the learned editor's semantic gate: the judge on the originals, reconstructions and random edits
     # (and on the exact rotation to the same targets where it exists); attack label "learned_editor"
-    gate = judge_editor_accuracies(judge, m.manipulator, split.images, split.labels, split.attributes, seed=cfg.seed,
-                                   batch_size=cfg.batch_size, device=device, reference=m.oracle)
-    rows += [job.job_row(labels, cfg.seed, k, v, attack="learned_editor") for k, v in gate.items()]
+    gate = judge_editor_outcomes(judge, m.manipulator, split.images, split.labels, split.attributes, seed=cfg.seed,
+                                 batch_size=cfg.batch_size, device=device, reference=m.oracle)
+    rows += [job.job_row(labels, cfg.seed, k, float(v.mean()) if v.size else 0.0, attack="learned_editor")
+             for k, v in gate.items()]
     job.write_metrics(cfg.metrics, out.rows + rows)
-    write_outcomes(cfg.outcomes, outcome_table(out.correct, out.clean, labels, cfg.seed))
+    views = {k.removeprefix("gate_").removesuffix("_accuracy"): v for k, v in gate.items()}
+    write_outcomes(cfg.outcomes, outcome_table(out.correct, out.clean, labels, cfg.seed, judge=out.judge, gate=views))
     attrs = pd.DataFrame(out.attributes, columns=["phase", "dataset", "model", "attack", "eps", "seed", "sample", "attr", "own"])
     write_table(cfg.attributes, attrs)
     eps = cfg.examples_eps

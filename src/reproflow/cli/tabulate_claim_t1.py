@@ -38,11 +38,10 @@ class Config:
     outcomes: tuple[Path, ...] = ()
     # attack.t1.primary_eps: which eps of each dataset's grid holds the primary comparison (headline | min | max)
     primary_eps: str = "headline"
-    # the learned editor's semantic gate (reproflow.attacks.gate): its table, and the largest judge-accuracy drops
-    # (reconstruction; random edits vs the exact rotation to the same targets) it allows
+    # the learned editor's semantic gate (reproflow.attacks.gate): its table, and its non-inferiority margin as a
+    # share of the judge's error (attack.gate.relative_margin)
     gate: Path | None = None
-    gate_max_recon_drop: float = 0.0
-    gate_max_edit_drop: float = 0.0
+    gate_relative_margin: float = 0.0
 
 
 def run(cfg: Config) -> None:
@@ -50,17 +49,19 @@ def run(cfg: Config) -> None:
     if not cfg.metrics.exists():
         raise UserError(f"{cfg.metrics}: file not found; run collect_attack first")
     metrics = pd.read_csv(cfg.metrics)
-    gates = editor_gates(metrics, cfg.gate_max_recon_drop, cfg.gate_max_edit_drop)
-    if cfg.gate is not None:
-        write_table(cfg.gate, gates, markdown=True)
-    for g in gates.itertuples(index=False):
-        log.info("learned editor gate %s/%s: %s (reconstruction drop %+.3f, edit drop %+.3f)", g.dataset, g.model,
-                 "pass" if g.passed else "fail", g.recon_drop, g.edit_drop)
     if not cfg.outcomes:
         raise UserError("--outcomes (the evaluation jobs' outcomes.csv.gz) is required: every T1 interval is over "
                         "seeds and test images")
     outcomes = Outcomes(read_outcomes(cfg.outcomes))
     primary = primary_eps(metrics, cfg.headline_eps, cfg.primary_eps)
+    gates = editor_gates(outcomes, cfg.gate_relative_margin, cfg.coverage, primary)
+    if cfg.gate is not None:
+        write_table(cfg.gate, gates, markdown=True)
+    for g in gates.itertuples(index=False):
+        log.info("learned editor gate %s/%s: %s at margin %.3f (drops: reconstruction %+.3f [%+.3f, %+.3f] %s, "
+                 "random edits %+.3f [%+.3f, %+.3f] %s, attack-chosen edits %+.3f %s)", g.dataset, g.model, g.verdict,
+                 g.delta, g.recon_drop, g.recon_low, g.recon_high, g.recon_verdict, g.edit_drop, g.edit_low,
+                 g.edit_high, g.edit_verdict, g.attack_drop, g.attack_verdict)
     t1 = claim_t1(metrics, cfg.baselines, cfg.coverage, gates, composed=cfg.composed_baselines, outcomes=outcomes,
                   primary_eps=primary)
     if t1.empty:

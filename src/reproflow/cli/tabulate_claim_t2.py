@@ -109,11 +109,14 @@ def run(cfg: Config) -> None:
                 f"robust accuracy of {', '.join(short)} moved by >= {tol:g} over the last {last} epochs" if short
                 else "no defence curve carries the plateau probe")
     show = t2.copy()
-    for c in ("defence_mean", "defence_std", "baseline_mean", "baseline_std", "diff_mean", "diff_std", "diff_low", "diff_high"):
+    for c in ("defence_mean", "defence_std", "baseline_mean", "baseline_std", "diff_mean", "diff_std", "diff_low", "diff_high",
+              "seed_se", "image_se"):
         show[c] = (100 * show[c]).round(1)
     text = (
         f"# Claim T2 ({cfg.scale} scale): {summary['verdict']}\n\n{summary['statement']}.\n\n"
-        f"Accuracies and differences in percentage points (SPA-AT minus baseline, mean and std over seeds). "
+        f"Accuracies and differences in percentage points (SPA-AT minus baseline, mean and std over seeds; "
+        f"diff_low / diff_high: the {100 * cfg.coverage:g} % two-way interval over seeds and test images, column "
+        f"method). The primary row (role primary) decides; secondary rows carry Holm-adjusted verdicts. "
         f"Rule: {summary['rule']}. Cost rows: clean accuracy (attack none) and pixel-PGD accuracy of SPA-AT "
         f"against the baseline; gain / cost / inconclusive by the same rule. Rows through a learned primary editor "
         f"(column editor) count only when it passes its semantic gate (column gate; not counted: "

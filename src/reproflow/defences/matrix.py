@@ -6,8 +6,10 @@ Input: the tidy evaluation rows of every (dataset, defence, seed) job, columns
 - :func:`check_coverage`: every (dataset, defence, attack, eps, seed) appears exactly once per metric.
 - :func:`summarise`: mean, standard deviation (ddof 1) and standard error over seeds per cell.
 - :func:`claim_t2`: SPA-AT against each baseline defence under the joint attacks (SPA, joint-PGD) and
-  SPA-AT's cost in clean and pixel-PGD accuracy, as seed-paired differences (seed s of every defence
-  starts from the pretrained models of seed s), with the verdict rule of :func:`verdict`. Where a dataset's
+  SPA-AT's cost in clean and pixel-PGD accuracy, as differences paired by seed (seed s of every defence
+  starts from the pretrained models of seed s) and by test image, each with the two-way interval over seeds and images
+  (:func:`reproflow.report.verdicts.two_way_interval`); the primary row (params advtrain.t2.primary) decides, the
+  other claim rows are Holm-corrected. Where a dataset's
   primary editor is the learned one (CelebA, or ``attack.editor: learned``), the joint attacks and the
   attribute-editing defences run through it, so its claim rows count only when the editor passes the attack
   phase's semantic gate (:func:`reproflow.attacks.claims.gate_counts`, the rule T1 applies); every row says

@@ -102,8 +102,7 @@ class Pretrain:
 class AttackGate:
     """Settings at attack.gate."""
 
-    max_recon_drop: float
-    max_edit_drop: float
+    relative_margin: float
 
 
 @dataclass(frozen=True)
