@@ -242,9 +242,13 @@ def claim_t2(t2: pd.DataFrame, settings: Settings) -> Outcome:
         # schedule, not the paper
         short = sorted({d.strip() for p in claims["plateau"] if str(p) != "yes"
                         for d in str(p).removeprefix("no: ").split(",")})
-        return Outcome(float(claims["diff_mean"].mean()), NAN, Verdict.INCONCLUSIVE,
-                       "not decidable at this scale: the defences' robust accuracy had not reached its plateau "
-                       f"({', '.join(short)}; claims/T2.md lists each curve's last epochs)")
+        evidence = ("not decidable at this scale: the defences' robust accuracy had not reached its plateau "
+                    f"({', '.join(short)}; claims/T2.md lists each curve's last epochs)")
+        if "n_images" in claims.columns:
+            # what the attacked image count could decide once the defences are trained (issue 21, the quick page)
+            prim = claims[claims["role"] == "primary"] if "role" in claims.columns else claims
+            evidence += "; primary comparison: " + "; ".join(image_count_statement(r) for r in prim.to_dict("records"))
+        return Outcome(float(claims["diff_mean"].mean()), NAN, Verdict.INCONCLUSIVE, evidence)
     out = _directional_table(_counting(t2[t2["kind"] == "claim"]), ["dataset", "eps", "attack", "baseline"], "diff_mean",
                              "diff_low", "diff_high", "greater", "claims/T2.csv", settings)
     cost = t2[t2["kind"] == "cost"]
