@@ -42,7 +42,8 @@ def _evaluate_args(d, seed: int, crosscheck: str = "true") -> list[str]:
     return [
         "--data", str(d / "test.pt"), "--classifier", str(d / "clf0.pt"), "--judge", str(d / "clf1.pt"),
         "--manipulator", str(d / "msp.pt"), "--generator", str(d / "gen.pt"), "--oracle", str(d / "oracle.pt"),
-        "--metrics", str(out / "metrics.csv"), "--attributes", str(out / "attributes.csv"),
+        "--metrics", str(out / "metrics.csv"), "--outcomes", str(out / "outcomes.csv.gz"),
+        "--attributes", str(out / "attributes.csv"),
         "--examples", str(out / "examples.npz"), "--dataset", "digits_rot", "--model", "standard",
         "--seed", str(seed), "--judge-seed", "1", "--device", "cpu", "--eps-grid", "0.05", "0.1",
         "--attacks", "fgsm", "pgd", "autoattack", "attribute", "generator", "spa", "joint_pgd", "grid_pgd",
@@ -76,6 +77,24 @@ def test_attack_phase_clis(job, figure_style):
     clean = m[m.metric == "clean_accuracy"].set_index(["attack", "eps"])["value"]
     assert (acc <= clean + 1e-12).all()
     assert (m[m.metric == "n_samples"]["value"] == 8).all()
+    # per-image outcomes (issue 21): one bit per (attack, eps, image), their mean is the tidy table's accuracy
+    from reproflow.attacks.outcomes import read_outcomes
+
+    o = read_outcomes([d / "seed~0" / "outcomes.csv.gz"])
+    per = o.groupby(["attack", "eps"])["correct"].agg(["mean", "size"])
+    assert (per["size"] == 8).all() and set(o["correct"]) <= {0, 1}
+    target = per[~per.index.get_level_values("attack").str.contains(":")]
+    robust = target.drop(index=("none", 0.0))
+    assert np.allclose(robust["mean"], acc.loc[robust.index].to_numpy())
+    # the judge's outcomes: on every semantic attack's x_sem, and on the learned editor's gate views
+    judged = m[m.metric == "judge_sem_accuracy"].set_index(["attack", "eps"])["value"]
+    for (attack, eps), v in judged.items():
+        assert per.loc[(attack + ":judge", eps), "mean"] == pytest.approx(v)
+    gate = m[m.attack == "learned_editor"].set_index("metric")["value"]
+    for view in ("clean", "recon", "edit", "reference_edit"):
+        assert per.loc[(f"learned_editor:{view}", 0.0), "mean"] == pytest.approx(gate[f"gate_{view}_accuracy"])
+    assert per.loc[("none", 0.0), "mean"] == pytest.approx(float(clean.iloc[0]))
+    first = (d / "seed~0" / "outcomes.csv.gz").read_bytes()
     attrs = pd.read_csv(d / "seed~0" / "attributes.csv")
     assert attrs["attr"].between(0, 1).all() and len(attrs) == 8 * 2 * 6  # 6 semantic labels x 2 eps
     # the reference (issue 21): the per-sample worst case of the members that ran (spa, grid_pgd), below each
@@ -84,6 +103,8 @@ def test_attack_phase_clis(job, figure_style):
     with np.load(d / "seed~0" / "examples.npz") as ex:
         assert ex["sweep"].shape == (2, 3, 1, SIZE, SIZE) and ex["noisy"].shape == (2, 2, 1, SIZE, SIZE)
 
+    assert evaluate_attacks.main(_evaluate_args(d, 0)) == 0
+    assert (d / "seed~0" / "outcomes.csv.gz").read_bytes() == first  # a rerun writes the same bytes
     s = [str(d / f"seed~{k}" / "metrics.csv") for k in (0, 1)]
     a = [str(d / f"seed~{k}" / "attributes.csv") for k in (0, 1)]
     assert collect_attack.main(["--metrics-in", *s, "--attributes-in", *a, "--metrics", str(d / "all.csv"),
@@ -93,9 +114,17 @@ def test_attack_phase_clis(job, figure_style):
     assert {"judge_sem_accuracy", "ssim_adv_sem", "attr_edge_fraction", "linf", "pgd_minus_apgd_ce"} <= set(checks.check)
     assert tabulate_claim_t1.main(["--metrics", str(d / "all.csv"), "--output", str(d / "claims" / "T1.csv"),
                                    "--headline", str(d / "headline.json"), "--baselines", "pgd", "attribute",
-                                   "--composed-baselines", "grid_pgd", "joint_pgd", "--coverage", "0.95", "--headline-eps", '{"digits_rot": 0.1}']) == 0
+                                   "--composed-baselines", "grid_pgd", "joint_pgd", "--coverage", "0.95", "--headline-eps", '{"digits_rot": 0.1}',
+                                   "--outcomes", *[str(d / f"seed~{k}" / "outcomes.csv.gz") for k in (0, 1)],
+                                   "--gate", str(d / "claims" / "gate.csv"), "--gate-relative-margin", "0.25"]) == 0
+    gate = pd.read_csv(d / "claims" / "gate.csv")
+    assert len(gate) == 1 and gate.iloc[0].verdict in ("pass", "fail", "undecided") and gate.iloc[0].n_seeds == 2
+    assert gate.iloc[0].delta == pytest.approx(0.25 * gate.iloc[0].judge_error)
     t1 = pd.read_csv(d / "claims" / "T1.csv")
     assert len(t1) == 4 and set(t1.verdict) <= {"holds", "fails", "inconclusive"}
+    assert set(t1.n_images) == {8} and set(t1.n_seeds) == {2} and t1.method.str.contains("seeds x images").all()
+    assert sorted(t1.role) == ["primary", "primary", "secondary", "secondary"]
+    assert set(t1[t1.role == "primary"].eps) == {0.1}
     assert sorted(t1.reading) == ["composed", "composed", "single", "single"]
     assert (d / "claims" / "T1.md").exists()
     head = json.loads((d / "headline.json").read_text())
@@ -123,7 +152,7 @@ def test_missing_model_is_a_user_error(job, tmp_path):
 def _defence_args(d, out, refit_batches: int) -> list[str]:
     """evaluate_defence's flags for the same classifier, models and attacks as :func:`_evaluate_args`."""
     args = _evaluate_args(d, 0)
-    drop = {"--classifier", "--metrics", "--judge", "--attributes", "--examples", "--model", "--judge-seed", "--crosscheck",
+    drop = {"--classifier", "--metrics", "--outcomes", "--judge", "--attributes", "--examples", "--model", "--judge-seed", "--crosscheck",
             "--examples-eps", "--examples-rows", "--examples-sweep", "--examples-codes"}
     keep, i = [], 0
     while i < len(args):
@@ -137,7 +166,8 @@ def _defence_args(d, out, refit_batches: int) -> list[str]:
     # two "defences" of one seed in one job: the judge's classifier first (its refit must not carry over), then
     # the attack phase's
     return [*keep, "--classifiers", str(d / "clf1.pt"), str(d / "clf0.pt"), "--defences", "other", "standard",
-            "--metrics", str(out / "other.csv"), str(out / "standard.csv"), "--train", str(d / "test.pt"),
+            "--metrics", str(out / "other.csv"), str(out / "standard.csv"),
+            "--outcomes", str(out / "other.csv.gz"), str(out / "standard.csv.gz"), "--train", str(d / "test.pt"),
             "--refit", json.dumps(refit)]
 
 
@@ -157,6 +187,13 @@ def test_defence_evaluation_is_the_attack_phase_path(job, tmp_path):
     both = ref.merge(got, on=key, suffixes=("_att", "_def"))
     assert set(both.metric) >= {"accuracy", "clean_accuracy"} and len(both) >= 30
     assert np.allclose(both.value_att, both.value_def)
+    from reproflow.attacks.outcomes import read_outcomes
+
+    o_att = read_outcomes([job / "seed~0" / "outcomes.csv.gz"]).drop(columns=["phase"])
+    o_att = o_att[~o_att.attack.str.contains(":")].reset_index(drop=True)  # the judge's rows: attack phase only
+    o_def = read_outcomes([tmp_path / "plain" / "standard.csv.gz"])
+    assert set(o_def.phase) == {"advtrain"}
+    assert o_def.drop(columns=["phase"]).equals(o_att)  # the same per-image outcomes, image for image
     assert evaluate_defence.main(_defence_args(job, tmp_path / "refit", 1)) == 0
     refit = pd.read_csv(tmp_path / "refit" / "standard.csv")
     assert {"refresh_ce", "refresh_success"} <= set(refit.metric)

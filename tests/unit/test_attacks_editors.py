@@ -11,8 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from reproflow.attacks.claims import claim_t1, editor_gates, headline
-from reproflow.attacks.gate import editor_gate, judge_editor_accuracies
+from reproflow.attacks.gate import combine_gate, judge_editor_outcomes, noninferiority
 from reproflow.attacks.labels import LINF_TOL
+from reproflow.attacks.outcomes import Outcomes, gate_view_label, judge_label
 from reproflow.attacks.registry import AttackName, build_attack
 from reproflow.models import MSPManipulator, NoiseGenerator, RotationOracle, build_classifier
 
@@ -112,27 +113,44 @@ def test_recon_pgd_with_exact_rotation_is_pgd() -> None:
     torch.testing.assert_close(r.x_adv, p.x_adv, atol=1e-5, rtol=0)
 
 
-def test_editor_gate_rule() -> None:
-    ok = editor_gate(0.95, 0.93, 0.88, 0.90, 0.03, 0.03)
-    assert ok.passed and ok.recon_drop == pytest.approx(0.02) and ok.edit_drop == pytest.approx(0.02)
-    assert not editor_gate(0.95, 0.85, 0.88, 0.90, 0.03, 0.03).passed  # reconstruction damage
-    assert not editor_gate(0.95, 0.95, 0.80, 0.90, 0.03, 0.03).passed  # edits lose the class
-    # without an exact editor the edits are compared with the originals
-    assert editor_gate(0.95, 0.95, 0.93, None, 0.03, 0.03).edit_drop == pytest.approx(0.02)
+def _bits(rate: float, n: int) -> np.ndarray:
+    return (np.arange(n) < round(rate * n)).astype(float)
+
+
+def test_noninferiority_rule() -> None:
+    """pass: the drop's interval ends at or below delta; fail: it starts above delta; undecided: it straddles delta,
+    or there is no interval (one seed)."""
+    n, rng = 400, np.random.default_rng(0)
+
+    def drops(rate_ref: float, rate: float, seeds: int = 3) -> np.ndarray:
+        # the same images are hard in every seed, plus a little per-seed noise in which ones
+        return np.stack([_bits(rate_ref, n) - np.where(rng.random(n) < 0.01, 1 - _bits(rate, n), _bits(rate, n))
+                         for _ in range(seeds)])
+
+    assert noninferiority(drops(0.90, 0.895), 0.05, 0.95)[1] == "pass"
+    assert noninferiority(drops(0.95, 0.80), 0.05, 0.95)[1] == "fail"
+    iv, v = noninferiority(drops(0.90, 0.85), 0.05, 0.95)
+    assert v == "undecided" and iv.low <= 0.05 <= iv.high
+    assert noninferiority(drops(0.90, 0.895, seeds=1), 0.05, 0.95)[1] == "undecided"
     with pytest.raises(ValueError):
-        editor_gate(0.9, 0.9, 0.9, None, -0.1, 0.03)
+        noninferiority(drops(0.9, 0.9), -0.1, 0.95)
+    assert combine_gate(["pass", "pass"]) == "pass" and combine_gate(["pass", "undecided"]) == "undecided"
+    assert combine_gate(["undecided", "fail"]) == "fail" and combine_gate([]) == "undecided"
 
 
-def test_judge_editor_accuracies_exact_editor_keeps_reconstruction() -> None:
-    """The exact rotation's 'reconstruction' is the image itself: no reconstruction drop."""
+def test_judge_editor_outcomes_exact_editor_keeps_reconstruction() -> None:
+    """The exact rotation's 'reconstruction' is the image itself: no reconstruction drop, image by image."""
     clf, msp, _, x, y, a = _msp_parts()
     oracle = RotationOracle((-40.0, 40.0))
-    acc = judge_editor_accuracies(clf, oracle, x, y, a, seed=0, batch_size=4, device=torch.device("cpu"),
-                                  reference=oracle)
-    assert acc["gate_clean_accuracy"] == 1.0 and acc["gate_recon_accuracy"] == 1.0
-    assert acc["gate_edit_accuracy"] == acc["gate_reference_edit_accuracy"]
-    acc2 = judge_editor_accuracies(clf, msp, x, y, a, seed=0, batch_size=4, device=torch.device("cpu"))
-    assert set(acc2) == {"gate_clean_accuracy", "gate_recon_accuracy", "gate_edit_accuracy"}
+    per = judge_editor_outcomes(clf, oracle, x, y, a, seed=0, batch_size=4, device=torch.device("cpu"),
+                                reference=oracle)
+    assert per["gate_clean_accuracy"].all() and per["gate_recon_accuracy"].all()
+    assert (per["gate_edit_accuracy"] == per["gate_reference_edit_accuracy"]).all()
+    # batch-invariant, one bit per image; no reference view without an exact editor
+    p4 = judge_editor_outcomes(clf, msp, x, y, a, seed=0, batch_size=4, device=torch.device("cpu"))
+    p3 = judge_editor_outcomes(clf, msp, x, y, a, seed=0, batch_size=3, device=torch.device("cpu"))
+    assert set(p4) == {"gate_clean_accuracy", "gate_recon_accuracy", "gate_edit_accuracy"}
+    assert all((p4[k] == p3[k]).all() and p4[k].shape == (len(x),) for k in p4)
 
 
 def _table(gate_recon: float) -> pd.DataFrame:
@@ -153,11 +171,32 @@ def _table(gate_recon: float) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["phase", "dataset", "model", "attack", "eps", "seed", "metric", "value"])
 
 
-@pytest.mark.parametrize(("recon", "counts"), [(0.94, True), (0.80, False)])
+def _gate_outcomes(recon: float, n: int = 400) -> Outcomes:
+    """Per-image judge outcomes of the gate's views and of SPA's chosen edits, three seeds, the same hard images."""
+    rows = []
+    views = {gate_view_label("clean"): (0.95, 0.0), gate_view_label("recon"): (recon, 0.0),
+             gate_view_label("edit"): (0.88, 0.0), gate_view_label("reference_edit"): (0.90, 0.0),
+             judge_label("spa"): (0.70, 0.05), judge_label("spa_learned"): (0.69, 0.05)}
+    for seed in (0, 1, 2):
+        for label, (rate, eps) in views.items():
+            ok = _bits(rate, n)
+            ok[(seed * 7 + np.arange(n)) % 97 == 0] = 1.0  # a few images differ by seed
+            rows += [{"phase": "attack", "dataset": "digits_rot", "model": "standard", "attack": label, "eps": eps,
+                      "seed": seed, "sample": i, "correct": int(ok[i])} for i in range(n)]
+    return Outcomes(pd.DataFrame(rows))
+
+
+@pytest.mark.parametrize(("recon", "counts"), [(0.945, True), (0.80, False)])
 def test_t1_learned_rows_count_only_with_the_gate(recon: float, counts: bool) -> None:
     m = _table(recon)
-    gates = editor_gates(m, 0.03, 0.03)
-    assert bool(gates.iloc[0].passed) is counts
+    gates = editor_gates(_gate_outcomes(recon), 1.0, 0.95, {"digits_rot": 0.05})
+    g = gates.iloc[0]
+    assert g.delta == pytest.approx(1.0 * (1 - g.clean)) and g.n_images == 400 and g.n_seeds == 3
+    assert g.edit_verdict == "pass" and g.attack_verdict == "pass"  # 2 and 1 points against a 4.6-point margin
+    assert g.recon_verdict == ("pass" if counts else "fail") and g.verdict == ("pass" if counts else "fail")
+    assert bool(g.passed) is counts
+    # the same editor against a tighter margin (a quarter of the judge's error): no longer shown non-inferior
+    assert editor_gates(_gate_outcomes(recon), 0.25, 0.95, {"digits_rot": 0.05}).iloc[0].verdict != "pass"
     t1 = claim_t1(m, ("pgd", "attribute", "generator", "recon_pgd"), 0.95, gates)
     exact = t1[t1.editor == "exact"].iloc[0]
     learned = t1[t1.editor == "learned"].iloc[0]

@@ -133,3 +133,44 @@ def test_reference_labels_follow_the_members_each_run_holds():
     assert reference_labels(ref, ["spa", "grid_pgd", "spa_learned", "grid_pgd_learned"]) == ["reference",
                                                                                           "reference_learned"]
     assert reference_labels(ref, ["spa", "pgd"]) == []
+
+
+def _outcomes_of(rows: list[dict], n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Per-image outcomes of the accuracy rows: round(acc * n) correct images per (attack, eps, seed), at positions
+    drawn once per (attack, eps) (the same hard images in every seed), so the image term is real."""
+    from reproflow.attacks.outcomes import COLUMNS
+
+    out, order = [], {}
+    for r in rows:
+        if r["metric"] != "accuracy":
+            continue
+        key = (r["attack"], r["eps"])
+        order.setdefault(key, rng.permutation(n))
+        k = int(round(r["value"] * n))
+        ok = np.zeros(n, int)
+        ok[order[key][:k]] = 1
+        out += [{**{c: r[c] for c in ("phase", "dataset", "model", "attack", "eps", "seed")}, "sample": i,
+                 "correct": int(ok[i])} for i in range(n)]
+    return pd.DataFrame(out, columns=COLUMNS)
+
+
+def test_claim_t1_primary_row_decides_and_secondary_rows_are_holm_corrected():
+    from reproflow.attacks.outcomes import Outcomes
+
+    rows = (_rows({"spa": [0.10, 0.12, 0.11], "pgd": [0.40, 0.42, 0.41]}, eps=0.1)  # primary: SPA far lower
+            + _rows({"spa": [0.50, 0.52, 0.51], "pgd": [0.30, 0.31, 0.30]}, eps=0.05))  # secondary: SPA higher
+    t1 = claim_t1(pd.DataFrame(rows), ("pgd",), 0.95, outcomes=Outcomes(_outcomes_of(rows, 200, np.random.default_rng(0))),
+                  primary_eps={"digits_rot": 0.1})
+    prim, sec = t1[t1.role == "primary"].iloc[0], t1[t1.role == "secondary"].iloc[0]
+    assert prim.eps == 0.1 and prim.verdict == "holds" and prim.n_images == 200
+    assert prim.image_se > 0 and prim.method.startswith("seeds x images")
+    assert prim.adjusted_verdict == "holds" and prim.p_adjusted == prim.p_value
+    # one secondary row: Holm over one p-value changes nothing; it is reported, not decisive
+    assert sec.p_adjusted == pytest.approx(sec.p_value) and sec.adjusted_verdict == "fails"
+    h = headline(t1, {"digits_rot": 0.1}, ("pgd",), 0.95)
+    assert h["verdict"] == "holds" and h["counts"] == {"holds": 1, "fails": 0, "inconclusive": 0}
+    assert [s["adjusted_verdict"] for s in h["secondary"]] == ["fails"]
+    # the two-way interval is wider than the seeds-only one on the same numbers (images count as random)
+    t_only = claim_t1(pd.DataFrame(rows), ("pgd",), 0.95)
+    w = lambda t: float((t.difference_high - t.difference_low).iloc[0])  # noqa: E731
+    assert w(t1[t1.eps == 0.1]) > w(t_only[t_only.eps == 0.1])

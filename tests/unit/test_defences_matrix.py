@@ -36,6 +36,21 @@ def _table(acc) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _outcomes(table: pd.DataFrame, n: int = 50) -> pd.DataFrame:
+    """Per-image outcomes consistent with a tidy table: of ``n`` images the first round(acc * n) are correct (clean:
+    attack none at eps 0, from the pixel attack's clean_accuracy rows)."""
+    from reproflow.attacks.outcomes import COLUMNS
+
+    rows = []
+    acc = table[table.metric == "accuracy"]
+    clean = table[(table.metric == "clean_accuracy") & (table.attack == "pgd")].drop_duplicates(["model", "seed"])
+    for r, attack, eps in [(r, r.attack, r.eps) for r in acc.itertuples()] + [(r, "none", 0.0) for r in clean.itertuples()]:
+        k = int(round(r.value * n))
+        rows += [{"phase": r.phase, "dataset": r.dataset, "model": r.model, "attack": attack, "eps": eps,
+                  "seed": r.seed, "sample": i, "correct": int(i < k)} for i in range(n)]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
 def _acc_spa_wins(d, a, e, s):
     base = {"standard": 0.1, "pgd_at": 0.4, "trades": 0.42, "attribute_augmentation": 0.3, "spa_at": 0.6}[d]
     if a == "pgd" and d == "spa_at":
@@ -158,12 +173,15 @@ def test_t2_cli_reads_the_gate(tmp_path) -> None:
     gate the rows are written, marked, and left out of the verdict."""
     import json
 
+    from reproflow.attacks.outcomes import write_outcomes
     from reproflow.cli import tabulate_claim_t2
 
     _table(_acc_spa_wins).to_csv(tmp_path / "evaluations.csv", index=False)
+    write_outcomes(tmp_path / "outcomes.csv.gz", _outcomes(_table(_acc_spa_wins)))
     pd.DataFrame([{"dataset": "digits_rot", "model": "standard", "passed": False}]).to_csv(tmp_path / "gate.csv",
                                                                                          index=False)
-    args = ["--evaluations", str(tmp_path / "evaluations.csv"), "--output", str(tmp_path / "T2.csv"),
+    args = ["--evaluations", str(tmp_path / "evaluations.csv"), "--outcomes", str(tmp_path / "outcomes.csv.gz"),
+            "--output", str(tmp_path / "T2.csv"),
             "--headline", str(tmp_path / "headline.json"), "--headline-eps", '{"digits_rot": 0.1}',
             "--baselines", "pgd_at", "trades", "--joint-attacks", "spa", "--cost-baselines", "standard",
             "--coverage", "0.95", "--scale", "tiny", "--editors", '{"digits_rot": "learned"}']
@@ -217,3 +235,27 @@ def test_training_plateau_rule_and_rows_that_count():
     assert out["counts"].tolist() == [False, True, True]
     # a tolerance above every movement: all at plateau, every row counts
     assert apply_plateau(t2, training_plateau(curves[curves.model != "trades"], 2, 0.1))["counts"].all()
+
+
+def test_t2_primary_row_decides_and_the_others_are_holm_corrected() -> None:
+    from reproflow.attacks.outcomes import Outcomes
+
+    def mixed(d, a, e, s):
+        # SPA-AT beats PGD-AT under SPA (the primary row) but loses to TRADES under joint-PGD (a secondary row)
+        v = _acc_spa_wins(d, a, e, s)
+        return v - 0.3 if (d == "spa_at" and a == "joint_pgd") else v
+
+    table = _table(mixed)
+    t2 = claim_t2(table, {"digits_rot": 0.1}, outcomes=Outcomes(_outcomes(table, 200)), primary=("spa", "pgd_at"))
+    claims = t2[t2.kind == "claim"]
+    prim = claims[claims.role == "primary"]
+    assert len(prim) == 1 and prim.iloc[0].attack == "spa" and prim.iloc[0].baseline == "pgd_at"
+    assert prim.iloc[0].verdict == "holds" and prim.iloc[0].n_images == 200
+    sec = claims[claims.role == "secondary"]
+    assert len(sec) == 5 and (sec.p_adjusted >= sec.p_value - 1e-15).all()
+    assert "fails" in set(sec[sec.attack == "joint_pgd"].adjusted_verdict)
+    # the primary row decides: a secondary "fails" no longer turns the claim into "fails"
+    assert overall_t2(t2) == {"digits_rot/spa": "holds"}
+    assert set(t2[t2.kind == "cost"].role) == {"cost"}
+    with pytest.raises(UserError, match="advtrain.t2.primary"):
+        claim_t2(table, {"digits_rot": 0.1}, primary=("spa", "standard"))

@@ -76,7 +76,7 @@ def test_t1_measured_is_mean_difference_with_mean_half_width():
     out = S.claim_t1(_t1([-0.3, -0.1], [0.1, 0.2]), SET)
     assert out.measured == pytest.approx(-0.2)
     assert out.uncertainty == pytest.approx(0.15)
-    assert "95 % t-intervals" in out.evidence
+    assert "95 % intervals, t over 3 seeds" in out.evidence
 
 
 def _t2(diffs):
@@ -105,6 +105,10 @@ def test_t2_judges_claim_rows_only_and_quotes_the_cost():
     assert out.verdict is Verdict.INCONCLUSIVE and out.evidence.startswith("not decidable at this scale")
     assert "pgd_at" in out.evidence
     assert S.claim_t2(_t2([0.2, -0.15]).assign(plateau="yes"), SET).verdict is Verdict.FAILS
+    # the image count's capacity to decide is stated even when the schedule is not (the quick page)
+    counted = moving.assign(n_images=60, role=["primary", "secondary", "cost", "cost"], images_to_decide=None)
+    assert "primary comparison: 60 images per seed: half-width 0.040 against an effect of 0.200, so the image count " \
+           "decides" in S.claim_t2(counted, SET).evidence
 
 
 def test_bad_table_names_the_file_and_columns():
@@ -352,3 +356,22 @@ def test_smoke_scale_computes_claims_but_draws_no_verdict():
     assert smoke.measured == paper.measured and smoke.evidence == f"smoke: numbers mean nothing; {paper.evidence}"
     # a claim whose input is missing still says so
     assert S.evaluate(t1, {}, {}, "smoke", SET).verdict == "not run"
+
+
+def test_t1_primary_row_decides_secondary_rows_are_listed_and_the_image_count_is_judged():
+    t1 = _t1([-0.01, 0.2], [0.05, 0.03])
+    t1["role"] = ["primary", "secondary"]
+    t1["adjusted_verdict"] = ["inconclusive", "fails"]
+    t1["n_images"] = 60
+    t1["images_to_decide"] = [400, None]
+    t1["method"] = "seeds x images bootstrap SE, t 40 df, 3 seeds x 60 images"
+    out = S.claim_t1(t1, SET)
+    # the secondary row's "fails" does not decide the claim; it is listed with its adjusted verdict
+    assert out.verdict is Verdict.INCONCLUSIVE and out.measured == pytest.approx(-0.01)
+    assert "secondary rows (Holm-adjusted verdicts): eps=0.1 +0.200 [+0.170, +0.230] fails" in out.evidence
+    assert "60 images per seed: half-width 0.050 against an effect of 0.010; this image count cannot decide it " \
+           "(about 400 images per seed would" in out.evidence
+    t1["images_to_decide"] = [None, None]
+    assert "no image count would" in S.claim_t1(t1, SET).evidence
+    t1["difference_low"], t1["difference_high"] = [-0.02, 0.17], [-0.005, 0.23]
+    assert "so the image count decides" in S.claim_t1(t1, SET).evidence

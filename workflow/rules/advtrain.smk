@@ -7,6 +7,7 @@
 #   rule train_defence           -> D/classifier.pt, D/train_metrics.json, D/train_curve.csv; one job per
 #                                   (dataset, defence, seed) or per (dataset, seed) (advtrain.train_jobs)
 #   rule evaluate_defence        -> D/metrics.csv (tidy: phase, dataset, model, attack, eps, seed, metric, value),
+#                                   D/outcomes.csv.gz (per-image correctness, read by tabulate_claim_t2),
 #                                   one job per (dataset, seed) writing every defence's table
 #   rule tabulate_defence_matrix -> {R}/advtrain/{evaluations.csv, matrix.csv, matrix.md, curves.csv}
 #   rule tabulate_claim_t2       -> {R}/advtrain/claims/T2.{csv,md}, {R}/advtrain/headline.json
@@ -160,6 +161,11 @@ rule evaluate_defence:
             f"{R}/advtrain/dataset~{{dataset}}/defence~{f}/seed~{{seed}}/metrics.csv"
             for f in ADV["defences"]
         ],
+        # per defence: per-image correctness of every (attack, eps), read by tabulate_claim_t2's intervals
+        outcomes=[
+            f"{R}/advtrain/dataset~{{dataset}}/defence~{f}/seed~{{seed}}/outcomes.csv.gz"
+            for f in ADV["defences"]
+        ],
     log:
         log_path("advtrain", "evaluate_defence/{dataset}/seed~{seed}"),
     benchmark:
@@ -182,6 +188,7 @@ rule evaluate_defence:
             generator_learned=input.get("generator_learned"),
             oracle=input.get("oracle"),
             metrics=list(output.metrics),
+            outcomes=list(output.outcomes),
             oracle_attacks=ADV_ORACLE_ATTACKS if input.get("oracle") else None,
         ),
         flags=lambda w: cli_args(
@@ -250,6 +257,7 @@ rule tabulate_defence_matrix:
 rule tabulate_claim_t2:
     input:
         evaluations=f"{R}/advtrain/evaluations.csv",
+        outcomes=ADV_JOBS("outcomes.csv.gz"),
         curves=f"{R}/advtrain/curves.csv",
         # the learned editor's gate, where a dataset's primary editor is the learned one (its rows count only if it passes)
         gate=lambda w: (
@@ -272,6 +280,7 @@ rule tabulate_claim_t2:
     params:
         paths=lambda w, input, output: cli_args(
             evaluations=input.evaluations,
+            outcomes=list(input.outcomes),
             curves=input.curves,
             output=output.table,
             headline=output.headline,
@@ -282,6 +291,7 @@ rule tabulate_claim_t2:
             baselines=ADV["t2"]["baselines"],
             joint_attacks=ADV["t2"]["joint_attacks"],
             cost_baselines=ADV["t2"]["cost_baselines"],
+            primary=ADV["t2"]["primary"],
             coverage=config["report"]["coverage"],
             scale=config["scale"],
             editors={d: attack_editor(d) for d in PRE["datasets"]},
@@ -345,6 +355,7 @@ rule advtrain_all:
     input:
         ADV_JOBS("classifier.pt"),
         ADV_JOBS("metrics.csv"),
+        ADV_JOBS("outcomes.csv.gz"),
         f"{R}/advtrain/evaluations.csv",
         f"{R}/advtrain/matrix.csv",
         f"{R}/advtrain/matrix.md",

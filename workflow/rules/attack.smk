@@ -1,7 +1,8 @@
 # attack phase: every attack over the eps grid against the pretrained clean classifiers, semantic
 # checks, claim T1. Datasets and seeds: config["pretrain"]["datasets"] / ["seeds"] (written once there).
 # Outputs (A = {R}/attack):
-#   rule evaluate_attacks       -> A/dataset~{dataset}/seed~{seed}/{metrics.csv, attributes.csv, examples.npz}
+#   rule evaluate_attacks       -> A/dataset~{dataset}/seed~{seed}/{metrics.csv, outcomes.csv.gz, attributes.csv,
+#                                  examples.npz} (outcomes: per-image correctness, read by tabulate_claim_t1)
 #                                  one job per (dataset, seed): the whole attack list x eps grid
 #   rule collect_attack         -> A/metrics.csv (tidy: phase, dataset, model, attack, eps, seed, metric, value),
 #                                  A/attributes.csv, A/summary.{csv,md}, A/semantic_checks.{csv,md}
@@ -22,6 +23,8 @@ rule evaluate_attacks:
         unpack(_attack_inputs),
     output:
         metrics=f"{ATT_DIR}/metrics.csv",
+        # per-image correctness of every (attack, eps): the claims' intervals over seeds and images read it
+        outcomes=f"{ATT_DIR}/outcomes.csv.gz",
         attributes=f"{ATT_DIR}/attributes.csv",
         examples=f"{ATT_DIR}/examples.npz",
     log:
@@ -46,6 +49,7 @@ rule evaluate_attacks:
             generator_learned=input.get("generator_learned"),
             oracle=input.get("oracle"),
             metrics=output.metrics,
+            outcomes=output.outcomes,
             attributes=output.attributes,
             examples=output.examples,
         ),
@@ -112,6 +116,7 @@ rule collect_attack:
 rule tabulate_claim_t1:
     input:
         metrics=f"{R}/attack/metrics.csv",
+        outcomes=_attack_jobs("outcomes.csv.gz"),
     output:
         table=f"{R}/attack/claims/T1.csv",
         table_md=f"{R}/attack/claims/T1.md",
@@ -129,6 +134,7 @@ rule tabulate_claim_t1:
     params:
         paths=lambda w, input, output: cli_args(
             metrics=input.metrics,
+            outcomes=list(input.outcomes),
             output=output.table,
             headline=output.headline,
             gate=output.gate,
@@ -136,10 +142,10 @@ rule tabulate_claim_t1:
         flags=lambda w: cli_args(
             baselines=ATT["t1"]["baselines"],
             composed_baselines=ATT["t1"]["composed_baselines"],
+            primary_eps=ATT["t1"]["primary_eps"],
             coverage=config["report"]["coverage"],
             headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
-            gate_max_recon_drop=ATT["gate"]["max_recon_drop"],
-            gate_max_edit_drop=ATT["gate"]["max_edit_drop"],
+            gate_relative_margin=ATT["gate"]["relative_margin"],
         ),
         code=code_of("tabulate_claim_t1"),
     shell:
@@ -251,6 +257,7 @@ rule plot_attack_examples:
 rule attack_all:
     input:
         _attack_jobs("metrics.csv"),
+        _attack_jobs("outcomes.csv.gz"),
         _attack_jobs("attributes.csv"),
         _attack_jobs("examples.npz"),
         f"{R}/attack/metrics.csv",

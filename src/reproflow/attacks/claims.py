@@ -4,15 +4,18 @@ T1: at the same small eps, accuracy under SPA is lower than under existing attac
 benchmark. At each (dataset, model, eps) we compare SPA with the *best* baseline (the listed
 existing attack with the lowest mean accuracy over seeds; joint-PGD is a white-box upper bound,
 not a baseline). Per seed ``d_s = acc_SPA(s) - acc_best(s)`` (paired: same classifier, same test
-samples). The verdict is the project's one rule (:mod:`reproflow.report.verdicts`): the Student-t interval
-of mean(d) over seeds at the coverage ``report.coverage`` (e.g. 95 %, ``t_{n-1}`` quantile, not +- 2 SE):
+samples). The verdict is the project's one rule (:mod:`reproflow.report.verdicts`) on the paired two-way interval
+over seeds and test images (:func:`reproflow.report.verdicts.two_way_interval`, from the evaluation jobs' per-image
+outcomes) at the coverage ``report.coverage`` (e.g. 95 %):
 
 - holds: the interval lies below 0 (SPA lower),
 - fails: it lies above 0 (SPA higher),
 - inconclusive otherwise, with fewer than 2 seeds, or with zero spread between seeds; such a row says
   how many seeds would decide it at the observed mean and spread (``seeds_to_decide``).
 
-The overall verdict: holds if every row holds, fails if any row fails, else inconclusive.
+The overall verdict of each reading: the primary row of each dataset (params attack.t1.primary_eps, declared before
+the run) decides (holds if every dataset's primary row holds, fails if any fails); the other rows are secondary, their
+p-values Holm-adjusted within the reading (``p_adjusted``, ``adjusted_verdict``) and reported, not deciding.
 
 Two readings (issue 21; column ``reading``): ``single`` compares SPA with the best of the existing attacks each in
 its own threat model (``attack.t1.baselines``, the paper's wording). SPA's threat model (rotation and l_inf noise)
@@ -39,49 +42,99 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reproflow.attacks.labels import GATE_LABEL, LEARNED_SUFFIX, REFERENCE_LABEL, SEMANTIC_ATTACKS
-from reproflow.report.verdicts import Interval, Verdict, directional_verdict, t_interval, units_to_decide
+from reproflow.attacks.labels import LEARNED_SUFFIX, REFERENCE_LABEL, SEMANTIC_ATTACKS
+from reproflow.attacks.outcomes import Outcomes
+from reproflow.report.verdicts import (
+    Interval,
+    Verdict,
+    adjusted_verdict,
+    directional_verdict,
+    holm,
+    t_interval,
+    two_way_row,
+    units_to_decide,
+)
 
 READINGS = ("single", "composed")
 T1_COLUMNS = [
     "dataset", "model", "editor", "reading", "eps", "clean_accuracy", "spa_accuracy", "spa_std", "best_baseline",
-    "baseline_accuracy", "baseline_std", "difference", "difference_low", "difference_high", "coverage", "n_seeds",
-    "seeds_to_decide",
+    "baseline_accuracy", "baseline_std", "difference", "difference_low", "difference_high", "coverage", "method",
+    "n_seeds", "n_images", "seed_se", "image_se", "seeds_to_decide", "images_to_decide", "role", "p_value",
+    "p_adjusted", "adjusted_verdict",
     "joint_pgd_accuracy", "joint_apgd_accuracy", "recon_pgd_accuracy", "grid_pgd_accuracy", "reference_accuracy",
     "reference_gap", "verdict", "gate", "counts",
 ]
+GATE_VIEWS = ("recon", "edit", "attack")
 GATE_COLUMNS = [
-    "dataset", "model", "n_seeds", "clean", "recon", "edit", "reference_edit", "recon_drop", "edit_drop",
-    "max_recon_drop", "max_edit_drop", "passed",
+    "dataset", "model", "n_seeds", "n_images", "clean", "judge_error", "relative_margin", "delta", "coverage",
+    "recon", "edit", "reference_edit", "attack_eps",
+    *[f"{v}_{c}" for v in GATE_VIEWS for c in ("drop", "low", "high", "verdict")], "verdict", "passed",
 ]
 
 
-def editor_gates(metrics: pd.DataFrame, max_recon_drop: float, max_edit_drop: float) -> pd.DataFrame:
-    """The learned editor's gate per (dataset, model) from the judge-accuracy rows (attack
-    ``learned_editor``) of the tidy table: means over seeds, drops and verdict (:data:`GATE_COLUMNS`)."""
-    from reproflow.attacks.gate import editor_gate
+def editor_gates(outcomes: Outcomes, relative_margin: float, coverage: float, attack_eps: dict[str, float]
+                 ) -> pd.DataFrame:
+    """The learned editor's gate per (dataset, model) (:mod:`reproflow.attacks.gate`; columns :data:`GATE_COLUMNS`)
+    from the per-image outcomes: three paired drops of the judge's correctness, each a non-inferiority test
+    (:func:`reproflow.attacks.gate.noninferiority`) at margin ``delta = relative_margin * (1 - judge clean
+    accuracy)``: ``recon`` (clean minus reconstruction), ``edit`` (the exact rotation to random targets minus the
+    learned edit to the same targets; clean without an exact editor) and ``attack`` (the judge on exact SPA's
+    x_sem minus on learned SPA's, at ``attack_eps`` of the dataset; ``not run`` where the learned SPA did not run).
+    ``verdict`` combines the views (:func:`reproflow.attacks.gate.combine_gate`); ``passed`` = verdict pass."""
+    from reproflow.attacks.gate import combine_gate, noninferiority
+    from reproflow.attacks.outcomes import gate_view_label, judge_label
 
-    part = metrics[metrics.attack == GATE_LABEL]
+    if not relative_margin >= 0:
+        raise ValueError(f"the gate's relative margin must be >= 0, got {relative_margin}")
+    pairs = sorted({(d, m) for d, m, a, _ in outcomes.keys() if a == gate_view_label("clean")})
     rows = []
-    for (dataset, model), p in part.groupby(["dataset", "model"], sort=True):
-        m = p.groupby("metric")["value"].mean()
-        ref = m.get("gate_reference_edit_accuracy")
-        g = editor_gate(float(m["gate_clean_accuracy"]), float(m["gate_recon_accuracy"]),
-                        float(m["gate_edit_accuracy"]), None if ref is None or pd.isna(ref) else float(ref),
-                        max_recon_drop, max_edit_drop)
-        rows.append({"dataset": dataset, "model": model, "n_seeds": int(p.seed.nunique()), "clean": g.clean,
-                     "recon": g.recon, "edit": g.edit, "reference_edit": g.reference_edit, "recon_drop": g.recon_drop,
-                     "edit_drop": g.edit_drop, "max_recon_drop": g.max_recon_drop, "max_edit_drop": g.max_edit_drop,
-                     "passed": g.passed})
+    for dataset, model in pairs:
+        def view(v: str, dataset: str = dataset, model: str = model) -> pd.DataFrame:
+            return outcomes.array(dataset, model, gate_view_label(v), 0.0)
+
+        clean = view("clean")
+        has_ref = (dataset, model, gate_view_label("reference_edit"), 0.0) in outcomes
+        ref = view("reference_edit") if has_ref else clean
+        judge_error = 1.0 - float(clean.to_numpy().mean())
+        delta = relative_margin * judge_error
+        row: dict[str, Any] = {
+            "dataset": dataset, "model": model, "n_seeds": int(clean.shape[0]), "n_images": int(clean.shape[1]),
+            "clean": 1 - judge_error, "judge_error": judge_error, "relative_margin": relative_margin, "delta": delta,
+            "coverage": coverage, "recon": float(view("recon").to_numpy().mean()),
+            "edit": float(view("edit").to_numpy().mean()), "reference_edit": float(ref.to_numpy().mean()),
+            "attack_eps": attack_eps.get(dataset, float("nan")),
+        }
+        drops = {"recon": outcomes.paired(dataset, (model, gate_view_label("clean"), 0.0),
+                                          (model, gate_view_label("recon"), 0.0)),
+                 "edit": outcomes.paired(dataset, (model, gate_view_label("reference_edit" if has_ref else "clean"), 0.0),
+                                         (model, gate_view_label("edit"), 0.0))}
+        eps = attack_eps.get(dataset)
+        spa, spa_l = judge_label("spa"), judge_label("spa" + LEARNED_SUFFIX)
+        if eps is not None and (dataset, model, spa, eps) in outcomes and (dataset, model, spa_l, eps) in outcomes:
+            drops["attack"] = outcomes.paired(dataset, (model, spa, eps), (model, spa_l, eps))
+        verdicts = []
+        for v in GATE_VIEWS:
+            if v not in drops:
+                row.update({f"{v}_drop": float("nan"), f"{v}_low": float("nan"), f"{v}_high": float("nan"),
+                            f"{v}_verdict": "not run"})
+                continue
+            iv, verdict_v = noninferiority(drops[v], delta, coverage)
+            row.update({f"{v}_drop": iv.estimate, f"{v}_low": iv.low, f"{v}_high": iv.high, f"{v}_verdict": verdict_v})
+            verdicts.append(verdict_v)
+        row["verdict"] = combine_gate(verdicts)
+        row["passed"] = row["verdict"] == "pass"
+        rows.append(row)
     return pd.DataFrame(rows, columns=GATE_COLUMNS)
 
 
-def gate_counts(editor: str, passed: bool | None) -> tuple[str, bool]:
+def gate_counts(editor: str, passed: bool | str | None) -> tuple[str, bool]:
     """(``gate`` column, ``counts``) of a claim row judged through ``editor``: anything but ``learned`` counts
-    (gate ``n/a``); a ``learned`` row counts only when its editor passed the gate (``pass`` / ``fail``; ``n/a``
-    and not counted where no gate was computed)."""
+    (gate ``n/a``); a ``learned`` row counts only when its editor passed the gate (``pass`` / ``fail``, or the gate's
+    verdict when ``passed`` is one of pass / fail / undecided; ``n/a`` and not counted where no gate was computed)."""
     if editor != "learned":
         return "n/a", True
+    if isinstance(passed, str):
+        return passed, passed == "pass"
     return ("n/a" if passed is None else ("pass" if passed else "fail")), bool(passed)
 
 
@@ -90,6 +143,13 @@ def gate_passed(gates: pd.DataFrame | None) -> dict[tuple[str, str], bool]:
     if gates is None:
         return {}
     return {(r.dataset, r.model): bool(r.passed) for r in gates.itertuples(index=False)}
+
+
+def gate_verdicts(gates: pd.DataFrame | None) -> dict[tuple[str, str], str]:
+    """``(dataset, model) -> pass / fail / undecided`` from the gate table (:func:`editor_gates`)."""
+    if gates is None or "verdict" not in gates.columns:
+        return {k: "pass" if v else "fail" for k, v in gate_passed(gates).items()}
+    return {(r.dataset, r.model): str(r.verdict) for r in gates.itertuples(index=False)}
 
 
 def _primary_editor(metrics: pd.DataFrame, dataset: str, model: str) -> str:
@@ -121,14 +181,22 @@ def overall_verdict(verdicts: list[str]) -> str:
 
 def claim_t1(
     metrics: pd.DataFrame, baselines: tuple[str, ...], coverage: float, gates: pd.DataFrame | None = None,
-    composed: tuple[str, ...] = (),
+    composed: tuple[str, ...] = (), outcomes: Outcomes | None = None, primary_eps: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """The T1 table (columns :data:`T1_COLUMNS`), one row per (dataset, model, editor, reading, eps) where SPA ran
     with that editor: reading ``single`` against ``baselines``, ``composed`` against ``composed`` (where any of
     them ran). ``gates`` (:func:`editor_gates`) decides whether learned-editor rows count; without it they never
-    do."""
+    do.
+
+    ``outcomes`` (the per-image table of the evaluation jobs): every interval is the paired two-way interval over
+    seeds and test images (:func:`reproflow.report.verdicts.two_way_interval`, the same images for both arms);
+    without it (tables written before issue 21), the t-interval over seeds on the fixed image draw.
+    ``primary_eps`` (dataset -> eps, params attack.t1.primary_eps): the row of each reading at that eps through the
+    dataset's primary editor is the ``primary`` comparison that decides the reading; every other row is ``secondary``,
+    its p-value Holm-adjusted over the counted secondary rows of its reading (``p_adjusted``, ``adjusted_verdict``).
+    Without ``primary_eps`` every row is primary (the former "every row" rule)."""
     acc = metrics[metrics.metric == "accuracy"]
-    gate_of = gate_passed(gates)
+    gate_of = gate_verdicts(gates)
     rows: list[dict[str, Any]] = []
     for (dataset, model, eps), part in acc.groupby(["dataset", "model", "eps"], sort=True):
         wide = part.pivot_table(index="seed", columns="attack", values="value")
@@ -148,8 +216,17 @@ def claim_t1(
                         continue
                     raise ValueError(f"{dataset}/{model} eps={eps}: none of the T1 baselines {labels} was evaluated")
                 best = min(present, key=lambda b: float(wide[b].mean()))
-                paired = wide[[spa, best]].dropna()
-                iv, v, need = verdict((paired[spa] - paired[best]).to_numpy(), coverage)
+                if outcomes is not None:
+                    st = two_way_row(outcomes.paired(dataset, (model, spa, eps), (model, best, eps)), coverage, "less")
+                else:
+                    paired = wide[[spa, best]].dropna()
+                    iv0, v0, need0 = verdict((paired[spa] - paired[best]).to_numpy(), coverage)
+                    st = {"estimate": iv0.estimate, "low": iv0.low, "high": iv0.high, "method": iv0.method,
+                          "n_seeds": len(paired), "n_images": float("nan"), "seed_se": float("nan"),
+                          "image_se": float("nan"), "p_value": float("nan"), "verdict": Verdict(v0),
+                          "seeds_to_decide": need0, "images_to_decide": None}
+                is_primary = primary_eps is None or (
+                    suffix == "" and dataset in primary_eps and math.isclose(float(eps), float(primary_eps[dataset])))
                 clean = metrics[(metrics.metric == "clean_accuracy") & (metrics.dataset == dataset)
                                 & (metrics.model == model) & (metrics.attack == spa) & (metrics.eps == eps)]["value"]
                 gate, counts = gate_counts(editor, gate_of.get((dataset, model)))
@@ -164,16 +241,46 @@ def claim_t1(
                     "best_baseline": best,
                     "baseline_accuracy": float(wide[best].mean()),
                     "baseline_std": float(wide[best].std(ddof=1)) if len(wide) > 1 else float("nan"),
-                    "difference": iv.estimate, "difference_low": iv.low, "difference_high": iv.high,
-                    "coverage": coverage, "n_seeds": len(paired), "seeds_to_decide": need,
+                    "difference": st["estimate"], "difference_low": st["low"], "difference_high": st["high"],
+                    "coverage": coverage, "method": st["method"], "n_seeds": st["n_seeds"],
+                    "n_images": st["n_images"], "seed_se": st["seed_se"], "image_se": st["image_se"],
+                    "seeds_to_decide": st["seeds_to_decide"], "images_to_decide": st["images_to_decide"],
+                    "role": "primary" if is_primary else "secondary", "p_value": st["p_value"],
+                    "p_adjusted": float("nan"), "adjusted_verdict": "",
                     "joint_pgd_accuracy": float(wide[jp].mean()) if jp in wide else float("nan"),
                     "joint_apgd_accuracy": float(wide[ja].mean()) if ja in wide else float("nan"),
                     "recon_pgd_accuracy": float(wide[rp].mean()) if rp in wide else float("nan"),
                     "grid_pgd_accuracy": float(wide[gp].mean()) if gp in wide else float("nan"),
                     "reference_accuracy": ref_acc, "reference_gap": float(wide[spa].mean()) - ref_acc,
-                    "verdict": v, "gate": gate, "counts": counts,
+                    "verdict": st["verdict"].value, "gate": gate, "counts": counts,
                 })
-    return pd.DataFrame(rows, columns=T1_COLUMNS)
+    return adjust_secondary(pd.DataFrame(rows, columns=T1_COLUMNS), ["reading"], "difference", "less", coverage)
+
+
+def adjust_secondary(table: pd.DataFrame, family: list[str], estimate: str, direction: str, coverage: float
+                     ) -> pd.DataFrame:
+    """Fill ``p_adjusted`` and ``adjusted_verdict`` of a claim table with ``role`` and ``p_value`` columns: a primary
+    row keeps its own verdict (and p-value); the secondary rows that count are Holm-adjusted together within each
+    ``family`` group (:func:`reproflow.report.verdicts.holm`) and decided at alpha = 1 - coverage
+    (:func:`reproflow.report.verdicts.adjusted_verdict`); rows that do not count read ``not counted``."""
+    out = table.copy()
+    if out.empty:
+        return out
+    out["p_adjusted"] = out["p_adjusted"].astype(float)
+    out["adjusted_verdict"] = out["adjusted_verdict"].astype(object)
+    prim = out["role"] == "primary"
+    out.loc[prim, "p_adjusted"] = out.loc[prim, "p_value"]
+    out.loc[prim, "adjusted_verdict"] = out.loc[prim, "verdict"]
+    counts = out["counts"].astype(bool) if "counts" in out else pd.Series(True, index=out.index)
+    out.loc[~prim & ~counts, "adjusted_verdict"] = "not counted"
+    sec = out[~prim & counts]
+    groups = sec.groupby(family, sort=False) if family else [(None, sec)]
+    for _, g in groups:
+        adj = holm(g["p_value"].astype(float).tolist())
+        out.loc[g.index, "p_adjusted"] = adj
+        out.loc[g.index, "adjusted_verdict"] = [
+            adjusted_verdict(float(e), p, 1 - coverage, direction).value for e, p in zip(g[estimate], adj)]
+    return out
 
 
 def headline(t1: pd.DataFrame, headline_eps: dict[str, float], baselines: tuple[str, ...], coverage: float
@@ -189,17 +296,21 @@ def headline(t1: pd.DataFrame, headline_eps: dict[str, float], baselines: tuple[
                     {k2: _plain(v) for k2, v in r.to_dict().items()} for _, r in sel.iloc[1:].iterrows()]
     # rows through a learned editor that failed (or lacks) its semantic gate do not count
     counted = t1[t1["counts"].astype(bool)]
-    by_reading = {r: counted[counted["reading"] == r]["verdict"].tolist() for r in READINGS}
+    primary = counted[counted["role"] == "primary"] if "role" in counted else counted
+    by_reading = {r: primary[primary["reading"] == r]["verdict"].tolist() for r in READINGS}
     verdicts = by_reading["single"]
     composed = by_reading["composed"]
+    secondary = {r: [_secondary(x) for x in counted[(counted["reading"] == r) & (counted["role"] == "secondary")]
+                     .to_dict("records")] if "role" in counted else [] for r in READINGS}
     return {
         "claim": "T1",
         "statement": "at the same small eps, accuracy under SPA is lower than under existing attacks, on every benchmark",
-        "rule": f"per (dataset, eps): SPA minus the best of {list(baselines)} (paired over seeds); "
-                f"holds if its {100 * coverage:g} % t-interval over seeds lies below 0, fails if above, else "
-                "inconclusive (and with < 2 seeds or zero spread); "
-                "judged with the exact editor where one exists; learned-editor rows count only when the editor "
-                "passes its semantic gate",
+        "rule": f"per (dataset, eps): SPA minus the best of {list(baselines)}, paired over seeds and test images; "
+                f"holds if its {100 * coverage:g} % two-way interval (seeds x images bootstrap SE, t quantile) lies "
+                "below 0, fails if above, else inconclusive (and with < 2 seeds or zero spread); the primary row "
+                "(each dataset's primary editor at attack.t1.primary_eps) decides, the other rows are secondary and "
+                "Holm-corrected; judged with the exact editor where one exists; learned-editor rows count only when "
+                "the editor passes its semantic gate",
         "verdict": overall_verdict(verdicts),
         "counts": {v: verdicts.count(v) for v in ("holds", "fails", "inconclusive")},
         "composed": {
@@ -207,9 +318,17 @@ def headline(t1: pd.DataFrame, headline_eps: dict[str, float], baselines: tuple[
                          "joint-PGD and joint-APGD with the grid start)",
             "verdict": overall_verdict(composed) if composed else "not run",
             "counts": {v: composed.count(v) for v in ("holds", "fails", "inconclusive")},
+            "secondary": secondary["composed"],
         },
+        "secondary": secondary["single"],
         "headline": per_dataset,
     }
+
+
+def _secondary(r: dict[str, Any]) -> dict[str, Any]:
+    keys = ("dataset", "editor", "eps", "best_baseline", "difference", "difference_low", "difference_high", "p_value",
+            "p_adjusted", "adjusted_verdict")
+    return {k: _plain(r.get(k)) for k in keys}
 
 
 def _plain(v: Any) -> Any:

@@ -124,12 +124,17 @@ def resolve_editors(
 @dataclass
 class SuiteOutput:
     """Tidy metric rows, per-sample chosen attributes, SPA results kept for the image grid, and per-sample
-    correctness ``{(attack label, eps): bool [N]}`` of every attack and of the reference ensemble."""
+    correctness ``{(attack label, eps): bool [N]}`` of every attack and of the reference ensemble, and ``clean``
+    bool ``[N]``, the unattacked correctness (the per-image outcomes behind every claim interval, issue 21)."""
 
     rows: list[dict[str, Any]]
     attributes: list[dict[str, Any]]
     spa: dict[float, EvalOutput]
     correct: dict[tuple[str, float], np.ndarray] = field(default_factory=dict)
+    clean: np.ndarray | None = None
+    # the judge's correctness on each semantic attack's x_sem (bool [N]; only where a judge ran): the learned editor's
+    # gate on the edits the attacks chose
+    judge: dict[tuple[str, float], np.ndarray] = field(default_factory=dict)
 
 
 def evaluate_suite(
@@ -216,7 +221,10 @@ def evaluate_suite(
             if label == AttackName.SPA.value:
                 out.spa[eps] = res
             out.correct[(label, eps)] = (res.pred_adv == split.labels).numpy()
+            if res.judge_sem is not None:
+                out.judge[(label, eps)] = (res.judge_sem == split.labels).numpy()
             clean_correct = (res.pred_clean == split.labels).numpy()
+            out.clean = clean_correct
         for suffix in ("", LEARNED_SUFFIX):
             members = [m + suffix for m in settings.reference if (m + suffix, eps) in out.correct]
             if len(members) < 2:

@@ -1,7 +1,8 @@
 """Rule evaluate_attacks: every attack over the eps grid against one pretrained classifier.
 
 One job per (dataset, seed), on the evaluation path every classifier shares (``reproflow.attacks.job``).
-Writes the tidy metric table with the semantic judge's and the learned editor's gate rows, the per-sample
+Writes the tidy metric table with the semantic judge's and the learned editor's gate rows, the per-image
+correctness of every (attack, eps) (outcomes.csv.gz, the claims' two-way intervals read it), the per-sample
 attribute values the semantic attacks chose, and the arrays of the image grid (at ``examples_eps``, the
 grid's smallest: the least visible noise).
 
@@ -19,7 +20,8 @@ import pandas as pd
 import torch
 
 from reproflow.attacks import job
-from reproflow.attacks.gate import judge_editor_accuracies
+from reproflow.attacks.gate import judge_editor_outcomes
+from reproflow.attacks.outcomes import outcome_table, write_outcomes
 from reproflow.attacks.suite import make_examples
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.device import describe_device
@@ -34,6 +36,7 @@ class Config(job.Evaluation):
 
     classifier: Path
     metrics: Path
+    outcomes: Path  # per-image correctness of every (attack, eps) and unattacked (reproflow.attacks.outcomes)
     judge: Path
     attributes: Path
     examples: Path
@@ -76,10 +79,13 @@ def run(cfg: Config) -> None:
     ]
     # the learned editor's semantic gate: the judge on the originals, reconstructions and random edits
     # (and on the exact rotation to the same targets where it exists); attack label "learned_editor"
-    gate = judge_editor_accuracies(judge, m.manipulator, split.images, split.labels, split.attributes, seed=cfg.seed,
-                                   batch_size=cfg.batch_size, device=device, reference=m.oracle)
-    rows += [job.job_row(labels, cfg.seed, k, v, attack="learned_editor") for k, v in gate.items()]
+    gate = judge_editor_outcomes(judge, m.manipulator, split.images, split.labels, split.attributes, seed=cfg.seed,
+                                 batch_size=cfg.batch_size, device=device, reference=m.oracle)
+    rows += [job.job_row(labels, cfg.seed, k, float(v.mean()) if v.size else 0.0, attack="learned_editor")
+             for k, v in gate.items()]
     job.write_metrics(cfg.metrics, out.rows + rows)
+    views = {k.removeprefix("gate_").removesuffix("_accuracy"): v for k, v in gate.items()}
+    write_outcomes(cfg.outcomes, outcome_table(out.correct, out.clean, labels, cfg.seed, judge=out.judge, gate=views))
     attrs = pd.DataFrame(out.attributes, columns=["phase", "dataset", "model", "attack", "eps", "seed", "sample", "attr", "own"])
     write_table(cfg.attributes, attrs)
     eps = cfg.examples_eps

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reproflow.attacks import job
+from reproflow.attacks.outcomes import outcome_table, write_outcomes
 from reproflow.cli._base import check_paired, exit_with, main_entry
 from reproflow.device import describe_device
 from reproflow.runinfo import write_sidecar
@@ -29,13 +30,15 @@ class Config(job.Evaluation):
 
     classifiers: tuple[Path, ...]
     metrics: tuple[Path, ...]
+    outcomes: tuple[Path, ...]  # per defence: per-image correctness of every (attack, eps) (reproflow.attacks.outcomes)
     defences: tuple[str, ...]
     train: Path
     refit: AdvtrainRefit
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_paired(defences=self.defences, classifiers=self.classifiers, metrics=self.metrics)
+        check_paired(defences=self.defences, classifiers=self.classifiers, metrics=self.metrics,
+                     outcomes=self.outcomes)
 
 
 def run(cfg: Config) -> None:
@@ -48,7 +51,8 @@ def run(cfg: Config) -> None:
 
     train = load_split(cfg.train) if cfg.refit.batches > 0 else None
     m: job.Loaded | None = None
-    for defence, classifier, metrics in zip(cfg.defences, cfg.classifiers, cfg.metrics, strict=True):
+    for defence, classifier, metrics, outcomes in zip(cfg.defences, cfg.classifiers, cfg.metrics, cfg.outcomes,
+                                                      strict=True):
         started = time.time()
         m = job.load(cfg, classifier) if m is None else job.retarget(cfg, m, classifier)
         labels = {"phase": "advtrain", "dataset": cfg.dataset, "model": defence}
@@ -70,6 +74,7 @@ def run(cfg: Config) -> None:
         extra = [job.job_row(labels, cfg.seed, "n_samples", float(len(m.split)))]
         extra += [job.job_row(labels, cfg.seed, k, v) for k, v in refit.items()]
         job.write_metrics(metrics, out.rows + extra)
+        write_outcomes(outcomes, outcome_table(out.correct, out.clean, labels, cfg.seed))
         write_sidecar(metrics, cfg, cfg.seed, describe_device(m.device), started)
 
 

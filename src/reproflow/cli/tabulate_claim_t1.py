@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from reproflow.attacks.claims import _plain, claim_t1, editor_gates, headline
+from reproflow.attacks.outcomes import Outcomes, read_outcomes
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.errors import UserError
 from reproflow.io import write_json, write_table
@@ -31,13 +32,16 @@ class Config:
     headline: Path
     baselines: tuple[str, ...]  # reading "single": existing attacks, each in its own threat model
     composed_baselines: tuple[str, ...]  # reading "composed": existing attacks composed in SPA's threat model
-    coverage: float  # report.coverage: of the t-interval over seeds every verdict reads
+    coverage: float  # report.coverage: of the two-way interval (seeds x images) every verdict reads
     headline_eps: dict[str, float]  # dataset -> the headline eps (the grid's median)
-    # the learned editor's semantic gate (reproflow.attacks.gate): its table, and the largest judge-accuracy drops
-    # (reconstruction; random edits vs the exact rotation to the same targets) it allows
+    # the evaluation jobs' per-image outcomes (outcomes.csv.gz): every interval is over seeds and test images
+    outcomes: tuple[Path, ...] = ()
+    # attack.t1.primary_eps: which eps of each dataset's grid holds the primary comparison (headline | min | max)
+    primary_eps: str = "headline"
+    # the learned editor's semantic gate (reproflow.attacks.gate): its table, and its non-inferiority margin as a
+    # share of the judge's error (attack.gate.relative_margin)
     gate: Path | None = None
-    gate_max_recon_drop: float = 0.0
-    gate_max_edit_drop: float = 0.0
+    gate_relative_margin: float = 0.0
 
 
 def run(cfg: Config) -> None:
@@ -45,22 +49,45 @@ def run(cfg: Config) -> None:
     if not cfg.metrics.exists():
         raise UserError(f"{cfg.metrics}: file not found; run collect_attack first")
     metrics = pd.read_csv(cfg.metrics)
-    gates = editor_gates(metrics, cfg.gate_max_recon_drop, cfg.gate_max_edit_drop)
+    if not cfg.outcomes:
+        raise UserError("--outcomes (the evaluation jobs' outcomes.csv.gz) is required: every T1 interval is over "
+                        "seeds and test images")
+    outcomes = Outcomes(read_outcomes(cfg.outcomes))
+    primary = primary_eps(metrics, cfg.headline_eps, cfg.primary_eps)
+    gates = editor_gates(outcomes, cfg.gate_relative_margin, cfg.coverage, primary)
     if cfg.gate is not None:
         write_table(cfg.gate, gates, markdown=True)
     for g in gates.itertuples(index=False):
-        log.info("learned editor gate %s/%s: %s (reconstruction drop %+.3f, edit drop %+.3f)", g.dataset, g.model,
-                 "pass" if g.passed else "fail", g.recon_drop, g.edit_drop)
-    t1 = claim_t1(metrics, cfg.baselines, cfg.coverage, gates, composed=cfg.composed_baselines)
+        log.info("learned editor gate %s/%s: %s at margin %.3f (drops: reconstruction %+.3f [%+.3f, %+.3f] %s, "
+                 "random edits %+.3f [%+.3f, %+.3f] %s, attack-chosen edits %+.3f %s)", g.dataset, g.model, g.verdict,
+                 g.delta, g.recon_drop, g.recon_low, g.recon_high, g.recon_verdict, g.edit_drop, g.edit_low,
+                 g.edit_high, g.edit_verdict, g.attack_drop, g.attack_verdict)
+    t1 = claim_t1(metrics, cfg.baselines, cfg.coverage, gates, composed=cfg.composed_baselines, outcomes=outcomes,
+                  primary_eps=primary)
     if t1.empty:
         raise UserError(f"{cfg.metrics}: no SPA results; add spa to attack.attacks")
     write_table(cfg.output, t1, markdown=True)
+    for r in t1[t1["role"] == "primary"].itertuples(index=False):
+        log.info("T1 primary %s/%s %s eps %g: %+.3f [%+.3f, %+.3f] (%s): %s", r.dataset, r.editor, r.reading, r.eps,
+                 r.difference, r.difference_low, r.difference_high, r.method, r.verdict)
     summary = headline(t1, cfg.headline_eps, cfg.baselines, cfg.coverage)
     summary["editor_gate"] = [{k: _plain(v) for k, v in r.items()} for r in gates.to_dict("records")]
     write_json(cfg.headline, summary)
     log.info("claim T1: %s %s; composed reading: %s %s", summary["verdict"], summary["counts"],
              summary["composed"]["verdict"], summary["composed"]["counts"])
     write_sidecar(cfg.output, cfg, None, "cpu", started)
+
+
+def primary_eps(metrics: pd.DataFrame, headline_eps: dict[str, float], which: str) -> dict[str, float]:
+    """dataset -> the eps of its primary T1 row: ``headline`` (the grid's median, as the summary quotes), or the
+    smallest / largest eps SPA was evaluated at (``min`` / ``max``)."""
+    if which == "headline":
+        return dict(headline_eps)
+    if which not in ("min", "max"):
+        raise UserError(f"--primary-eps must be headline, min or max, got {which!r} (params.yaml attack.t1.primary_eps)")
+    acc = metrics[(metrics.metric == "accuracy") & (metrics.attack == "spa")]
+    pick = min if which == "min" else max
+    return {str(d): float(pick(g["eps"])) for d, g in acc.groupby("dataset")}
 
 
 main = main_entry(Config, run)

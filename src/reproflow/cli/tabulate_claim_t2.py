@@ -17,12 +17,13 @@ from typing import Any
 import pandas as pd
 
 from reproflow.attacks.claims import gate_passed
+from reproflow.attacks.outcomes import Outcomes, read_outcomes
 from reproflow.cli._base import exit_with, main_entry
-from reproflow.defences.matrix import apply_plateau, claim_t2, headline, summarise, training_plateau
+from reproflow.defences.matrix import adjust_t2, apply_plateau, claim_t2, headline, summarise, training_plateau
 from reproflow.errors import UserError
 from reproflow.io import dataframe_to_markdown, write_json, write_table, write_text
 from reproflow.runinfo import write_sidecar
-from reproflow.settings.sections import AdvtrainPlateau
+from reproflow.settings.sections import AdvtrainPlateau, AdvtrainT2Primary
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class Config:
     baselines: tuple[str, ...]
     joint_attacks: tuple[str, ...]
     cost_baselines: tuple[str, ...]
-    coverage: float  # report.coverage: of the t-interval over seeds every verdict reads
+    coverage: float  # report.coverage: of the two-way interval (seeds x images) every verdict reads
     scale: str
     # dataset -> the primary editor of its semantic attacks and defences (oracle | learned; derived from attack.editor)
     editors: dict[str, str]
@@ -53,6 +54,10 @@ class Config:
     # without them every claim row counts as before
     curves: Path | None = None
     plateau: AdvtrainPlateau | None = None
+    # the evaluation jobs' per-image outcomes (outcomes.csv.gz): every interval is over seeds and test images
+    outcomes: tuple[Path, ...] = ()
+    # advtrain.t2.primary: the (joint attack, baseline) claim row that decides T2; the others are Holm-corrected
+    primary: AdvtrainT2Primary | None = None
 
 
 def run(cfg: Config) -> None:
@@ -71,8 +76,13 @@ def run(cfg: Config) -> None:
     elif "learned" in editors.values():
         raise UserError("a dataset's primary editor is the learned one: --gate (the attack phase's editor_gate.csv) "
                         "decides whether its T2 rows count")
+    if not cfg.outcomes:
+        raise UserError("--outcomes (the evaluation jobs' outcomes.csv.gz) is required: every T2 interval is over "
+                        "seeds and test images")
+    primary = None if cfg.primary is None else (cfg.primary.attack, cfg.primary.baseline)
     t2 = claim_t2(ev, eps, baselines=cfg.baselines, joint_attacks=cfg.joint_attacks,
-                  cost_baselines=cfg.cost_baselines, coverage=cfg.coverage, editors=editors, gates=gates)
+                  cost_baselines=cfg.cost_baselines, coverage=cfg.coverage, editors=editors, gates=gates,
+                  outcomes=Outcomes(read_outcomes(cfg.outcomes)), primary=primary)
     t2.insert(0, "scale", cfg.scale)
     if cfg.training:
         t2["defence_schedule"] = [schedule(cfg.training.get(d), cfg.inner or {}) for d in t2["dataset"]]
@@ -84,7 +94,7 @@ def run(cfg: Config) -> None:
             raise UserError(f"{cfg.curves}: file not found; run tabulate_defence_matrix first")
         tol, last = cfg.plateau.tolerance, cfg.plateau.epochs
         plateau = training_plateau(pd.read_csv(cfg.curves), last, tol)
-        t2 = apply_plateau(t2, plateau)
+        t2 = adjust_t2(apply_plateau(t2, plateau), cfg.coverage)
     write_table(cfg.output, t2)
     summary = headline(t2, summarise(ev), eps, cfg.coverage, cfg.scale)
     if plateau is not None:
@@ -99,11 +109,14 @@ def run(cfg: Config) -> None:
                 f"robust accuracy of {', '.join(short)} moved by >= {tol:g} over the last {last} epochs" if short
                 else "no defence curve carries the plateau probe")
     show = t2.copy()
-    for c in ("defence_mean", "defence_std", "baseline_mean", "baseline_std", "diff_mean", "diff_std", "diff_low", "diff_high"):
+    for c in ("defence_mean", "defence_std", "baseline_mean", "baseline_std", "diff_mean", "diff_std", "diff_low", "diff_high",
+              "seed_se", "image_se"):
         show[c] = (100 * show[c]).round(1)
     text = (
         f"# Claim T2 ({cfg.scale} scale): {summary['verdict']}\n\n{summary['statement']}.\n\n"
-        f"Accuracies and differences in percentage points (SPA-AT minus baseline, mean and std over seeds). "
+        f"Accuracies and differences in percentage points (SPA-AT minus baseline, mean and std over seeds; "
+        f"diff_low / diff_high: the {100 * cfg.coverage:g} % two-way interval over seeds and test images, column "
+        f"method). The primary row (role primary) decides; secondary rows carry Holm-adjusted verdicts. "
         f"Rule: {summary['rule']}. Cost rows: clean accuracy (attack none) and pixel-PGD accuracy of SPA-AT "
         f"against the baseline; gain / cost / inconclusive by the same rule. Rows through a learned primary editor "
         f"(column editor) count only when it passes its semantic gate (column gate; not counted: "

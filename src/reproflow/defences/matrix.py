@@ -6,8 +6,10 @@ Input: the tidy evaluation rows of every (dataset, defence, seed) job, columns
 - :func:`check_coverage`: every (dataset, defence, attack, eps, seed) appears exactly once per metric.
 - :func:`summarise`: mean, standard deviation (ddof 1) and standard error over seeds per cell.
 - :func:`claim_t2`: SPA-AT against each baseline defence under the joint attacks (SPA, joint-PGD) and
-  SPA-AT's cost in clean and pixel-PGD accuracy, as seed-paired differences (seed s of every defence
-  starts from the pretrained models of seed s), with the verdict rule of :func:`verdict`. Where a dataset's
+  SPA-AT's cost in clean and pixel-PGD accuracy, as differences paired by seed (seed s of every defence
+  starts from the pretrained models of seed s) and by test image, each with the two-way interval over seeds and images
+  (:func:`reproflow.report.verdicts.two_way_interval`); the primary row (params advtrain.t2.primary) decides, the
+  other claim rows are Holm-corrected. Where a dataset's
   primary editor is the learned one (CelebA, or ``attack.editor: learned``), the joint attacks and the
   attribute-editing defences run through it, so its claim rows count only when the editor passes the attack
   phase's semantic gate (:func:`reproflow.attacks.claims.gate_counts`, the rule T1 applies); every row says
@@ -22,9 +24,17 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from reproflow.attacks.claims import gate_counts
+from reproflow.attacks.claims import adjust_secondary, gate_counts
+from reproflow.attacks.outcomes import CLEAN_LABEL, Outcomes
 from reproflow.errors import UserError
-from reproflow.report.verdicts import Verdict, directional_verdict, t_interval, units_to_decide
+from reproflow.report.verdicts import (
+    Interval,
+    Verdict,
+    directional_verdict,
+    t_interval,
+    two_way_row,
+    units_to_decide,
+)
 
 KEYS = ["dataset", "model", "attack", "eps", "seed", "metric"]
 # Metrics the matrix reports: robust accuracy on the evaluated test samples and the attack success
@@ -88,21 +98,33 @@ def _paired(df: pd.DataFrame, dataset: str, attack: str, eps: float, metric: str
     return wide[[a, b]].dropna()
 
 
-def _row(df, dataset, eps, attack, metric, defence, baseline, kind, labels, coverage) -> dict:
+def _row(df, dataset, eps, attack, metric, defence, baseline, kind, labels, coverage,
+         outcomes: Outcomes | None = None) -> dict:
     w = _paired(df, dataset, attack, eps, metric, defence, baseline)
     d = (w[defence] - w[baseline]).to_numpy()
     n = int(d.size)
     std = float(np.std(d, ddof=1)) if n > 1 else float("nan")
-    iv = t_interval(list(d), coverage)
-    v = _label(directional_verdict(iv, "greater"), labels)
+    if outcomes is not None:
+        # per image: clean correctness (attack none, eps 0) for the clean-accuracy cost rows, robust otherwise
+        arm = (CLEAN_LABEL, 0.0) if metric == "clean_accuracy" else (attack, eps)
+        st = two_way_row(outcomes.paired(dataset, (defence, *arm), (baseline, *arm)), coverage, "greater")
+        iv = Interval(st["estimate"], st["low"], st["high"], st["n_seeds"], coverage, st["method"])
+        v = _label(st["verdict"], labels)
+        extra = {k: st[k] for k in ("method", "n_images", "seed_se", "image_se", "p_value", "images_to_decide")}
+        need = st["seeds_to_decide"]
+    else:
+        iv = t_interval(list(d), coverage)
+        v = _label(directional_verdict(iv, "greater"), labels)
+        extra = {"method": iv.method, "n_images": float("nan"), "seed_se": float("nan"), "image_se": float("nan"),
+                 "p_value": float("nan"), "images_to_decide": None}
+        need = units_to_decide(list(d), coverage) if v == labels[2] else None
     return {
         "dataset": dataset, "eps": float(eps), "kind": kind, "attack": attack, "metric": metric,
         "defence": defence, "baseline": baseline,
         "defence_mean": float(w[defence].mean()), "defence_std": float(w[defence].std(ddof=1)) if n > 1 else float("nan"),
         "baseline_mean": float(w[baseline].mean()), "baseline_std": float(w[baseline].std(ddof=1)) if n > 1 else float("nan"),
         "diff_mean": iv.estimate, "diff_std": std, "diff_low": iv.low, "diff_high": iv.high,
-        "coverage": coverage, "n_seeds": n, "verdict": v,
-        "seeds_to_decide": units_to_decide(list(d), coverage) if v == labels[2] else None,
+        "coverage": coverage, "n_seeds": n, "verdict": v, "seeds_to_decide": need, **extra,
     }
 
 
@@ -112,6 +134,7 @@ def claim_t2(
     joint_attacks: Sequence[str] = ("spa", "joint_pgd"), pixel_attack: str = "pgd",
     cost_baselines: Sequence[str] = ("standard", "pgd_at"), coverage: float = 0.95,
     editors: dict[str, str] | None = None, gates: dict[str, bool | None] | None = None,
+    outcomes: Outcomes | None = None, primary: tuple[str, str] | None = None,
 ) -> pd.DataFrame:
     """The T2 table per dataset at its headline eps (the training eps).
 
@@ -125,8 +148,19 @@ def claim_t2(
     primary editor counts only with a passed gate; cost rows (clean and pixel-PGD accuracy) always count.
     Columns: dataset, eps, kind, attack, metric, defence, baseline, defence_mean, defence_std,
     baseline_mean, baseline_std, diff_mean, diff_std, diff_low, diff_high, coverage, n_seeds, verdict,
-    seeds_to_decide, editor, gate, counts.
+    seeds_to_decide, editor, gate, counts, and method, n_images, seed_se, image_se, p_value, images_to_decide,
+    role, p_adjusted, adjusted_verdict.
+
+    ``outcomes`` (the per-image table of the evaluation jobs): every interval is the paired two-way interval over
+    seeds and test images (:func:`reproflow.report.verdicts.two_way_interval`); without it, the t-interval over
+    seeds on the fixed image draw. ``primary`` = (joint attack, baseline), params advtrain.t2.primary: that claim row
+    of each dataset decides T2 (role ``primary``); the other claim rows are ``secondary``, Holm-adjusted together
+    (:func:`reproflow.attacks.claims.adjust_secondary`). Without it every claim row is primary. Cost rows are
+    quoted, not judged (role ``cost``).
     """
+    if primary is not None and (primary[0] not in joint_attacks or primary[1] not in baselines):
+        raise UserError(f"the primary T2 comparison {primary[0]} / {primary[1]} is not among the joint attacks "
+                        f"{list(joint_attacks)} x baselines {list(baselines)} (params.yaml advtrain.t2.primary)")
     editors, gates = dict(editors or {}), dict(gates or {})
     rows = []
     for dataset in sorted(df["dataset"].unique()):
@@ -138,25 +172,47 @@ def claim_t2(
         marks = {"editor": editor, "gate": gate}
         for attack in joint_attacks:
             for b in baselines:
-                rows.append({**_row(df, dataset, eps, attack, "accuracy", defence, b, "claim", ("holds", "fails", "inconclusive"), coverage),
-                             **marks, "counts": counts})
+                role = "primary" if primary is None or (attack, b) == tuple(primary) else "secondary"
+                rows.append({**_row(df, dataset, eps, attack, "accuracy", defence, b, "claim", ("holds", "fails", "inconclusive"), coverage,
+                                    outcomes), **marks, "counts": counts, "role": role})
         for metric, attack in (("clean_accuracy", pixel_attack), ("accuracy", pixel_attack)):
             for b in cost_baselines:
-                r = _row(df, dataset, eps, attack, metric, defence, b, "cost", ("gain", "cost", "inconclusive"), coverage)
+                r = _row(df, dataset, eps, attack, metric, defence, b, "cost", ("gain", "cost", "inconclusive"), coverage,
+                         outcomes)
                 if metric == "clean_accuracy":
                     r["attack"] = "none"
-                rows.append({**r, **marks, "counts": True})
-    return pd.DataFrame(rows)
+                rows.append({**r, **marks, "counts": True, "role": "cost"})
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    out["p_adjusted"], out["adjusted_verdict"] = float("nan"), ""
+    return adjust_t2(out, coverage)
+
+
+def adjust_t2(t2: pd.DataFrame, coverage: float) -> pd.DataFrame:
+    """Holm over the secondary claim rows that count (:func:`reproflow.attacks.claims.adjust_secondary`); cost rows
+    keep their own verdict. Called again after :func:`apply_plateau` changes which rows count."""
+    claims = t2[t2["kind"] == "claim"]
+    out = t2.copy()
+    adj = adjust_secondary(claims, [], "diff_mean", "greater", coverage)
+    out.loc[adj.index, "p_adjusted"] = adj["p_adjusted"]
+    out.loc[adj.index, "adjusted_verdict"] = adj["adjusted_verdict"]
+    cost = out["kind"] == "cost"
+    out.loc[cost, "p_adjusted"] = out.loc[cost, "p_value"]
+    out.loc[cost, "adjusted_verdict"] = out.loc[cost, "verdict"]
+    return out
 
 
 def overall_t2(t2: pd.DataFrame) -> dict[str, str]:
-    """One verdict per (dataset, joint attack) over the claim rows that count (a learned primary editor that
-    fails its gate leaves none): holds if SPA-AT beats every baseline, fails if it loses to any, inconclusive
-    otherwise. Keys ``<dataset>/<attack>``."""
+    """One verdict per (dataset, joint attack) over the primary claim rows that count (a learned primary editor that
+    fails its gate leaves none; with no ``role`` column, every claim row): holds if SPA-AT beats every such
+    baseline, fails if it loses to any, inconclusive otherwise. Keys ``<dataset>/<attack>``."""
     out = {}
     claims = t2[t2["kind"] == "claim"]
     if "counts" in claims:
         claims = claims[claims["counts"].astype(bool)]
+    if "role" in claims:
+        claims = claims[claims["role"] == "primary"]
     for (dataset, attack), g in claims.groupby(["dataset", "attack"]):
         v = set(g["verdict"])
         out[f"{dataset}/{attack}"] = "holds" if v == {"holds"} else ("fails" if "fails" in v else "inconclusive")
@@ -198,7 +254,14 @@ def headline(t2: pd.DataFrame, summary: pd.DataFrame, headline_eps: dict[str, fl
     defence's clean and robust accuracy (mean over seeds) at the headline eps."""
     claims = t2[t2["kind"] == "claim"]
     gated_out = sorted({f"{r.dataset}/{r.attack}" for r in claims.itertuples() if not r.counts})
-    verdicts = claims[claims["counts"].astype(bool)]["verdict"].tolist()
+    counted = claims[claims["counts"].astype(bool)]
+    prim = counted[counted["role"] == "primary"] if "role" in counted else counted
+    verdicts = prim["verdict"].tolist()
+    secondary = [] if "role" not in counted else [
+        {k: (v.item() if hasattr(v, "item") else v) for k, v in r.items() if k in (
+            "dataset", "attack", "baseline", "diff_mean", "diff_low", "diff_high", "p_value", "p_adjusted",
+            "adjusted_verdict")}
+        for r in counted[counted["role"] == "secondary"].to_dict("records")]
     per = overall_t2(t2)
     overall = "holds" if per and set(per.values()) == {"holds"} else ("fails" if "fails" in per.values() else "inconclusive")
     acc: dict[str, dict] = {}
@@ -211,15 +274,17 @@ def headline(t2: pd.DataFrame, summary: pd.DataFrame, headline_eps: dict[str, fl
         "statement": "a classifier adversarially trained with SPA examples (SPA-AT) is more accurate under joint "
                      "perturbations than classifiers from existing defences (at least PGD-AT)",
         "rule": f"per (dataset, joint attack, baseline) at the headline eps: SPA-AT minus baseline robust accuracy, "
-                f"paired over seeds; holds if its {100 * coverage:g} % t-interval lies above 0, fails if below, else "
-                "inconclusive (and with < 2 seeds or zero spread); per (dataset, attack): holds if every baseline "
-                "holds, fails if any fails; rows through a learned primary editor count only when it passes its "
+                f"paired over seeds and test images; holds if its {100 * coverage:g} % two-way interval (seeds x "
+                "images bootstrap SE, t quantile) lies above 0, fails if below, else inconclusive (and with < 2 "
+                "seeds or zero spread); the primary row (advtrain.t2.primary) decides, the other claim rows are "
+                "secondary and Holm-corrected; rows through a learned primary editor count only when it passes its "
                 "semantic gate",
         "scale": scale,
         "verdict": overall,
         "verdicts": per,
         "counts": {v: verdicts.count(v) for v in ("holds", "fails", "inconclusive")},
         "not_counted": gated_out,
+        "secondary": secondary,
         "gates": {r.dataset: r.gate for r in t2.drop_duplicates("dataset").itertuples()},
         "rows": [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in t2.to_dict("records")],
         "spa_at_clean_accuracy": {r.dataset: float(r.defence_mean) for r in clean.drop_duplicates("dataset").itertuples()},

@@ -119,8 +119,15 @@ def _directional_table(table: pd.DataFrame, keys: list[str], diff: str, low: str
     ``direction``, by the project's one rule (:func:`directional_verdict`); combined "in every setting".
     Measured: the mean difference over rows; uncertainty: the mean interval half-width."""
     _need(table, set(keys) | {diff, low, high}, what)
+    secondary = table.iloc[0:0]
+    if "role" in table.columns:
+        # one primary comparison per claim, declared in params.yaml before the run (issue 21): it decides; the other
+        # rows are listed with their Holm-adjusted verdicts
+        secondary = table[table["role"] == "secondary"]
+        table = table[table["role"] == "primary"]
     if table.empty:
-        return Outcome(NAN, NAN, Verdict.NOT_RUN, f"{what} has no rows")
+        return Outcome(NAN, NAN, Verdict.NOT_RUN, f"{what} has no primary rows that count" if len(secondary)
+                       else f"{what} has no rows")
     diffs, lows, highs = (table[c].to_numpy(float) for c in (diff, low, high))
     ns = table["n_seeds"].to_numpy(int) if "n_seeds" in table.columns else np.zeros(len(table), int)
     cov = float(table["coverage"].iloc[0]) if "coverage" in table.columns else settings.coverage
@@ -129,14 +136,45 @@ def _directional_table(table: pd.DataFrame, keys: list[str], diff: str, low: str
     signed = diffs if direction == "greater" else -diffs
     worst = int(np.nanargmin(signed)) if np.isfinite(signed).any() else 0
     label = ", ".join(f"{k}={table.iloc[worst][k]}" for k in keys)
-    evidence = (f"{count(vs)} of {len(vs)} settings ({100 * cov:g} % t-intervals over {int(ns.max()) if len(ns) else 0} "
-                f"seeds); least favourable {label}: {diffs[worst]:+.3f} [{lows[worst]:+.3f}, {highs[worst]:+.3f}]")
+    method = str(table["method"].iloc[0]) if "method" in table.columns else f"t over {int(ns.max()) if len(ns) else 0} seeds"
+    which = "primary comparison" + ("s" if len(vs) > 1 else "") if "role" in table.columns else "settings"
+    evidence = (f"{count(vs)} of {len(vs)} {which} ({100 * cov:g} % intervals, {method}); "
+                f"least favourable {label}: {diffs[worst]:+.3f} [{lows[worst]:+.3f}, {highs[worst]:+.3f}]")
+    if "n_images" in table.columns:
+        evidence += "; " + "; ".join(image_count_statement(r) for r in table.to_dict("records"))
     if "seeds_to_decide" in table.columns:
         need = pd.to_numeric(table["seeds_to_decide"], errors="coerce").dropna()
         if len(need):
             evidence += f"; undecided rows would need {int(need.min())}-{int(need.max())} seeds at the observed effect"
+    if len(secondary):
+        parts = [f"{', '.join(f'{k}={r[k]}' for k in keys if k not in ('dataset', 'model'))} {r[diff]:+.3f} "
+                 f"[{r[low]:+.3f}, {r[high]:+.3f}] {r['adjusted_verdict']}" for r in secondary.to_dict("records")]
+        evidence += f"; secondary rows (Holm-adjusted verdicts): {'; '.join(parts)}"
     half = np.nanmean((highs - lows) / 2) if np.isfinite(highs - lows).any() else NAN
     return Outcome(float(np.nanmean(diffs)), float(half), combine(vs), evidence)
+
+
+def image_count_statement(row: dict[str, Any]) -> str:
+    """Whether a claim row's attacked image count can decide it, from its interval width against its effect and its
+    seed and image terms (issue 21: the quick scale attacks few images): decided; undecided but this many images
+    would decide at the observed effect; or undecided with a seed term alone wider than the effect."""
+    n = row.get("n_images")
+    est, lo, hi = (float(row.get(k, NAN)) for k in _interval_keys(row))
+    if n is None or not np.isfinite(float(n)) or not (np.isfinite(lo) and np.isfinite(hi)):
+        return "no interval over images (fewer than 2 seeds)"
+    n, half = int(n), (hi - lo) / 2
+    head = f"{n} images per seed: half-width {half:.3f} against an effect of {abs(est):.3f}"
+    if lo > 0 or hi < 0:
+        return head + ", so the image count decides"
+    need = pd.to_numeric(pd.Series([row.get("images_to_decide")]), errors="coerce").iloc[0]
+    if np.isfinite(need):
+        return head + f"; this image count cannot decide it (about {int(need)} images per seed would, at this effect)"
+    return head + "; this image count cannot decide it, and no image count would: the seed term alone is wider"
+
+
+def _interval_keys(row: dict[str, Any]) -> tuple[str, str, str]:
+    return ("difference", "difference_low", "difference_high") if "difference" in row else ("diff_mean", "diff_low",
+                                                                                              "diff_high")
 
 
 def _counting(claims: pd.DataFrame) -> pd.DataFrame:
@@ -204,9 +242,13 @@ def claim_t2(t2: pd.DataFrame, settings: Settings) -> Outcome:
         # schedule, not the paper
         short = sorted({d.strip() for p in claims["plateau"] if str(p) != "yes"
                         for d in str(p).removeprefix("no: ").split(",")})
-        return Outcome(float(claims["diff_mean"].mean()), NAN, Verdict.INCONCLUSIVE,
-                       "not decidable at this scale: the defences' robust accuracy had not reached its plateau "
-                       f"({', '.join(short)}; claims/T2.md lists each curve's last epochs)")
+        evidence = ("not decidable at this scale: the defences' robust accuracy had not reached its plateau "
+                    f"({', '.join(short)}; claims/T2.md lists each curve's last epochs)")
+        if "n_images" in claims.columns:
+            # what the attacked image count could decide once the defences are trained (issue 21, the quick page)
+            prim = claims[claims["role"] == "primary"] if "role" in claims.columns else claims
+            evidence += "; primary comparison: " + "; ".join(image_count_statement(r) for r in prim.to_dict("records"))
+        return Outcome(float(claims["diff_mean"].mean()), NAN, Verdict.INCONCLUSIVE, evidence)
     out = _directional_table(_counting(t2[t2["kind"] == "claim"]), ["dataset", "eps", "attack", "baseline"], "diff_mean",
                              "diff_low", "diff_high", "greater", "claims/T2.csv", settings)
     cost = t2[t2["kind"] == "cost"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'Report', 'Section']
+__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainT2Primary', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'Report', 'Section']
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,7 @@ class Pretrain:
 class AttackGate:
     """Settings at attack.gate."""
 
-    max_recon_drop: float
-    max_edit_drop: float
+    relative_margin: float
 
 
 @dataclass(frozen=True)
@@ -173,6 +172,7 @@ class AttackExamples:
 class AttackT1:
     """Settings at attack.t1."""
 
+    primary_eps: Literal['headline', 'min', 'max']
     baselines: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'recon_pgd'], ...]
     composed_baselines: tuple[Literal['joint_pgd', 'joint_apgd', 'grid_pgd'], ...]
 
@@ -284,9 +284,18 @@ class AdvtrainRefit:
 
 
 @dataclass(frozen=True)
+class AdvtrainT2Primary:
+    """Settings at advtrain.t2.primary."""
+
+    attack: str
+    baseline: Literal['standard', 'pgd_at', 'trades', 'attribute_augmentation', 'spa_at', 'worst_of_k']
+
+
+@dataclass(frozen=True)
 class AdvtrainT2:
     """Settings at advtrain.t2."""
 
+    primary: AdvtrainT2Primary
     baselines: tuple[Literal['standard', 'pgd_at', 'trades', 'attribute_augmentation', 'spa_at', 'worst_of_k'], ...]
     joint_attacks: tuple[str, ...]
     cost_baselines: tuple[Literal['standard', 'pgd_at', 'trades', 'attribute_augmentation', 'spa_at', 'worst_of_k'], ...]
