@@ -178,7 +178,7 @@ def test_partitions_groups_and_localrules_through_slurm(tmp_path):
     # member's worth, so it starts and finishes (summed, it pended forever with reason PartitionConfig).
     assert meanfield_small["--cpus-per-task"] == "1" and int(meanfield_small["--mem"]) <= 2000, meanfield_small
     gpu = {k: c for k, c in by_comment.items() if k.startswith("rule_") and c["-p"] == "gpu"}
-    assert {"rule_simulate_forward", "rule_measure_gradients"} <= set(gpu), by_comment.keys()
+    assert "rule_simulate_forward" in gpu and any(k.startswith("rule_measure_gradients") for k in gpu), by_comment.keys()
     sim = by_comment["rule_simulate_forward"]
     assert sim["-t"] == "60" and sim["--mem"] == "4000"
     assert not any("--gpus" in c for c in calls)  # gpus_per_job is 0 at the tiny scale
