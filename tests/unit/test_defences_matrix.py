@@ -142,7 +142,7 @@ def test_t2_needs_the_defences() -> None:
         claim_t2(df, {"mnist_rot": 0.1})
 
 
-@pytest.mark.parametrize(("passed", "gate"), [(True, "pass"), (False, "fail"), (None, "n/a")])
+@pytest.mark.parametrize(("passed", "gate"), [(True, "pass"), (False, "fail"), (None, "not computed")])
 def test_t2_through_a_learned_primary_editor_counts_only_with_its_gate(passed, gate) -> None:
     """Where a dataset's primary editor is the learned one (CelebA), T2's claim rows count only when the editor
     passed the attack phase's semantic gate, as T1's learned rows; each row says its editor and the gate."""
@@ -165,7 +165,12 @@ def test_t2_through_a_learned_primary_editor_counts_only_with_its_gate(passed, g
     assert h["gates"] == {"digits_rot": gate}
     # the exact editor needs no gate: its rows count whatever the learned editor's gate says
     exact = claim_t2(df, {"digits_rot": 0.1}, editors={"digits_rot": "exact"}, gates={"digits_rot": False})
-    assert exact["counts"].all() and set(exact.gate) == {"n/a"}
+    assert exact["counts"].all() and set(exact.gate) == {"not gated"}
+    # the gate column round-trips through the CSV (issue 21: "n/a" read back as NaN)
+    import io
+    buf = io.StringIO()
+    exact.to_csv(buf, index=False)
+    assert set(pd.read_csv(io.StringIO(buf.getvalue()))["gate"]) == {"not gated"}
 
 
 def test_t2_cli_reads_the_gate(tmp_path) -> None:
@@ -203,38 +208,113 @@ def test_t2_cli_reads_the_gate(tmp_path) -> None:
                                         "worst-of-10 + PGD 3 steps"}
 
 
-def _curves(values: dict[str, list[list[float]]]) -> pd.DataFrame:
-    """Tidy training curves: defence -> per seed, the plateau probe's value after each epoch."""
-    from reproflow.defences.matrix import PLATEAU_METRIC
+def _probe(n_seeds: int, n_images: int, rise: list[float], rng: np.random.Generator, rho: float = 0.95) -> np.ndarray:
+    """Synthetic per-image probe correctness ``[S, E, N]`` with a known curve: image i has difficulty
+    p_i ~ Beta(0.9, 1.1) (mean 0.45, the cpu probe's level; most images nearly always or nearly never robust),
+    epoch e adds ``rise[e]`` to every image's chance, and each (seed, image) draws its outcome from a Gaussian latent
+    that is AR(1) over epochs with correlation ``rho``, so outcomes flip between epochs as a trained model's do
+    (rho 0.95: about 10 % of outcomes differ two epochs apart, as in the cpu pilot quoted in config/cpu.yaml) while
+    the expected accuracy follows mean(p) + rise exactly."""
+    from scipy import stats
+
+    p = rng.beta(0.9, 1.1, size=n_images)
+    z = rng.standard_normal((n_seeds, n_images))
+    out = []
+    for r in rise:
+        out.append(stats.norm.cdf(z) < np.clip(p + r, 0, 1))
+        z = rho * z + np.sqrt(1 - rho**2) * rng.standard_normal(z.shape)
+    return np.stack(out, axis=1).astype(float)
+
+
+def _curves(cubes: dict[str, np.ndarray], dataset: str = "digits_rot") -> pd.DataFrame:
+    """Tidy training curves from defence -> per-image probe correctness [S, E, N]: the seed-level accuracy row and
+    the per-image rows of every epoch, as train_defence writes them."""
+    from reproflow.defences.matrix import PLATEAU_METRIC, probe_rows
 
     rows = []
-    for defence, seeds in values.items():
-        for seed, vals in enumerate(seeds):
-            for epoch, v in enumerate(vals, start=1):
-                rows.append({"phase": "advtrain", "dataset": "digits_rot", "model": defence, "epoch": epoch, "seed": seed,
-                             "metric": PLATEAU_METRIC, "value": v})
+    for defence, cube in cubes.items():
+        for seed in range(cube.shape[0]):
+            for epoch in range(cube.shape[1]):
+                c = cube[seed, epoch]
+                for metric, v in {PLATEAU_METRIC: float(c.mean()), **probe_rows(c.astype(bool).tolist())}.items():
+                    rows.append({"phase": "advtrain", "dataset": dataset, "model": defence, "epoch": epoch + 1,
+                                 "seed": seed, "metric": metric, "value": v})
     return pd.DataFrame(rows)
 
 
-def test_training_plateau_rule_and_rows_that_count():
-    """Issue 21: a defence is at its plateau when its seed-mean probe accuracy moved by less than the tolerance over
-    its last `epochs` epochs; a claim row counts only when both of its defences are; cost rows are unaffected."""
-    from reproflow.defences.matrix import apply_plateau, training_plateau
+def _reads_plateau(rise: list[float], n_seeds: int, n_images: int, epochs: int, tolerance: float, coverage: float,
+                   reps: int, seed: int) -> float:
+    """Fraction of synthetic runs whose change over the last ``epochs`` epochs reads as a plateau (the rule's
+    statistic on arrays; :func:`training_plateau` is the same on the tidy table, checked below)."""
+    from reproflow.defences.matrix import window_change
+    from reproflow.report.verdicts import two_way_interval
 
-    curves = _curves({"spa_at": [[0.2, 0.3, 0.35, 0.352, 0.355], [0.2, 0.3, 0.34, 0.345, 0.347]],
-                      "pgd_at": [[0.2, 0.25, 0.30, 0.33, 0.36], [0.2, 0.25, 0.30, 0.33, 0.36]],
-                      "trades": [[0.3, 0.31]]})
-    p = training_plateau(curves, epochs=2, tolerance=0.01).set_index("defence")
-    assert bool(p.loc["spa_at", "plateau"]) and p.loc["spa_at", "moved"] == pytest.approx(0.351 - 0.345)
-    assert not bool(p.loc["pgd_at", "plateau"]) and p.loc["pgd_at", "moved"] == pytest.approx(0.06)
-    assert not bool(p.loc["trades", "plateau"])  # two epochs cannot show two epochs without movement
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for _ in range(reps):
+        iv = two_way_interval(window_change(_probe(n_seeds, n_images, rise, rng), epochs), coverage).interval
+        hits += bool(-tolerance < iv.low and iv.high < tolerance)
+    return hits / reps
+
+
+def test_window_change_is_the_linear_trend_over_the_last_epochs() -> None:
+    """For two epochs it is last minus two-before per (seed, image); for a linear curve any window gives its change."""
+    from reproflow.defences.matrix import window_change
+
+    cube = np.random.default_rng(0).integers(0, 2, size=(3, 6, 40)).astype(float)
+    assert np.allclose(window_change(cube, 2), cube[:, -1] - cube[:, -3])
+    line = np.broadcast_to(0.1 + 0.02 * np.arange(6)[None, :, None], (2, 6, 5))
+    for k in (1, 2, 3, 5):
+        assert np.allclose(window_change(line, k), 0.02 * k)
+
+
+def test_plateau_rule_on_synthetic_curves_with_a_known_answer() -> None:
+    """Issue 21: the equivalence test can come out either way on its merits at the cpu sizes (3 seeds x 500 probe
+    images, last 2 epochs, tolerance 0.04 at 90 % coverage, i.e. TOST at 5 %): a curve flat after epoch 4 reads
+    plateau in most runs (0.92 in 100 runs when written), one still rising by 0.08 over its last 2 epochs (the
+    pilot's worst-of-k) never, one rising by exactly the tolerance at most (1 - coverage) / 2 of the time plus Monte
+    Carlo slack. On 200 probe images the flat curve reads plateau only about half the time, and under the old
+    tolerance 0.01 never: there the rule read the probe's noise, not the curve."""
+    flat = [-0.15, -0.08, -0.03, 0.0, 0.0, 0.0, 0.0, 0.0]
+    rising = [-0.3, -0.25, -0.2, -0.16, -0.12, -0.08, -0.04, 0.0]
+    edge = [-0.3, -0.25, -0.2, -0.15, -0.1, -0.08, -0.06, -0.04]
+    kw = {"n_seeds": 3, "n_images": 500, "epochs": 2, "tolerance": 0.04, "coverage": 0.90, "reps": 200}
+    assert _reads_plateau(flat, seed=1, **kw) >= 0.8
+    assert _reads_plateau(rising, seed=2, **kw) <= 0.02
+    assert _reads_plateau(edge, seed=3, **kw) <= 0.05 + 0.05
+    assert _reads_plateau(flat, seed=4, **{**kw, "n_images": 200}) <= 0.7
+    assert _reads_plateau(flat, seed=5, **{**kw, "n_images": 200, "tolerance": 0.01}) <= 0.02
+
+
+def test_training_plateau_rule_and_rows_that_count() -> None:
+    """Issue 21: the table rule pairs the per-image probe by seed and image; a defence is at its plateau when the
+    interval of its change over the last `epochs` epochs lies inside +-tolerance; a claim row counts only when both
+    of its defences are; cost rows are unaffected; too few epochs, one seed or no per-image rows never read plateau."""
+    from reproflow.defences.matrix import PLATEAU_METRIC, apply_plateau, training_plateau
+
+    rng = np.random.default_rng(5)
+    flat, rising = [-0.1, 0.0, 0.0, 0.0, 0.0], [-0.2, -0.15, -0.1, -0.05, 0.0]
+    curves = _curves({"spa_at": _probe(3, 500, flat, rng), "pgd_at": _probe(3, 500, rising, rng),
+                      "trades": _probe(3, 500, flat[:2], rng), "worst_of_k": _probe(1, 500, flat, rng)})
+    # the seed-level rows without their per-image rows (curves written before the per-image probe)
+    old = _curves({"attribute_augmentation": _probe(3, 500, flat, rng)})
+    curves = pd.concat([curves, old[old["metric"] == PLATEAU_METRIC]])
+    p = training_plateau(curves, epochs=2, tolerance=0.04, coverage=0.9).set_index("defence")
+    assert bool(p.loc["spa_at", "plateau"]) and -0.04 < p.loc["spa_at", "change_low"] < p.loc["spa_at", "change_high"] < 0.04
+    assert not bool(p.loc["pgd_at", "plateau"]) and p.loc["pgd_at", "change"] == pytest.approx(0.1, abs=0.03)
+    assert p.loc["spa_at", "n_images"] == 500 and p.loc["spa_at", "n_seeds"] == 3
+    assert not bool(p.loc["trades", "plateau"]) and "3 needed" in p.loc["trades", "method"]  # 2 epochs recorded
+    assert not bool(p.loc["worst_of_k", "plateau"])  # one seed: no seed term, no interval
+    assert not bool(p.loc["attribute_augmentation", "plateau"])
+    assert p.loc["attribute_augmentation", "method"] == "no per-image probe recorded"
     t2 = pd.DataFrame({"dataset": ["digits_rot"] * 3, "kind": ["claim", "claim", "cost"], "defence": ["spa_at"] * 3,
-                       "baseline": ["pgd_at", "attribute_augmentation", "pgd_at"], "counts": [True, True, True]})
-    out = apply_plateau(t2, training_plateau(curves, 2, 0.01))
+                       "baseline": ["pgd_at", "spa_at", "pgd_at"], "counts": [True, True, True]})
+    out = apply_plateau(t2, p.reset_index())
     assert out["plateau"].tolist() == ["no: pgd_at", "yes", "no: pgd_at"]
     assert out["counts"].tolist() == [False, True, True]
-    # a tolerance above every movement: all at plateau, every row counts
-    assert apply_plateau(t2, training_plateau(curves[curves.model != "trades"], 2, 0.1))["counts"].all()
+    # a tolerance above every movement: the rising curve too reads plateau, every row counts
+    wide = training_plateau(curves[curves.model.isin(["spa_at", "pgd_at"])], 2, 0.5, 0.9)
+    assert apply_plateau(t2, wide)["counts"].all()
 
 
 def test_t2_primary_row_decides_and_the_others_are_holm_corrected() -> None:

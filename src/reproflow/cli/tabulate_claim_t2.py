@@ -92,8 +92,8 @@ def run(cfg: Config) -> None:
     if cfg.curves is not None and cfg.plateau is not None:
         if not cfg.curves.exists():
             raise UserError(f"{cfg.curves}: file not found; run tabulate_defence_matrix first")
-        tol, last = cfg.plateau.tolerance, cfg.plateau.epochs
-        plateau = training_plateau(pd.read_csv(cfg.curves), last, tol)
+        tol, last, cov = cfg.plateau.tolerance, cfg.plateau.epochs, cfg.plateau.coverage
+        plateau = training_plateau(pd.read_csv(cfg.curves), last, tol, cov)
         t2 = adjust_t2(apply_plateau(t2, plateau), cfg.coverage)
     write_table(cfg.output, t2)
     summary = headline(t2, summarise(ev), eps, cfg.coverage, cfg.scale)
@@ -106,7 +106,8 @@ def run(cfg: Config) -> None:
             # a "fails" (or "holds") on defences still learning tests the schedule, not the paper
             summary["verdict"] = "not decidable at this scale"
             summary["not_decidable_because"] = (
-                f"robust accuracy of {', '.join(short)} moved by >= {tol:g} over the last {last} epochs" if short
+                f"the {100 * cov:g} % interval of the change in robust accuracy of {', '.join(short)} over the last "
+                f"{last} epochs does not lie inside +-{tol:g} (still moving, or the probe cannot tell)" if short
                 else "no defence curve carries the plateau probe")
     show = t2.copy()
     for c in ("defence_mean", "defence_std", "baseline_mean", "baseline_std", "diff_mean", "diff_std", "diff_low", "diff_high",
@@ -123,9 +124,14 @@ def run(cfg: Config) -> None:
         f"{', '.join(summary['not_counted']) or 'none'}).\n\n{dataframe_to_markdown(show)}\n"
     )
     if plateau is not None and cfg.plateau is not None:
-        text += (f"\nTraining adequacy: a claim row counts only when both defences' robust accuracy under the plateau "
-                 f"probe (seed mean) moved by less than {cfg.plateau.tolerance:g} over their last {cfg.plateau.epochs} "
-                 f"epochs (column plateau).\n\n{dataframe_to_markdown(plateau)}\n")
+        text += (f"\nTraining adequacy (column plateau): a claim row counts only when both its defences are at their "
+                 f"plateau: the change of their robust accuracy under the plateau probe over the last "
+                 f"{cfg.plateau.epochs} epochs (least-squares trend per seed and probe image, mean over both) has a "
+                 f"{100 * cfg.plateau.coverage:g} % two-way interval over seeds x images (change_low, change_high) "
+                 f"inside +-{cfg.plateau.tolerance:g}: an equivalence test (two one-sided tests at "
+                 f"{100 * (1 - cfg.plateau.coverage) / 2:g} % each). A defence outside it is still moving or its "
+                 f"probe cannot tell; either way T2 is not decidable at this scale, never failed. Column last: "
+                 f"the seed-mean probe accuracy at the last epoch.\n\n{dataframe_to_markdown(plateau)}\n")
     write_text(cfg.output.with_suffix(".md"), text)
     write_json(cfg.headline, summary)
     log.info("claim T2: %s %s", summary["verdict"], summary["verdicts"])
@@ -136,7 +142,7 @@ def schedule(training: dict[str, Any] | None, inner: dict[str, Any]) -> str:
     """One line naming how the defences of a T2 row were trained, e.g. ``2 epochs (0 clean warm-up), PGD-AT 3 steps,
     TRADES 3 steps, SPA-AT T=2 R=1``: a reader sees whether the comparison ran at the paper's schedule."""
     if not training:
-        return "n/a"
+        return "not recorded"  # a word pandas keeps as a string ("n/a" reads back as NaN)
     parts = [f"{training['epochs']} epochs ({training['warmup_epochs']} clean warm-up)"]
     if inner.get("pgd_at"):
         parts.append(f"PGD-AT {inner['pgd_at']['steps']} steps")

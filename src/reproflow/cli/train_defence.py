@@ -145,15 +145,16 @@ def _train_one(cfg: Config, one: _One, train: Any, test: Any) -> None:
 def robust_probe(val: Any, manipulator: Any, eps: float, s: AdvtrainPlateau, seed: int, batch_size: int) -> Any:
     """The per-epoch probe of T2's training-adequacy rule (issue 21): accuracy of the model under grid-PGD (PGD with
     ``s.steps`` steps at each of ``s.grid_size`` attribute values, the joint threat every defence is judged under)
-    on the ``val`` images at the training eps; the same probe, seed and images for every defence and epoch."""
+    on the ``val`` images at the training eps; the same probe, seed and images for every defence and epoch. Returns
+    the per-image correctness (bool, in ``val``'s order), which the plateau rule pairs across epochs and seeds."""
     from reproflow.attacks.evaluate import run_attack
     from reproflow.attacks.registry import build_attack
 
-    def probe(model: Any) -> float:
+    def probe(model: Any) -> list[bool]:
         atk = build_attack("grid_pgd", model, eps, manipulator=manipulator, grid_size=s.grid_size, steps=s.steps,
                            step_factor=2.5, restarts=1, seed=seed)
         out = run_attack(atk, val, batch_size)
-        return float((out.pred_adv == val.labels).float().mean())
+        return (out.pred_adv == val.labels).cpu().tolist()
 
     return probe
 

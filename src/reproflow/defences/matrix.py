@@ -293,26 +293,88 @@ def headline(t2: pd.DataFrame, summary: pd.DataFrame, headline_eps: dict[str, fl
 
 
 PLATEAU_METRIC = "val_robust_accuracy"
-PLATEAU_COLUMNS = ["dataset", "defence", "n_seeds", "epochs", "last", "moved", "tolerance", "plateau"]
+PLATEAU_COLUMNS = ["dataset", "defence", "n_seeds", "n_images", "epochs", "last", "change", "change_low", "change_high",
+                   "coverage", "tolerance", "method", "plateau"]
 
 
-def training_plateau(curves: pd.DataFrame, epochs: int, tolerance: float) -> pd.DataFrame:
-    """T2's training-adequacy rule (issue 21) per (dataset, defence) from the tidy training curves (columns
-    dataset, model, epoch, seed, metric, value): the seed-mean per-epoch robust accuracy of the plateau probe
-    (metric :data:`PLATEAU_METRIC`, grid-PGD on held-out test images); ``moved`` = its range over the last
-    ``epochs`` + 1 epochs (i.e. over the last ``epochs`` epochs of training); plateau when ``moved < tolerance``.
-    With fewer than ``epochs`` + 1 recorded epochs it is not a plateau (nothing shows the curve stopped).
-    Columns :data:`PLATEAU_COLUMNS`; empty when no curve carries the probe."""
+# per-image rows of the plateau probe: metric f"{PROBE_IMAGE_METRIC}/{i}", value 1.0 (robustly correct) or 0.0
+PROBE_IMAGE_METRIC = "val_robust_correct"
+
+
+def probe_rows(correct: Sequence[bool]) -> dict[str, float]:
+    """The plateau probe's per-image correctness as curve metrics ``val_robust_correct/<i>`` (i = the image's index in the
+    probe's split), so the tidy curve table keeps its columns and the checkpoint resumes them with the epoch."""
+    return {f"{PROBE_IMAGE_METRIC}/{i}": float(c) for i, c in enumerate(correct)}
+
+
+def probe_correctness(curves: pd.DataFrame, dataset: str, defence: str) -> tuple[list[int], np.ndarray]:
+    """The plateau probe's per-image correctness of one (dataset, defence) from the tidy curves: (epochs, array
+    ``[S, E, N]`` of 0/1) over the seeds, epochs and probe images every seed recorded (metric rows
+    ``val_robust_correct/<i>``, :func:`probe_rows`); ``N = 0`` when none is recorded."""
+    prefix = PROBE_IMAGE_METRIC + "/"
+    part = curves[(curves["dataset"] == dataset) & (curves["model"] == defence)
+                  & curves["metric"].astype(str).str.startswith(prefix)]
+    if part.empty:
+        return [], np.zeros((0, 0, 0))
+    part = part.assign(image=part["metric"].str.slice(len(prefix)).astype(int))
+    seeds = sorted(part["seed"].unique())
+    # only the epochs every seed recorded, and the images every (seed, epoch) has: the pairing needs both
+    per_epoch = part.groupby("epoch")["seed"].nunique()
+    epochs = sorted(int(e) for e in per_epoch.index[per_epoch == len(seeds)])
+    cube = part[part["epoch"].isin(epochs)].pivot_table(index=["seed", "epoch"], columns="image", values="value",
+                                                        aggfunc="first")
+    cube = cube.reindex(pd.MultiIndex.from_product([seeds, epochs], names=["seed", "epoch"])).dropna(axis=1)
+    return epochs, cube.to_numpy(dtype=float).reshape(len(seeds), len(epochs), cube.shape[1])
+
+
+def window_change(correct: np.ndarray, epochs: int) -> np.ndarray:
+    """Change of each (seed, image)'s probe correctness over the last ``epochs`` epochs: the least-squares slope of
+    correctness on epoch over the last ``epochs`` + 1 recorded epochs, times ``epochs`` (for ``epochs`` = 2 and
+    for any two points it is the last value minus the one ``epochs`` epochs earlier; with more points it uses the
+    middle epochs too). ``correct``: ``[S, E, N]`` with E >= ``epochs`` + 1; returns ``[S, N]`` in [-epochs, epochs]
+    (a linear trend's exact change; its mean over seeds and images is the change of the seed-mean curve)."""
+    tail = correct[:, -(epochs + 1):, :]
+    t = np.arange(epochs + 1, dtype=float)
+    w = (t - t.mean()) / float(((t - t.mean()) ** 2).sum())
+    return np.einsum("e,sen->sn", w, tail) * epochs
+
+
+def training_plateau(curves: pd.DataFrame, epochs: int, tolerance: float, coverage: float = 0.90) -> pd.DataFrame:
+    """T2's training-adequacy rule (issue 21) per (dataset, defence), an equivalence test on the plateau probe.
+
+    The probe (grid-PGD on held-out test images after every epoch, :data:`PLATEAU_METRIC` and its per-image rows)
+    gives each seed s and image i a 0/1 correctness per epoch; ``change`` = the mean over seeds and images of
+    :func:`window_change` (the trend over the last ``epochs`` epochs), paired by image and seed, with the two-way
+    interval over seeds x images (:func:`reproflow.report.verdicts.two_way_interval`: Owen's crossed bootstrap SE,
+    t quantile) at ``coverage``. Plateau when that interval lies inside (-tolerance, +tolerance): two one-sided
+    tests (TOST, Schuirmann 1987) at level (1 - coverage) / 2 each, so coverage 0.90 = equivalence at 5 %. A
+    curve still moving by ``tolerance`` reads plateau with probability at most (1 - coverage) / 2; a flat curve
+    reads plateau when the probe has the images and seeds to resolve ``tolerance`` (tests/unit/test_defences_
+    matrix.py checks both on synthetic curves with a known answer). Fewer than ``epochs`` + 1 recorded epochs,
+    one seed or no per-image probe: not a plateau (nothing shows the curve stopped).
+    ``last``: the seed-mean probe accuracy at the last epoch. Columns :data:`PLATEAU_COLUMNS`; empty when no curve
+    carries the probe."""
+    from reproflow.report.verdicts import two_way_interval
+
     part = curves[curves["metric"] == PLATEAU_METRIC]
     rows = []
     for (dataset, defence), g in part.groupby(["dataset", "model"], sort=True):
         mean = g.groupby("epoch")["value"].mean().sort_index()
-        tail = mean.iloc[-(epochs + 1):]
-        enough = len(mean) >= epochs + 1
-        moved = float(tail.max() - tail.min()) if enough else float("nan")
-        rows.append({"dataset": dataset, "defence": defence, "n_seeds": int(g["seed"].nunique()),
-                     "epochs": int(mean.index.max()), "last": float(mean.iloc[-1]), "moved": moved,
-                     "tolerance": tolerance, "plateau": bool(enough and moved < tolerance)})
+        kept, correct = probe_correctness(curves, dataset, defence)
+        row = {"dataset": dataset, "defence": defence, "n_seeds": int(g["seed"].nunique()),
+               "n_images": int(correct.shape[2]), "epochs": int(mean.index.max()), "last": float(mean.iloc[-1]),
+               "change": float("nan"), "change_low": float("nan"), "change_high": float("nan"),
+               "coverage": coverage, "tolerance": tolerance, "plateau": False}
+        if correct.shape[2] == 0:
+            row["method"] = "no per-image probe recorded"
+        elif len(kept) < epochs + 1:
+            row["method"] = f"{len(kept)} epoch(s) recorded, {epochs + 1} needed"
+        else:
+            tw = two_way_interval(window_change(correct, epochs), coverage)
+            iv = tw.interval
+            row.update(change=iv.estimate, change_low=iv.low, change_high=iv.high, method=iv.method,
+                       plateau=bool(iv.finite and -tolerance < iv.low and iv.high < tolerance))
+        rows.append(row)
     return pd.DataFrame(rows, columns=PLATEAU_COLUMNS)
 
 

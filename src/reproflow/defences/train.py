@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from torch import nn
 
 from reproflow.data.store import Split
 from reproflow.defences.base import Defence, StepOutput, acc
+from reproflow.defences.matrix import probe_rows
 from reproflow.device import take_batch, to_device_once
 from reproflow.logs import progress
 from reproflow.training.classifier import make_optimizer
@@ -104,11 +105,13 @@ def train_defence(
     dataset: str = "",
     eval_batch_size: int = 512,
     on_epoch_end: EpochHook | None = None,
-    robust_probe: Callable[[nn.Module], float] | None = None,
+    robust_probe: Callable[[nn.Module], Sequence[bool]] | None = None,
 ) -> tuple[nn.Module, list[dict[str, Any]], dict[str, float]]:
     """Train ``model`` (already initialised and on ``device``) with ``defence``; returns
-    (model in eval mode, curve rows, final metrics). ``robust_probe(model)`` (eval mode), when given, is recorded
-    after every epoch as ``val_robust_accuracy`` (T2's training-adequacy rule reads its last epochs).
+    (model in eval mode, curve rows, final metrics). ``robust_probe(model)`` (eval mode), when given, returns the
+    per-image robust correctness on the probe's held-out images after every epoch; the curve records its mean as
+    ``val_robust_accuracy`` and each image as ``val_robust_correct/<i>`` (:func:`reproflow.defences.matrix.probe_rows`; T2's
+    training-adequacy rule pairs the last epochs image by image, :func:`reproflow.defences.matrix.training_plateau`).
 
     Curve metrics per epoch: ``train_loss``, the defence's batch diagnostics averaged over the epoch
     (``train_clean_accuracy``, ``train_adv_accuracy``, ...), ``test_accuracy`` (clean, whole test split),
@@ -149,12 +152,19 @@ def train_defence(
         values.update({f"train_{k}": v / n for k, v in sums.items()})
         values["test_accuracy"] = accuracy(model, test.images, test.labels, eval_batch_size, device)
         values["adversarial"] = float(adversarial)
+        correct: list[bool] = []
         if robust_probe is not None:
-            values["val_robust_accuracy"] = robust_probe(model)
+            c0 = time.process_time()
+            correct = [bool(c) for c in robust_probe(model)]
+            values["val_robust_accuracy"] = sum(correct) / max(len(correct), 1)
+            # its cost goes to the log (the params comment quotes it), never into the table
+            log.info("%s epoch %d: plateau probe on %d images, %.1f CPU-s", defence.name, epoch + 1, len(correct),
+                     time.process_time() - c0)
         # wall time goes to the log (and Snakemake's benchmark file), never into a result table
         log.info("%s epoch %d/%d (%.1fs): %s", defence.name, epoch + 1, settings.epochs, time.monotonic() - t0,
                  {k: round(v, 4) for k, v in values.items()})
-        state.end_epoch(epoch + 1, advtrain_rows(dataset, defence.name, epoch + 1, seed, values))
+        state.end_epoch(epoch + 1, advtrain_rows(dataset, defence.name, epoch + 1, seed, values)
+                        + advtrain_rows(dataset, defence.name, epoch + 1, seed, probe_rows(correct)))
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1)
     model.eval()

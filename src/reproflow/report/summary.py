@@ -242,8 +242,9 @@ def claim_t2(t2: pd.DataFrame, settings: Settings) -> Outcome:
         # schedule, not the paper
         short = sorted({d.strip() for p in claims["plateau"] if str(p) != "yes"
                         for d in str(p).removeprefix("no: ").split(",")})
-        evidence = ("not decidable at this scale: the defences' robust accuracy had not reached its plateau "
-                    f"({', '.join(short)}; claims/T2.md lists each curve's last epochs)")
+        evidence = ("not decidable at this scale: the plateau test did not show the defences' robust accuracy had "
+                    f"stopped moving ({', '.join(short)}; claims/T2.md lists each defence's change over its last "
+                    "epochs with its interval)")
         if "n_images" in claims.columns:
             # what the attacked image count could decide once the defences are trained (issue 21, the quick page)
             prim = claims[claims["role"] == "primary"] if "role" in claims.columns else claims

@@ -271,6 +271,7 @@ class AdvtrainPlateau:
     steps: int
     epochs: int
     tolerance: float
+    coverage: float
 
 
 @dataclass(frozen=True)
