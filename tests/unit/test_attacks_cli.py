@@ -126,6 +126,8 @@ def test_attack_phase_clis(job, figure_style):
     assert sorted(t1.role) == ["primary", "primary", "secondary", "secondary"]
     assert set(t1[t1.role == "primary"].eps) == {0.1}
     assert sorted(t1.reading) == ["composed", "composed", "single", "single"]
+    # the gate column reads back as written (issue 21 item 5: "n/a" came back as NaN)
+    assert t1["gate"].notna().all() and set(t1["gate"]) <= {"not gated", "not computed", "pass", "fail", "undecided"}
     assert (d / "claims" / "T1.md").exists()
     head = json.loads((d / "headline.json").read_text())
     assert head["claim"] == "T1" and "digits_rot" in head["headline"]

@@ -127,15 +127,22 @@ def editor_gates(outcomes: Outcomes, relative_margin: float, coverage: float, at
     return pd.DataFrame(rows, columns=GATE_COLUMNS)
 
 
+# the gate column's values besides pass / fail / undecided (words pandas keeps as strings)
+NOT_GATED = "not gated"
+NOT_COMPUTED = "not computed"
+
+
 def gate_counts(editor: str, passed: bool | str | None) -> tuple[str, bool]:
     """(``gate`` column, ``counts``) of a claim row judged through ``editor``: anything but ``learned`` counts
-    (gate ``n/a``); a ``learned`` row counts only when its editor passed the gate (``pass`` / ``fail``, or the gate's
-    verdict when ``passed`` is one of pass / fail / undecided; ``n/a`` and not counted where no gate was computed)."""
+    (gate ``not gated``); a ``learned`` row counts only when its editor passed the gate (``pass`` / ``fail``, or the
+    gate's verdict when ``passed`` is one of pass / fail / undecided; ``not computed`` and not counted where no gate
+    was computed). No value is one pandas reads back as NaN (``n/a``, ``NA``, ``None``, ...): the column round-trips
+    through the CSV and the results page."""
     if editor != "learned":
-        return "n/a", True
+        return NOT_GATED, True
     if isinstance(passed, str):
         return passed, passed == "pass"
-    return ("n/a" if passed is None else ("pass" if passed else "fail")), bool(passed)
+    return (NOT_COMPUTED if passed is None else ("pass" if passed else "fail")), bool(passed)
 
 
 def gate_passed(gates: pd.DataFrame | None) -> dict[tuple[str, str], bool]:
