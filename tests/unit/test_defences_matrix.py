@@ -339,3 +339,38 @@ def test_t2_primary_row_decides_and_the_others_are_holm_corrected() -> None:
     assert set(t2[t2.kind == "cost"].role) == {"cost"}
     with pytest.raises(UserError, match="advtrain.t2.primary"):
         claim_t2(table, {"digits_rot": 0.1}, primary=("spa", "standard"))
+
+
+def test_t2_cli_reads_the_plateau_and_never_says_fails_without_it(tmp_path) -> None:
+    """tabulate_claim_t2 with the curves and advtrain.plateau: a baseline whose probe is still rising leaves T2 "not
+    decidable at this scale" (not "fails", though the rows' own verdicts may read so), the plateau table is written
+    and reads back; with every compared defence flat the claim rows count again."""
+    import json
+
+    from reproflow.attacks.outcomes import write_outcomes
+    from reproflow.cli import tabulate_claim_t2
+
+    _table(_acc_spa_wins).to_csv(tmp_path / "evaluations.csv", index=False)
+    write_outcomes(tmp_path / "outcomes.csv.gz", _outcomes(_table(_acc_spa_wins)))
+    rng = np.random.default_rng(7)
+    flat, rising = [-0.1, 0.0, 0.0, 0.0, 0.0], [-0.2, -0.15, -0.1, -0.05, 0.0]
+    for name, pgd in (("moving", rising), ("flat", flat)):
+        _curves({"spa_at": _probe(3, 500, flat, rng), "pgd_at": _probe(3, 500, pgd, rng),
+                 "trades": _probe(3, 500, flat, rng)}).to_csv(tmp_path / f"{name}.csv", index=False)
+    args = ["--evaluations", str(tmp_path / "evaluations.csv"), "--outcomes", str(tmp_path / "outcomes.csv.gz"),
+            "--output", str(tmp_path / "T2.csv"), "--headline", str(tmp_path / "headline.json"),
+            "--headline-eps", '{"digits_rot": 0.1}', "--baselines", "pgd_at", "trades", "--joint-attacks", "spa",
+            "--cost-baselines", "standard", "--coverage", "0.95", "--scale", "tiny", "--editors", '{"digits_rot": "exact"}',
+            "--plateau", '{"val_samples": 500, "grid_size": 5, "steps": 5, "epochs": 2, "tolerance": 0.04, '
+                         '"coverage": 0.9}', "--plateau-table", str(tmp_path / "plateau.csv")]
+    assert tabulate_claim_t2.main([*args, "--curves", str(tmp_path / "moving.csv")]) == 0
+    h = json.loads((tmp_path / "headline.json").read_text())
+    assert h["verdict"] == "not decidable at this scale" and "pgd_at" in h["not_decidable_because"]
+    p = pd.read_csv(tmp_path / "plateau.csv").set_index("defence")
+    assert p["plateau"].to_dict() == {"pgd_at": False, "spa_at": True, "trades": True}
+    assert (p["method"].str.contains("seeds x images")).all()
+    md = (tmp_path / "T2.md").read_text()
+    assert md.startswith("# Claim T2 (tiny scale): not decidable at this scale") and "equivalence test" in md
+    assert tabulate_claim_t2.main([*args, "--curves", str(tmp_path / "flat.csv")]) == 0
+    h = json.loads((tmp_path / "headline.json").read_text())
+    assert h["verdict"] == "holds" and "not_decidable_because" not in h

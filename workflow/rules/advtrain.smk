@@ -10,8 +10,9 @@
 #                                   D/outcomes.csv.gz (per-image correctness, read by tabulate_claim_t2),
 #                                   one job per (dataset, seed) writing every defence's table
 #   rule tabulate_defence_matrix -> {R}/advtrain/{evaluations.csv, matrix.csv, matrix.md, curves.csv}
-#   rule tabulate_claim_t2       -> {R}/advtrain/claims/T2.{csv,md}, {R}/advtrain/headline.json
-#   rule plot_advtrain           -> {R}/advtrain/{matrix_heatmap,training_curves}.{png,pdf}
+#   rule tabulate_claim_t2       -> {R}/advtrain/claims/T2.{csv,md}, T2_plateau.csv (training adequacy),
+#                                   {R}/advtrain/headline.json
+#   rule plot_advtrain           -> {R}/advtrain/{matrix_heatmap,training_curves,plateau_curves}.{png,pdf}
 # Resumable checkpoints (not outputs): {R}/checkpoints/advtrain/dataset~{dataset}/defence~{defence}/seed~{seed}/classifier.ckpt
 
 ADV = config["advtrain"]
@@ -269,6 +270,8 @@ rule tabulate_claim_t2:
         table=f"{R}/advtrain/claims/T2.csv",
         table_md=f"{R}/advtrain/claims/T2.md",
         headline=f"{R}/advtrain/headline.json",
+        # the training-adequacy test per (dataset, defence), shown beside T2 on the results page
+        plateau=f"{R}/advtrain/claims/T2_plateau.csv",
     log:
         log_path("advtrain", "tabulate_claim_t2/all"),
     conda:
@@ -284,6 +287,7 @@ rule tabulate_claim_t2:
             curves=input.curves,
             output=output.table,
             headline=output.headline,
+            plateau_table=output.plateau,
             gate=input.gate[0] if input.gate else None,
         ),
         flags=lambda w: cli_args(
@@ -324,6 +328,13 @@ rule plot_advtrain:
             labels={"figure": "defence training curves"},
         ),
         curves_pdf=f"{R}/advtrain/training_curves.pdf",
+        plateau=report(
+            f"{R}/advtrain/plateau_curves.png",
+            caption="../report/advtrain/plateau_curves.rst",
+            category="advtrain",
+            labels={"figure": "plateau probe (T2 training adequacy)"},
+        ),
+        plateau_pdf=f"{R}/advtrain/plateau_curves.pdf",
     log:
         log_path("advtrain", "plot_advtrain/all"),
     conda:
@@ -339,12 +350,14 @@ rule plot_advtrain:
             curves=input.curves,
             heatmap=output.heatmap,
             curves_figure=output.curves,
+            plateau_figure=output.plateau,
         ),
         flags=lambda w: cli_args(
             defences=ADV["defences"],
             attacks=ADV_ATTACKS,
             headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
             scale=config["scale"],
+            plateau=ADV["plateau"],
         ),
         code=code_of("plot_advtrain"),
     shell:
@@ -362,8 +375,11 @@ rule advtrain_all:
         f"{R}/advtrain/curves.csv",
         f"{R}/advtrain/claims/T2.csv",
         f"{R}/advtrain/claims/T2.md",
+        f"{R}/advtrain/claims/T2_plateau.csv",
         f"{R}/advtrain/headline.json",
         f"{R}/advtrain/matrix_heatmap.png",
         f"{R}/advtrain/matrix_heatmap.pdf",
         f"{R}/advtrain/training_curves.png",
         f"{R}/advtrain/training_curves.pdf",
+        f"{R}/advtrain/plateau_curves.png",
+        f"{R}/advtrain/plateau_curves.pdf",

@@ -77,6 +77,7 @@ RESULT_TABLES = {
     "t1": f"{R}/attack/claims/T1.csv",
     "editor_gate": f"{R}/attack/claims/editor_gate.csv",
     "t2": f"{R}/advtrain/claims/T2.csv",
+    "t2_plateau": f"{R}/advtrain/claims/T2_plateau.csv",
     "defence_matrix": f"{R}/advtrain/matrix.csv",
     "fig1_captions": f"{R}/meanfield/caption_checks.csv",
     "gradient_rates": f"{R}/meanfield/gradient_rates.csv",

@@ -1,7 +1,9 @@
-"""Rule plot_advtrain: the defence x attack heatmap at the headline eps and the defences' training curves.
+"""Rule plot_advtrain: the defence x attack heatmap at the headline eps, the defences' training curves and the
+plateau probe's curves (T2's training adequacy).
 
     python -m reproflow.cli.plot_advtrain --matrix .../matrix.csv --curves .../curves.csv --heatmap .../matrix_heatmap.png \
-        --curves-figure .../training_curves.png --defences ... --attacks ... --headline-eps digits_rot=0.1 --scale quick
+        --curves-figure .../training_curves.png --plateau-figure .../plateau_curves.png \
+        --plateau '{"epochs": 2, "tolerance": 0.04, ...}' --defences ... --attacks ... --headline-eps digits_rot=0.1 --scale quick
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from reproflow.cli._base import exit_with, main_entry
 from reproflow.errors import UserError
 from reproflow.io import save_figure
 from reproflow.runinfo import write_sidecar
+from reproflow.settings.sections import AdvtrainPlateau
 
 
 @dataclass(frozen=True)
@@ -27,14 +30,16 @@ class Config:
     curves: Path
     heatmap: Path
     curves_figure: Path
+    plateau_figure: Path  # the plateau probe's curves with the window and tolerance T2's training-adequacy rule reads
     defences: tuple[str, ...]
     attacks: tuple[str, ...]
     headline_eps: dict[str, float]  # dataset -> the headline eps
     scale: str
+    plateau: AdvtrainPlateau  # advtrain.plateau: the rule the plateau figure draws
 
 
 def run(cfg: Config) -> None:
-    from reproflow.plots.advtrain import matrix_heatmap, training_curves
+    from reproflow.plots.advtrain import matrix_heatmap, plateau_curves, training_curves
     from reproflow.plots.style import use_style
 
     use_style(cfg.style)
@@ -46,6 +51,9 @@ def run(cfg: Config) -> None:
     eps = dict(cfg.headline_eps)
     save_figure(matrix_heatmap(matrix, eps, cfg.defences, cfg.attacks, cfg.scale), cfg.heatmap)
     save_figure(training_curves(curves, cfg.defences, cfg.scale), cfg.curves_figure)
+    rule = cfg.plateau
+    save_figure(plateau_curves(curves, cfg.defences, rule.epochs, rule.tolerance, rule.coverage, cfg.scale),
+                cfg.plateau_figure)
     write_sidecar(cfg.heatmap, cfg, None, "cpu", started)
 
 

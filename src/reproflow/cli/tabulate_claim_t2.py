@@ -54,6 +54,8 @@ class Config:
     # without them every claim row counts as before
     curves: Path | None = None
     plateau: AdvtrainPlateau | None = None
+    # the plateau test per (dataset, defence) as a table (claims/T2_plateau.csv, the results page shows it beside T2)
+    plateau_table: Path | None = None
     # the evaluation jobs' per-image outcomes (outcomes.csv.gz): every interval is over seeds and test images
     outcomes: tuple[Path, ...] = ()
     # advtrain.t2.primary: the (joint attack, baseline) claim row that decides T2; the others are Holm-corrected
@@ -95,6 +97,8 @@ def run(cfg: Config) -> None:
         tol, last, cov = cfg.plateau.tolerance, cfg.plateau.epochs, cfg.plateau.coverage
         plateau = training_plateau(pd.read_csv(cfg.curves), last, tol, cov)
         t2 = adjust_t2(apply_plateau(t2, plateau), cfg.coverage)
+        if cfg.plateau_table is not None:
+            write_table(cfg.plateau_table, plateau)
     write_table(cfg.output, t2)
     summary = headline(t2, summarise(ev), eps, cfg.coverage, cfg.scale)
     if plateau is not None:

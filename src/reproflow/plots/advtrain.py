@@ -80,3 +80,52 @@ def training_curves(curves: pd.DataFrame, defences: Sequence[str], scale: str,
                  f"examples; {scale} scale)", fontsize="large")
     fig.tight_layout()
     return fig
+
+
+def plateau_curves(curves: pd.DataFrame, defences: Sequence[str], epochs: int, tolerance: float, coverage: float,
+                   scale: str) -> plt.Figure:
+    """T2's training-adequacy evidence: one panel per dataset, the plateau probe's robust accuracy (grid-PGD on the
+    held-out probe images, metric ``val_robust_accuracy``) against epoch, one colour per defence: the seed mean
+    (thick, markers) and each seed (faint). Over the last ``epochs`` epochs a band of +-``tolerance`` around the
+    seed mean ``epochs`` epochs before the end shows the window the equivalence test reads; the legend gives each
+    defence's change over that window with its ``coverage`` two-way interval and whether it is at its plateau
+    (:func:`reproflow.defences.matrix.training_plateau`). ``curves``: tidy rows phase, dataset, model, epoch, seed,
+    metric, value."""
+    from reproflow.defences.matrix import PLATEAU_METRIC, training_plateau
+
+    probe = curves[curves["metric"] == PLATEAU_METRIC]
+    datasets = sorted(probe["dataset"].unique()) or ["(no probe recorded)"]
+    verdict = training_plateau(curves, epochs, tolerance, coverage).set_index(["dataset", "defence"])
+    fig, axes = plt.subplots(1, len(datasets), squeeze=False, figsize=size(1.3 * len(datasets), 1.2, extra_height=0.3))
+    colours = dict(zip(defences, palette(len(defences))))
+    for ax, dataset in zip(axes[0], datasets):
+        sub = probe[probe["dataset"] == dataset]
+        for d in [d for d in defences if d in set(sub["model"])]:
+            g = sub[sub["model"] == d]
+            for _, s in g.groupby("seed"):
+                s = s.sort_values("epoch")
+                ax.plot(s["epoch"], s["value"], color=colours[d], alpha=0.25, lw=0.8)
+            mean = g.groupby("epoch")["value"].mean().sort_index()
+            label = d
+            if (dataset, d) in verdict.index:
+                v = verdict.loc[(dataset, d)]
+                if math.isfinite(v["change"]) and math.isfinite(v["change_low"]):
+                    label += (f": {100 * v['change']:+.1f} [{100 * v['change_low']:+.1f}, {100 * v['change_high']:+.1f}]"
+                              f" pp, {'plateau' if v['plateau'] else 'not shown flat'}")
+                else:
+                    label += f": {v['method']}"
+            ax.plot(mean.index, mean.to_numpy(), color=colours[d], marker="o", ms=3, lw=1.8, label=label)
+            if len(mean) > epochs:
+                start = mean.index[-(epochs + 1)]
+                ax.fill_between([start, mean.index[-1]], mean.loc[start] - tolerance, mean.loc[start] + tolerance,
+                                color=colours[d], alpha=0.12, lw=0)
+        ax.set_title(dataset, fontsize="medium")
+        ax.set_xlabel("epoch", fontsize="small")
+        ax.set_ylabel("probe robust accuracy", fontsize="small")
+        ax.grid(True)
+        ax.legend(fontsize="xx-small", loc="lower right")
+    fig.suptitle(f"Plateau probe (grid-PGD on held-out images) per epoch; thick: mean over seeds, faint: each seed; "
+                 f"bands: +-{tolerance:g} over the last {epochs} epochs; legend: change over them with its "
+                 f"{100 * coverage:g} % interval (seeds x images), {scale} scale", fontsize="small", wrap=True)
+    fig.tight_layout()
+    return fig

@@ -41,6 +41,12 @@ TABLES: dict[str, TableDoc] = {
     "t2": TableDoc("T2: SPA adversarial training (SPA claim T2)", "Robust accuracy of the SPA-trained model "
                    "against the baseline defences under each attack, paired over seeds and test images, with the "
                    "interval behind the verdict; the primary row decides, the others carry Holm-adjusted verdicts."),
+    "t2_plateau": TableDoc("T2 training adequacy: the plateau test (SPA claim T2)", "Per defence, the change of its "
+                           "robust accuracy under the plateau probe (grid-PGD on held-out test images) over its last "
+                           "epochs, paired over seeds and probe images, with its two-way interval: a defence is at "
+                           "its plateau when the interval lies inside +-tolerance (an equivalence test), and a T2 "
+                           "claim row counts only when both its defences are; otherwise T2 is not decidable at this "
+                           "scale. The curves: figure advtrain/plateau_curves.png of the run's Snakemake report."),
     "defence_matrix": TableDoc("Defence x attack matrix (SPA claim T2, every eps)", "Mean and spread over seeds of "
                                "accuracy and attack success for every defence and attack at each eps."),
     "fig1_captions": TableDoc("Fig. 1 caption values (MF)", "The fixed points and depth scales the paper's Fig. 1 "
