@@ -23,7 +23,7 @@ def test_plateau_curves_draw_every_seed_the_mean_and_the_rule() -> None:
     axes = fig.axes
     assert [ax.get_title() for ax in axes] == ["digits_rot", "mnist_rot"]
     assert len(axes[0].lines) == 2 * (3 + 1) and len(axes[1].lines) == 2 + 1
-    assert len(axes[0].collections) == 2  # a tolerance band per defence
+    assert len(axes[0].collections) == 2 * 2  # a tolerance band per defence: its fill and its dashed edges
     labels = [t.get_text() for t in axes[0].get_legend().get_texts()]
     assert labels[0].startswith("pgd_at") and labels[0].endswith("not shown flat")
     assert labels[1].startswith("spa_at") and labels[1].endswith(", plateau")

@@ -117,8 +117,11 @@ def plateau_curves(curves: pd.DataFrame, defences: Sequence[str], epochs: int, t
             ax.plot(mean.index, mean.to_numpy(), color=colours[d], marker="o", ms=3, lw=1.8, label=label)
             if len(mean) > epochs:
                 start = mean.index[-(epochs + 1)]
+                # faint fill and dashed edges: the bands of defences at similar accuracy overlap
                 ax.fill_between([start, mean.index[-1]], mean.loc[start] - tolerance, mean.loc[start] + tolerance,
-                                color=colours[d], alpha=0.12, lw=0)
+                                color=colours[d], alpha=0.07, lw=0)
+                ax.hlines([mean.loc[start] - tolerance, mean.loc[start] + tolerance], start, mean.index[-1],
+                          colors=colours[d], linestyles="dashed", lw=0.7)
         ax.set_title(dataset, fontsize="medium")
         ax.set_xlabel("epoch", fontsize="small")
         ax.set_ylabel("probe robust accuracy", fontsize="small")
