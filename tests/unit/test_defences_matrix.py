@@ -214,8 +214,7 @@ def _probe(n_seeds: int, n_images: int, rise: list[float], rng: np.random.Genera
     epoch e adds ``rise[e]`` to every image's chance, and each (seed, image) draws its outcome from a Gaussian latent
     that is AR(1) over epochs with correlation ``rho``, so outcomes flip between epochs as a trained model's do
     (rho 0.95: about 10 % of outcomes differ two epochs apart, as in the cpu pilot's early epochs; its last epochs
-    flip 2-5 %, which makes the test easier) while
-    the expected accuracy follows mean(p) + rise exactly."""
+    flip 2-5 %, which makes the test easier) while the expected accuracy follows mean(p) + rise exactly."""
     from scipy import stats
 
     p = rng.beta(0.9, 1.1, size=n_images)
