@@ -373,4 +373,11 @@ def test_t2_cli_reads_the_plateau_and_never_says_fails_without_it(tmp_path) -> N
     assert md.startswith("# Claim T2 (tiny scale): not decidable at this scale") and "equivalence test" in md
     assert tabulate_claim_t2.main([*args, "--curves", str(tmp_path / "flat.csv")]) == 0
     h = json.loads((tmp_path / "headline.json").read_text())
-    assert h["verdict"] == "holds" and "not_decidable_because" not in h
+    assert h["verdict"] == "holds" and "not_decidable_because" not in h and h["not_at_plateau"] == []
+    # with a declared primary (spa / trades) the still-rising pgd_at only leaves its own rows uncounted
+    primary = ["--primary", '{"attack": "spa", "baseline": "trades"}']
+    assert tabulate_claim_t2.main([*args, *primary, "--curves", str(tmp_path / "moving.csv")]) == 0
+    h = json.loads((tmp_path / "headline.json").read_text())
+    assert h["verdict"] == "holds" and h["not_at_plateau"] == ["digits_rot/pgd_at"]
+    t2 = pd.read_csv(tmp_path / "T2.csv").set_index("baseline")
+    assert not t2.loc["pgd_at", "counts"] and t2.loc["trades", "counts"] and t2.loc["trades", "role"] == "primary"

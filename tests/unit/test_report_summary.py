@@ -106,9 +106,13 @@ def test_t2_judges_claim_rows_only_and_quotes_the_cost():
     assert "pgd_at" in out.evidence
     assert S.claim_t2(_t2([0.2, -0.15]).assign(plateau="yes"), SET).verdict is Verdict.FAILS
     # the image count's capacity to decide is stated even when the schedule is not (the quick page)
-    counted = moving.assign(n_images=60, role=["primary", "secondary", "cost", "cost"], images_to_decide=None)
+    counted = _t2([0.2, -0.15]).assign(plateau=["no: pgd_at", "yes", "yes", "yes"], n_images=60,
+                                       role=["primary", "secondary", "cost", "cost"], images_to_decide=None)
     assert "primary comparison: 60 images per seed: half-width 0.040 against an effect of 0.200, so the image count " \
            "decides" in S.claim_t2(counted, SET).evidence
+    # a secondary row off its plateau does not count (apply_plateau) but leaves the primary row to decide
+    secondary_moving = moving.assign(role=["primary", "secondary", "cost", "cost"], counts=[True, False, True, True])
+    assert S.claim_t2(secondary_moving, SET).verdict is Verdict.HOLDS
 
 
 def test_bad_table_names_the_file_and_columns():

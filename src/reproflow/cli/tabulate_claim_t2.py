@@ -103,9 +103,12 @@ def run(cfg: Config) -> None:
     summary = headline(t2, summarise(ev), eps, cfg.coverage, cfg.scale)
     if plateau is not None:
         summary["training_plateau"] = plateau.to_dict("records")
-        compared = {"spa_at", *cfg.baselines}
+        # the primary comparison's defences decide whether T2 can be judged; a secondary baseline off its plateau
+        # only leaves its own rows uncounted (apply_plateau)
+        compared = {"spa_at", *([cfg.primary.baseline] if cfg.primary is not None else cfg.baselines)}
         short = sorted({f"{r.dataset}/{r.defence}" for r in plateau.itertuples()
                         if not r.plateau and r.defence in compared})
+        summary["not_at_plateau"] = sorted(f"{r.dataset}/{r.defence}" for r in plateau.itertuples() if not r.plateau)
         if short or plateau.empty:
             # a "fails" (or "holds") on defences still learning tests the schedule, not the paper
             summary["verdict"] = "not decidable at this scale"

@@ -237,10 +237,13 @@ def claim_t2(t2: pd.DataFrame, settings: Settings) -> Outcome:
     """
     _need(t2, {"kind", "attack", "baseline", "diff_mean"}, "claims/T2.csv")
     claims = t2[t2["kind"] == "claim"]
-    if "plateau" in t2.columns and not claims.empty and (claims["plateau"].astype(str) != "yes").any():
+    # the rows that decide: the primary comparison where the table declares one (a secondary row whose defences are
+    # not at their plateau does not count, apply_plateau, but cannot make the claim undecidable)
+    judged = claims[claims["role"] == "primary"] if "role" in claims.columns else claims
+    if "plateau" in t2.columns and not judged.empty and (judged["plateau"].astype(str) != "yes").any():
         # training adequacy (issue 21): a verdict on defences whose robust accuracy was still moving tests the
         # schedule, not the paper
-        short = sorted({d.strip() for p in claims["plateau"] if str(p) != "yes"
+        short = sorted({d.strip() for p in judged["plateau"] if str(p) != "yes"
                         for d in str(p).removeprefix("no: ").split(",")})
         evidence = ("not decidable at this scale: the plateau test did not show the defences' robust accuracy had "
                     f"stopped moving ({', '.join(short)}; claims/T2.md lists each defence's change over its last "
