@@ -137,7 +137,8 @@ def run(cfg: Config) -> None:
                  f"{100 * cfg.plateau.coverage:g} % two-way interval over seeds x images (change_low, change_high) "
                  f"inside +-{cfg.plateau.tolerance:g}: an equivalence test (two one-sided tests at "
                  f"{100 * (1 - cfg.plateau.coverage) / 2:g} % each). A defence outside it is still moving or its "
-                 f"probe cannot tell; either way T2 is not decidable at this scale, never failed. Column last: "
+                 f"probe cannot tell; either way its rows do not count, and if they include the primary row T2 is not "
+                 f"decidable at this scale, never failed. Column last: "
                  f"the seed-mean probe accuracy at the last epoch.\n\n{dataframe_to_markdown(plateau)}\n")
     write_text(cfg.output.with_suffix(".md"), text)
     write_json(cfg.headline, summary)
