@@ -112,6 +112,8 @@ def plateau_curves(curves: pd.DataFrame, defences: Sequence[str], epochs: int, t
                 if math.isfinite(v["change"]) and math.isfinite(v["change_low"]):
                     label += (f": {100 * v['change']:+.1f} [{100 * v['change_low']:+.1f}, {100 * v['change_high']:+.1f}]"
                               f" pp, {'plateau' if v['plateau'] else 'not shown flat'}")
+                elif math.isfinite(v["change"]):
+                    label += f": {100 * v['change']:+.1f} pp, no interval ({v['n_seeds']} seed), not shown flat"
                 else:
                     label += f": {v['method']}"
             ax.plot(mean.index, mean.to_numpy(), color=colours[d], marker="o", ms=3, lw=1.8, label=label)
@@ -126,7 +128,8 @@ def plateau_curves(curves: pd.DataFrame, defences: Sequence[str], epochs: int, t
         ax.set_xlabel("epoch", fontsize="small")
         ax.set_ylabel("probe robust accuracy", fontsize="small")
         ax.grid(True)
-        ax.legend(fontsize="xx-small", loc="lower right")
+        # below the panel: six defences' readings would cover the curves
+        ax.legend(fontsize="xx-small", loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fig.suptitle(f"Plateau probe (grid-PGD on held-out images) per epoch; thick: mean over seeds, faint: each seed; "
                  f"bands: +-{tolerance:g} over the last {epochs} epochs; legend: change over them with its "
                  f"{100 * coverage:g} % interval (seeds x images), {scale} scale", fontsize="small", wrap=True)
