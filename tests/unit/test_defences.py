@@ -140,8 +140,10 @@ def test_training_resumes_exactly_after_a_kill(name: DefenceName, tmp_path) -> N
     def run(ckpt, hook=None):
         model, am, gen = _parts()
         defence = _defence(name, am, gen, train)
+        # a stand-in plateau probe (clean correctness per test image): its per-image rows resume with the epoch
+        probe = lambda m: (m(test.images).argmax(1) == test.labels).tolist()  # noqa: E731
         return train_defence(model, defence, train, test, settings, seed=3, device=torch.device("cpu"),
-                             checkpoint=ckpt, dataset="toy", on_epoch_end=hook), defence
+                             checkpoint=ckpt, dataset="toy", on_epoch_end=hook, robust_probe=probe), defence
 
     (ref, ref_rows, _), ref_def = run(None)
 
@@ -170,6 +172,13 @@ def test_training_resumes_exactly_after_a_kill(name: DefenceName, tmp_path) -> N
     refreshed = sorted(r["epoch"] for r in rows if r["metric"] == "refresh_ce")
     assert refreshed == ([3, 4] if name is DefenceName.SPA_AT else [])  # not before the first adversarial epoch
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    # the probe: its accuracy and one 0/1 row per test image and epoch, the accuracy their mean
+    per_image = [r for r in rows if r["metric"].startswith("val_robust_correct/")]
+    assert len(per_image) == 4 * len(test) and {r["value"] for r in per_image} <= {0.0, 1.0}
+    for e in range(1, 5):
+        acc = [r["value"] for r in rows if r["epoch"] == e and r["metric"] == "val_robust_accuracy"]
+        vals = [r["value"] for r in per_image if r["epoch"] == e]
+        assert acc == [pytest.approx(sum(vals) / len(vals))]
 
 
 def test_registry_errors() -> None:
