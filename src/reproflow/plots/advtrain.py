@@ -127,6 +127,7 @@ def plateau_curves(curves: pd.DataFrame, defences: Sequence[str], epochs: int, t
         ax.set_title(dataset, fontsize="medium")
         ax.set_xlabel("epoch", fontsize="small")
         ax.set_ylabel("probe robust accuracy", fontsize="small")
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))  # epochs are whole numbers
         ax.grid(True)
         # below the panel: six defences' readings would cover the curves
         ax.legend(fontsize="xx-small", loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
