@@ -88,8 +88,9 @@ def run(cfg: Config) -> None:
 
     train, test = load_split(cfg.train), load_split(cfg.test)
     train = train.subset(cfg.max_train) if cfg.max_train else train
-    for defence, *files in zip(cfg.defences, cfg.output, cfg.metrics, cfg.curve, cfg.checkpoint, strict=True):
-        _train_one(cfg, _One(*files, cfg.seed, defence, cfg), train, test)
+    for defence, output, metrics, curve, checkpoint in zip(cfg.defences, cfg.output, cfg.metrics, cfg.curve,
+                                                           cfg.checkpoint, strict=True):
+        _train_one(cfg, _One(output, metrics, curve, checkpoint, cfg.seed, defence, cfg), train, test)
 
 
 def _train_one(cfg: Config, one: _One, train: Any, test: Any) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +22,9 @@ from torch import nn
 from reproflow.data.store import Split
 from reproflow.models.generator import NoiseGenerator, generate_noise
 from reproflow.training.generator import diversity_ratio, sign_differ
+
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.manipulator import AttributeManipulator
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +52,7 @@ class GeneratorRefresher:
         self.settings = settings
         self.opt = torch.optim.Adam(generator.parameters(), lr=settings.lr, betas=(0.5, 0.999))
 
-    def refresh(self, classifier: nn.Module, manipulator: nn.Module, train: Split, rng: torch.Generator) -> dict[str, float]:
+    def refresh(self, classifier: nn.Module, manipulator: AttributeManipulator, train: Split, rng: torch.Generator) -> dict[str, float]:
         """Train the generator for ``settings.batches`` batches against ``classifier`` (frozen meanwhile;
         its train/eval mode and ``requires_grad`` flags are restored). Returns the mean loss terms:
         ``refresh_ce`` (classifier CE on the generated examples) and ``refresh_success`` (misclassified share)."""
