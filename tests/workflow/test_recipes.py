@@ -149,6 +149,17 @@ def _copy_of_the_repository(tmp_path: Path) -> Copy:
     return copy
 
 
+def _listed_with_section(c: Copy, phase: str, listed: str, name: str, key: str, value: object, spec: str,
+                         comment: str) -> None:
+    """Step 4 of both recipes: ``name`` in params.yaml's ``<phase>.<listed>``, its section ``{key: value}`` with a
+    comment, and the section in the phase's schema (properties and ``required``)."""
+    c.edit("params.yaml", rf"^{phase}:\n(?:.*?\n)*?  {listed}: \[[^\]]*", f", {name}")
+    c.edit("params.yaml", rf"^{phase}:\n(?:.*?\n)*?  {listed}: .*?\n", f"  {name}: {{{key}: {value}}}  # {comment}\n")
+    schema = f"workflow/schemas/{phase}.schema.yaml"
+    c.edit(schema, r"^required: \[", f"{name}, ")
+    c.edit(schema, r"^properties:\n", SCHEMA_SECTION.format(name=name, key=key, spec=spec))
+
+
 def _add_attack(c: Copy) -> None:
     """docs/recipes.md, "Add an attack", steps 1-5, for an attack with a params.yaml section."""
     c.add("src/reproflow/attacks/dummy_attack.py", DUMMY_ATTACK)  # 1
@@ -158,13 +169,8 @@ def _add_attack(c: Copy) -> None:
     c.edit(reg, r"^from reproflow\.attacks\.base import Attack\n", "from reproflow.attacks.dummy_attack import DummyAttack\n")
     c.edit(reg, r"^class AttackName\(str, enum\.Enum\):\n(?:.*?\n)*?(?:    [A-Z_]+ = \"\w+\"\n)+", '    DUMMY_ATTACK = "dummy_attack"\n')
     c.edit(reg, r"^ATTACKS: dict\[AttackName, type\[Attack\]\] = \{\n", "    AttackName.DUMMY_ATTACK: DummyAttack,\n")
-    c.edit("params.yaml", r"^attack:\n(?:.*?\n)*?  attacks: \[[^\]]*", ", dummy_attack")  # 4
-    c.edit("params.yaml", r"^attack:\n(?:.*?\n)*?  attacks: .*?\n",
-           "  dummy_attack: {steps: 2}  # the scaffold attack: signed-gradient steps of eps / steps\n")
-    schema = "workflow/schemas/attack.schema.yaml"
-    c.edit(schema, r"^required: \[", "dummy_attack, ")
-    c.edit(schema, r"^properties:\n", SCHEMA_SECTION.format(name="dummy_attack", key="steps",
-                                                            spec="{type: integer, minimum: 1}"))
+    _listed_with_section(c, "attack", "attacks", "dummy_attack", "steps", 2, "{type: integer, minimum: 1}",  # 4
+                         "the scaffold attack: signed-gradient steps of eps / steps")
     suite = "src/reproflow/attacks/suite.py"
     c.edit(suite, r"^from reproflow\.settings\.sections import \(\n", "    AttackDummyAttack,\n")
     c.edit(suite, r"^class AttackSettings:\n(?:.*?\n)*?    pgd: AttackPgd\n", "    dummy_attack: AttackDummyAttack\n")
@@ -188,33 +194,25 @@ def _add_defence(c: Copy) -> None:
     c.edit(reg, r"^SETTINGS: dict\[DefenceName, type\[", "AdvtrainDummyDefence | ")
     c.edit(reg, r"^SETTINGS: dict\[DefenceName, .*?\n", "    DefenceName.DUMMY_DEFENCE: AdvtrainDummyDefence,\n")
     c.edit(reg, r"^DEFENCES: dict\[DefenceName, type\[Defence\]\] = \{\n", "    DefenceName.DUMMY_DEFENCE: DummyDefence,\n")
-    c.edit("params.yaml", r"^advtrain:\n(?:.*?\n)*?  defences: \[[^\]]*", ", dummy_defence")  # 4
-    c.edit("params.yaml", r"^advtrain:\n(?:.*?\n)*?  defences: .*?\n",
-           "  dummy_defence: {noise: 0.5}  # the scaffold defence: uniform pixel noise of noise x eps\n")
-    schema = "workflow/schemas/advtrain.schema.yaml"
-    c.edit(schema, r"^required: \[", "dummy_defence, ")
-    c.edit(schema, r"^properties:\n", SCHEMA_SECTION.format(name="dummy_defence", key="noise",
-                                                            spec="{type: number, minimum: 0}"))
+    _listed_with_section(c, "advtrain", "defences", "dummy_defence", "noise", 0.5, "{type: number, minimum: 0}",  # 4
+                         "the scaffold defence: uniform pixel noise of noise x eps")
     c.edit("tests/unit/test_defences.py", r"^SETTINGS = \{\n", '    DefenceName.DUMMY_DEFENCE: {"noise": 0.5},\n')  # 5
+
+
+# (recipe, what follows it, the newcomer's name, its unit-test file), applied one after the other in one copy
+RECIPE_RUNS = (("Add an attack", _add_attack, "dummy_attack", "test_attacks.py"),
+               ("Add a defence", _add_defence, "dummy_defence", "test_defences.py"))
 
 
 def test_the_recipes_add_an_attack_and_a_defence_with_the_stated_file_counts(tmp_path):
     c = _copy_of_the_repository(tmp_path)
-
-    _add_attack(c)
-    c.regenerate_and_dry_run()
-    # its own unit tests (the parametrised ones pick it up) and the vocabulary's agreement checks
-    c.run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "dummy_attack or test_vocab",
-          "tests/unit/test_attacks.py", "tests/unit/test_vocab.py")
-    attack_files = c.changed()
-    assert len(attack_files) == _stated("Add an attack"), sorted(attack_files)
-    c.git("add", "-A")
-    c.git("commit", "-qm", "attack")
-
-    _add_defence(c)
-    c.regenerate_and_dry_run()
-    # its own unit tests (the parametrised ones pick it up) and the vocabulary's agreement checks
-    c.run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "dummy_defence or test_vocab",
-          "tests/unit/test_defences.py", "tests/unit/test_vocab.py")
-    defence_files = c.changed()
-    assert len(defence_files) == _stated("Add a defence"), sorted(defence_files)
+    for recipe, add, name, unit_tests in RECIPE_RUNS:
+        add(c)
+        c.regenerate_and_dry_run()
+        # its own unit tests (the parametrised ones pick it up) and the vocabulary's agreement checks
+        c.run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", f"{name} or test_vocab",
+              f"tests/unit/{unit_tests}", "tests/unit/test_vocab.py")
+        files = c.changed()
+        assert len(files) == _stated(recipe), (recipe, sorted(files))
+        c.git("add", "-A")
+        c.git("commit", "-qm", name)
