@@ -33,7 +33,8 @@ def job(tmp_path_factory):
         save_classifier(d / f"{name}.pt", build_classifier("smallcnn", 1, 10, SIZE), "smallcnn", 1, 10, SIZE)
     save_manipulator(d / "msp.pt", MSPManipulator(1, SIZE, latent_dim=8, width=4))
     save_manipulator(d / "oracle.pt", RotationOracle((-40.0, 40.0)))
-    save_generator(d / "gen.pt", NoiseGenerator(1, z_dim=8, width=4), {"eps": 0.2, "steps": 2, "step_size": 0.1})
+    save_generator(d / "gen.pt", NoiseGenerator(1, z_dim=8, width=4), {"eps": 0.2, "steps": 2, "step_size": 0.1,
+                                                                      "adam_beta1": 0.5, "adam_beta2": 0.999, "grad_clip": 1.0})
     return d
 
 

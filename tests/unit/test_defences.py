@@ -21,7 +21,8 @@ torch.set_num_threads(1)
 
 EPS = 0.1
 SIZE = 12
-REFRESH = RefreshSettings(batches=2, batch_size=8, lr=0.01, eps=EPS, gen_steps=2, gen_step_factor=0.5, div_weight=0.1)
+REFRESH = RefreshSettings(batches=2, batch_size=8, lr=0.01, eps=EPS, gen_steps=2, gen_step_factor=0.5, div_weight=0.1,
+                          adam_beta1=0.5, adam_beta2=0.999, grad_clip=1.0)
 SETTINGS = {
     DefenceName.STANDARD: {},
     DefenceName.PGD_AT: {"steps": 3, "step_factor": 2.5},
@@ -120,7 +121,7 @@ def test_refresh_raises_generator_loss_and_restores_classifier() -> None:
     data = _split(24, 4)
     model.train()
     flags = [p.requires_grad for p in model.parameters()]
-    refresher = GeneratorRefresher(gen, RefreshSettings(30, 24, 0.02, EPS, 2, 0.5, 0.0))
+    refresher = GeneratorRefresher(gen, RefreshSettings(30, 24, 0.02, EPS, 2, 0.5, 0.0, 0.5, 0.999, 1.0))
     before = copy.deepcopy(gen.state_dict())
     rng = torch.Generator().manual_seed(0)
     first = refresher.refresh(model, am, data, rng)

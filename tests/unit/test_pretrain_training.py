@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+from reproflow.attacks.suite import generator_optimizer
 from reproflow.data.rotate import rotate
 from reproflow.data.store import load_split, save_split
 from reproflow.errors import UserError
@@ -20,6 +21,7 @@ torch.set_num_threads(1)
 CLF = ClassifierSettings("smallcnn", 3, 16, "adam", 0.002, 0.0, "crop_flip")
 MAN = ManipulatorSettings(8, 4, 3, 16, 0.002, 0.01, 1.0, 1.0)
 GEN = GeneratorSettings(eps=0.2, steps=2, step_fraction=0.5, z_dim=8, width=4, epochs=3, batch_size=16, lr=0.01,
+                        adam_beta1=0.5, adam_beta2=0.999, grad_clip=1.0,
                         adv_weight=1.0, div_weight=1.0)
 
 
@@ -157,11 +159,14 @@ def test_clis_write_outputs_and_remove_checkpoints(tmp_path, data, figure_style)
                                 "--curve", str(out / "generator_curve.csv"), "--checkpoint", str(ck / "g.ckpt"),
                                 "--eps", "0.1", "--generator", json.dumps({
                                     "manipulator": "oracle", "steps": 2, "step_fraction": 0.5, "z_dim": 8, "width": 4,
-                                    "epochs": 1, "batch_size": 16, "lr": 0.01, "adv_weight": 1, "div_weight": 1})]) == 0
+                                    "epochs": 1, "batch_size": 16, "lr": 0.01, "adam_beta1": 0.5, "adam_beta2": 0.999,
+                                    "grad_clip": 1.0, "adv_weight": 1, "div_weight": 1})]) == 0
     assert not any(ck.glob("*.ckpt"))
     assert load_classifier(out / "classifier.pt").meta["test_accuracy"] == json.loads((out / "classifier_metrics.json").read_text())["test_accuracy"]
     assert isinstance(load_manipulator(out / "oracle.pt"), RotationOracle)
     assert load_generator(out / "generator.pt").meta["eps"] == 0.1
+    assert generator_optimizer(load_generator(out / "generator.pt")) == {"adam_beta1": 0.5, "adam_beta2": 0.999,
+                                                                         "grad_clip": 1.0}  # what a refit continues with
     assert (out / "generator.pt.run.json").exists()
     models = ("classifier", "manipulator", "generator")
     assert collect_pretrain.main([

@@ -103,6 +103,16 @@ def generator_recursion(generator: NoiseGenerator) -> dict[str, Any]:
     return {"gen_steps": int(meta["steps"]), "gen_step_factor": float(meta["step_size"]) / float(meta["eps"])}
 
 
+def generator_optimizer(generator: NoiseGenerator) -> dict[str, Any]:
+    """``adam_beta1``, ``adam_beta2`` and ``grad_clip`` of the generator's own training (checkpoint meta, from
+    params.yaml ``pretrain.generator.<dataset>``): a refit continues the generator's training with them."""
+    meta = getattr(generator, "meta", {}) or {}
+    keys = ("adam_beta1", "adam_beta2", "grad_clip")
+    if not set(keys) <= set(meta):
+        raise UserError("the noise generator checkpoint lacks meta adam_beta1/adam_beta2/grad_clip; re-run train_generator")
+    return {k: float(meta[k]) for k in keys}
+
+
 EDITORS = ("oracle", "learned")
 
 

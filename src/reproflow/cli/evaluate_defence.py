@@ -49,7 +49,7 @@ class Config(job.Evaluation):
 def run(cfg: Config) -> None:
     import torch
 
-    from reproflow.attacks.suite import generator_recursion
+    from reproflow.attacks.suite import generator_optimizer, generator_recursion
     from reproflow.data.store import load_split
     from reproflow.defences.refresh import GeneratorRefresher, RefreshSettings
     from reproflow.seeding import derive_seed
@@ -72,6 +72,7 @@ def run(cfg: Config) -> None:
             settings = RefreshSettings(
                 batches=cfg.refit.batches, batch_size=cfg.refit.batch_size, lr=cfg.refit.lr,
                 eps=float(gen.meta["eps"]), **generator_recursion(gen), div_weight=cfg.refit.div_weight,
+                **generator_optimizer(gen),
             )
             rng = torch.Generator().manual_seed(derive_seed(cfg.seed, defence, "refit", *tag))
             fitted = GeneratorRefresher(gen, settings).refresh(m.classifier, editor, train, rng)

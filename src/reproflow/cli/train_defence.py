@@ -94,7 +94,7 @@ def run(cfg: Config) -> None:
 
 
 def _train_one(cfg: Config, one: _One, train: Any, test: Any) -> None:
-    from reproflow.attacks.suite import generator_recursion
+    from reproflow.attacks.suite import generator_optimizer, generator_recursion
     from reproflow.defences.base import DefenceName
     from reproflow.defences.registry import DEFENCES, build_defence, defence_kwargs, parse_defence_name
     from reproflow.defences.train import TrainSettings, train_defence
@@ -117,6 +117,7 @@ def _train_one(cfg: Config, one: _One, train: Any, test: Any) -> None:
         p.requires_grad_(True)
     manipulator = generator = None
     recursion: dict[str, Any] = {}
+    optimizer: dict[str, Any] = {}
     if DEFENCES[name].needs_manipulator or cfg.plateau.val_samples:
         if cfg.manipulator is None:
             raise UserError(f"defence '{one.defence}' needs --manipulator (its own edits or the plateau probe)")
@@ -125,10 +126,10 @@ def _train_one(cfg: Config, one: _One, train: Any, test: Any) -> None:
         if cfg.generator is None:
             raise UserError("defence 'spa_at' needs --generator")
         generator = load_generator(cfg.generator, device)
-        recursion = generator_recursion(generator)
+        recursion, optimizer = generator_recursion(generator), generator_optimizer(generator)
     section = (cfg.settings or {}).get(one.defence)
     defence = build_defence(name, cfg.eps, seed=cfg.seed, manipulator=manipulator, generator=generator, train=train,
-                            **defence_kwargs(name, section, cfg.eps, recursion))
+                            **defence_kwargs(name, section, cfg.eps, recursion, optimizer))
     settings = TrainSettings(**dump(cfg.training), augment=cfg.augment)
     probe = None
     if cfg.plateau.val_samples:

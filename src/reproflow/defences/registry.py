@@ -72,10 +72,13 @@ def build_defence(
     return cls(eps, seed=seed, **kw)
 
 
-def defence_kwargs(name: str | DefenceName, section: Any, eps: float, recursion: dict[str, Any]) -> dict[str, Any]:
+def defence_kwargs(name: str | DefenceName, section: Any, eps: float, recursion: dict[str, Any],
+                   optimizer: dict[str, Any]) -> dict[str, Any]:
     """Constructor settings of defence ``name`` from its params.yaml section (``advtrain.<defence>``, a mapping or
     its :data:`SETTINGS` type; None for defences without one). ``recursion`` is the noise generator's own
-    ``gen_steps`` / ``gen_step_factor`` (checkpoint meta), used by SPA-AT where its section leaves them null."""
+    ``gen_steps`` / ``gen_step_factor`` (checkpoint meta), used by SPA-AT where its section leaves them null;
+    ``optimizer`` its pretraining's ``adam_beta1`` / ``adam_beta2`` / ``grad_clip`` (checkpoint meta), which SPA-AT's
+    refresh continues with."""
     from reproflow.defences.refresh import RefreshSettings
     from reproflow.settings import dump, load
 
@@ -98,6 +101,6 @@ def defence_kwargs(name: str | DefenceName, section: Any, eps: float, recursion:
         # the refresh trains at SPA-AT's own radius and recursion, against the classifier being trained
         "refresh": RefreshSettings(
             batches=s.refresh_batches, batch_size=s.refresh_batch_size, lr=s.refresh_lr, eps=eps,
-            gen_steps=gen_steps, gen_step_factor=gen_step_factor, div_weight=s.refresh_div_weight,
+            gen_steps=gen_steps, gen_step_factor=gen_step_factor, div_weight=s.refresh_div_weight, **optimizer,
         ),
     }

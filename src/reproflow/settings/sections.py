@@ -80,6 +80,9 @@ class PretrainGenerator:
     epochs: int
     batch_size: int
     lr: float
+    adam_beta1: float
+    adam_beta2: float
+    grad_clip: float
     adv_weight: float
     div_weight: float
 
