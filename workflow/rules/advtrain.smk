@@ -118,6 +118,7 @@ rule train_defence:
             max_train=ADV["max_train"],
             plateau=ADV["plateau"],
             training=ADV["training"][w.dataset],
+            sgd=PRE["sgd"],
             settings={f: ADV.get(f) for f in TRAIN_DEFENCES(w)},
             augment=pretrain_settings("classifier", w.dataset)["augment"],
         ),

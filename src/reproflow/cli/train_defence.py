@@ -28,7 +28,7 @@ from reproflow.device import resolve_device
 from reproflow.errors import UserError
 from reproflow.io import load_torch
 from reproflow.seeding import seed_everything
-from reproflow.settings.sections import AdvtrainPlateau, AdvtrainTraining
+from reproflow.settings.sections import AdvtrainPlateau, AdvtrainTraining, PretrainSgd
 
 INITS = ("pretrained", "scratch")
 
@@ -53,6 +53,7 @@ class Config:
     eps: float
     init: str
     training: AdvtrainTraining  # advtrain.training.<dataset>
+    sgd: PretrainSgd  # pretrain.sgd: SGD's momentum, as in standard training
     eval_batch_size: int
     plateau: AdvtrainPlateau  # advtrain.plateau: the per-epoch robust accuracy T2's training-adequacy rule reads
     max_train: int  # advtrain.max_train: first n training images (0 = all)
@@ -130,7 +131,7 @@ def _train_one(cfg: Config, one: _One, train: Any, test: Any) -> None:
     section = (cfg.settings or {}).get(one.defence)
     defence = build_defence(name, cfg.eps, seed=cfg.seed, manipulator=manipulator, generator=generator, train=train,
                             **defence_kwargs(name, section, cfg.eps, recursion, optimizer))
-    settings = TrainSettings(**dump(cfg.training), augment=cfg.augment)
+    settings = TrainSettings(**dump(cfg.training), sgd=cfg.sgd, augment=cfg.augment)
     probe = None
     if cfg.plateau.val_samples:
         assert manipulator is not None
