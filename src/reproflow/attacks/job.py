@@ -47,7 +47,7 @@ class Evaluation(AttackSettings):
     max_samples: int
     # primary editor of the semantic attacks: oracle (exact rotation; the learned MSP editor runs beside it for
     # learned_attacks, labelled <attack>_learned) | learned (the MSP editor alone)
-    editor: str = "learned"
+    editor: str
     learned_attacks: tuple[str, ...] = ()
     # the generator trained through the learned editor, for the generator and SPA among learned_attacks
     generator_learned: Path | None = None

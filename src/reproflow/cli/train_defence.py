@@ -58,7 +58,7 @@ class Config:
     plateau: AdvtrainPlateau  # advtrain.plateau: the per-epoch robust accuracy T2's training-adequacy rule reads
     max_train: int  # advtrain.max_train: first n training images (0 = all)
     # the clean classifier's data augmentation of this dataset (none | flip | crop_flip)
-    augment: str = "none"
+    augment: str
     # each defence's own section (params.yaml advtrain.<defence>; null for defences without one)
     settings: dict[str, Any] | None = None
 
