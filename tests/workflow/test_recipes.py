@@ -120,7 +120,8 @@ class Copy:
         return out
 
     def git(self, *args: str) -> str:
-        return self.run("git", "-c", "user.name=scaffold", "-c", "user.email=scaffold@example.org", *args)
+        return self.run("git", "-c", "user.name=scaffold", "-c", "user.email=scaffold@example.org", "-c", "commit.gpgsign=false",
+                        *args)
 
     def changed(self) -> set[str]:
         """Files the change edited or added by hand (against the last commit of the copy)."""
