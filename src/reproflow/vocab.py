@@ -6,7 +6,8 @@ the tests can all read it. What derives from it:
   (:func:`enum_of`, applied by :func:`reproflow.config.load_schema`), so the generated ``Literal`` types of
   ``settings/sections.py`` follow too;
 - the attack labels' roles (``attacks/labels.py``), which attacks need the editor or the generator
-  (``attacks/registry.py``), the plot order and colours (``report/plotdata.py``, ``plots/attack.py``);
+  (``attacks/registry.py``), the plot order and colours (:func:`plot_colours`, read by ``report/plotdata.py``
+  and ``plots/attack.py``), the defences whose sections T2 quotes (``workflow/rules/advtrain.smk``);
 - test parametrisation, through those.
 ``tests/unit/test_vocab.py`` checks that the hand-written enums (``AttackName``, ``DefenceName``) and the schema
 files agree with this module. Adding an attack or a defence: ``docs/recipes.md``.
@@ -30,6 +31,7 @@ class AttackSpec:
     oracle_ablation: bool = False  # has a run with the exact rotation oracle (attack.oracle_attacks)
     editor_label: bool = False  # its tidy label carries the editor's suffix (_oracle, _learned)
     composed: bool = False  # composes existing attacks in the joint threat (T1's composed reading, issue 21)
+    oracle_colour: str | None = None  # colour of its oracle-ablation curve (dotted), if not its own colour
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,39 @@ ATTACKS: tuple[AttackSpec, ...] = (
     AttackSpec("attribute", "C2", editor=True, oracle_ablation=True, editor_label=True),
     AttackSpec("generator", "C1", editor=True, generator=True, oracle_ablation=True, editor_label=True),
     AttackSpec("spa", "C3", editor=True, generator=True, role="joint", oracle_ablation=True, editor_label=True),
-    AttackSpec("joint_pgd", "black", editor=True, role="joint", oracle_ablation=True, editor_label=True, composed=True),
+    AttackSpec("joint_pgd", "black", editor=True, role="joint", oracle_ablation=True, editor_label=True, composed=True,
+               oracle_colour="0.4"),
     AttackSpec("joint_apgd", "C4", editor=True, role="joint", editor_label=True, composed=True),
     AttackSpec("recon_pgd", "C5", editor=True, editor_label=True),
     AttackSpec("grid_pgd", "C6", editor=True, role="joint", editor_label=True, composed=True),
 )
+
+# Labels of the tidy attack table besides the attack names (the figures draw them too).
+# pyautoattack's APGD-CE run alone, the library reference for the PGD cross-check (plotted after PGD)
+CROSSCHECK_LABEL = "apgd_ce"
+CROSSCHECK_COLOUR = "C7"
+# the per-image worst case over attack.reference (issue 21): the joint threat's reference
+REFERENCE_LABEL = "reference"
+REFERENCE_COLOUR = "C8"
+# suffix of a semantic attack's label when it runs with the analytic rotation oracle
+ORACLE_SUFFIX = "_oracle"
+# suffix of a semantic attack's label when it runs with the learned (MSP) editor beside the exact rotation, the
+# primary editor on the rotation sets (issue #11); its curves take the attack's colour
+LEARNED_SUFFIX = "_learned"
+
+
+def plot_colours() -> dict[str, str]:
+    """Every label the attack figures draw, in plot order, with its colour: the attacks (the cross-check right
+    after PGD), then the joint threat's reference, then the oracle ablations."""
+    out: dict[str, str] = {}
+    for a in ATTACKS:
+        out[a.name] = a.colour
+        if a.name == "pgd":
+            out[CROSSCHECK_LABEL] = CROSSCHECK_COLOUR
+    out[REFERENCE_LABEL] = REFERENCE_COLOUR
+    out.update({a.name + ORACLE_SUFFIX: a.oracle_colour or a.colour for a in ATTACKS if a.oracle_ablation})
+    return out
+
 
 DEFENCES: tuple[DefenceSpec, ...] = (
     DefenceSpec("standard"),

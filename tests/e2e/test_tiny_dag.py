@@ -145,6 +145,10 @@ def planned_if_forced(work, tmp, rules, *extra):
 EDITS = {
     "data": ({"data": {"max_test": 90}}, {"prepare_dataset"}),
     "pretrain": ({"pretrain": {"classifier": {"digits_rot": {"epochs": 2}}}}, {"train_classifier"}),
+    # the optimiser constants that were hidden in code (issue 23): SGD's momentum reaches every classifier trained with
+    # SGD (clean and defended), the generator's Adam and clipping its training (a refit reads them from the checkpoint)
+    "pretrain_sgd": ({"pretrain": {"sgd": {"momentum": 0.8}}}, {"train_classifier", "train_defence"}),
+    "pretrain_generator": ({"pretrain": {"generator": {"digits_rot": {"grad_clip": 2.0}}}}, {"train_generator"}),
     "attack": ({"attack": {"pgd": {"steps": 4}}}, {"evaluate_attacks", "evaluate_defence"}),
     "advtrain": ({"advtrain": {"pgd_at": {"steps": 3}}}, {"train_defence", "tabulate_claim_t2"}),
     "meanfield": ({"meanfield": {"forward": {"depth": 5}}}, {"simulate_forward"}),

@@ -33,7 +33,8 @@ def job(tmp_path_factory):
         save_classifier(d / f"{name}.pt", build_classifier("smallcnn", 1, 10, SIZE), "smallcnn", 1, 10, SIZE)
     save_manipulator(d / "msp.pt", MSPManipulator(1, SIZE, latent_dim=8, width=4))
     save_manipulator(d / "oracle.pt", RotationOracle((-40.0, 40.0)))
-    save_generator(d / "gen.pt", NoiseGenerator(1, z_dim=8, width=4), {"eps": 0.2, "steps": 2, "step_size": 0.1})
+    save_generator(d / "gen.pt", NoiseGenerator(1, z_dim=8, width=4), {"eps": 0.2, "steps": 2, "step_size": 0.1,
+                                                                      "adam_beta1": 0.5, "adam_beta2": 0.999, "grad_clip": 1.0})
     return d
 
 
@@ -48,7 +49,7 @@ def _evaluate_args(d, seed: int, crosscheck: str = "true") -> list[str]:
         "--seed", str(seed), "--judge-seed", "1", "--device", "cpu", "--eps-grid", "0.05", "0.1",
         "--attacks", "fgsm", "pgd", "autoattack", "attribute", "generator", "spa", "joint_pgd", "grid_pgd",
         "--reference", "spa", "grid_pgd", "joint_apgd", "--oracle-attacks", "spa", "--crosscheck", crosscheck, "--max-samples", "8", "--batch-size", "5",
-        "--edge-tol", "0.02", "--pgd", '{"steps": 3, "step_factor": 2.5, "restarts": 1}',
+        "--edge-tol", "0.02", "--editor", "learned", "--pgd", '{"steps": 3, "step_factor": 2.5, "restarts": 1}',
         "--autoattack", '{"version": "custom", "sub_attacks": ["apgd-ce"]}',
         "--attribute", '{"grid_size": 3}', "--spa", '{"steps": 2, "restarts": 1, "lr": 0.1, "attr_lr": 0.025}',
         "--joint-pgd", '{"steps": 3, "restarts": 1, "step_factor": 2.5, "attr_step_factor": 2.5}',
@@ -116,7 +117,8 @@ def test_attack_phase_clis(job, figure_style):
                                    "--headline", str(d / "headline.json"), "--baselines", "pgd", "attribute",
                                    "--composed-baselines", "grid_pgd", "joint_pgd", "--coverage", "0.95", "--headline-eps", '{"digits_rot": 0.1}',
                                    "--outcomes", *[str(d / f"seed~{k}" / "outcomes.csv.gz") for k in (0, 1)],
-                                   "--gate", str(d / "claims" / "gate.csv"), "--gate-relative-margin", "0.25"]) == 0
+                                   "--gate", str(d / "claims" / "gate.csv"), "--gate-relative-margin", "0.25",
+                                   "--primary-eps", "headline"]) == 0
     gate = pd.read_csv(d / "claims" / "gate.csv")
     assert len(gate) == 1 and gate.iloc[0].verdict in ("pass", "fail", "undecided") and gate.iloc[0].n_seeds == 2
     assert gate.iloc[0].delta == pytest.approx(0.25 * gate.iloc[0].judge_error)

@@ -16,12 +16,15 @@ from reproflow.defences.registry import build_defence
 from reproflow.defences.train import TrainSettings, train_defence
 from reproflow.errors import UserError
 from reproflow.models import NoiseGenerator, RotationOracle, build_classifier
+from reproflow.settings.sections import PretrainSgd
 
 torch.set_num_threads(1)
 
 EPS = 0.1
+SGD = PretrainSgd(momentum=0.9, nesterov=True)
 SIZE = 12
-REFRESH = RefreshSettings(batches=2, batch_size=8, lr=0.01, eps=EPS, gen_steps=2, gen_step_factor=0.5, div_weight=0.1)
+REFRESH = RefreshSettings(batches=2, batch_size=8, lr=0.01, eps=EPS, gen_steps=2, gen_step_factor=0.5, div_weight=0.1,
+                          adam_beta1=0.5, adam_beta2=0.999, grad_clip=1.0)
 SETTINGS = {
     DefenceName.STANDARD: {},
     DefenceName.PGD_AT: {"steps": 3, "step_factor": 2.5},
@@ -56,7 +59,9 @@ def _parts():
 
 
 def _defence(name: DefenceName, am, gen, train: Split, **over):
-    return build_defence(name, EPS, seed=0, manipulator=am, generator=gen, train=train, **{**SETTINGS[name], **over})
+    # a defence without settings needs no entry; one with settings fails here without its entry (missing keywords)
+    return build_defence(name, EPS, seed=0, manipulator=am, generator=gen, train=train,
+                         **{**SETTINGS.get(name, {}), **over})
 
 
 @pytest.mark.parametrize("name", list(DefenceName), ids=lambda n: n.value)
@@ -118,7 +123,7 @@ def test_refresh_raises_generator_loss_and_restores_classifier() -> None:
     data = _split(24, 4)
     model.train()
     flags = [p.requires_grad for p in model.parameters()]
-    refresher = GeneratorRefresher(gen, RefreshSettings(30, 24, 0.02, EPS, 2, 0.5, 0.0))
+    refresher = GeneratorRefresher(gen, RefreshSettings(30, 24, 0.02, EPS, 2, 0.5, 0.0, 0.5, 0.999, 1.0))
     before = copy.deepcopy(gen.state_dict())
     rng = torch.Generator().manual_seed(0)
     first = refresher.refresh(model, am, data, rng)
@@ -135,7 +140,7 @@ def test_training_resumes_exactly_after_a_kill(name: DefenceName, tmp_path) -> N
     train, test = _split(16, 5), _split(6, 6)
     # SPA-AT (refresh_every 1) refreshes before epochs 3 and 4: the kill after epoch 3 tests that the
     # refreshed generator and its optimiser state are restored
-    settings = TrainSettings(epochs=4, warmup_epochs=1, batch_size=8, optimizer="adam", lr=1e-3, weight_decay=0.0)
+    settings = TrainSettings(epochs=4, warmup_epochs=1, batch_size=8, optimizer="adam", lr=1e-3, weight_decay=0.0, sgd=SGD)
 
     def run(ckpt, hook=None):
         model, am, gen = _parts()
@@ -192,7 +197,7 @@ def test_registry_errors() -> None:
     with pytest.raises(ValueError, match="loss_weights"):
         _defence(DefenceName.SPA_AT, am, gen, _split(4, 0), loss_weights=(0.0, 0.0, 0.0))
     with pytest.raises(ValueError, match="warmup"):
-        TrainSettings(epochs=2, warmup_epochs=2, batch_size=8, optimizer="sgd", lr=0.1, weight_decay=0.0)
+        TrainSettings(epochs=2, warmup_epochs=2, batch_size=8, optimizer="sgd", lr=0.1, weight_decay=0.0, sgd=SGD)
 
 
 def _per_sample_loss(model, x, y) -> torch.Tensor:
@@ -248,14 +253,14 @@ def test_defence_training_uses_the_classifier_augmentation() -> None:
     curves = {}
     for aug in ("none", "crop_flip"):
         m = copy.deepcopy(model)
-        settings = TrainSettings(epochs=1, warmup_epochs=0, batch_size=8, optimizer="adam", lr=1e-3, weight_decay=0.0,
+        settings = TrainSettings(epochs=1, warmup_epochs=0, batch_size=8, optimizer="adam", lr=1e-3, weight_decay=0.0, sgd=SGD,
                                  augment=aug)
         _, rows, _ = train_defence(m, _defence(DefenceName.STANDARD, am, gen, data), data, data, settings, 0,
                                    torch.device("cpu"))
         curves[aug] = [r["value"] for r in rows if r["metric"] == "train_loss"][0]
     assert curves["none"] != pytest.approx(curves["crop_flip"], abs=1e-6)
     with pytest.raises(ValueError, match="augment"):
-        TrainSettings(epochs=1, warmup_epochs=0, batch_size=8, optimizer="adam", lr=1e-3, weight_decay=0.0,
+        TrainSettings(epochs=1, warmup_epochs=0, batch_size=8, optimizer="adam", lr=1e-3, weight_decay=0.0, sgd=SGD,
                       augment="rotate")
 
 

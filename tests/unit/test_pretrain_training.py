@@ -5,11 +5,13 @@ import json
 import pytest
 import torch
 
+from reproflow.attacks.suite import generator_optimizer
 from reproflow.data.rotate import rotate
 from reproflow.data.store import load_split, save_split
 from reproflow.errors import UserError
 from reproflow.models import RotationOracle, load_classifier, load_generator, load_manipulator
 from reproflow.models._ckpt import freeze
+from reproflow.settings.sections import PretrainSgd
 from reproflow.training.classifier import ClassifierSettings, train_classifier
 from reproflow.training.generator import GeneratorSettings, train_generator
 from reproflow.training.loop import ssim
@@ -17,9 +19,11 @@ from reproflow.training.manipulator import ManipulatorSettings, train_manipulato
 
 torch.set_num_threads(1)
 
+SGD = PretrainSgd(momentum=0.9, nesterov=True)
 CLF = ClassifierSettings("smallcnn", 3, 16, "adam", 0.002, 0.0, "crop_flip")
 MAN = ManipulatorSettings(8, 4, 3, 16, 0.002, 0.01, 1.0, 1.0)
 GEN = GeneratorSettings(eps=0.2, steps=2, step_fraction=0.5, z_dim=8, width=4, epochs=3, batch_size=16, lr=0.01,
+                        adam_beta1=0.5, adam_beta2=0.999, grad_clip=1.0,
                         adv_weight=1.0, div_weight=1.0)
 
 
@@ -51,7 +55,7 @@ def data(tmp_path_factory):
 def clf(data):
     _, train, test = data
     torch.manual_seed(0)
-    model, _, _ = train_classifier(train, test, CLF, 0, torch.device("cpu"))
+    model, _, _ = train_classifier(train, test, CLF, SGD, 0, torch.device("cpu"))
     return freeze(model, "cpu")
 
 
@@ -72,7 +76,7 @@ def _train(kind, data, clf, ckpt, hook=None, init_seed=123):
     torch.manual_seed(init_seed)
     cpu = torch.device("cpu")
     if kind == "classifier":
-        return train_classifier(train, test, CLF, 0, cpu, ckpt, "toy_rot", on_epoch_end=hook)
+        return train_classifier(train, test, CLF, SGD, 0, cpu, ckpt, "toy_rot", on_epoch_end=hook)
     if kind == "manipulator":
         return train_manipulator(train, test, clf, MAN, 0, cpu, ckpt, "toy_rot", on_epoch_end=hook)
     return train_generator(train, test, clf, RotationOracle((-40, 40)), GEN, 0, cpu, ckpt, "toy_rot", on_epoch_end=hook)
@@ -99,7 +103,7 @@ def test_checkpoint_from_other_config_is_user_error(tmp_path, data, clf):
     _, train, test = data
     other = ClassifierSettings("smallcnn", 5, 16, "adam", 0.002, 0.0, "none")
     with pytest.raises(UserError, match="different configuration"):
-        train_classifier(train, test, other, 0, torch.device("cpu"), tmp_path / "c.ckpt")
+        train_classifier(train, test, other, SGD, 0, torch.device("cpu"), tmp_path / "c.ckpt")
 
 
 def test_ssim_matches_skimage():
@@ -144,7 +148,8 @@ def test_clis_write_outputs_and_remove_checkpoints(tmp_path, data, figure_style)
                                 "--curve", str(out / "classifier_curve.csv"), "--checkpoint", str(ck / "c.ckpt"),
                                 "--classifier", json.dumps({"arch": "smallcnn", "epochs": 2, "batch_size": 16,
                                                             "optimizer": "sgd", "lr": 0.05, "weight_decay": 0.0005,
-                                                            "augment": "flip"})]) == 0
+                                                            "augment": "flip"}),
+                                "--sgd", json.dumps({"momentum": 0.9, "nesterov": True})]) == 0
     assert build_oracle.main(["--train", str(d / "train.pt"), "--output", str(out / "oracle.pt"), "--dataset", "toy_rot"]) == 0
     assert m_cli.main(common + ["--max-train", "0", "--classifier", str(out / "classifier.pt"), "--output", str(out / "manipulator.pt"),
                                 "--metrics", str(out / "manipulator_metrics.json"), "--curve", str(out / "manipulator_curve.csv"),
@@ -157,11 +162,14 @@ def test_clis_write_outputs_and_remove_checkpoints(tmp_path, data, figure_style)
                                 "--curve", str(out / "generator_curve.csv"), "--checkpoint", str(ck / "g.ckpt"),
                                 "--eps", "0.1", "--generator", json.dumps({
                                     "manipulator": "oracle", "steps": 2, "step_fraction": 0.5, "z_dim": 8, "width": 4,
-                                    "epochs": 1, "batch_size": 16, "lr": 0.01, "adv_weight": 1, "div_weight": 1})]) == 0
+                                    "epochs": 1, "batch_size": 16, "lr": 0.01, "adam_beta1": 0.5, "adam_beta2": 0.999,
+                                    "grad_clip": 1.0, "adv_weight": 1, "div_weight": 1})]) == 0
     assert not any(ck.glob("*.ckpt"))
     assert load_classifier(out / "classifier.pt").meta["test_accuracy"] == json.loads((out / "classifier_metrics.json").read_text())["test_accuracy"]
     assert isinstance(load_manipulator(out / "oracle.pt"), RotationOracle)
     assert load_generator(out / "generator.pt").meta["eps"] == 0.1
+    assert generator_optimizer(load_generator(out / "generator.pt")) == {"adam_beta1": 0.5, "adam_beta2": 0.999,
+                                                                         "grad_clip": 1.0}  # what a refit continues with
     assert (out / "generator.pt.run.json").exists()
     models = ("classifier", "manipulator", "generator")
     assert collect_pretrain.main([

@@ -87,9 +87,20 @@ def test_datasets_and_activations_agree_with_the_code():
     assert ACTIVATIONS == vocab.ACTIVATIONS
 
 
-def test_plot_order_and_colours_come_from_the_vocabulary():
-    from reproflow.plots.attack import ATTACK_ORDER, COLORS
+def test_every_label_the_suite_writes_has_a_colour_and_a_place():
+    """The attack figures' order and colours (plots/attack.py) cover every label the evaluation writes: each
+    attack in the vocabulary's order (its learned twin is drawn in its colour), the cross-check right after PGD,
+    the joint threat's reference and each oracle ablation."""
+    from reproflow.attacks import suite
+    from reproflow.plots.attack import ATTACK_ORDER, COLORS, _order
 
+    oracle = [a + vocab.ORACLE_SUFFIX for a in vocab.attack_names(oracle_ablation=True)]
+    labels = {*vocab.attack_names(), vocab.CROSSCHECK_LABEL, vocab.REFERENCE_LABEL, *oracle}
+    assert set(COLORS) == labels and ATTACK_ORDER == list(COLORS)
+    assert [a for a in ATTACK_ORDER if a in vocab.attack_names()] == list(vocab.attack_names())
+    assert ATTACK_ORDER.index(vocab.CROSSCHECK_LABEL) == ATTACK_ORDER.index("pgd") + 1
     assert all(COLORS[a.name] == a.colour for a in vocab.ATTACKS)
-    listed = [a for a in ATTACK_ORDER if a in vocab.attack_names()]
-    assert listed == [a for a in vocab.attack_names() if a in listed]  # the plot's extra labels keep the order
+    assert _order(["zzz", *reversed(ATTACK_ORDER)]) == [*ATTACK_ORDER, "zzz"]
+    # the suite writes its labels from the same names
+    assert (suite.CROSSCHECK_LABEL, suite.REFERENCE_LABEL, suite.ORACLE_SUFFIX) == (
+        vocab.CROSSCHECK_LABEL, vocab.REFERENCE_LABEL, vocab.ORACLE_SUFFIX)

@@ -15,7 +15,11 @@
 #   rule plot_advtrain           -> {R}/advtrain/{matrix_heatmap,training_curves,plateau_curves}.{png,pdf}
 # Resumable checkpoints (not outputs): {R}/checkpoints/advtrain/dataset~{dataset}/defence~{defence}/seed~{seed}/classifier.ckpt
 
+from reproflow.vocab import DEFENCES as DEFENCE_SPECS
+
 ADV = config["advtrain"]
+# the defences with a params.yaml section of their own (reproflow.vocab): T2 quotes each one's inner attack
+SECTIONED_DEFENCES = [d.name for d in DEFENCE_SPECS if d.settings]
 # the seeds the defences are trained at (advtrain.seeds; null = every pretrain seed)
 ADV_SEEDS = list(derived.advtrain_seeds(S.pretrain, S.advtrain))
 ADV_JOBS = lambda artifact: [
@@ -115,6 +119,7 @@ rule train_defence:
             max_train=ADV["max_train"],
             plateau=ADV["plateau"],
             training=ADV["training"][w.dataset],
+            sgd=PRE["sgd"],
             settings={f: ADV.get(f) for f in TRAIN_DEFENCES(w)},
             augment=pretrain_settings("classifier", w.dataset)["augment"],
         ),
@@ -300,7 +305,7 @@ rule tabulate_claim_t2:
             scale=config["scale"],
             editors={d: attack_editor(d) for d in PRE["datasets"]},
             training={d: ADV["training"][d] for d in PRE["datasets"]},
-            inner={k: ADV[k] for k in ("pgd_at", "trades", "spa_at", "worst_of_k")},
+            inner={k: ADV[k] for k in SECTIONED_DEFENCES},
             plateau=ADV["plateau"],
         ),
         code=code_of("tabulate_claim_t2"),

@@ -61,6 +61,7 @@ rule train_classifier:
             device=DEVICE,
             eval_batch_size=PRE["eval_batch_size"],
             classifier=pretrain_settings("classifier", w.dataset),
+            sgd=PRE["sgd"],
         ),
         code=code_of("train_classifier"),
     shell:

@@ -7,11 +7,14 @@ highest loss). No pixel noise: ``x_adv = x_sem = x_a``, so the result does not d
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from reproflow.attacks.base import Attack, AttackResult, WorstCase
+
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.manipulator import AttributeManipulator
 
 
 class AttributeGrid(Attack):
@@ -19,8 +22,9 @@ class AttributeGrid(Attack):
 
     name = "attribute"
     semantic = True
+    manipulator: AttributeManipulator  # the frozen editor it works through (required here)
 
-    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: torch.nn.Module, *, grid_size: int = 17,
+    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: AttributeManipulator, *, grid_size: int = 17,
                  **base: Any):
         super().__init__(classifier, eps, manipulator=manipulator, **base)
         if grid_size < 2:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 import torch.nn as nn
@@ -29,6 +29,10 @@ import torch.nn.functional as F
 
 from reproflow.attacks.labels import LINF_TOL  # noqa: F401  (re-exported)
 from reproflow.seeding import derive_seed
+
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.generator import NoiseGenerator
+    from reproflow.models.manipulator import AttributeManipulator
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +70,8 @@ class Attack:
         classifier: nn.Module,
         eps: float,
         *,
-        manipulator: nn.Module | None = None,
-        generator: nn.Module | None = None,
+        manipulator: AttributeManipulator | None = None,
+        generator: NoiseGenerator | None = None,
         seed: int = 0,
         device: str | torch.device | None = None,
     ):

@@ -28,13 +28,16 @@ count only when its gate passed.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from reproflow.report.verdicts import Interval, two_way_interval
 from reproflow.seeding import derive_seed
+
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.manipulator import AttributeManipulator
 
 
 def noninferiority(drops: Any, delta: float, coverage: float) -> tuple[Interval, str]:
@@ -67,7 +70,7 @@ def combine_gate(verdicts: Iterable[str]) -> str:
 @torch.no_grad()
 def judge_editor_outcomes(
     judge: torch.nn.Module,
-    editor: torch.nn.Module,
+    editor: AttributeManipulator,
     x: torch.Tensor,
     y: torch.Tensor,
     a: torch.Tensor,
@@ -75,7 +78,7 @@ def judge_editor_outcomes(
     seed: int,
     batch_size: int,
     device: torch.device,
-    reference: torch.nn.Module | None = None,
+    reference: AttributeManipulator | None = None,
 ) -> dict[str, np.ndarray]:
     """The judge's correctness per image (bool ``[N]``) on ``x``, on ``editor.edit(x, a, a)`` and on
     ``editor.edit(x, a, a')`` with ``a'`` drawn per sample from ``derive_seed(seed, "gate", index)``; with

@@ -8,11 +8,15 @@ Nothing is optimised: this is what the frozen generator achieves without SPA's s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from reproflow.attacks.base import Attack, AttackResult
+
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.generator import NoiseGenerator
+    from reproflow.models.manipulator import AttributeManipulator
 
 
 class GeneratorAttack(Attack):
@@ -20,9 +24,11 @@ class GeneratorAttack(Attack):
 
     name = "generator"
     semantic = True
+    manipulator: AttributeManipulator  # the frozen editor it works through (required here)
+    generator: NoiseGenerator
 
-    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: torch.nn.Module,
-                 generator: torch.nn.Module, *, gen_steps: int = 10, gen_step_factor: float = 0.25, **base: Any):
+    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: AttributeManipulator,
+                 generator: NoiseGenerator, *, gen_steps: int = 10, gen_step_factor: float = 0.25, **base: Any):
         super().__init__(classifier, eps, manipulator=manipulator, generator=generator, **base)
         self._recursion(gen_steps, gen_step_factor)
 

@@ -17,12 +17,15 @@ alone: sample by sample, grid-PGD is at least as strong as PGD at every grid val
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from reproflow.attacks.base import Attack, AttackResult
 from reproflow.attacks.pgd import PGD
+
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.manipulator import AttributeManipulator
 
 
 class GridPGD(Attack):
@@ -30,8 +33,9 @@ class GridPGD(Attack):
 
     name = "grid_pgd"
     semantic = True
+    manipulator: AttributeManipulator  # the frozen editor it works through (required here)
 
-    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: torch.nn.Module, *, grid_size: int,
+    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: AttributeManipulator, *, grid_size: int,
                  steps: int, step_factor: float, restarts: int, early_stop: bool = True, **base: Any):
         super().__init__(classifier, eps, manipulator=manipulator, **base)
         if grid_size < 2:

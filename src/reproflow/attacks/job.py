@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -21,6 +21,10 @@ from reproflow.data.store import Split, load_split
 from reproflow.device import resolve_device
 from reproflow.io import write_table
 from reproflow.seeding import seed_everything
+
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.generator import NoiseGenerator
+    from reproflow.models.manipulator import AttributeManipulator
 
 COLUMNS = ["phase", "dataset", "model", "attack", "eps", "seed", "metric", "value"]
 
@@ -43,7 +47,7 @@ class Evaluation(AttackSettings):
     max_samples: int
     # primary editor of the semantic attacks: oracle (exact rotation; the learned MSP editor runs beside it for
     # learned_attacks, labelled <attack>_learned) | learned (the MSP editor alone)
-    editor: str = "learned"
+    editor: str
     learned_attacks: tuple[str, ...] = ()
     # the generator trained through the learned editor, for the generator and SPA among learned_attacks
     generator_learned: Path | None = None
@@ -61,12 +65,12 @@ class Loaded:
     device: torch.device
     split: Split
     classifier: torch.nn.Module
-    manipulator: torch.nn.Module
-    generator: torch.nn.Module
-    oracle: torch.nn.Module | None
-    primary: torch.nn.Module
-    learned: torch.nn.Module | None
-    learned_generator: torch.nn.Module | None
+    manipulator: AttributeManipulator
+    generator: NoiseGenerator
+    oracle: AttributeManipulator | None
+    primary: AttributeManipulator
+    learned: AttributeManipulator | None
+    learned_generator: NoiseGenerator | None
 
 
 def load(cfg: Evaluation, classifier: Path) -> Loaded:

@@ -18,12 +18,15 @@ attribute at each sample's worst value of the scanned attribute grid (every grid
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from reproflow.attacks.attribute import check_grid_size, grid_start
 from reproflow.attacks.base import Attack, AttackResult
+
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.manipulator import AttributeManipulator
 
 
 def checkpoints(steps: int) -> list[int]:
@@ -39,8 +42,9 @@ class JointAPGD(Attack):
 
     name = "joint_apgd"
     semantic = True
+    manipulator: AttributeManipulator  # the frozen editor it works through (required here)
 
-    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: torch.nn.Module, *, steps: int = 100,
+    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: AttributeManipulator, *, steps: int = 100,
                  restarts: int = 1, attr_step: float = 0.25, grid_size: int = 0, **base: Any):
         super().__init__(classifier, eps, manipulator=manipulator, **base)
         self._schedule(steps, restarts, min_steps=2)

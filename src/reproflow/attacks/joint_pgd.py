@@ -17,12 +17,15 @@ ICML 2019): without the grid, joint-PGD was weaker than the grid alone at eps 0.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from reproflow.attacks.attribute import check_grid_size, grid_start
 from reproflow.attacks.base import Attack, AttackResult
+
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.manipulator import AttributeManipulator
 
 
 class JointPGD(Attack):
@@ -30,8 +33,9 @@ class JointPGD(Attack):
 
     name = "joint_pgd"
     semantic = True
+    manipulator: AttributeManipulator  # the frozen editor it works through (required here)
 
-    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: torch.nn.Module, *, steps: int = 20,
+    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: AttributeManipulator, *, steps: int = 20,
                  step_factor: float = 2.5, attr_step_factor: float = 2.5, restarts: int = 1, early_stop: bool = True,
                  grid_size: int = 0, **base: Any):
         super().__init__(classifier, eps, manipulator=manipulator, **base)

@@ -10,10 +10,15 @@ the control equals PGD.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from reproflow.attacks.base import AttackResult
 from reproflow.attacks.pgd import PGD
+
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.manipulator import AttributeManipulator
 
 
 class ReconPGD(PGD):
@@ -21,8 +26,9 @@ class ReconPGD(PGD):
 
     name = "recon_pgd"
     semantic = True
+    manipulator: AttributeManipulator  # the frozen editor it works through (required here)
 
-    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: torch.nn.Module, **kw):
+    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: AttributeManipulator, **kw):
         super().__init__(classifier, eps, manipulator=manipulator, **kw)
 
     def _run(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None, keys: torch.Tensor) -> AttackResult:

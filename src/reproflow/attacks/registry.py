@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -21,6 +21,10 @@ from reproflow.attacks.recon_pgd import ReconPGD
 from reproflow.attacks.spa import SPA
 from reproflow.errors import UserError, parse_choice
 from reproflow.vocab import attack_names
+
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.generator import NoiseGenerator
+    from reproflow.models.manipulator import AttributeManipulator
 
 
 class AttackName(str, enum.Enum):
@@ -65,8 +69,8 @@ def build_attack(
     name: str | AttackName,
     classifier: torch.nn.Module,
     eps: float,
-    manipulator: torch.nn.Module | None = None,
-    generator: torch.nn.Module | None = None,
+    manipulator: AttributeManipulator | None = None,
+    generator: NoiseGenerator | None = None,
     **kw: Any,
 ) -> Attack:
     """Construct attack ``name`` against ``classifier`` at l_inf radius ``eps``.

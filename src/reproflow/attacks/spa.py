@@ -30,12 +30,16 @@ interior one reach the edge. ``attr_lr`` 0.025 is the logit's step at the range'
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from reproflow.attacks.attribute import check_grid_size, grid_start
 from reproflow.attacks.base import Attack, AttackResult
+
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.generator import NoiseGenerator
+    from reproflow.models.manipulator import AttributeManipulator
 
 
 class SPA(Attack):
@@ -43,9 +47,11 @@ class SPA(Attack):
 
     name = "spa"
     semantic = True
+    manipulator: AttributeManipulator  # the frozen editor it works through (required here)
+    generator: NoiseGenerator
 
-    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: torch.nn.Module,
-                 generator: torch.nn.Module, *, steps: int = 20, restarts: int = 3, lr: float = 0.1, attr_lr: float = 0.025,
+    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: AttributeManipulator,
+                 generator: NoiseGenerator, *, steps: int = 20, restarts: int = 3, lr: float = 0.1, attr_lr: float = 0.025,
                  gen_steps: int = 10, gen_step_factor: float = 0.25, early_stop: bool = True, grid_size: int = 0,
                  **base: Any):
         super().__init__(classifier, eps, manipulator=manipulator, generator=generator, **base)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -29,6 +29,10 @@ from reproflow.settings.sections import (
     AttackPgd,
     AttackSpa,
 )
+
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.generator import NoiseGenerator
+    from reproflow.models.manipulator import AttributeManipulator
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +74,7 @@ _SECTION = {
 }
 
 
-def attack_kwargs(name: AttackName, s: AttackSettings, generator: torch.nn.Module | None) -> dict[str, Any]:
+def attack_kwargs(name: AttackName, s: AttackSettings, generator: NoiseGenerator | None) -> dict[str, Any]:
     """Constructor keyword arguments of attack ``name``: its params.yaml subsection, key for key. The
     generator's recursion (steps K and the step as a fraction of eps) is part of the frozen model: it comes
     from its checkpoint meta."""
@@ -90,7 +94,7 @@ def attack_kwargs(name: AttackName, s: AttackSettings, generator: torch.nn.Modul
     return kw
 
 
-def generator_recursion(generator: torch.nn.Module) -> dict[str, Any]:
+def generator_recursion(generator: NoiseGenerator) -> dict[str, Any]:
     """``gen_steps`` and ``gen_step_factor`` from the generator's checkpoint meta (eps, steps, step_size)."""
 
     meta = getattr(generator, "meta", {}) or {}
@@ -99,12 +103,22 @@ def generator_recursion(generator: torch.nn.Module) -> dict[str, Any]:
     return {"gen_steps": int(meta["steps"]), "gen_step_factor": float(meta["step_size"]) / float(meta["eps"])}
 
 
+def generator_optimizer(generator: NoiseGenerator) -> dict[str, Any]:
+    """``adam_beta1``, ``adam_beta2`` and ``grad_clip`` of the generator's own training (checkpoint meta, from
+    params.yaml ``pretrain.generator.<dataset>``): a refit continues the generator's training with them."""
+    meta = getattr(generator, "meta", {}) or {}
+    keys = ("adam_beta1", "adam_beta2", "grad_clip")
+    if not set(keys) <= set(meta):
+        raise UserError("the noise generator checkpoint lacks meta adam_beta1/adam_beta2/grad_clip; re-run train_generator")
+    return {k: float(meta[k]) for k in keys}
+
+
 EDITORS = ("oracle", "learned")
 
 
 def resolve_editors(
-    editor: str, learned: torch.nn.Module, oracle: torch.nn.Module | None
-) -> tuple[torch.nn.Module, torch.nn.Module | None]:
+    editor: str, learned: AttributeManipulator, oracle: AttributeManipulator | None
+) -> tuple[AttributeManipulator, AttributeManipulator | None]:
     """(primary editor, learned editor run beside it or None) for ``editor`` in :data:`EDITORS`.
 
     ``oracle``: the exact rotation is the primary editor of every semantic attack (the claims are judged
@@ -146,13 +160,13 @@ def evaluate_suite(
     settings: AttackSettings,
     seed: int,
     device: torch.device,
-    manipulator: torch.nn.Module | None = None,
-    generator: torch.nn.Module | None = None,
-    oracle: torch.nn.Module | None = None,
+    manipulator: AttributeManipulator | None = None,
+    generator: NoiseGenerator | None = None,
+    oracle: AttributeManipulator | None = None,
     oracle_attacks: tuple[str, ...] = (),
-    learned: torch.nn.Module | None = None,
+    learned: AttributeManipulator | None = None,
     learned_attacks: tuple[str, ...] = (),
-    learned_generator: torch.nn.Module | None = None,
+    learned_generator: NoiseGenerator | None = None,
     judge: torch.nn.Module | None = None,
     crosscheck: bool = False,
     labels: dict[str, Any] | None = None,
@@ -171,7 +185,7 @@ def evaluate_suite(
     """
     labels = dict(labels or {})
     # (label, attack, editor, generator)
-    jobs: list[tuple[str, AttackName, torch.nn.Module | None, torch.nn.Module | None]] = []
+    jobs: list[tuple[str, AttackName, AttributeManipulator | None, NoiseGenerator | None]] = []
     for name in attacks:
         key = parse_attack_name(name)
         jobs.append((key.value, key, manipulator, generator))
@@ -264,8 +278,8 @@ def make_examples(
     split: Split,
     classifier: torch.nn.Module,
     judge: torch.nn.Module,
-    manipulator: torch.nn.Module,
-    generator: torch.nn.Module,
+    manipulator: AttributeManipulator,
+    generator: NoiseGenerator,
     spa: EvalOutput | None,
     *,
     eps: float,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -89,7 +90,7 @@ def run(cfg: Config) -> None:
     attrs = pd.DataFrame(out.attributes, columns=["phase", "dataset", "model", "attack", "eps", "seed", "sample", "attr", "own"])
     write_table(cfg.attributes, attrs)
     eps = cfg.examples_eps
-    ex = make_examples(
+    ex: dict[str, Any] = make_examples(
         split, m.classifier, judge, m.primary, m.generator, out.spa.get(eps), eps=eps, rows=cfg.examples_rows,
         sweep=cfg.examples_sweep, codes=cfg.examples_codes, seed=cfg.seed, device=device,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reproflow.attacks import job
 from reproflow.attacks.outcomes import outcome_table, write_outcomes
@@ -22,6 +23,10 @@ from reproflow.cli._base import check_paired, exit_with, main_entry
 from reproflow.device import describe_device
 from reproflow.runinfo import write_sidecar
 from reproflow.settings.sections import AdvtrainRefit
+
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.generator import NoiseGenerator
+    from reproflow.models.manipulator import AttributeManipulator
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,7 +49,7 @@ class Config(job.Evaluation):
 def run(cfg: Config) -> None:
     import torch
 
-    from reproflow.attacks.suite import generator_recursion
+    from reproflow.attacks.suite import generator_optimizer, generator_recursion
     from reproflow.data.store import load_split
     from reproflow.defences.refresh import GeneratorRefresher, RefreshSettings
     from reproflow.seeding import derive_seed
@@ -59,13 +64,15 @@ def run(cfg: Config) -> None:
         refit: dict[str, float] = {}
         # each generator is refitted through the editor it is trained through and used with: the primary one through
         # the primary editor (the claims' SPA and generator attack), the learned-editor one through the learned editor
-        fits = [("", m.generator, m.primary, ())]
+        fits: list[tuple[str, NoiseGenerator, AttributeManipulator, tuple[str, ...]]] = [("", m.generator, m.primary, ())]
         if m.learned_generator is not None and m.learned is not None:
             fits.append(("learned_", m.learned_generator, m.learned, ("learned",)))
         for prefix, gen, editor, tag in fits if train is not None else ():
+            assert train is not None  # for the type checker: no refit without the train split
             settings = RefreshSettings(
                 batches=cfg.refit.batches, batch_size=cfg.refit.batch_size, lr=cfg.refit.lr,
                 eps=float(gen.meta["eps"]), **generator_recursion(gen), div_weight=cfg.refit.div_weight,
+                **generator_optimizer(gen),
             )
             rng = torch.Generator().manual_seed(derive_seed(cfg.seed, defence, "refit", *tag))
             fitted = GeneratorRefresher(gen, settings).refresh(m.classifier, editor, train, rng)

@@ -23,7 +23,7 @@ from reproflow.runinfo import write_sidecar
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """Compute claim T1 from the tidy attack table (rule in reproflow.attacks.claims)."""
 
@@ -37,11 +37,11 @@ class Config:
     # the evaluation jobs' per-image outcomes (outcomes.csv.gz): every interval is over seeds and test images
     outcomes: tuple[Path, ...] = ()
     # attack.t1.primary_eps: which eps of each dataset's grid holds the primary comparison (headline | min | max)
-    primary_eps: str = "headline"
+    primary_eps: str
     # the learned editor's semantic gate (reproflow.attacks.gate): its table, and its non-inferiority margin as a
     # share of the judge's error (attack.gate.relative_margin)
     gate: Path | None = None
-    gate_relative_margin: float = 0.0
+    gate_relative_margin: float
 
 
 def run(cfg: Config) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.models.classifiers import save_classifier
-from reproflow.settings.sections import PretrainClassifier
+from reproflow.settings.sections import PretrainClassifier, PretrainSgd
 from reproflow.training.classifier import train_classifier
 from reproflow.training.loop import TrainingJob, finish_training, start_training
 
@@ -19,13 +19,14 @@ class Config(TrainingJob):
     """Train a clean classifier on one prepared dataset."""
 
     classifier: PretrainClassifier  # pretrain.classifier.<dataset>
+    sgd: PretrainSgd  # pretrain.sgd
 
 
 def run(cfg: Config) -> None:
     started, device, train, test = start_training(cfg)
     settings = cfg.classifier
     model, rows, metrics = train_classifier(
-        train, test, settings, cfg.seed, device, cfg.checkpoint, cfg.dataset, cfg.eval_batch_size
+        train, test, settings, cfg.sgd, cfg.seed, device, cfg.checkpoint, cfg.dataset, cfg.eval_batch_size
     )
     c, size = train.images.shape[1], train.images.shape[-1]
     meta = {"dataset": cfg.dataset, "seed": cfg.seed, **metrics}

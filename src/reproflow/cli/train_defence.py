@@ -28,7 +28,7 @@ from reproflow.device import resolve_device
 from reproflow.errors import UserError
 from reproflow.io import load_torch
 from reproflow.seeding import seed_everything
-from reproflow.settings.sections import AdvtrainPlateau, AdvtrainTraining
+from reproflow.settings.sections import AdvtrainPlateau, AdvtrainTraining, PretrainSgd
 
 INITS = ("pretrained", "scratch")
 
@@ -53,11 +53,12 @@ class Config:
     eps: float
     init: str
     training: AdvtrainTraining  # advtrain.training.<dataset>
+    sgd: PretrainSgd  # pretrain.sgd: SGD's momentum, as in standard training
     eval_batch_size: int
     plateau: AdvtrainPlateau  # advtrain.plateau: the per-epoch robust accuracy T2's training-adequacy rule reads
     max_train: int  # advtrain.max_train: first n training images (0 = all)
     # the clean classifier's data augmentation of this dataset (none | flip | crop_flip)
-    augment: str = "none"
+    augment: str
     # each defence's own section (params.yaml advtrain.<defence>; null for defences without one)
     settings: dict[str, Any] | None = None
 
@@ -88,12 +89,13 @@ def run(cfg: Config) -> None:
 
     train, test = load_split(cfg.train), load_split(cfg.test)
     train = train.subset(cfg.max_train) if cfg.max_train else train
-    for defence, *files in zip(cfg.defences, cfg.output, cfg.metrics, cfg.curve, cfg.checkpoint, strict=True):
-        _train_one(cfg, _One(*files, cfg.seed, defence, cfg), train, test)
+    for defence, output, metrics, curve, checkpoint in zip(cfg.defences, cfg.output, cfg.metrics, cfg.curve,
+                                                           cfg.checkpoint, strict=True):
+        _train_one(cfg, _One(output, metrics, curve, checkpoint, cfg.seed, defence, cfg), train, test)
 
 
 def _train_one(cfg: Config, one: _One, train: Any, test: Any) -> None:
-    from reproflow.attacks.suite import generator_recursion
+    from reproflow.attacks.suite import generator_optimizer, generator_recursion
     from reproflow.defences.base import DefenceName
     from reproflow.defences.registry import DEFENCES, build_defence, defence_kwargs, parse_defence_name
     from reproflow.defences.train import TrainSettings, train_defence
@@ -116,6 +118,7 @@ def _train_one(cfg: Config, one: _One, train: Any, test: Any) -> None:
         p.requires_grad_(True)
     manipulator = generator = None
     recursion: dict[str, Any] = {}
+    optimizer: dict[str, Any] = {}
     if DEFENCES[name].needs_manipulator or cfg.plateau.val_samples:
         if cfg.manipulator is None:
             raise UserError(f"defence '{one.defence}' needs --manipulator (its own edits or the plateau probe)")
@@ -124,11 +127,11 @@ def _train_one(cfg: Config, one: _One, train: Any, test: Any) -> None:
         if cfg.generator is None:
             raise UserError("defence 'spa_at' needs --generator")
         generator = load_generator(cfg.generator, device)
-        recursion = generator_recursion(generator)
+        recursion, optimizer = generator_recursion(generator), generator_optimizer(generator)
     section = (cfg.settings or {}).get(one.defence)
     defence = build_defence(name, cfg.eps, seed=cfg.seed, manipulator=manipulator, generator=generator, train=train,
-                            **defence_kwargs(name, section, cfg.eps, recursion))
-    settings = TrainSettings(**dump(cfg.training), augment=cfg.augment)
+                            **defence_kwargs(name, section, cfg.eps, recursion, optimizer))
+    settings = TrainSettings(**dump(cfg.training), sgd=cfg.sgd, augment=cfg.augment)
     probe = None
     if cfg.plateau.val_samples:
         assert manipulator is not None

@@ -87,7 +87,8 @@ def run(cfg: Config) -> None:
              network_steps_per_second(len(specs), cfg.steps, time.time() - t0))
     base = {"phase": "depth_sweep", "panel": cfg.panel, "dataset": cfg.dataset, "rho": cfg.rho, "sb2": cfg.sb2,
             "width": cfg.width, "init": cfg.init, "optimizer": cfg.optimizer, "classes": data.classes, "depth": cfg.depth}
-    rows, curves = [], []
+    rows: list[dict[str, object]] = []
+    curves: list[dict[str, object]] = []
     for i, spec in enumerate(specs):
         seed = cfg.seeds[i // len(cfg.sw2_grid)]
         key = {**base, "sw2": spec.sw2, "seed": seed}

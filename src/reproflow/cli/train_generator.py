@@ -39,6 +39,8 @@ def run(cfg: Config) -> None:
     )
     meta = {
         "dataset": cfg.dataset, "seed": cfg.seed, "eps": cfg.eps, "steps": settings.steps, "step_size": settings.step_size,
+        # its optimiser, which advtrain's refit and SPA-AT's refresh continue with
+        "adam_beta1": settings.adam_beta1, "adam_beta2": settings.adam_beta2, "grad_clip": settings.grad_clip,
         "manipulator": str(cfg.manipulator), **metrics,
     }
     save_generator(cfg.output, gen, meta)

@@ -6,11 +6,16 @@ frozen attribute manipulator makes x_a = AM(x, a, a'); loss = CE(f(x_a), y). No 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from reproflow.defences.base import Defence, StepOutput, acc, ce
 from reproflow.seeding import derive_seed
+
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.manipulator import AttributeManipulator
 
 
 class AttributeAugmentation(Defence):
@@ -19,7 +24,7 @@ class AttributeAugmentation(Defence):
     name = "attribute_augmentation"
     needs_manipulator = True
 
-    def __init__(self, eps: float, manipulator: nn.Module, *, seed: int = 0) -> None:
+    def __init__(self, eps: float, manipulator: AttributeManipulator, *, seed: int = 0) -> None:
         super().__init__(eps, seed=seed)
         self.manipulator = manipulator
 

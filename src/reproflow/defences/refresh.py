@@ -5,7 +5,7 @@ The pretrain phase's ``train_generator`` builds and trains a *fresh* generator f
 frozen classifier; SPA-AT needs to *continue* training the current generator for a few batches against the
 classifier being trained, so this is the small adapter: the same objective and optimiser as pretraining
 (``reproflow.training.generator``: loss = -CE(f(x_a + delta), y) - div_weight * DS with two z draws per
-sample, Adam betas (0.5, 0.999), gradient-norm clip 1.0) over ``batches`` random batches, with the
+sample, Adam and gradient-norm clipping with the generator's own pretraining settings) over ``batches`` random batches, with the
 classifier frozen while the generator learns.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +23,9 @@ from reproflow.data.store import Split
 from reproflow.models.generator import NoiseGenerator, generate_noise
 from reproflow.training.generator import diversity_ratio, sign_differ
 
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.manipulator import AttributeManipulator
+
 log = logging.getLogger(__name__)
 
 
@@ -29,7 +33,8 @@ log = logging.getLogger(__name__)
 class RefreshSettings:
     """How a generator is refitted: ``batches`` Adam steps of ``batch_size`` samples at learning rate
     ``lr``, ``gen_steps`` recursive steps of ``gen_step_factor * eps`` at radius ``eps``, diversity weight
-    ``div_weight``."""
+    ``div_weight``; Adam betas ``adam_beta1``, ``adam_beta2`` and gradient-norm clip ``grad_clip`` continue the
+    generator's pretraining (:func:`reproflow.attacks.suite.generator_optimizer`)."""
 
     batches: int
     batch_size: int
@@ -38,6 +43,9 @@ class RefreshSettings:
     gen_steps: int
     gen_step_factor: float
     div_weight: float
+    adam_beta1: float
+    adam_beta2: float
+    grad_clip: float
 
 
 class GeneratorRefresher:
@@ -46,9 +54,9 @@ class GeneratorRefresher:
     def __init__(self, generator: NoiseGenerator, settings: RefreshSettings) -> None:
         self.generator = generator
         self.settings = settings
-        self.opt = torch.optim.Adam(generator.parameters(), lr=settings.lr, betas=(0.5, 0.999))
+        self.opt = torch.optim.Adam(generator.parameters(), lr=settings.lr, betas=(settings.adam_beta1, settings.adam_beta2))
 
-    def refresh(self, classifier: nn.Module, manipulator: nn.Module, train: Split, rng: torch.Generator) -> dict[str, float]:
+    def refresh(self, classifier: nn.Module, manipulator: AttributeManipulator, train: Split, rng: torch.Generator) -> dict[str, float]:
         """Train the generator for ``settings.batches`` batches against ``classifier`` (frozen meanwhile;
         its train/eval mode and ``requires_grad`` flags are restored). Returns the mean loss terms:
         ``refresh_ce`` (classifier CE on the generated examples) and ``refresh_success`` (misclassified share)."""
@@ -83,7 +91,7 @@ class GeneratorRefresher:
                 loss = -ce - s.div_weight * diversity_ratio(d1, d2, z[:b], z[b:], s.eps).mean()
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
-                nn.utils.clip_grad_norm_(gen.parameters(), 1.0)
+                nn.utils.clip_grad_norm_(gen.parameters(), s.grad_clip)
                 self.opt.step()
                 tot_ce += float(ce.detach())
                 tot_succ += float((logits.argmax(1) != yy).float().mean())

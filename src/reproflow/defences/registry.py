@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from reproflow.data.store import Split
 from reproflow.defences.attribute_augmentation import AttributeAugmentation
@@ -17,8 +15,12 @@ from reproflow.defences.worst_of_k import WorstOfK
 from reproflow.errors import UserError, parse_choice
 from reproflow.settings.sections import AdvtrainPgdAt, AdvtrainSpaAt, AdvtrainTrades, AdvtrainWorstOfK
 
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.generator import NoiseGenerator
+    from reproflow.models.manipulator import AttributeManipulator
+
 # defence -> the type of its params.yaml section ``advtrain.<defence>`` (defences without one take no settings)
-SETTINGS: dict[DefenceName, type] = {
+SETTINGS: dict[DefenceName, type[AdvtrainPgdAt | AdvtrainTrades | AdvtrainSpaAt | AdvtrainWorstOfK]] = {
     DefenceName.PGD_AT: AdvtrainPgdAt,
     DefenceName.TRADES: AdvtrainTrades,
     DefenceName.SPA_AT: AdvtrainSpaAt,
@@ -45,8 +47,8 @@ def build_defence(
     eps: float,
     *,
     seed: int,
-    manipulator: nn.Module | None = None,
-    generator: nn.Module | None = None,
+    manipulator: AttributeManipulator | None = None,
+    generator: NoiseGenerator | None = None,
     train: Split | None = None,
     **kw: Any,
 ) -> Defence:
@@ -70,10 +72,13 @@ def build_defence(
     return cls(eps, seed=seed, **kw)
 
 
-def defence_kwargs(name: str | DefenceName, section: Any, eps: float, recursion: dict[str, Any]) -> dict[str, Any]:
+def defence_kwargs(name: str | DefenceName, section: Any, eps: float, recursion: dict[str, Any],
+                   optimizer: dict[str, Any]) -> dict[str, Any]:
     """Constructor settings of defence ``name`` from its params.yaml section (``advtrain.<defence>``, a mapping or
     its :data:`SETTINGS` type; None for defences without one). ``recursion`` is the noise generator's own
-    ``gen_steps`` / ``gen_step_factor`` (checkpoint meta), used by SPA-AT where its section leaves them null."""
+    ``gen_steps`` / ``gen_step_factor`` (checkpoint meta), used by SPA-AT where its section leaves them null;
+    ``optimizer`` its pretraining's ``adam_beta1`` / ``adam_beta2`` / ``grad_clip`` (checkpoint meta), which SPA-AT's
+    refresh continues with."""
     from reproflow.defences.refresh import RefreshSettings
     from reproflow.settings import dump, load
 
@@ -83,7 +88,7 @@ def defence_kwargs(name: str | DefenceName, section: Any, eps: float, recursion:
     if section is None:
         raise UserError(f"defence '{key.value}' needs its settings (params.yaml advtrain.{key.value})")
     s = load(SETTINGS[key], dump(section), f"advtrain.{key.value}")
-    if key is not DefenceName.SPA_AT:
+    if not isinstance(s, AdvtrainSpaAt):
         return dict(dump(s))
     gen_steps = s.gen_steps if s.gen_steps is not None else recursion["gen_steps"]
     gen_step_factor = s.gen_step_factor if s.gen_step_factor is not None else recursion["gen_step_factor"]
@@ -96,6 +101,6 @@ def defence_kwargs(name: str | DefenceName, section: Any, eps: float, recursion:
         # the refresh trains at SPA-AT's own radius and recursion, against the classifier being trained
         "refresh": RefreshSettings(
             batches=s.refresh_batches, batch_size=s.refresh_batch_size, lr=s.refresh_lr, eps=eps,
-            gen_steps=gen_steps, gen_step_factor=gen_step_factor, div_weight=s.refresh_div_weight,
+            gen_steps=gen_steps, gen_step_factor=gen_step_factor, div_weight=s.refresh_div_weight, **optimizer,
         ),
     }

@@ -15,7 +15,7 @@ x_spa = clip(x_a + NG(x_a, z), 0, 1) the joint example.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +28,9 @@ from reproflow.defences.base import Defence, StepOutput, acc
 from reproflow.defences.refresh import GeneratorRefresher, RefreshSettings
 from reproflow.models.generator import NoiseGenerator
 
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.manipulator import AttributeManipulator
+
 
 class SPAAT(Defence):
     """Training on SPA examples crafted against the current classifier, with periodic generator refresh."""
@@ -39,7 +42,7 @@ class SPAAT(Defence):
     def __init__(
         self,
         eps: float,
-        manipulator: nn.Module,
+        manipulator: AttributeManipulator,
         generator: NoiseGenerator,
         train: Split,
         *,

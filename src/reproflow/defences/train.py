@@ -27,6 +27,7 @@ from reproflow.defences.base import Defence, StepOutput, acc
 from reproflow.defences.matrix import probe_rows
 from reproflow.device import take_batch, to_device_once
 from reproflow.logs import progress
+from reproflow.settings.sections import PretrainSgd
 from reproflow.training.classifier import make_optimizer
 from reproflow.training.loop import EpochHook, ResumableTraining, accuracy, cosine_lr, epoch_generator, minibatches
 
@@ -43,6 +44,7 @@ class TrainSettings:
     optimizer: str  # sgd | adam (reproflow.training.classifier.make_optimizer)
     lr: float  # peak learning rate, cosine-decayed to 0 over the epochs
     weight_decay: float
+    sgd: PretrainSgd  # pretrain.sgd: SGD's momentum (the defences train like the clean classifier)
     # data augmentation of the clean classifier of the dataset (pretrain.classifier.<dataset>.augment), so every
     # defence sees the same data as standard training: none | flip | crop_flip (reproflow.training.classifier)
     augment: str = "none"
@@ -118,7 +120,7 @@ def train_defence(
     ``adversarial`` (1 after the warm-up), and SPA-AT's refresh diagnostics (no wall times: tables are
     byte-identical across reruns; times are in the log and the benchmark file). Final metrics: ``test_accuracy``.
     """
-    opt = make_optimizer(model.parameters(), settings.optimizer, settings.lr, settings.weight_decay)
+    opt = make_optimizer(model.parameters(), settings.optimizer, settings.lr, settings.weight_decay, settings.sgd)
     sched = cosine_lr(opt, settings.epochs)
     state = ResumableTraining(checkpoint, {"model": model, "opt": opt, "sched": sched, "defence": defence},
                               settings.epochs)

@@ -12,6 +12,8 @@ way; its k 10 is ours by default too.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -20,6 +22,9 @@ from reproflow.attacks.registry import build_attack
 from reproflow.defences.base import Defence, StepOutput, acc, ce
 from reproflow.seeding import derive_seed
 
+if TYPE_CHECKING:  # annotations only
+    from reproflow.models.manipulator import AttributeManipulator
+
 
 class WorstOfK(Defence):
     """loss = CE(f(x_adv), y), x_adv = PGD on the worst of ``k`` random attribute edits (per sample)."""
@@ -27,7 +32,7 @@ class WorstOfK(Defence):
     name = "worst_of_k"
     needs_manipulator = True
 
-    def __init__(self, eps: float, manipulator: nn.Module, *, k: int, steps: int, step_factor: float,
+    def __init__(self, eps: float, manipulator: AttributeManipulator, *, k: int, steps: int, step_factor: float,
                  seed: int = 0) -> None:
         super().__init__(eps, seed=seed)
         if k < 1 or steps < 1:

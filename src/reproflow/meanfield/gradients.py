@@ -145,9 +145,9 @@ def measure_gradient_pair(act: str, sw2: float, sb2: float, rho: float, width: i
         done += b
         prog.set(done)
     prog.close()
-    samples = {m: GradientSample(*(torch.cat(out[m][k]) for k in keys)) if out[m]["g_aa"] else None
-               for m in BACKWARDS}
-    return samples["exact"], samples["gia"]
+    exact = GradientSample(*(torch.cat(out["exact"][k]) for k in keys))
+    counterfactual = GradientSample(*(torch.cat(out["gia"][k]) for k in keys)) if out["gia"]["g_aa"] else None
+    return exact, counterfactual
 
 
 def linear_no_gia(sw2: float, sb2: float, rho: float, depth: int, input_var: float, input_cov: float

@@ -32,7 +32,8 @@ def make_inputs(width: int, input_q: tuple[float, ...], input_c: tuple[float, ..
 
     Returns ``x`` of shape (n_inputs, width) and ``pairs`` (n_pairs, 2) of row indices into x.
     """
-    rows, pairs = [], []
+    rows: list[torch.Tensor] = []
+    pairs: list[tuple[int, int]] = []
     for q0 in input_q:
         a = torch.randn(width, generator=generator, dtype=torch.float64)
         a = a / a.norm() * math.sqrt(q0 * width)

@@ -158,13 +158,12 @@ def forward_table(settings: Sequence[dict], rho_grid: Sequence[float], input_q: 
             c_th = theory.correlation_map(st["activation"], cg, fp.q_star[0], st["sw2"], st["sb2"], rho)
             for quantity, grid, meas, th in (("q_map", qg, q_out, q_th), ("c_map", cg, c_out, c_th)):
                 for j, v in enumerate(grid.tolist()):
-                    has = j < meas.shape[0]
-                    m = meas[j] if has else None
+                    m = meas[j] if j < meas.shape[0] else None
                     rows.append({**base, "quantity": quantity, "series": j,
                                  "input_q": v if quantity == "q_map" else (qs if math.isfinite(qs) else math.nan),
                                  "input_c": v if quantity == "c_map" else math.nan, "layer": 1,
-                                 "theory": float(th[j]), "mc_mean": float(m.mean()) if has else math.nan,
-                                 "mc_se": float(m.std() / math.sqrt(m.numel())) if has else math.nan})
+                                 "theory": float(th[j]), "mc_mean": float(m.mean()) if m is not None else math.nan,
+                                 "mc_se": float(m.std() / math.sqrt(m.numel())) if m is not None else math.nan})
             log.info("forward: %s rho=%s done", st["name"], rho)
     return pd.DataFrame(rows)
 

@@ -220,7 +220,7 @@ def _hermite_table(z_max: float, panels: int, order: int, terms: int) -> tuple[t
 
 
 def hermite_coeffs(f: Callable[[torch.Tensor], torch.Tensor], q: torch.Tensor,
-                   quad: Quadrature = None) -> torch.Tensor:
+                   quad: Quadrature | None = None) -> torch.Tensor:
     """a_n = E[f(sqrt(q) z) h_n(z)], n = 0..terms, shape ``q.shape + (terms + 1,)``.
 
     For an analytic f (tanh) they decay fast, and Mehler's formula
@@ -258,8 +258,7 @@ def expect_2d(act: str, q: torch.Tensor, c: torch.Tensor, f: Callable[[torch.Ten
     Mehler's formula with Hermite coefficients of f and g (exact for analytic f, g up to truncation).
     """
     q, c = torch.broadcast_tensors(torch.as_tensor(q, dtype=DTYPE), torch.as_tensor(c, dtype=DTYPE))
-    closed = cond_g is not None and act != "tanh"
-    if not closed:
+    if cond_g is None or act == "tanh":
         return mehler_sum(hermite_coeffs(f, q, quad), hermite_coeffs(g, q, quad), c)
     s = q.sqrt()
     sig0 = (s * torch.sqrt((1 - c * c).clamp_min(0.0))).clamp_min(1e-150)
@@ -276,6 +275,7 @@ def expect_2d(act: str, q: torch.Tensor, c: torch.Tensor, f: Callable[[torch.Ten
     z1, w1 = _panel_rule(breaks, quad.z_max, quad.panels, quad.order)  # (..., n1)
     u1 = s.unsqueeze(-1) * z1
     inner = cond_g(c.unsqueeze(-1) * u1, sig0.unsqueeze(-1))
+    assert inner is not None, f"{act} has no closed-form inner expectation"  # only tanh, excluded above
     return (w1 * f(u1) * inner).sum(-1)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -11,8 +11,10 @@ from torch import nn
 from reproflow.errors import UserError
 from reproflow.io import load_torch, save_torch
 
+M = TypeVar("M", bound=nn.Module)
 
-def channels_last(model: nn.Module) -> nn.Module:
+
+def channels_last(model: M) -> M:
     """Store the 4-D (convolution) weights of ``model`` channels-last (NHWC), in place; returns ``model``.
 
     Only the memory layout changes: values, shapes, ``state_dict`` keys and checkpoints stay as they are
@@ -40,7 +42,7 @@ def load_model_dict(path: str | Path, kinds: tuple[str, ...]) -> dict[str, Any]:
     return raw
 
 
-def freeze(model: nn.Module, device: torch.device | str) -> nn.Module:
+def freeze(model: M, device: torch.device | str) -> M:
     """Move to ``device``, eval mode, no parameter gradients."""
     model = model.to(device).eval()
     for p in model.parameters():

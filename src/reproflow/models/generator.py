@@ -28,6 +28,8 @@ class NoiseGenerator(nn.Module):
     eps (in [-1, 1]); z: [B, z_dim] diversity code. Three 3x3 conv layers of ``width`` channels.
     """
 
+    meta: dict[str, Any]  # the checkpoint's meta (eps, steps, step_size), attached by load_generator
+
     def __init__(self, in_channels: int, z_dim: int = 8, width: int = 32, z_features: int = 8) -> None:
         super().__init__()
         self.in_channels, self.z_dim, self.width, self.z_features = in_channels, z_dim, width, z_features
@@ -92,5 +94,5 @@ def load_generator(path: str | Path, device: torch.device | str = "cpu") -> Nois
     raw = load_model_dict(path, (KIND,))
     gen = NoiseGenerator(**raw["kwargs"])
     gen.load_state_dict(raw["state_dict"])
-    gen.meta = dict(raw.get("meta", {}))  # type: ignore[assignment]
-    return freeze(gen, device)  # type: ignore[return-value]
+    gen.meta = dict(raw.get("meta", {}))
+    return freeze(gen, device)

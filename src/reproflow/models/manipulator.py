@@ -32,6 +32,8 @@ class AttributeManipulator(nn.Module):
     ``a_src`` [B] to images in [0, 1] with attribute ``a_tgt`` [B] (both normalised to [0, 1]),
     differentiably w.r.t. ``a_tgt`` and ``x``."""
 
+    meta: dict[str, Any]  # the checkpoint's meta, attached by load_manipulator
+
     def edit(self, x: torch.Tensor, a_src: torch.Tensor, a_tgt: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
@@ -151,5 +153,5 @@ def load_manipulator(path: str | Path, device: torch.device | str = "cpu") -> At
     else:
         m = MSPManipulator(**raw["kwargs"])
     m.load_state_dict(raw["state_dict"])
-    m.meta = dict(raw.get("meta", {}))  # type: ignore[assignment]
-    return freeze(m, device)  # type: ignore[return-value]
+    m.meta = dict(raw.get("meta", {}))
+    return freeze(m, device)

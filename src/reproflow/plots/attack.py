@@ -15,15 +15,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from reproflow.plots.style import size  # noqa: E402
-from reproflow.vocab import ATTACKS as ATTACK_SPECS  # noqa: E402
+from reproflow.vocab import plot_colours  # noqa: E402
 
-# Fixed order and styles: SPA and its white-box bound stand out, baselines are thinner. Colours are the
-# figure style's palette entries (C0..C9 of workflow/resources/figures.mplstyle); oracle twins are dotted.
-ATTACK_ORDER = ["fgsm", "pgd", "apgd_ce", "autoattack", "attribute", "generator", "spa", "joint_pgd", "joint_apgd",
-                "grid_pgd", "reference", "attribute_oracle", "generator_oracle", "spa_oracle", "joint_pgd_oracle"]
-# each attack's colour is declared with it (reproflow.vocab); the cross-check, reference and oracle-ablation labels here
-COLORS = {**{a.name: a.colour for a in ATTACK_SPECS}, "apgd_ce": "C7", "reference": "C8", "attribute_oracle": "C2",
-          "generator_oracle": "C1", "spa_oracle": "C3", "joint_pgd_oracle": "0.4"}
+# Order and colours are declared with the attacks (reproflow.vocab): colours are the figure style's palette entries
+# (C0..C9 of workflow/resources/figures.mplstyle). SPA and its white-box bound stand out, baselines are thinner;
+# oracle twins are dotted.
+COLORS = plot_colours()
+ATTACK_ORDER = list(COLORS)
 STRONG: dict[str, dict[str, Any]] = {"spa": dict(lw=2.6), "joint_pgd": dict(lw=1.8, ls="--"), "reference": dict(lw=1.8, ls=":"),
                                      "spa_oracle": dict(lw=1.8, ls=":"),
           "joint_pgd_oracle": dict(lw=1.4, ls="--")}

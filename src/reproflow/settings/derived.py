@@ -14,10 +14,9 @@ Each takes the typed sections (:mod:`reproflow.settings.sections`) it derives fr
 
 from __future__ import annotations
 
-from reproflow.attacks.labels import LEARNED_SUFFIX, REFERENCE_LABEL
 from reproflow.errors import UserError
 from reproflow.settings.sections import Advtrain, Attack, Pretrain
-from reproflow.vocab import attack_names
+from reproflow.vocab import LEARNED_SUFFIX, REFERENCE_LABEL, attack_names
 
 ORACLE_SUFFIX = "_rot"  # datasets with an exact editor (the analytic rotation)
 

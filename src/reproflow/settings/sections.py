@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainT2Primary', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'Report', 'Section']
+__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainT2Primary', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'PretrainSgd', 'Report', 'Section']
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,14 @@ class Data:
     celeba_attribute: str
     celeba_class_attribute: str
     sample_grid: int
+
+
+@dataclass(frozen=True)
+class PretrainSgd:
+    """Settings at pretrain.sgd."""
+
+    momentum: float
+    nesterov: bool
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,9 @@ class PretrainGenerator:
     epochs: int
     batch_size: int
     lr: float
+    adam_beta1: float
+    adam_beta2: float
+    grad_clip: float
     adv_weight: float
     div_weight: float
 
@@ -94,6 +105,7 @@ class Pretrain:
     max_train: int
     grid_rows: int
     grid_steps: int
+    sgd: PretrainSgd
     classifier: dict[str, PretrainClassifier]
     manipulator: dict[str, PretrainManipulator]
     generator: dict[str, PretrainGenerator]

@@ -14,7 +14,7 @@ from reproflow.data.store import Split
 from reproflow.errors import UserError
 from reproflow.logs import progress
 from reproflow.models.classifiers import build_classifier
-from reproflow.settings.sections import PretrainClassifier
+from reproflow.settings.sections import PretrainClassifier, PretrainSgd
 from reproflow.training.loop import (
     EpochHook,
     ResumableTraining,
@@ -32,7 +32,7 @@ AUGMENTS = ("none", "flip", "crop_flip")
 
 
 # Hyper-parameters of clean training: params.yaml ``pretrain.classifier.<dataset>`` (arch, epochs, batch_size;
-# optimizer sgd = momentum 0.9, Nesterov | adam; lr = peak, cosine-decayed to 0; weight_decay; augment none | flip
+# optimizer sgd (momentum and Nesterov from pretrain.sgd) | adam; lr = peak, cosine-decayed to 0; weight_decay; augment none | flip
 # | crop_flip = 4-pixel random shifts with zero fill and horizontal flips).
 ClassifierSettings = PretrainClassifier
 
@@ -59,16 +59,17 @@ def augment_batch_flips(x: torch.Tensor, mode: str, gen: torch.Generator) -> tup
     return x, flip
 
 
-def make_optimizer(params: Any, name: str, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+def make_optimizer(params: Any, name: str, lr: float, weight_decay: float, sgd: PretrainSgd) -> torch.optim.Optimizer:
+    """``name`` (sgd | adam) at learning rate ``lr`` with L2 ``weight_decay``; SGD's momentum from ``sgd``."""
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
+        return torch.optim.SGD(params, lr=lr, momentum=sgd.momentum, nesterov=sgd.nesterov, weight_decay=weight_decay)
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     raise UserError(f"unknown optimizer '{name}'; choose one of {', '.join(OPTIMIZERS)}")
 
 
 def train_classifier(
-    train: Split, test: Split, settings: ClassifierSettings, seed: int, device: torch.device,
+    train: Split, test: Split, settings: ClassifierSettings, sgd: PretrainSgd, seed: int, device: torch.device,
     checkpoint: str | Path | None = None, dataset: str = "", eval_batch_size: int = 512,
     on_epoch_end: EpochHook | None = None,
 ) -> tuple[nn.Module, list[dict[str, Any]], dict[str, float]]:
@@ -82,7 +83,7 @@ def train_classifier(
         raise UserError(f"unknown augment '{settings.augment}'; choose one of {', '.join(AUGMENTS)}")
     c, size = train.images.shape[1], train.images.shape[-1]
     model = build_classifier(settings.arch, c, train.num_classes, size).to(device)
-    opt = make_optimizer(model.parameters(), settings.optimizer, settings.lr, settings.weight_decay)
+    opt = make_optimizer(model.parameters(), settings.optimizer, settings.lr, settings.weight_decay, sgd)
     sched = cosine_lr(opt, settings.epochs)
     state = ResumableTraining(checkpoint, {"model": model, "opt": opt, "sched": sched}, settings.epochs)
     start = state.start()

@@ -8,7 +8,8 @@ recursive steps against the frozen clean classifier f. Loss (minimised):
 DS is measured in units of eps (ours; the prototype's ratio is in pixel units, which at eps 0.05-0.2 makes it
 ~0.01 against a CE of 7-11, so the code did not change the noise, issue #11): with the weight in params the
 two terms are of comparable size at every eps.
-Adam (betas 0.5, 0.999) with gradient-norm clipping at 1.0 (the prototype's values).
+Adam (betas ``adam_beta1``, ``adam_beta2``) with gradient-norm clipping at ``grad_clip`` (params.yaml; the
+prototype's 0.5, 0.999 and 1.0).
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class GeneratorSettings:
     epochs: int
     batch_size: int
     lr: float
+    adam_beta1: float
+    adam_beta2: float
+    grad_clip: float  # max gradient norm of a step
     adv_weight: float
     div_weight: float
 
@@ -79,7 +83,7 @@ def train_generator(
     """Train a :class:`NoiseGenerator` against the frozen ``classifier``; returns (generator in eval mode,
     curve rows, test metrics from :func:`evaluate_generator`)."""
     gen_net = NoiseGenerator(train.images.shape[1], settings.z_dim, settings.width).to(device)
-    opt = torch.optim.Adam(gen_net.parameters(), lr=settings.lr, betas=(0.5, 0.999))
+    opt = torch.optim.Adam(gen_net.parameters(), lr=settings.lr, betas=(settings.adam_beta1, settings.adam_beta2))
     state = ResumableTraining(checkpoint, {"model": gen_net, "opt": opt}, settings.epochs)
     start = state.start()
     n = len(train)
@@ -105,7 +109,7 @@ def train_generator(
             loss = -settings.adv_weight * ce - settings.div_weight * ds
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            nn.utils.clip_grad_norm_(gen_net.parameters(), 1.0)
+            nn.utils.clip_grad_norm_(gen_net.parameters(), settings.grad_clip)
             opt.step()
             sums["loss"] += float(loss.detach()) * b
             sums["ce"] += float(ce.detach()) * b
