@@ -42,14 +42,27 @@ class AttributeGrid(Attack):
 def scan_grid(atk: Attack, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor, grid_size: int, *cases: WorstCase) -> None:
     """Offer ``AM(x, a, v)`` (no noise) for every ``v`` in ``linspace(0, 1, grid_size)`` to each worst case in
     ``cases``, through ``atk``'s manipulator and against its classifier (the attribute-only attack's search;
-    SPA's grid start runs the same scan)."""
+    SPA's grid start runs the same scan).
+
+    The grid values go through the editor and the classifier as batches of ``values x B`` images (at most
+    ``atk.pass_images`` images per pass, at least one value);
+    the candidates are offered value by value in grid order, as a scan one value at a time would."""
     assert atk.manipulator is not None
-    for v in torch.linspace(0.0, 1.0, grid_size, dtype=x.dtype).tolist():
-        a_tgt = torch.full_like(a, v)
-        x_a = atk.manipulator.edit(x, a, a_tgt).clamp(0.0, 1.0)
-        loss, logits = atk._loss(x_a, y)
-        for case in cases:
-            case.update(x_a, x_a, a_tgt, loss, logits, y)
+    b = x.shape[0]
+    if b == 0:
+        return
+    per = max(1, atk.pass_images // b)
+    values = torch.linspace(0.0, 1.0, grid_size, dtype=x.dtype)
+    for start in range(0, grid_size, per):
+        chunk = values[start:start + per].to(a.device)
+        c = chunk.shape[0]
+        a_tgt = chunk.repeat_interleave(b)  # [c*B]: value j for the j-th copy of the batch
+        x_a = atk.manipulator.edit(x.repeat(c, 1, 1, 1), a.repeat(c), a_tgt).clamp(0.0, 1.0)
+        loss, logits = atk._loss(x_a, y.repeat(c))
+        for j in range(c):
+            sl = slice(j * b, (j + 1) * b)
+            for case in cases:
+                case.update(x_a[sl], x_a[sl], a_tgt[sl], loss[sl], logits[sl], y)
 
 
 def check_grid_size(grid_size: int) -> int:

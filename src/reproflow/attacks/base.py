@@ -36,6 +36,14 @@ if TYPE_CHECKING:  # annotations only
 
 log = logging.getLogger(__name__)
 
+# Images one batched pass of an attack's inner search holds at most (grid values x samples in a grid scan and in
+# grid-PGD, restarts x samples in SPA's search; at least one value or restart per pass). Speed and memory only: every
+# sample's search is independent of its batch, so results do not depend on it (tests/unit/test_attacks_batched.py).
+# On one CPU thread passes beyond a few hundred images ran slower than one value at a time (cache misses: at 17 x 60
+# images the quick grid scan took 2.2x the CPU time; benchmarks/bench_batched_attacks.py), so CPUs batch little; on
+# GPUs every pass pays kernel launches and Python steps, so they batch up to a memory bound.
+PASS_IMAGES = {"cpu": 256, "cuda": 8192}
+
 
 @dataclass(frozen=True)
 class AttackResult:
@@ -83,6 +91,9 @@ class Attack:
         self.eps = float(eps)
         self.seed = int(seed)
         self.device = torch.device(device) if device is not None else _module_device(classifier)
+        # speed and memory only, results do not depend on it: images one batched pass of an inner search holds
+        # (1 = grid values and restarts one after another)
+        self.pass_images = PASS_IMAGES.get(self.device.type, PASS_IMAGES["cpu"])
 
     def _schedule(self, steps: int, restarts: int, *, early_stop: bool = False, min_steps: int = 1) -> None:
         """Validate and set the search schedule of an iterative attack: ``steps`` per restart, ``restarts``
@@ -233,6 +244,22 @@ class WorstCase:
         self.x_sem[sel] = x_sem.detach()[better].to(self.x_sem.dtype)
         if self.attr is not None and attr is not None:
             self.attr[sel] = attr.detach()[better].to(self.attr.dtype)
+        self.fooled[idx] = old_fooled | fooled
+        self.loss[sel] = loss[better]
+
+    def merge(self, other: WorstCase, rows: torch.Tensor, idx: torch.Tensor) -> None:
+        """Offer ``other``'s kept candidates of its ``rows`` as those of samples ``idx`` (same length), under the
+        rule of :meth:`update`: the worst case of a sequence of candidates does not depend on how the sequence is
+        split into consecutive parts (the earlier candidate wins ties), so running the parts as separate rows of one
+        batch and merging them in order gives the worst case of running them one after another."""
+        fooled, loss = other.fooled[rows], other.loss[rows]
+        old_fooled, old_loss = self.fooled[idx], self.loss[idx]
+        better = (fooled & ~old_fooled) | ((fooled == old_fooled) & (loss > old_loss))
+        sel, src = idx[better], rows[better]
+        self.x_adv[sel] = other.x_adv[src]
+        self.x_sem[sel] = other.x_sem[src]
+        if self.attr is not None and other.attr is not None:
+            self.attr[sel] = other.attr[src]
         self.fooled[idx] = old_fooled | fooled
         self.loss[sel] = loss[better]
 

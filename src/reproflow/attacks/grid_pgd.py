@@ -9,7 +9,8 @@ robustness", ICML 2019) with an exhaustive grid, composed with PGD: first-order 
 miss its worst case, a grid does not. It is what an existing-attack composition achieves in SPA's own
 threat model (rotation within range plus l_inf noise), so T1's composed reading compares SPA with it.
 
-All grid values run as one batch of ``grid_size x B`` images. Each copy keeps its sample's key, so
+The grid values run as batches of ``values x B`` images (at most ``pass_images`` per pass, at least one value;
+the candidates are offered in grid order whatever the split). Each copy keeps its sample's key, so
 the PGD on ``x_v`` draws the same random start as :class:`PGD` with the same seed run on ``x_v``
 alone: sample by sample, grid-PGD is at least as strong as PGD at every grid value (tested). Cost:
 ``grid_size`` PGD runs (forward and backward passes), against one for PGD.
@@ -49,15 +50,18 @@ class GridPGD(Attack):
         b = x.shape[0]
         best = self._start_worst_case(x, y, a)
         values = torch.linspace(0.0, 1.0, self.grid_size, dtype=x.dtype, device=x.device)
-        a_rep = values.repeat_interleave(b)                       # [G*B]: value g for the g-th copy of the batch
-        with torch.no_grad():
-            x_sem = self.manipulator.edit(x.repeat(self.grid_size, 1, 1, 1), a.repeat(self.grid_size),
-                                          a_rep).clamp(0.0, 1.0)
-        y_rep, k_rep = y.repeat(self.grid_size), keys.repeat(self.grid_size)
-        res = self.pgd._run(x_sem, y_rep, None, k_rep)
-        with torch.no_grad():
-            loss, logits = self._loss(res.x_adv, y_rep)
-        for g in range(self.grid_size):
-            sl = slice(g * b, (g + 1) * b)
-            best.update(res.x_adv[sl], x_sem[sl], a_rep[sl], loss[sl], logits[sl], y)
+        per = max(1, self.pass_images // max(1, b))
+        for first in range(0, self.grid_size, per):
+            chunk = values[first:first + per]
+            c = chunk.shape[0]
+            a_rep = chunk.repeat_interleave(b)                    # [c*B]: value j for the j-th copy of the batch
+            with torch.no_grad():
+                x_sem = self.manipulator.edit(x.repeat(c, 1, 1, 1), a.repeat(c), a_rep).clamp(0.0, 1.0)
+            y_rep, k_rep = y.repeat(c), keys.repeat(c)
+            res = self.pgd._run(x_sem, y_rep, None, k_rep)
+            with torch.no_grad():
+                loss, logits = self._loss(res.x_adv, y_rep)
+            for j in range(c):
+                sl = slice(j * b, (j + 1) * b)
+                best.update(res.x_adv[sl], x_sem[sl], a_rep[sl], loss[sl], logits[sl], y)
         return best.result()

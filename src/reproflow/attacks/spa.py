@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from reproflow.attacks.attribute import check_grid_size, grid_start
-from reproflow.attacks.base import Attack, AttackResult
+from reproflow.attacks.base import Attack, AttackResult, WorstCase
 
 if TYPE_CHECKING:  # annotations only
     from reproflow.models.generator import NoiseGenerator
@@ -71,37 +71,74 @@ class SPA(Attack):
         loss, logits = self._loss(x_adv, y)
         return a_tgt, x_a, x_adv, loss, logits
 
+    def _start(self, r: int, idx: torch.Tensor, keys: torch.Tensor, x: torch.Tensor, a: torch.Tensor,
+               a_grid: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Restart ``r``'s starting attribute ``[n]`` and diversity code ``[n, z_dim]`` for the samples ``idx``
+        (per-sample draws: the same values whichever other samples or restarts share the batch)."""
+        k = keys[idx.cpu()]
+        if r == 0:
+            a0 = a[idx] if a_grid is None else a_grid[idx]
+        elif r == 1 and a_grid is not None:
+            a0 = a[idx]
+        else:
+            a0 = self._rand(k, f"spa-attr-{r}", (), "uniform", a)
+        return a0, self._rand(k, f"spa-z-{r}", (self.generator.z_dim,), "normal", x)
+
     def _run(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None, keys: torch.Tensor) -> AttackResult:
+        """Restarts run in groups, each group as one batch of ``restarts x samples`` rows (at most ``pass_images``).
+        Every row keeps its own worst case (its iterates up to its first misclassification with ``early_stop``);
+        after a group the rows are merged into the sample's worst case in restart order
+        (:meth:`WorstCase.merge`), which is what running the restarts one after another keeps. With ``early_stop``
+        a group starts only for the samples no earlier candidate fooled, and a row leaves the search at its own
+        first misclassification or once an earlier restart of its sample is fooled (whose candidate then wins)."""
         assert a is not None
         best = self._start_worst_case(x, y, a)
         a_grid = grid_start(self, x, y, a, self.grid_size, best) if self.grid_size else None
-        for r, idx in self._restarts(best):
-            k = keys[idx.cpu()]
-            if r == 0:
-                a0 = a[idx] if a_grid is None else a_grid[idx]
-            elif r == 1 and a_grid is not None:
-                a0 = a[idx]
-            else:
-                a0 = self._rand(k, f"spa-attr-{r}", (), "uniform", a)
-            params = [a0, self._rand(k, f"spa-z-{r}", (self.generator.z_dim,), "normal", x)]
-            adam = _Adam(params, [self.attr_lr, self.lr])
+        first = 0
+        while first < self.restarts:
+            idx = best.active() if self.early_stop else torch.arange(x.shape[0], device=x.device)
+            if idx.numel() == 0:
+                break
+            n = idx.numel()
+            group = range(first, min(first + max(1, self.pass_images // n), self.restarts))
+            first = group.stop
+            starts = [self._start(r, idx, keys, x, a, a_grid) for r in group]
+            sample = idx.repeat(len(group))  # row -> sample, restart-major
+            rows = WorstCase(x[sample], with_attr=True)
+            adam = _Adam([torch.cat([s[0] for s in starts]), torch.cat([s[1] for s in starts])], [self.attr_lr, self.lr])
+            live = torch.arange(sample.numel(), device=x.device)  # rows still searching
             for t in range(self.steps + 1):
-                u, z = (p.detach().requires_grad_(True) for p in adam.params)
-                a_tgt, x_a, x_adv, loss, logits = self._forward(x[idx], y[idx], a[idx], u, z)
-                best.update(x_adv, x_a, a_tgt, loss, logits, y[idx], idx=idx)
+                xs, ys, as_ = x[sample[live]], y[sample[live]], a[sample[live]]
                 if t == self.steps:
+                    with torch.no_grad():  # the last iterate is only evaluated
+                        a_tgt, x_a, x_adv, loss, logits = self._forward(xs, ys, as_, adam.params[0], adam.params[1])
+                    rows.update(x_adv, x_a, a_tgt, loss, logits, ys, idx=live)
                     break
+                u, z = (p.detach().requires_grad_(True) for p in adam.params)
+                a_tgt, x_a, x_adv, loss, logits = self._forward(xs, ys, as_, u, z)
+                rows.update(x_adv, x_a, a_tgt, loss, logits, ys, idx=live)
                 # z is unused at eps = 0 (no noise): its gradient is then zero
                 grads = torch.autograd.grad(loss.sum(), [u, z], allow_unused=True, materialize_grads=True)
                 adam.ascend(grads)
                 adam.params[0].clamp_(0.0, 1.0)  # projection of a' onto its range
                 if self.early_stop:
-                    keep = ~best.fooled[idx]
+                    keep = ~rows.fooled[live] & ~_earlier_fooled(rows.fooled, n)[live]
                     if not keep.any():
                         break
-                    idx = idx[keep]
+                    live = live[keep]
                     adam.select(keep)
+            for j in range(len(group)):
+                part = torch.arange(j * n, (j + 1) * n, device=x.device)
+                take = ~best.fooled[idx] if self.early_stop else torch.ones(n, dtype=torch.bool, device=x.device)
+                best.merge(rows, part[take], idx[take])
         return best.result()
+
+
+def _earlier_fooled(fooled: torch.Tensor, n: int) -> torch.Tensor:
+    """Per row: is a row of an earlier restart of the same sample fooled? (rows restart-major, ``n`` per restart)"""
+    f = fooled.view(-1, n)  # [restarts, n]
+    before = torch.cumsum(f.int(), 0) - f.int()  # fooled rows among the earlier restarts of each sample
+    return (before > 0).view(-1)
 
 
 class _Adam:
