@@ -5,7 +5,7 @@ Fashion-MNIST, CIFAR-10 and CelebA in their on-disk formats. Two checks:
 
 - the job graph cannot drift from the paper's: ``snakemake all -n`` plans the same rules, with the same
   wildcard names and (except for the size wildcards: seeds and depths) the same wildcard values;
-- the whole DAG runs (in the default test command, within SMOKE_BUDGET_S) through the same readers, models and rules as the paper scale, writes its figures,
+- the whole DAG runs (opt-in, within SMOKE_BUDGET_S) through the same readers, models and rules as the paper scale, writes its figures,
   report and summary, and the summary draws no verdict ("smoke: numbers mean nothing").
 """
 
@@ -88,11 +88,15 @@ def test_smoke_plans_the_paper_rules_and_wildcards(repo):
     assert any("defence" in d and "spa_at" in d for d in dropped), dropped
 
 
-# The whole smoke DAG (134 jobs) runs in the test command. Its budget: the suite must stay under 20 minutes on
-# CI's clean 2-core machine, where the rest of it took about 8; the smoke run gets SMOKE_BUDGET_S of wall with
-# --cores 2 (about 600 CPU-s of jobs, a third of it torch imports). Past that the test fails and says so;
-# it never hangs the suite. On a loaded machine set REPROFLOW_SMOKE_TIMEOUT_S (seconds) to allow more.
+# The whole smoke DAG (134 jobs) is opt-in: REPROFLOW_SMOKE_DAG=1 bash workflow/scripts/test.sh (or SCALE=smoke
+# bash workflow/scripts/quick.sh). Measured at 5e1ba99 (docs/cluster.md, section 5): about 5 CPU-s per job before
+# any work (the job's imports, ~2.7 CPU-s in its benchmark file, and Snakemake's own bookkeeping), ~670 CPU-s for
+# 134 jobs, plus ~400 CPU-s in CelebA's two evaluation jobs; on CI's 2 cores that is more than the ~6 minutes the
+# suite's 20-minute budget leaves it. When it runs it gets SMOKE_BUDGET_S of wall with --cores 2; past that it is
+# stopped and the test fails naming the costliest jobs (REPROFLOW_SMOKE_TIMEOUT_S allows more on a loaded machine).
 SMOKE_BUDGET_S = int(os.environ.get("REPROFLOW_SMOKE_TIMEOUT_S", "600"))
+needs_opt_in = pytest.mark.skipif(os.environ.get("REPROFLOW_SMOKE_DAG") != "1",
+                                  reason="the whole smoke DAG runs with REPROFLOW_SMOKE_DAG=1 (about 1 200 CPU-s)")
 
 
 def run_within_budget(cmd: list[str], work, tmp, budget_s: int) -> subprocess.CompletedProcess:
@@ -133,6 +137,7 @@ def smoke_run(repo):
     return work, tmp
 
 
+@needs_opt_in
 def test_smoke_dag_runs_every_paper_rule(smoke_run):
     work, tmp = smoke_run
     root = work / "results" / "smoke"
@@ -158,6 +163,7 @@ def test_smoke_dag_runs_every_paper_rule(smoke_run):
         assert png.with_suffix(".pdf").exists(), f"{png} has no PDF twin"
 
 
+@needs_opt_in
 def test_smoke_summary_draws_no_verdict(smoke_run):
     work, tmp = smoke_run
     root = work / "results" / "smoke" / "report"
