@@ -13,12 +13,13 @@ checkpoints: a handler, installed when the job first loads its checkpoint, only 
 :meth:`Checkpointer.maybe_save` (a step boundary: every step of a depth cell, every batch of a training
 loop through :class:`reproflow.training.loop.ResumableTraining`) then saves whatever the interval, and the
 job exits with status 143 (128 + SIGTERM), so Snakemake and SLURM see a failure and the requeued job
-resumes from that step.
+resumes from that step. A second SIGTERM terminates the process at once.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -42,6 +43,9 @@ class Stopped(SystemExit):
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
+    if _STOP.is_set():  # a second SIGTERM (a process with no step boundary left, or an impatient sender): die now
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
     _STOP.set()
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -61,3 +63,16 @@ def test_a_mid_epoch_stop_resumes_to_the_uninterrupted_result(tmp_path, sigterm_
     checkpoint._STOP.clear()
     seen, weight = _run(tmp_path / "b.ckpt", None)
     assert seen == straight[0][1:] and torch.equal(weight, straight[1])
+
+
+def test_a_second_sigterm_terminates(tmp_path):
+    code = ("import os, signal, time\n"
+            "from reproflow.checkpoint import Checkpointer\n"
+            f"Checkpointer({str(tmp_path / 'c.ckpt')!r}, 1).load()\n"
+            "os.kill(os.getpid(), signal.SIGTERM)\n"
+            "print('first ignored', flush=True)\n"
+            "os.kill(os.getpid(), signal.SIGTERM)\n"
+            "time.sleep(5)\n"
+            "print('still alive', flush=True)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == -signal.SIGTERM and "first ignored" in res.stdout and "still alive" not in res.stdout, res
