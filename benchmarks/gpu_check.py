@@ -116,8 +116,14 @@ def main(argv: list[str] | None = None) -> int:
                      "hours": round(hours, 3), "how": how, "device": str(device)})
         print(f"{rule:22s} {what:28s} {sec:9.3f} s/{unit:8s} x {units:>9} -> {hours:9.2f} h")
 
+    # input-gradient steps per training step; a forward-only scan (SPA-AT's attribute grid, worst-of-k's k
+    # rotations) counts as a third of one (a forward is about a third of a forward + backward)
     inner = {"standard": 0, "pgd_at": adv["pgd_at"]["steps"], "trades": adv["trades"]["steps"],
-             "attribute_augmentation": 1, "spa_at": adv["spa_at"]["steps"] * adv["spa_at"]["restarts"]}
+             "attribute_augmentation": 1,
+             "spa_at": adv["spa_at"]["steps"] * adv["spa_at"]["restarts"] + math.ceil(adv["spa_at"].get("grid_size", 0) / 3),
+             "worst_of_k": adv["worst_of_k"]["steps"] + math.ceil(adv["worst_of_k"]["k"] / 3)}
+    if missing := set(adv["defences"]) - set(inner):
+        raise SystemExit(f"gpu_check.py: no cost model for defence(s) {sorted(missing)}; add them to `inner`")
     for ds in pre["datasets"]:
         cl = pre["classifier"][ds]
         t_train, t_grad = classifier_steps(cl["arch"], shapes[ds], cl["batch_size"], args.steps, device)

@@ -5,7 +5,7 @@ Fashion-MNIST, CIFAR-10 and CelebA in their on-disk formats. Two checks:
 
 - the job graph cannot drift from the paper's: ``snakemake all -n`` plans the same rules, with the same
   wildcard names and (except for the size wildcards: seeds and depths) the same wildcard values;
-- the whole DAG runs through the same readers, models and rules as the paper scale, writes its figures,
+- the whole DAG runs (opt-in, within SMOKE_BUDGET_S) through the same readers, models and rules as the paper scale, writes its figures,
   report and summary, and the summary draws no verdict ("smoke: numbers mean nothing").
 """
 
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -22,7 +24,7 @@ import pytest
 import torch
 import yaml
 
-from tests.e2e.helpers import REPO, copy_repo, run
+from tests.e2e.helpers import REPO, copy_repo, env, run
 
 pytestmark = pytest.mark.e2e
 SMOKE = ["--configfile", "config/smoke.yaml"]
@@ -86,12 +88,40 @@ def test_smoke_plans_the_paper_rules_and_wildcards(repo):
     assert any("defence" in d and "spa_at" in d for d in dropped), dropped
 
 
-# The whole smoke DAG (134 jobs, about 800 CPU-s, most of it CelebA's ResNet-18 defences) does not fit the
-# test command's 20-minute budget on 2 cores beside the rest of the suite (it timed out at 1500 s there on a
-# loaded machine at 715e7e9). It runs when asked: REPROFLOW_SMOKE_DAG=1 bash workflow/scripts/test.sh, or
-# SCALE=smoke bash workflow/scripts/quick.sh. The plan test above stays in the suite.
+# The whole smoke DAG (134 jobs) is opt-in: REPROFLOW_SMOKE_DAG=1 bash workflow/scripts/test.sh (or SCALE=smoke
+# bash workflow/scripts/quick.sh). Measured at 5e1ba99 (docs/cluster.md, section 5): about 5 CPU-s per job before
+# any work (the job's imports, ~2.7 CPU-s in its benchmark file, and Snakemake's own bookkeeping), ~670 CPU-s for
+# 134 jobs, plus ~400 CPU-s in CelebA's two evaluation jobs; on CI's 2 cores that is more than the ~6 minutes the
+# suite's 20-minute budget leaves it. When it runs it gets SMOKE_BUDGET_S of wall with --cores 2; past that it is
+# stopped and the test fails naming the costliest jobs (REPROFLOW_SMOKE_TIMEOUT_S allows more on a loaded machine).
+SMOKE_BUDGET_S = int(os.environ.get("REPROFLOW_SMOKE_TIMEOUT_S", "600"))
 needs_opt_in = pytest.mark.skipif(os.environ.get("REPROFLOW_SMOKE_DAG") != "1",
-                                  reason="the whole smoke DAG runs with REPROFLOW_SMOKE_DAG=1 (about 800 CPU-s)")
+                                  reason="the whole smoke DAG runs with REPROFLOW_SMOKE_DAG=1 (about 1 200 CPU-s)")
+
+
+def run_within_budget(cmd: list[str], work, tmp, budget_s: int) -> subprocess.CompletedProcess:
+    """Run ``cmd``; past ``budget_s`` stop its whole process tree and fail, naming the budget and the costliest
+    jobs done so far (their benchmark files)."""
+    proc = subprocess.Popen(cmd, cwd=work, env=env(tmp, work), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=budget_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        done = re.findall(r"(\d+) of (\d+) steps", out)
+        costs = []
+        for tsv in (work / "results" / "smoke" / "benchmarks").rglob("*.tsv"):
+            row = pd.read_csv(tsv, sep="\t").iloc[-1]
+            costs.append((float(row["cpu_time"]), str(tsv.relative_to(work))))
+        top = "\n".join(f"  {c:7.1f} CPU-s {name}" for c, name in sorted(costs, reverse=True)[:8])
+        pytest.fail(f"the smoke DAG overran its {budget_s} s budget (REPROFLOW_SMOKE_TIMEOUT_S) after "
+                    f"{done[-1][0] if done else 0} of {done[-1][1] if done else '?'} jobs, "
+                    f"{sum(c for c, _ in costs):.0f} CPU-s of jobs so far; cut sizes in config/smoke.yaml. "
+                    f"Costliest jobs done:\n{top}\n{out[-2000:]}")
+    if proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out[-6000:]}")
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, "")
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +129,10 @@ def smoke_run(repo):
     work, tmp = repo
     run([sys.executable, "workflow/scripts/make_fixtures.py", "data/smoke"], work, tmp)
     start = time.time()
-    res = run([sys.executable, "-m", "snakemake", "all", "--cores", "2", *SMOKE], work, tmp, timeout=1500)
+    res = run_within_budget([sys.executable, "-m", "snakemake", "all", "--cores", "2", *SMOKE], work, tmp,
+                            SMOKE_BUDGET_S)
     took = time.time() - start
-    jobs = re.findall(r"(\d+) of (\d+) steps \(100%\) done", res.stdout + res.stderr)
+    jobs = re.findall(r"(\d+) of (\d+) steps \(100%\) done", res.stdout)
     print(f"[smoke] snakemake all: {jobs[-1][1] if jobs else '?'} jobs in {took:.0f} s")
     return work, tmp
 

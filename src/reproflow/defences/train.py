@@ -134,11 +134,11 @@ def train_defence(
         rng = epoch_generator(seed, defence.name, epoch)
         adversarial = defence.adversarial and epoch >= settings.warmup_epochs
         values: dict[str, float] = {}
-        if adversarial:
+        if adversarial and not state.resumes_mid_epoch(epoch):  # a mid-epoch checkpoint holds its refresh
             values.update(defence.begin_epoch(model, epoch - settings.warmup_epochs, rng))
         model.train()
         sums: dict[str, float] = {}
-        for idx in progress(list(minibatches(n, settings.batch_size, rng)),
+        for idx in progress(state.batches(epoch, list(minibatches(n, settings.batch_size, rng)), rng, values, sums),
                             desc=f"{defence.name} epoch {epoch + 1}/{settings.epochs}"):
             x, y, a = take_batch(images, idx), take_batch(labels, idx), take_batch(attrs, idx)
             if settings.augment != "none":

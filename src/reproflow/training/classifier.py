@@ -91,8 +91,8 @@ def train_classifier(
     for epoch in range(start, settings.epochs):
         gen = epoch_generator(seed, "classifier", epoch)
         model.train()
-        tot_loss, correct = 0.0, 0
-        batches = list(minibatches(n, settings.batch_size, gen))
+        sums = {"loss": 0.0, "correct": 0.0}
+        batches = state.batches(epoch, list(minibatches(n, settings.batch_size, gen)), gen, sums)
         for idx in progress(batches, desc=f"classifier epoch {epoch + 1}/{settings.epochs}"):
             x = augment_batch(train.images[idx], settings.augment, gen).to(device)
             y = train.labels[idx].to(device)
@@ -101,12 +101,12 @@ def train_classifier(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            tot_loss += float(loss.detach()) * len(idx)
-            correct += int((logits.argmax(1) == y).sum())
+            sums["loss"] += float(loss.detach()) * len(idx)
+            sums["correct"] += int((logits.argmax(1) == y).sum())
         sched.step()
         model.eval()
         test_acc = accuracy(model, test.images, test.labels, eval_batch_size, device)
-        values = {"train_loss": tot_loss / n, "train_accuracy": correct / n, "test_accuracy": test_acc}
+        values = {"train_loss": sums["loss"] / n, "train_accuracy": sums["correct"] / n, "test_accuracy": test_acc}
         log.info("classifier epoch %d/%d: %s", epoch + 1, settings.epochs, {k: round(v, 4) for k, v in values.items()})
         state.end_epoch(epoch + 1, curve_rows(dataset, "classifier", epoch + 1, seed, values))
         if on_epoch_end is not None:

@@ -93,7 +93,8 @@ def train_generator(
         rng = epoch_generator(seed, "generator", epoch)
         gen_net.train()
         sums = {"loss": 0.0, "ce": 0.0, "diversity": 0.0, "success": 0.0}
-        for idx in progress(list(minibatches(n, settings.batch_size, rng)), desc=f"generator epoch {epoch + 1}"):
+        batches = state.batches(epoch, list(minibatches(n, settings.batch_size, rng)), rng, sums)
+        for idx in progress(batches, desc=f"generator epoch {epoch + 1}"):
             b = len(idx)
             x, y, a = take_batch(images, idx), take_batch(labels, idx), take_batch(attrs, idx)
             a_t = torch.rand(b, generator=rng).to(device)

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reproflow.checkpoint import Checkpointer
+from reproflow.checkpoint import Checkpointer, stop_requested
 from reproflow.errors import UserError
 from reproflow.seeding import derive_seed
 
@@ -23,11 +23,15 @@ EpochHook = Callable[[int], None]
 
 
 class ResumableTraining:
-    """Per-epoch checkpoint of every stateful object (modules, optimisers, schedulers) and the curve rows.
+    """Checkpoint of every stateful object (modules, optimisers, schedulers), the curve rows and the global RNG,
+    after every epoch and, on SIGTERM, at the next batch boundary.
 
     ``objects`` maps names to things with ``state_dict``/``load_state_dict``. ``start()`` restores the last
-    saved epoch (0 on a fresh start); ``end_epoch(epoch, rows)`` appends rows and saves. Randomness inside
-    an epoch must come from :func:`epoch_generator`, so a resumed run replays exactly the same draws.
+    saved state and returns the number of finished epochs (0 on a fresh start); ``end_epoch(epoch, rows)``
+    appends rows and saves. Randomness inside an epoch must come from :func:`epoch_generator`, and the epoch's
+    batches are iterated through :meth:`batches`, so a resumed run replays exactly the same draws: a
+    checkpoint written mid-epoch (the SIGTERM handler of :mod:`reproflow.checkpoint` asked for it) holds the
+    epoch's batch order, the batches done, the epoch generator's state and the loop's running sums.
     """
 
     def __init__(self, path: str | Path | None, objects: dict[str, Any], total_epochs: int) -> None:
@@ -35,6 +39,7 @@ class ResumableTraining:
         self.objects = objects
         self.total_epochs = total_epochs
         self.rows: list[dict[str, Any]] = []
+        self._mid: dict[str, Any] | None = None
 
     def start(self) -> int:
         state = self.ckpt.load()
@@ -48,22 +53,86 @@ class ResumableTraining:
         for name, obj in self.objects.items():
             obj.load_state_dict(state["objects"][name])
         self.rows = list(state["rows"])
+        _set_rng(state.get("rng"))
+        self._mid = state.get("mid_epoch")
         return int(state["step"])
 
-    def end_epoch(self, epoch: int, rows: list[dict[str, Any]]) -> None:
-        """Record the rows of ``epoch`` (1-based count of finished epochs) and checkpoint."""
-        self.rows.extend(rows)
+    def resumes_mid_epoch(self, epoch: int) -> bool:
+        """Whether ``epoch`` (0-based) continues from a mid-epoch checkpoint (work done before its first batch,
+        such as a defence's per-epoch refresh, is then in the restored state and must not run again)."""
+        return self._mid is not None and int(self._mid["epoch"]) == epoch
+
+    def batches(
+        self, epoch: int, batches: list[torch.Tensor], gen: torch.Generator, *sums: dict[str, float],
+    ) -> _EpochBatches:
+        """The batches of ``epoch`` (0-based) still to run. Before each one, a pending SIGTERM saves the state
+        and exits (:class:`reproflow.checkpoint.Stopped`). ``sums`` are the loop's running totals, updated by
+        the loop after each batch; on a mid-epoch resume they, ``gen`` and the batch order are restored."""
+        done = 0
+        if self.resumes_mid_epoch(epoch):
+            assert self._mid is not None
+            mid, self._mid = self._mid, None
+            batches, done = list(mid["batches"]), int(mid["batch"])
+            gen.set_state(mid["gen"])
+            for acc, saved in zip(sums, mid["sums"], strict=True):
+                acc.clear()
+                acc.update(saved)
+        return _EpochBatches(self, epoch, batches, done, gen, sums)
+
+    def _save(self, epoch: int, mid: dict[str, Any] | None, force: bool = False) -> None:
         self.ckpt.maybe_save(
             epoch,
             lambda: {
                 "total_epochs": self.total_epochs,
                 "objects": {k: v.state_dict() for k, v in self.objects.items()},
                 "rows": list(self.rows),
+                "rng": _get_rng(),
+                "mid_epoch": mid,
             },
+            force=force,
         )
+
+    def end_epoch(self, epoch: int, rows: list[dict[str, Any]]) -> None:
+        """Record the rows of ``epoch`` (1-based count of finished epochs) and checkpoint."""
+        self.rows.extend(rows)
+        self._save(epoch, None)
 
     def finish(self) -> None:
         self.ckpt.remove()
+
+
+class _EpochBatches:
+    """One epoch's remaining batches (with a length, for progress lines); checks for SIGTERM between batches."""
+
+    def __init__(self, state: ResumableTraining, epoch: int, batches: list[torch.Tensor], done: int,
+                 gen: torch.Generator, sums: tuple[dict[str, float], ...]) -> None:
+        self.state, self.epoch, self.all, self.done, self.gen, self.sums = state, epoch, batches, done, gen, sums
+
+    def __len__(self) -> int:
+        return len(self.all) - self.done
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        for i in range(self.done, len(self.all)):
+            if stop_requested():
+                mid = {"epoch": self.epoch, "batch": i, "batches": self.all, "gen": self.gen.get_state(),
+                       "sums": [dict(s) for s in self.sums]}
+                self.state._save(self.epoch, mid, force=True)  # raises Stopped once saved
+            yield self.all[i]
+
+
+def _get_rng() -> dict[str, Any]:
+    rng: dict[str, Any] = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    return rng
+
+
+def _set_rng(rng: dict[str, Any] | None) -> None:
+    if rng is None:
+        return
+    torch.set_rng_state(rng["cpu"])
+    if "cuda" in rng and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
 
 
 def epoch_generator(seed: int, model: str, epoch: int) -> torch.Generator:

@@ -78,7 +78,8 @@ def train_manipulator(
         gen = epoch_generator(seed, "manipulator", epoch)
         m.train()
         sums = {"loss": 0.0, "recon": 0.0, "msp": 0.0, "label": 0.0, "edit": 0.0}
-        for idx in progress(list(minibatches(n, settings.batch_size, gen)), desc=f"manipulator epoch {epoch + 1}"):
+        batches = state.batches(epoch, list(minibatches(n, settings.batch_size, gen)), gen, sums)
+        for idx in progress(batches, desc=f"manipulator epoch {epoch + 1}"):
             x, y, a = take_batch(images, idx), take_batch(labels, idx), take_batch(attrs, idx)
             a_t = torch.rand(len(idx), generator=gen).to(device)
             h = m.encode(x)
