@@ -100,6 +100,7 @@ def test_pipeline(tmp_path, data, figure_style):
     assert (plat["networks"] == 6).all() and (plat["columns"] == 3).all() and (plat["kernels"].str.len() > 0).all()
     shape = pd.read_csv(out / "shape.csv").set_index("panel")
     assert shape.loc["p1", "platform_networks"] == 12 and shape.loc["p1", "platform_depths"] == "2 4"
+    assert shape.loc["p1", "platform_of_depths"] == 2
     assert math.isnan(shape.loc["authors_c", "platform_shift"])
     # without re-trained cells the table is empty and the shape rows say so (nan)
     assert fit_depth_formula.main([*args, "--platform-cells", "none"]) == 0

@@ -284,10 +284,11 @@ def test_trainable_depth_verdict_must_clear_the_platform_shift_too():
     assert "platform variation not measured" in S.claim_trainable_depth(t, SET).evidence
     # ... is no verdict when a re-trained cell moves the shape difference by more than the room left
     t = t.assign(platform_shift=0.02, platform_flips=3, platform_networks=32, platform_depths="33",
-                 platform_kernels="AVX2 MKL_CBWR=AVX2")
+                 platform_kernels="AVX2 MKL_CBWR=AVX2", platform_of_depths=13)
     out = S.claim_trainable_depth(t, SET)
     assert out.verdict is Verdict.INCONCLUSIVE
     assert "platform +-0.020 (L=33 re-trained with AVX2 MKL_CBWR=AVX2: 3 of 32 networks changed status" in out.evidence
+    assert "a lower bound, as another machine changes all cells, not 1 of 13 depths" in out.evidence
     assert "-> [-0.238, +0.014]" in out.evidence
     # a platform shift of 0 (the re-run was identical) leaves the verdict as it was
     assert S.claim_trainable_depth(t.assign(platform_shift=0.0, platform_flips=0), SET).verdict is Verdict.HOLDS

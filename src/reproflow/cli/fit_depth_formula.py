@@ -193,7 +193,8 @@ def _platform_check(fitted: dict[str, tuple], shapes: list[dict], cfg: Config, b
     (:func:`reproflow.depthsweep.platform.compare_cells`), and the shift of the panel's shape difference when
     it replaces that cell (point estimates). Each project shape row gets ``platform_shift`` (the largest
     |shift| over its panel's re-trained cells; nan when none was re-trained), ``platform_flips``,
-    ``platform_networks``, ``platform_depths`` and ``platform_kernels``."""
+    ``platform_networks``, ``platform_depths`` (re-trained), ``platform_of_depths`` (the panel's) and
+    ``platform_kernels``. Another machine changes every cell, not one: the shift is a lower bound."""
     from reproflow.depthsweep.platform import compare_cells, substitute_cells
     from reproflow.runinfo import sidecar_path
 
@@ -210,7 +211,8 @@ def _platform_check(fitted: dict[str, tuple], shapes: list[dict], cfg: Config, b
         side = sidecar_path(path)
         plat = json.loads(side.read_text()).get("platform", {}) if side.exists() else {}
         forced = plat.get("forced", {})
-        kernels = " ".join([plat.get("cpu_capability", "unknown")] + [f"MKL_CBWR={forced['MKL_CBWR']}"] * ("MKL_CBWR" in forced))
+        kernels = " ".join([plat.get("cpu_capability", "unknown"), *(f"MKL_CBWR={v}" for k, v in forced.items()
+                                                                      if k == "MKL_CBWR")])
         cmp = compare_cells(ref, var, cfg.boundary_metric, threshold)
         _, comp = bootstrap_panel(substitute_cells(acc, var), scales, classes, cfg.boundary_fraction,
                                   cfg.boundary_metric, 0, cfg.seed)
@@ -219,6 +221,7 @@ def _platform_check(fitted: dict[str, tuple], shapes: list[dict], cfg: Config, b
                      "shape_diff": full, "platform_shape_diff": moved,
                      "platform_shift": moved - full if math.isfinite(moved) and math.isfinite(full) else math.nan})
     table = pd.DataFrame(rows, columns=PLATFORM_COLUMNS)
+    project_depths = {p: v[0]["depth"].nunique() for p, v in fitted.items()}
     for r in shapes:
         mine = table[table["panel"] == r["panel"]] if r["source"] == "project" else table.iloc[:0]
         shift = mine["platform_shift"].abs()
@@ -226,6 +229,7 @@ def _platform_check(fitted: dict[str, tuple], shapes: list[dict], cfg: Config, b
         r["platform_flips"] = int(mine["status_flips"].sum()) if len(mine) else math.nan
         r["platform_networks"] = int(mine["networks"].sum()) if len(mine) else math.nan
         r["platform_depths"] = " ".join(str(d) for d in mine["depth"])
+        r["platform_of_depths"] = int(project_depths[r["panel"]]) if r["panel"] in project_depths else math.nan
         r["platform_kernels"] = "; ".join(sorted(set(mine["kernels"])))
     return table
 

@@ -567,9 +567,12 @@ def _platform_note(r: Any, shift: float) -> str:
     networks changed their trained status and how far the shape difference moved with them."""
     if not math.isfinite(shift):
         return "; platform variation not measured (depth_sweep.platform_check names no cell of this panel)"
+    of = float(getattr(r, "platform_of_depths", NAN))
+    cells = f"{len(str(getattr(r, 'platform_depths', '')).split())} of {int(of)} depths" if math.isfinite(of) else "cells"
     return (f"; platform +-{shift:.3f} (L={getattr(r, 'platform_depths', '')} re-trained with "
             f"{getattr(r, 'platform_kernels', '')}: {int(getattr(r, 'platform_flips', 0))} of "
-            f"{int(getattr(r, 'platform_networks', 0))} networks changed status; platform_check.csv)")
+            f"{int(getattr(r, 'platform_networks', 0))} networks changed status; a lower bound, as another machine "
+            f"changes all cells, not {cells}; platform_check.csv)")
 
 
 def claim_trainable_depth(shape: pd.DataFrame, settings: Settings) -> Outcome:
