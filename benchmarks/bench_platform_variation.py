@@ -19,6 +19,11 @@ Settings come from params.yaml plus one config overlay; data from a finished run
 
     nice -n 19 .venv/bin/python benchmarks/bench_platform_variation.py --overlay config/cpu.yaml \
         --data results/cpu/data --out /tmp/platform   # prints a table, writes variation.csv + summary.json
+
+On a shared machine the variants can be split over workers (``--mode run --variants ...``, the first of them
+also running ``default``) and compared afterwards (``--mode compare``); a job whose worker was stopped is
+left out of the table. Thread-count variants are slow to measure on a loaded machine (two OpenMP threads
+on two busy cores ran about 10x slower than one).
 """
 
 from __future__ import annotations
@@ -158,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "run":
         variants = list(args.variants)
     elif args.mode == "compare":
-        variants = ["default"] + [v for v in VARIANTS if v != "default" and (args.out / v / "gradients" / "draws.csv").exists()]
+        variants = ["default"] + [v for v in VARIANTS if v != "default" and (args.out / v).is_dir()]
     cpu: dict[tuple[str, str], float] = {}
     for v in variants if args.mode != "compare" else []:
         for d in args.depths:
@@ -183,23 +188,26 @@ def main(argv: list[str] | None = None) -> int:
     metric = ds["boundary_metric"]
     ref = args.out / "default"
     # the panel's threshold from the cells run here (the shallowest cell holds the panel's max accuracy)
-    best = max(pd.read_csv(ref / f"depth~{d}" / "accuracy.csv").query("metric == @metric")["value"].max()
-               for d in args.depths)
+    cells = [pd.read_csv(ref / f"depth~{d}" / "accuracy.csv") for d in args.depths]
+    best = max(c.loc[c["metric"] == metric, "value"].max() for c in cells)
     chance = 0.1
     threshold = chance + ds["boundary_fraction"] * (best - chance)
     ref_rates = fitted_rates(ref / "gradients", mf)
     rows = []
     for v in variants[1:]:
         for d in args.depths:
+            if not (args.out / v / f"depth~{d}" / "accuracy.csv").exists():
+                continue  # a job this variant's worker did not run (--depths) or did not finish
             rows.append({"variant": v, "job": f"train_depth_cell {panel['name']} L={d}",
                          "cpu_s": cpu.get((v, f"depth~{d}"), math.nan),
                          **compare_cell(ref / f"depth~{d}", args.out / v / f"depth~{d}", metric, threshold)})
+        if not (args.out / v / "gradients" / "draws.csv").exists():
+            continue
         rows.append({"variant": v, "job": f"measure_gradients {args.group}", "cpu_s": cpu.get((v, "gradients"), math.nan),
                      **compare_gradients(ref / "gradients", args.out / v / "gradients", ref_rates, mf)})
     table = pd.DataFrame(rows)
     table.to_csv(args.out / "variation.csv", index=False)
-    caps = {v: json.loads((args.out / v / f"depth~{args.depths[0]}" / "accuracy.csv.run.json").read_text())
-            ["platform"] for v in variants}
+    caps = {v: json.loads(next((args.out / v).glob("*/*.run.json")).read_text())["platform"] for v in variants}
     summary = {"panel": panel["name"], "threshold": threshold, "metric": metric,
                "platform": caps, "rate_halfwidth_median": float(((ref_rates.ci_high - ref_rates.ci_low) / 2).median())}
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
