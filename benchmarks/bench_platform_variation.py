@@ -20,8 +20,8 @@ Settings come from params.yaml plus one config overlay; data from a finished run
     nice -n 19 .venv/bin/python benchmarks/bench_platform_variation.py --overlay config/cpu.yaml \
         --data results/cpu/data --out /tmp/platform   # prints a table, writes variation.csv + summary.json
 
-On a shared machine the variants can be split over workers (``--mode run --variants ...``, the first of them
-also running ``default``) and compared afterwards (``--mode compare``); a job whose worker was stopped is
+On a shared machine the variants can be split over workers (``--mode run --variants ...``, one of them
+listing ``default``) and compared afterwards (``--mode compare``); a job whose worker was stopped is
 left out of the table. Thread-count variants are slow to measure on a loaded machine (two OpenMP threads
 on two busy cores ran about 10x slower than one).
 """
