@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import platform
 import re
 import subprocess
@@ -64,12 +65,17 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+FORCED_PATHS = ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS")
+
+
 @functools.lru_cache(maxsize=1)
 def platform_info() -> dict[str, Any]:
     """What float results can depend on across machines with identical code and settings: the CPU, the
     vector kernels torch dispatches to (AVX2 / AVX512 ...), its BLAS / LAPACK and build, and the thread
     counts. torch entries only when the job imported torch (importing it here would cost every job seconds)."""
-    out: dict[str, Any] = {"cpu": _cpu_model(), "machine": platform.machine()}
+    out: dict[str, Any] = {"cpu": _cpu_model(), "machine": platform.machine(),
+                           # settings that force another code path than the CPU's own (the depth sweep's platform check)
+                           "forced": {k: os.environ[k] for k in FORCED_PATHS if k in os.environ}}
     torch = sys.modules.get("torch")
     if torch is not None:
         cfg = torch.__config__.show()

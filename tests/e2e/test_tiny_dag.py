@@ -152,7 +152,7 @@ EDITS = {
     "attack": ({"attack": {"pgd": {"steps": 4}}}, {"evaluate_attacks", "evaluate_defence"}),
     "advtrain": ({"advtrain": {"pgd_at": {"steps": 3}}}, {"train_defence", "tabulate_claim_t2"}),
     "meanfield": ({"meanfield": {"forward": {"depth": 5}}}, {"simulate_forward"}),
-    "depth_sweep": ({"depth_sweep": {"width": 16}}, {"train_depth_cell"}),
+    "depth_sweep": ({"depth_sweep": {"width": 16}}, {"train_depth_cell", "retrain_depth_cell"}),
     "report": ({"report": {"coverage": 0.9}}, {"tabulate_claim_t1", "tabulate_claim_t2", "summarise_claims"}),
 }
 

@@ -18,8 +18,6 @@ NOT_RUN_BY_A_JOB = {
     # values) and by the generators in workflow/scripts; their effect reaches jobs as params values
     "reproflow.config": "the Snakefile's config validation",
     "reproflow.settings.derived": "values the rules compute from the typed sections",
-    # fits that only the unit tests call today: fit_universality runs its own fit (reported to the lead)
-    "reproflow.meanfield.universality": "tested library code no rule runs yet",
 }
 
 

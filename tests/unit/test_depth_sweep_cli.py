@@ -84,8 +84,26 @@ def test_pipeline(tmp_path, data, figure_style):
             "--phase-diagram", str(pdg), "--boundaries", str(out / "b.csv"),
             "--output", str(out / "fit.csv"), "--headline", str(out / "headline.json"),
             "--boundary-metric", "train_accuracy", "--boundary-fraction", "0.5", "--contour-fraction", "0.9",
-            "--n-boot", "50", "--seed", "0"]
-    assert fit_depth_formula.main(args) == 0
+            "--n-boot", "50", "--seed", "0", "--platform-check", str(out / "platform.csv")]
+    # platform check: an identical re-run of L=2 and, as a stand-in for another machine's rounding, L=4 with
+    # another learning rate
+    assert train_depth_cell.main(_train_args(data, out / "same", 2)) == 0
+    other = _train_args(data, out / "other", 4)
+    other[other.index("--lr") + 1] = "0.2"
+    assert train_depth_cell.main(other) == 0
+    assert fit_depth_formula.main([*args, "--platform-cells", str(out / "same/d2/accuracy.csv"),
+                                   str(out / "other/d4/accuracy.csv")]) == 0
+    plat = pd.read_csv(out / "platform.csv").set_index("depth")
+    # identical tables: no flip and no shift (nan when 3 columns give no finite shape difference)
+    assert plat.loc[2, "identical"] and plat.loc[2, "status_flips"] == 0 and not abs(plat.loc[2, "platform_shift"]) > 0
+    assert not plat.loc[4, "identical"] and plat.loc[4, "max_abs_diff"] > 0 and 0 <= plat.loc[4, "status_flips"] <= 6
+    assert (plat["networks"] == 6).all() and (plat["columns"] == 3).all() and (plat["kernels"].str.len() > 0).all()
+    shape = pd.read_csv(out / "shape.csv").set_index("panel")
+    assert shape.loc["p1", "platform_networks"] == 12 and shape.loc["p1", "platform_depths"] == "2 4"
+    assert shape.loc["p1", "platform_of_depths"] == 2
+    assert math.isnan(shape.loc["authors_c", "platform_shift"])
+    # without re-trained cells the table is empty and the shape rows say so (nan)
+    assert fit_depth_formula.main([*args, "--platform-cells", "none"]) == 0
     head = json.loads((out / "headline.json").read_text())
     cands = head["panels"]["p1"]["candidates"]
     assert set(cands) == {"xi_c", "xi_1", "min_xi1_xi2"}
@@ -128,7 +146,8 @@ def test_missing_depth_scale_is_a_clean_error(tmp_path, data):
     _phase_diagram(pdg, [1.0, 2.0])  # sw2 = 3.0 missing
     rc = fit_depth_formula.main(["--panels", str(panel), "--curves", str(tmp_path / "c.csv"), "--k-steps",
                                  str(tmp_path / "k.csv"), "--k-steps-table", str(tmp_path / "kt.csv"),
-                                 "--design-check", str(tmp_path / "d.csv"),
+                                 "--design-check", str(tmp_path / "d.csv"), "--platform-cells", "none",
+                                 "--platform-check", str(tmp_path / "p.csv"),
                                  "--reference-panels", str(REFERENCE), "--shape",
                                  str(tmp_path / "s.csv"), "--phase-diagram", str(pdg), "--boundaries",
                                  str(tmp_path / "b.csv"), "--output", str(tmp_path / "f.csv"), "--headline",

@@ -2,14 +2,12 @@
 
 import math
 
-import numpy as np
 import pytest
 import torch
 
 from reproflow.meanfield import gradients as G
 from reproflow.meanfield import montecarlo as MC
 from reproflow.meanfield import theory as T
-from reproflow.meanfield.universality import layer_moments, loglog_slope, ols
 
 torch.set_num_threads(1)
 
@@ -78,16 +76,6 @@ def test_gradient_factorisation_equals_explicit_outer_products():
         assert math.isclose(float((ga * ga).mean()), float(s.g_aa[0, layer]), rel_tol=1e-10)
         assert math.isclose(float((ga * gb).mean()), float(s.g_ab[0, layer]), rel_tol=1e-10)
         assert math.isclose(float((ga * gb).abs().mean()), float(s.tg_ab[0, layer]), rel_tol=1e-10)
-
-
-def test_line_fits():
-    x = np.linspace(-5, 0, 20)
-    fit = ols(x, 2 * x + 1)
-    assert math.isclose(fit.slope, 2.0) and fit.ci_low <= 2.0 <= fit.ci_high
-    rng = np.random.default_rng(0)
-    vals = np.exp(rng.normal(size=(200, 1))) * np.exp(-0.1 * np.arange(30))[None, :]
-    mom = layer_moments(vals, np.arange(1, 31))
-    assert abs(loglog_slope(mom).slope - 2.0) < 1e-6
 
 
 def test_one_step_maps_follow_the_length_and_correlation_maps():

@@ -267,9 +267,35 @@ def test_trainable_depth_verdict_must_clear_the_design_bias():
     out = S.claim_trainable_depth(_shape([("a", "project", -0.131, -0.208, -0.016, 5)], bias=0.18), SET)
     assert out.verdict is Verdict.INCONCLUSIVE and "design bias +-0.180" in out.evidence
     assert "inside the design bias" in out.evidence
+    # the quick scale's rho = 1 panel (+0.033 against a design shift of 0.214): undecidable at this scale, not a verdict
+    out = S.claim_trainable_depth_rho1(_shape([("digits_orth", "project", 0.033, -0.128, 0.197, 2)], rho=1.0,
+                                              bias=0.214), SET)
+    assert out.verdict is Verdict.INCONCLUSIVE
+    assert out.evidence.startswith("rho = 1: undecidable at this scale: digits_orth (|shape_diff| 0.033 <= design "
+                                   "shift +-0.214)")
+    # an effect larger than the shift is not called undecidable, even when its interval is too wide
+    out = S.claim_trainable_depth(_shape([("a", "project", -0.1, -0.3, 0.1, 2)], bias=0.05), SET)
+    assert out.verdict is Verdict.INCONCLUSIVE and "undecidable" not in out.evidence
     # the same interval with a design bias of 0.01 decides
     assert S.claim_trainable_depth(_shape([("a", "project", -0.131, -0.208, -0.016, 5)], bias=0.01),
                                    SET).verdict is Verdict.HOLDS
+
+
+def test_trainable_depth_verdict_must_clear_the_platform_shift_too():
+    # a holds on its bootstrap and design bias alone (-0.131 [-0.208, -0.016], bias 0.01) ...
+    t = _shape([("a", "project", -0.131, -0.208, -0.016, 5)], bias=0.01)
+    assert S.claim_trainable_depth(t, SET).verdict is Verdict.HOLDS
+    assert "platform variation not measured" in S.claim_trainable_depth(t, SET).evidence
+    # ... is no verdict when a re-trained cell moves the shape difference by more than the room left
+    t = t.assign(platform_shift=0.02, platform_flips=3, platform_networks=32, platform_depths="33",
+                 platform_kernels="AVX2 MKL_CBWR=AVX2", platform_of_depths=13)
+    out = S.claim_trainable_depth(t, SET)
+    assert out.verdict is Verdict.INCONCLUSIVE
+    assert "platform +-0.020 (L=33 re-trained with AVX2 MKL_CBWR=AVX2: 3 of 32 networks changed status" in out.evidence
+    assert "a lower bound, as another machine changes all cells, not 1 of 13 depths" in out.evidence
+    assert "-> [-0.238, +0.014]" in out.evidence
+    # a platform shift of 0 (the re-run was identical) leaves the verdict as it was
+    assert S.claim_trainable_depth(t.assign(platform_shift=0.0, platform_flips=0), SET).verdict is Verdict.HOLDS
 
 
 @pytest.mark.parametrize("low, high, side", [(1e-4, 1.0, 1), (1.6e-19, 1.0, 0), (-1.0, -2e-16, 0), (-1.0, -1e-3, -1),

@@ -217,6 +217,35 @@ def ds_cell_minutes(wildcards):
     return int(10 + 3 * flops / 5e12 / 60)
 
 
+def ds_cell_flags(panel, depth, ckpt):
+    """train_depth_cell's settings of one (panel, depth) cell: the sweep's job and its platform re-run
+    (the checkpoint flag by name: the Snakefile parser reads a bare ``checkpoint`` as its keyword).
+    """
+    p = PANELS[panel]
+    return cli_args(
+        **{"checkpoint": ckpt},
+        panel=panel,
+        dataset=p["dataset"],
+        depth=int(depth),
+        sw2_grid=p["sw2_grid"],
+        seeds=DS["seeds"],
+        rho=p["rho"],
+        init=p["init"],
+        optimizer=p["optimizer"],
+        lr=p["lr"],
+        batch=p["batch"],
+        steps=p["steps"],
+        width=DS["width"],
+        sb2=DS["sb2"],
+        train_size=DS["train_size"],
+        test_size=DS["test_size"],
+        curve_every=DS["curve_every"],
+        checkpoint_every=DS["checkpoint_every"],
+        max_stack=DS["max_stack"],
+        device=DEVICE,
+    )
+
+
 # ---- attack phase helpers (kept here: snakemake --lint wants rules and functions apart) ----
 
 

@@ -2,6 +2,7 @@
 #   train_depth_cell        one job per (panel, depth L): every (seed, sw2) network as one stacked model
 #   collect_depth_sweep     per panel: tidy accuracy + learning-curve tables
 #   fit_depth_formula       boundaries L_b(sw2), k in L_b = k * xi per candidate, headline.json
+#   retrain_depth_cell      the platform check: a few cells re-trained with another CPU's kernels
 #   plot_depth_sweep        heatmaps with 6 xi_c, 12 xi_1, 12 xi_2 and the fitted line; fit summary
 #   measure_training_speed  Fig. 6: steps to 25 % test accuracy per learning rate, one job per (rho, depth)
 #   plot_training_speed     steps against eta * L (rho = 1) and against eta (rho < 1)
@@ -11,6 +12,11 @@ DS = config["depth_sweep"]
 PANELS = {p["name"]: p for p in DS["panels"]}
 SPEED = DS["speed"]
 DS_ROOT = f"{R}/depth_sweep"
+PLATFORM = DS["platform_check"]
+PLATFORM_CELLS = [
+    f"{DS_ROOT}/platform/panel~{c['panel']}/depth~{c['depth']}/accuracy.csv"
+    for c in PLATFORM["cells"]
+]
 
 
 wildcard_constraints:
@@ -44,31 +50,55 @@ rule train_depth_cell:
             output=output.acc,
             curves=output.curves,
         ),
-        flags=lambda w: cli_args(
-            checkpoint=f"{R}/checkpoints/depth_sweep/panel~{w.panel}/depth~{w.depth}.pt",
-            panel=w.panel,
-            dataset=PANELS[w.panel]["dataset"],
-            depth=int(w.depth),
-            sw2_grid=PANELS[w.panel]["sw2_grid"],
-            seeds=DS["seeds"],
-            rho=PANELS[w.panel]["rho"],
-            init=PANELS[w.panel]["init"],
-            optimizer=PANELS[w.panel]["optimizer"],
-            lr=PANELS[w.panel]["lr"],
-            batch=PANELS[w.panel]["batch"],
-            steps=PANELS[w.panel]["steps"],
-            width=DS["width"],
-            sb2=DS["sb2"],
-            train_size=DS["train_size"],
-            test_size=DS["test_size"],
-            curve_every=DS["curve_every"],
-            checkpoint_every=DS["checkpoint_every"],
-            max_stack=DS["max_stack"],
-            device=DEVICE,
+        flags=lambda w: ds_cell_flags(
+            w.panel,
+            w.depth,
+            f"{R}/checkpoints/depth_sweep/panel~{w.panel}/depth~{w.depth}.pt",
         ),
         code=code_of("train_depth_cell"),
     shell:
         "python -m reproflow.cli.train_depth_cell {params.paths} {params.flags} --log {log:q} --threads {threads}"
+
+
+# The platform check: identical code and settings round differently on another CPU (its vector kernels,
+# BLAS paths), and 300 SGD steps amplify the last bits (benchmarks/bench_platform_variation.py). This job
+# re-trains a sweep cell with torch's CPU kernels and MKL's code path forced to another CPU's (read when
+# they start); fit_depth_formula compares it with the sweep's own cell and widens the verdict.
+rule retrain_depth_cell:
+    input:
+        train=lambda w: ds_split(PANELS[w.panel]["dataset"], "train"),
+        test=lambda w: ds_split(PANELS[w.panel]["dataset"], "test"),
+    output:
+        acc=f"{DS_ROOT}/platform/panel~{{panel}}/depth~{{depth}}/accuracy.csv",
+        curves=f"{DS_ROOT}/platform/panel~{{panel}}/depth~{{depth}}/curves.csv",
+    log:
+        log_path("depth_sweep", "retrain_depth_cell/{panel}/{depth}"),
+    benchmark:
+        bench_path("depth_sweep", "retrain_depth_cell/{panel}/{depth}")
+    conda:
+        "../envs/reproflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=ds_cell_minutes,
+        gpu=GPUS,
+    params:
+        paths=lambda w, input, output: cli_args(
+            train=input.train,
+            test=input.test,
+            output=output.acc,
+            curves=output.curves,
+        ),
+        flags=lambda w: ds_cell_flags(
+            w.panel,
+            w.depth,
+            f"{R}/checkpoints/depth_sweep/platform/panel~{w.panel}/depth~{w.depth}.pt",
+        ),
+        aten=PLATFORM["aten_cpu_capability"],
+        mkl=PLATFORM["mkl_cbwr"],
+        code=code_of("train_depth_cell"),
+    shell:
+        "ATEN_CPU_CAPABILITY={params.aten} MKL_CBWR={params.mkl} python -m reproflow.cli.train_depth_cell {params.paths} {params.flags} --log {log:q} --threads {threads}"
 
 
 rule collect_depth_sweep:
@@ -111,6 +141,7 @@ rule fit_depth_formula:
         curves=expand(f"{DS_ROOT}/panel~{{panel}}/curves.csv", panel=list(PANELS)),
         reference_panels=DS["reference_panels"],
         phase_diagram=f"{R}/meanfield/phase_diagram.csv",
+        platform_cells=PLATFORM_CELLS,
     output:
         boundaries=f"{DS_ROOT}/boundaries.csv",
         fit=f"{DS_ROOT}/formula_fit.csv",
@@ -119,6 +150,7 @@ rule fit_depth_formula:
         k_steps=f"{DS_ROOT}/k_steps.csv",
         k_steps_table=f"{DS_ROOT}/k_steps_table.csv",
         design_check=f"{DS_ROOT}/design_check.csv",
+        platform_check=f"{DS_ROOT}/platform_check.csv",
         headline=f"{DS_ROOT}/headline.json",
     log:
         log_path("depth_sweep", "fit_depth_formula/all"),
@@ -137,6 +169,8 @@ rule fit_depth_formula:
             k_steps=output.k_steps,
             k_steps_table=output.k_steps_table,
             design_check=output.design_check,
+            platform_cells=list(input.platform_cells) or None,
+            platform_check=output.platform_check,
             reference_panels=input.reference_panels,
             phase_diagram=input.phase_diagram,
             shape=output.shape,
@@ -334,6 +368,7 @@ rule depth_sweep_all:
                 "k_steps.csv",
                 "k_steps_table.csv",
                 "design_check.csv",
+                "platform_check.csv",
                 "headline.json",
                 "formula_fit.png",
                 "formula_fit.pdf",

@@ -85,6 +85,7 @@ RESULT_TABLES = {
     "depth_fit": f"{R}/depth_sweep/formula_fit.csv",
     "depth_shape": f"{R}/depth_sweep/formula_shape.csv",
     "depth_design": f"{R}/depth_sweep/design_check.csv",
+    "depth_platform": f"{R}/depth_sweep/platform_check.csv",
     "depth_k_steps": f"{R}/depth_sweep/k_steps_table.csv",
 }
 RESULT_INPUTS = {

@@ -5,6 +5,7 @@ columns, the per-panel shape comparison, and the same for the authors' released 
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -33,6 +34,9 @@ class Config:
     k_steps: Path = field(metadata={"help": "output: fitted k and shape error against training steps (CSV)"})
     k_steps_table: Path = field(metadata={"help": "output: k, sigma and the shape at a few steps per panel (CSV + .md)"})
     design_check: Path = field(metadata={"help": "output: the authors' panels through each project panel's design (CSV + .md)"})
+    platform_cells: tuple[Path, ...] | None = field(
+        metadata={"help": "cells re-trained under another CPU kernel dispatch (retrain_depth_cell), or none"})
+    platform_check: Path = field(metadata={"help": "output: each re-trained cell against the sweep's own (CSV + .md)"})
     reference_panels: tuple[Path, ...] = field(metadata={"help": "the authors' released Fig. 7 heatmaps"})
     phase_diagram: Path = field(metadata={"help": "meanfield phase_diagram.csv"})
     shape: Path = field(metadata={"help": "output: per-panel shape comparison (CSV + .md)"})
@@ -81,6 +85,7 @@ def run(cfg: Config) -> None:
         "contour_fraction": cfg.contour_fraction, "n_boot": cfg.n_boot, "interval": 0.95, "panels": {},
     }
     sources = [(pd.read_csv(p), "project", cfg.boundary_metric) for p in cfg.panels]
+    project_fits: dict[str, tuple] = {}  # project panel -> (accuracy, scales, classes, threshold, shape difference)
     curves = {str(pd.read_csv(p, nrows=1)["panel"].iloc[0]): p for p in cfg.curves}
     # the released data hold final-step training accuracy only
     sources += [(load_reference_panel(p), "authors", "train_accuracy") for p in cfg.reference_panels]
@@ -100,6 +105,8 @@ def run(cfg: Config) -> None:
                 w = shape_over_steps(ks)
                 settle = {"settle_step": settle_step(w["step"].to_numpy(), w["shape_diff"].to_numpy()),
                           "last_step": int(w["step"].max())}
+        if source == "project":
+            project_fits[panel] = (acc, scales, classes, float(b["threshold"].iloc[0]), float(comp["shape_diff"]))
         meta = {"panel": panel, "source": source, "dataset": first["dataset"], "rho": float(first["rho"]),
                 "init": first["init"], "optimizer": first["optimizer"]}
         all_b.append(pd.concat([pd.DataFrame([meta] * len(b)), b.merge(scales, on="sw2")], axis=1))
@@ -123,6 +130,8 @@ def run(cfg: Config) -> None:
             "best_paper_candidate": None if fitted.empty else str(fitted.loc[fitted["paper_error"].idxmin(), "candidate"]),
         }
     checks = _design_check(sources, all_s, pdg, cfg, design_shift, lookup_depth_scales)
+    platform = _platform_check(project_fits, all_s, cfg, bootstrap_panel)
+    write_table(cfg.platform_check, platform, markdown=True)
     write_table(cfg.boundaries, pd.concat(all_b, ignore_index=True))
     write_table(cfg.design_check, checks, markdown=True)
     write_table(cfg.output, pd.concat(all_f, ignore_index=True), markdown=True)
@@ -172,6 +181,57 @@ def _design_check(sources: list, shapes: list[dict], pdg: pd.DataFrame, cfg: Con
         r["design_bias"] = float(shift.max()) if shift.notna().any() else math.nan
         r["design_bias_reference"] = str(same.loc[shift.idxmax(), "reference"]) if shift.notna().any() else ""
     return checks
+
+
+PLATFORM_COLUMNS = ["panel", "rho", "depth", "kernels", "networks", "identical", "max_abs_diff", "mean_abs_diff",
+                    "status_flips", "seed_mean_abs_diff", "seed_split_columns", "columns", "shape_diff",
+                    "platform_shape_diff", "platform_shift"]
+
+
+def _platform_check(fitted: dict[str, tuple], shapes: list[dict], cfg: Config, bootstrap_panel: Any) -> pd.DataFrame:
+    """Each re-trained cell against the sweep's own cell of its panel and depth
+    (:func:`reproflow.depthsweep.platform.compare_cells`), and the shift of the panel's shape difference when
+    it replaces that cell (point estimates). Each project shape row gets ``platform_shift`` (the largest
+    |shift| over its panel's re-trained cells; nan when none was re-trained), ``platform_flips``,
+    ``platform_networks``, ``platform_depths`` (re-trained), ``platform_of_depths`` (the panel's) and
+    ``platform_kernels``. Another machine changes every cell, not one: the shift is a lower bound."""
+    from reproflow.depthsweep.platform import compare_cells, substitute_cells
+    from reproflow.runinfo import sidecar_path
+
+    rows = []
+    for path in cfg.platform_cells or ():
+        var = pd.read_csv(path)
+        panel, depth = str(var["panel"].iloc[0]), int(var["depth"].iloc[0])
+        if panel not in fitted:
+            raise UserError(f"{path}: panel {panel!r} is not a project panel of this run (depth_sweep.platform_check)")
+        acc, scales, classes, threshold, full = fitted[panel]
+        ref = acc[acc["depth"] == depth]
+        if ref.empty:
+            raise UserError(f"{path}: depth {depth} is not in panel {panel}'s depth_grid (depth_sweep.platform_check)")
+        side = sidecar_path(path)
+        plat = json.loads(side.read_text()).get("platform", {}) if side.exists() else {}
+        forced = plat.get("forced", {})
+        kernels = " ".join([plat.get("cpu_capability", "unknown"), *(f"MKL_CBWR={v}" for k, v in forced.items()
+                                                                      if k == "MKL_CBWR")])
+        cmp = compare_cells(ref, var, cfg.boundary_metric, threshold)
+        _, comp = bootstrap_panel(substitute_cells(acc, var), scales, classes, cfg.boundary_fraction,
+                                  cfg.boundary_metric, 0, cfg.seed)
+        moved = float(comp["shape_diff"])
+        rows.append({"panel": panel, "rho": float(acc["rho"].iloc[0]), "depth": depth, "kernels": kernels, **cmp,
+                     "shape_diff": full, "platform_shape_diff": moved,
+                     "platform_shift": moved - full if math.isfinite(moved) and math.isfinite(full) else math.nan})
+    table = pd.DataFrame(rows, columns=PLATFORM_COLUMNS)
+    project_depths = {p: v[0]["depth"].nunique() for p, v in fitted.items()}
+    for r in shapes:
+        mine = table[table["panel"] == r["panel"]] if r["source"] == "project" else table.iloc[:0]
+        shift = mine["platform_shift"].abs()
+        r["platform_shift"] = float(shift.max()) if len(mine) else math.nan
+        r["platform_flips"] = int(mine["status_flips"].sum()) if len(mine) else math.nan
+        r["platform_networks"] = int(mine["networks"].sum()) if len(mine) else math.nan
+        r["platform_depths"] = " ".join(str(d) for d in mine["depth"])
+        r["platform_of_depths"] = int(project_depths[r["panel"]]) if r["panel"] in project_depths else math.nan
+        r["platform_kernels"] = "; ".join(sorted(set(mine["kernels"])))
+    return table
 
 
 main = main_entry(Config, run)

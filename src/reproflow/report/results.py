@@ -62,6 +62,11 @@ TABLES: dict[str, TableDoc] = {
     "depth_design": TableDoc("Depth-sweep design check (MF, Fig. 7)", "The authors' released panels run through each "
                              "project panel's sw2 columns and depth grid: the shift of their shape difference, the "
                              "bias a verdict on that design must clear."),
+    "depth_platform": TableDoc("Depth-sweep platform check (MF, Fig. 7)", "Sweep cells re-trained with torch's CPU "
+                               "kernels forced to another dispatch, a stand-in for another machine: how many networks "
+                               "changed their trained status beside how far the seeds split, and how far the shape "
+                               "difference moves when the re-trained cell replaces the sweep's own (added to the "
+                               "verdict's widening)."),
     "depth_k_steps": TableDoc("k against training steps (MF, Fig. 7)", "Fitted k and shape error sigma per candidate "
                               "at a few training steps per panel, and the step from which the shape difference "
                               "stays within 0.02 of its final value."),

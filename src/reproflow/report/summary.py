@@ -506,10 +506,11 @@ def _trainable_depth(shape: pd.DataFrame, dropout: bool) -> Outcome:
         return Outcome(NAN, NAN, Verdict.INCONCLUSIVE,
                        f"{len(ran)} project panel(s) with {which} ran but none has a finite shape comparison: the depth "
                        "grid brackets too few boundaries; more depths and sw2 columns per panel would decide it")
-    vs, parts, need = [], [], []
+    vs, parts, need, undecidable = [], [], [], []
     for r in ours.itertuples(index=False):
         bias = float(getattr(r, "design_bias", NAN))
-        b = bias if math.isfinite(bias) else 0.0
+        plat = float(getattr(r, "platform_shift", NAN))
+        b = (bias if math.isfinite(bias) else 0.0) + (plat if math.isfinite(plat) else 0.0)
         lo, hi = r.shape_diff_low - b, r.shape_diff_high + b
         v = shape_verdict(lo, hi)
         vs.append(v)
@@ -517,7 +518,8 @@ def _trainable_depth(shape: pd.DataFrame, dropout: bool) -> Outcome:
         touches = (" (an end touches 0: tied bootstrap resamples)"
                    if touches_zero(r.shape_diff_low, r.shape_diff_high) else "")
         design = (f"; design bias +-{bias:.3f} (authors' {getattr(r, 'design_bias_reference', '')} through this "
-                  f"design) -> [{lo:+.3f}, {hi:+.3f}]" if math.isfinite(bias) else "; design bias not measured")
+                  "design)" if math.isfinite(bias) else "; design bias not measured")
+        design += _platform_note(r, plat) + f" -> [{lo:+.3f}, {hi:+.3f}]"
         parts.append(f"{r.panel} {r.shape_diff:+.3f} [{r.shape_diff_low:+.3f}, {r.shape_diff_high:+.3f}]{design} "
                      f"({ks}){touches}")
         if v is Verdict.INCONCLUSIVE:
@@ -529,10 +531,18 @@ def _trainable_depth(shape: pd.DataFrame, dropout: bool) -> Outcome:
                 # 1/sqrt(columns); the design bias is held fixed (it too shrinks with more columns)
                 need.append(f"{r.panel}: ~{math.ceil(cols * (half / room) ** 2)} sw2 columns at the observed effect")
             else:
-                need.append(f"{r.panel}: |shape_diff| {abs(r.shape_diff):.3f} is inside the design bias {b:.3f}; "
+                extra = " plus the platform shift" if math.isfinite(plat) else ""
+                need.append(f"{r.panel}: |shape_diff| {abs(r.shape_diff):.3f} is inside the design bias{extra} {b:.3f}; "
                             "a denser design (more columns, finer depths) must shrink the bias first")
-    evidence = (f"{which}: shape error sigma(min(xi_1,xi_2)) - sigma(xi_c) at fitted k (95 % bootstrap over seeds and "
-                f"sw2 columns, widened by the design bias), per panel: {count(vs)} of {len(vs)}; " + "; ".join(parts))
+                if room <= 0:
+                    # no number of seeds or resamples can decide it on this design: even a zero-width interval,
+                    # widened by the shift the design alone puts on the authors' panels, would straddle 0
+                    undecidable.append(f"{r.panel} (|shape_diff| {abs(r.shape_diff):.3f} <= design shift{extra} "
+                                       f"+-{b:.3f})")
+    evidence = ((f"{which}: undecidable at this scale: " + ", ".join(undecidable) + ". ") if undecidable else "")
+    evidence += (f"{which}: shape error sigma(min(xi_1,xi_2)) - sigma(xi_c) at fitted k (95 % bootstrap over seeds and "
+                f"sw2 columns, widened by the design bias and the platform shift), per panel: {count(vs)} of {len(vs)}; "
+                + "; ".join(parts))
     ref = shape[(src == "authors") & cls]
     if len(ref):
         sides = [excludes_zero(lo, hi) for lo, hi in zip(ref["shape_diff_low"], ref["shape_diff_high"])]
@@ -556,6 +566,19 @@ def _trainable_depth(shape: pd.DataFrame, dropout: bool) -> Outcome:
     return Outcome(float(ours["shape_diff"].mean()), float(np.nanmean(half)), combine(vs), evidence)
 
 
+def _platform_note(r: Any, shift: float) -> str:
+    """The platform check of one shape row (fit_depth_formula's platform_check.csv): how many re-trained
+    networks changed their trained status and how far the shape difference moved with them."""
+    if not math.isfinite(shift):
+        return "; platform variation not measured (depth_sweep.platform_check names no cell of this panel)"
+    of = float(getattr(r, "platform_of_depths", NAN))
+    cells = f"{len(str(getattr(r, 'platform_depths', '')).split())} of {int(of)} depths" if math.isfinite(of) else "cells"
+    return (f"; platform +-{shift:.3f} (L={getattr(r, 'platform_depths', '')} re-trained with "
+            f"{getattr(r, 'platform_kernels', '')}: {int(getattr(r, 'platform_flips', 0))} of "
+            f"{int(getattr(r, 'platform_networks', 0))} networks changed status; a lower bound, as another machine "
+            f"changes all cells, not {cells}; platform_check.csv)")
+
+
 def claim_trainable_depth(shape: pd.DataFrame, settings: Settings) -> Outcome:
     """MF: with dropout (rho < 1), the trainable depth is better described by 12 x depth scale
     (12 min(xi_1, xi_2)) than by Schoenholz et al.'s 6 xi_c.
@@ -565,10 +588,13 @@ def claim_trainable_depth(shape: pd.DataFrame, settings: Settings) -> Outcome:
     measured boundary ln L_b about ln(k xi) at each candidate's own fitted k (censored fit), its
     bootstrap interval over seeds and columns (``shape_diff_low``, ``shape_diff_high``), the fitted
     ``k_<candidate>`` and ``design_bias``: the largest |shift| of the authors' released panels of the
-    same dropout class when run through this panel's columns and depths (design_check.csv). The
+    same dropout class when run through this panel's columns and depths (design_check.csv), and
+    ``platform_shift``: how far the shape difference moves when a cell re-trained under another CPU kernel
+    dispatch replaces the sweep's own (platform_check.csv; identical code rounds differently across
+    machines and training amplifies it). The
     multipliers 12 and 6 grow with the training budget, so the budget-free comparison is the shape.
-    Each project panel by :func:`shape_verdict` on its interval widened by the design bias on both
-    sides (a verdict smaller than the bias the design alone causes is not a verdict). The authors'
+    Each project panel by :func:`shape_verdict` on its interval widened by the design bias and the
+    platform shift on both sides (a verdict smaller than the bias the design alone causes is not a verdict). The authors'
     panels are quoted, not judged. rho = 1 is :func:`claim_trainable_depth_rho1` (there
     min(xi_1, xi_2) = xi_1, and the authors' own panels disagree). Measured: the mean
     shape_diff over project panels (negative supports); uncertainty: the mean interval half-width.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainT2Primary', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'PretrainSgd', 'Report', 'Section']
+__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainT2Primary', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepPlatformCheck', 'DepthSweepPlatformCheckCellsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'PretrainSgd', 'Report', 'Section']
 
 
 @dataclass(frozen=True)
@@ -429,6 +429,23 @@ class Meanfield:
 
 
 @dataclass(frozen=True)
+class DepthSweepPlatformCheckCellsItem:
+    """Settings at depth_sweep.platform_check.cells.item."""
+
+    panel: str  # a panels[].name
+    depth: int  # one of that panel's depth_grid
+
+
+@dataclass(frozen=True)
+class DepthSweepPlatformCheck:
+    """cells re-trained as on another CPU, compared with the sweep's own"""
+
+    aten_cpu_capability: Literal['default', 'avx2', 'avx512']  # ATEN_CPU_CAPABILITY of the re-run
+    mkl_cbwr: Literal['AUTO', 'COMPATIBLE', 'SSE4_2', 'AVX', 'AVX2', 'AVX512']  # MKL_CBWR of the re-run
+    cells: tuple[DepthSweepPlatformCheckCellsItem, ...]
+
+
+@dataclass(frozen=True)
 class DepthSweepPanelsItem:
     """Settings at depth_sweep.panels.item."""
 
@@ -491,6 +508,7 @@ class DepthSweep:
     n_boot: int
     reference_panels: tuple[str, ...]
     fit_seed: int
+    platform_check: DepthSweepPlatformCheck  # cells re-trained as on another CPU, compared with the sweep's own
     panels: tuple[DepthSweepPanelsItem, ...]
     speed: DepthSweepSpeed
 
