@@ -18,6 +18,8 @@ NOT_RUN_BY_A_JOB = {
     # values) and by the generators in workflow/scripts; their effect reaches jobs as params values
     "reproflow.config": "the Snakefile's config validation",
     "reproflow.settings.derived": "values the rules compute from the typed sections",
+    # its effect reaches jobs as their input and output paths, which Snakemake tracks as files
+    "reproflow.catalogue": "the outputs the rules, the targets, the report tables and dvc.yaml name",
 }
 
 

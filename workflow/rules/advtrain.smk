@@ -17,17 +17,14 @@
 
 from reproflow.vocab import DEFENCES as DEFENCE_SPECS
 
-ADV = config["advtrain"]
 # the defences with a params.yaml section of their own (reproflow.vocab): T2 quotes each one's inner attack
 SECTIONED_DEFENCES = [d.name for d in DEFENCE_SPECS if d.settings]
 # the seeds the defences are trained at (advtrain.seeds; null = every pretrain seed)
 ADV_SEEDS = list(derived.advtrain_seeds(S.pretrain, S.advtrain))
-ADV_JOBS = lambda artifact: [
-    f"{R}/advtrain/dataset~{d}/defence~{f}/seed~{s}/{artifact}"
-    for d in PRE["datasets"]
-    for f in ADV["defences"]
-    for s in ADV_SEEDS
-]
+# one artifact (classifier_job | metrics_job | ...) of every (dataset, defence, seed)
+ADV_JOBS = lambda artifact: OUT.advtrain.expand(
+    [artifact], dataset=PRE["datasets"], defence=ADV["defences"], seed=ADV_SEEDS
+)
 # the matrix's attacks: the attack phase's unless advtrain names a subset
 ADV_ATTACKS = list(derived.advtrain_attacks(S.attack, S.advtrain))
 ADV_ORACLE_ATTACKS = list(derived.advtrain_oracle_attacks(S.attack, S.advtrain))
@@ -65,22 +62,21 @@ TRAIN_JOB = (
 # the defences one train_defence job trains, and its outputs of one artifact
 TRAIN_DEFENCES = lambda w: list(ADV["defences"]) if TRAIN_PER_SEED else [w.defence]
 TRAIN_OUTPUTS = lambda artifact: [
-    f"{R}/advtrain/dataset~{{dataset}}/defence~{f}/seed~{{seed}}/{artifact}"
-    for f in TRAIN_GROUP
+    OUT.advtrain.path(artifact, defence=f) for f in TRAIN_GROUP
 ]
 
 
 rule train_defence:
     input:
-        train=f"{R}/data/dataset~{{dataset}}/train.pt",
-        test=f"{R}/data/dataset~{{dataset}}/test.pt",
+        train=OUT.data.path("train"),
+        test=OUT.data.path("test"),
         classifier=lambda w: pretrain_model(w.dataset, w.seed, "classifier"),
         manipulator=ADV_MANIPULATOR,
         generator=ADV_GENERATOR,
     output:
-        model=TRAIN_OUTPUTS("classifier.pt"),
-        metrics=TRAIN_OUTPUTS("train_metrics.json"),
-        curve=TRAIN_OUTPUTS("train_curve.csv"),
+        model=TRAIN_OUTPUTS("classifier_job"),
+        metrics=TRAIN_OUTPUTS("train_metrics_job"),
+        curve=TRAIN_OUTPUTS("train_curve_job"),
     log:
         log_path("advtrain", f"train_defence/{TRAIN_JOB}"),
     benchmark:
@@ -132,12 +128,14 @@ rule evaluate_defence:
     input:
         unpack(
             lambda w: {
-                "data": f"{R}/data/dataset~{w.dataset}/test.pt",
-                "train": f"{R}/data/dataset~{w.dataset}/train.pt",
-                "classifiers": [
-                    f"{R}/advtrain/dataset~{w.dataset}/defence~{f}/seed~{w.seed}/classifier.pt"
-                    for f in ADV["defences"]
-                ],
+                "data": OUT.data.path("test", dataset=w.dataset),
+                "train": OUT.data.path("train", dataset=w.dataset),
+                "classifiers": OUT.advtrain.expand(
+                    ["classifier_job"],
+                    dataset=[w.dataset],
+                    defence=ADV["defences"],
+                    seed=[w.seed],
+                ),
                 "manipulator": pretrain_model(w.dataset, w.seed, "manipulator"),
                 "generator": pretrain_generator(
                     w.dataset, w.seed, attack_editor(w.dataset)
@@ -163,15 +161,9 @@ rule evaluate_defence:
         ),
     output:
         # one job per (dataset, seed): every defence of that seed, one table each
-        metrics=[
-            f"{R}/advtrain/dataset~{{dataset}}/defence~{f}/seed~{{seed}}/metrics.csv"
-            for f in ADV["defences"]
-        ],
+        metrics=[OUT.advtrain.path("metrics_job", defence=f) for f in ADV["defences"]],
         # per defence: per-image correctness of every (attack, eps), read by tabulate_claim_t2's intervals
-        outcomes=[
-            f"{R}/advtrain/dataset~{{dataset}}/defence~{f}/seed~{{seed}}/outcomes.csv.gz"
-            for f in ADV["defences"]
-        ],
+        outcomes=[OUT.advtrain.path("outcomes_job", defence=f) for f in ADV["defences"]],
     log:
         log_path("advtrain", "evaluate_defence/{dataset}/seed~{seed}"),
     benchmark:
@@ -221,13 +213,13 @@ rule evaluate_defence:
 
 rule tabulate_defence_matrix:
     input:
-        metrics=ADV_JOBS("metrics.csv"),
-        curves=ADV_JOBS("train_curve.csv"),
+        metrics=ADV_JOBS("metrics_job"),
+        curves=ADV_JOBS("train_curve_job"),
     output:
-        evaluations=f"{R}/advtrain/evaluations.csv",
-        matrix=f"{R}/advtrain/matrix.csv",
-        matrix_md=f"{R}/advtrain/matrix.md",
-        curves=f"{R}/advtrain/curves.csv",
+        evaluations=OUT.advtrain.path("evaluations"),
+        matrix=OUT.advtrain.path("matrix"),
+        matrix_md=OUT.advtrain.path("matrix_md"),
+        curves=OUT.advtrain.path("curves"),
     log:
         log_path("advtrain", "tabulate_defence_matrix/all"),
     conda:
@@ -262,21 +254,21 @@ rule tabulate_defence_matrix:
 
 rule tabulate_claim_t2:
     input:
-        evaluations=f"{R}/advtrain/evaluations.csv",
-        outcomes=ADV_JOBS("outcomes.csv.gz"),
-        curves=f"{R}/advtrain/curves.csv",
+        evaluations=OUT.advtrain.path("evaluations"),
+        outcomes=ADV_JOBS("outcomes_job"),
+        curves=OUT.advtrain.path("curves"),
         # the learned editor's gate, where a dataset's primary editor is the learned one (its rows count only if it passes)
         gate=lambda w: (
-            [f"{R}/attack/claims/editor_gate.csv"]
+            [OUT.attack.path("editor_gate")]
             if any(attack_editor(d) == "learned" for d in PRE["datasets"])
             else []
         ),
     output:
-        table=f"{R}/advtrain/claims/T2.csv",
-        table_md=f"{R}/advtrain/claims/T2.md",
-        headline=f"{R}/advtrain/headline.json",
+        table=OUT.advtrain.path("t2"),
+        table_md=OUT.advtrain.path("t2_md"),
+        headline=OUT.advtrain.path("headline"),
         # the training-adequacy test per (dataset, defence), shown beside T2 on the results page
-        plateau=f"{R}/advtrain/claims/T2_plateau.csv",
+        plateau=OUT.advtrain.path("t2_plateau"),
     log:
         log_path("advtrain", "tabulate_claim_t2/all"),
     conda:
@@ -315,31 +307,31 @@ rule tabulate_claim_t2:
 
 rule plot_advtrain:
     input:
-        matrix=f"{R}/advtrain/matrix.csv",
-        curves=f"{R}/advtrain/curves.csv",
+        matrix=OUT.advtrain.path("matrix"),
+        curves=OUT.advtrain.path("curves"),
         style=FIG_STYLE,
     output:
         heatmap=report(
-            f"{R}/advtrain/matrix_heatmap.png",
+            OUT.advtrain.path("heatmap_png"),
             caption="../report/advtrain/matrix_heatmap.rst",
             category="advtrain",
             labels={"figure": "defence x attack matrix"},
         ),
-        heatmap_pdf=f"{R}/advtrain/matrix_heatmap.pdf",
+        heatmap_pdf=OUT.advtrain.path("heatmap_pdf"),
         curves=report(
-            f"{R}/advtrain/training_curves.png",
+            OUT.advtrain.path("curves_png"),
             caption="../report/advtrain/training_curves.rst",
             category="advtrain",
             labels={"figure": "defence training curves"},
         ),
-        curves_pdf=f"{R}/advtrain/training_curves.pdf",
+        curves_pdf=OUT.advtrain.path("curves_pdf"),
         plateau=report(
-            f"{R}/advtrain/plateau_curves.png",
+            OUT.advtrain.path("plateau_png"),
             caption="../report/advtrain/plateau_curves.rst",
             category="advtrain",
             labels={"figure": "plateau probe (T2 training adequacy)"},
         ),
-        plateau_pdf=f"{R}/advtrain/plateau_curves.pdf",
+        plateau_pdf=OUT.advtrain.path("plateau_pdf"),
     log:
         log_path("advtrain", "plot_advtrain/all"),
     conda:
@@ -371,20 +363,9 @@ rule plot_advtrain:
 
 rule advtrain_all:
     input:
-        ADV_JOBS("classifier.pt"),
-        ADV_JOBS("metrics.csv"),
-        ADV_JOBS("outcomes.csv.gz"),
-        f"{R}/advtrain/evaluations.csv",
-        f"{R}/advtrain/matrix.csv",
-        f"{R}/advtrain/matrix.md",
-        f"{R}/advtrain/curves.csv",
-        f"{R}/advtrain/claims/T2.csv",
-        f"{R}/advtrain/claims/T2.md",
-        f"{R}/advtrain/claims/T2_plateau.csv",
-        f"{R}/advtrain/headline.json",
-        f"{R}/advtrain/matrix_heatmap.png",
-        f"{R}/advtrain/matrix_heatmap.pdf",
-        f"{R}/advtrain/training_curves.png",
-        f"{R}/advtrain/training_curves.pdf",
-        f"{R}/advtrain/plateau_curves.png",
-        f"{R}/advtrain/plateau_curves.pdf",
+        ADV_JOBS("classifier_job"),
+        ADV_JOBS("metrics_job"),
+        ADV_JOBS("outcomes_job"),
+        rules.tabulate_defence_matrix.output,
+        rules.tabulate_claim_t2.output,
+        rules.plot_advtrain.output,

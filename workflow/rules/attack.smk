@@ -14,19 +14,16 @@
 # the next seed in pretrain.seeds (cyclic): trained independently, it never saw the attack's gradients.
 # With a single seed it is the attacked classifier itself (recorded as judge_seed in the tables).
 
-ATT = config["attack"]
-ATT_DIR = f"{R}/attack/dataset~{{dataset}}/seed~{{seed}}"
-
 
 rule evaluate_attacks:
     input:
         unpack(_attack_inputs),
     output:
-        metrics=f"{ATT_DIR}/metrics.csv",
+        metrics=OUT.attack.path("metrics_job"),
         # per-image correctness of every (attack, eps): the claims' intervals over seeds and images read it
-        outcomes=f"{ATT_DIR}/outcomes.csv.gz",
-        attributes=f"{ATT_DIR}/attributes.csv",
-        examples=f"{ATT_DIR}/examples.npz",
+        outcomes=OUT.attack.path("outcomes_job"),
+        attributes=OUT.attack.path("attributes_job"),
+        examples=OUT.attack.path("examples_job"),
     log:
         log_path("attack", "evaluate_attacks/{dataset}/seed~{seed}"),
     benchmark:
@@ -79,15 +76,15 @@ rule evaluate_attacks:
 
 rule collect_attack:
     input:
-        metrics=_attack_jobs("metrics.csv"),
-        attributes=_attack_jobs("attributes.csv"),
+        metrics=_attack_jobs("metrics_job"),
+        attributes=_attack_jobs("attributes_job"),
     output:
-        metrics=f"{R}/attack/metrics.csv",
-        attributes=f"{R}/attack/attributes.csv",
-        summary=f"{R}/attack/summary.csv",
-        summary_md=f"{R}/attack/summary.md",
-        checks=f"{R}/attack/semantic_checks.csv",
-        checks_md=f"{R}/attack/semantic_checks.md",
+        metrics=OUT.attack.path("metrics"),
+        attributes=OUT.attack.path("attributes"),
+        summary=OUT.attack.path("summary"),
+        summary_md=OUT.attack.path("summary_md"),
+        checks=OUT.attack.path("checks"),
+        checks_md=OUT.attack.path("checks_md"),
     log:
         log_path("attack", "collect_attack/all"),
     conda:
@@ -115,14 +112,14 @@ rule collect_attack:
 
 rule tabulate_claim_t1:
     input:
-        metrics=f"{R}/attack/metrics.csv",
-        outcomes=_attack_jobs("outcomes.csv.gz"),
+        metrics=OUT.attack.path("metrics"),
+        outcomes=_attack_jobs("outcomes_job"),
     output:
-        table=f"{R}/attack/claims/T1.csv",
-        table_md=f"{R}/attack/claims/T1.md",
-        headline=f"{R}/attack/headline.json",
-        gate=f"{R}/attack/claims/editor_gate.csv",
-        gate_md=f"{R}/attack/claims/editor_gate.md",
+        table=OUT.attack.path("t1"),
+        table_md=OUT.attack.path("t1_md"),
+        headline=OUT.attack.path("headline"),
+        gate=OUT.attack.path("editor_gate"),
+        gate_md=OUT.attack.path("editor_gate_md"),
     log:
         log_path("attack", "tabulate_claim_t1/all"),
     conda:
@@ -154,16 +151,16 @@ rule tabulate_claim_t1:
 
 rule plot_attack_accuracy:
     input:
-        metrics=f"{R}/attack/metrics.csv",
+        metrics=OUT.attack.path("metrics"),
         style=FIG_STYLE,
     output:
         png=report(
-            f"{R}/attack/accuracy_vs_eps.png",
+            OUT.attack.path("accuracy_png"),
             caption="../report/attack/accuracy_vs_eps.rst",
             category="attack",
             labels={"figure": "accuracy vs eps"},
         ),
-        pdf=f"{R}/attack/accuracy_vs_eps.pdf",
+        pdf=OUT.attack.path("accuracy_pdf"),
     log:
         log_path("attack", "plot_attack_accuracy/all"),
     conda:
@@ -188,16 +185,16 @@ rule plot_attack_accuracy:
 
 rule plot_attack_attributes:
     input:
-        attributes=f"{R}/attack/attributes.csv",
+        attributes=OUT.attack.path("attributes"),
         style=FIG_STYLE,
     output:
         png=report(
-            f"{R}/attack/attribute_histogram.png",
+            OUT.attack.path("attributes_png"),
             caption="../report/attack/attribute_histogram.rst",
             category="attack",
             labels={"figure": "attribute histogram"},
         ),
-        pdf=f"{R}/attack/attribute_histogram.pdf",
+        pdf=OUT.attack.path("attributes_pdf"),
     log:
         log_path("attack", "plot_attack_attributes/all"),
     conda:
@@ -222,16 +219,18 @@ rule plot_attack_attributes:
 
 rule plot_attack_examples:
     input:
-        examples=lambda w: f"{R}/attack/dataset~{w.dataset}/seed~{PRE['seeds'][0]}/examples.npz",
+        examples=lambda w: OUT.attack.path(
+            "examples_job", dataset=w.dataset, seed=PRE["seeds"][0]
+        ),
         style=FIG_STYLE,
     output:
         png=report(
-            f"{R}/attack/dataset~{{dataset}}/examples.png",
+            OUT.attack.path("examples_png"),
             caption="../report/attack/examples.rst",
             category="attack",
             labels={"dataset": "{dataset}", "figure": "image grid"},
         ),
-        pdf=f"{R}/attack/dataset~{{dataset}}/examples.pdf",
+        pdf=OUT.attack.path("examples_pdf"),
     log:
         log_path("attack", "plot_attack_examples/{dataset}"),
     conda:
@@ -256,27 +255,12 @@ rule plot_attack_examples:
 
 rule attack_all:
     input:
-        _attack_jobs("metrics.csv"),
-        _attack_jobs("outcomes.csv.gz"),
-        _attack_jobs("attributes.csv"),
-        _attack_jobs("examples.npz"),
-        f"{R}/attack/metrics.csv",
-        f"{R}/attack/attributes.csv",
-        f"{R}/attack/summary.csv",
-        f"{R}/attack/summary.md",
-        f"{R}/attack/semantic_checks.csv",
-        f"{R}/attack/semantic_checks.md",
-        f"{R}/attack/claims/T1.csv",
-        f"{R}/attack/claims/T1.md",
-        f"{R}/attack/headline.json",
-        f"{R}/attack/claims/editor_gate.csv",
-        f"{R}/attack/claims/editor_gate.md",
-        f"{R}/attack/accuracy_vs_eps.png",
-        f"{R}/attack/accuracy_vs_eps.pdf",
-        f"{R}/attack/attribute_histogram.png",
-        f"{R}/attack/attribute_histogram.pdf",
-        expand(
-            f"{R}/attack/dataset~{{dataset}}/examples.{{ext}}",
-            dataset=PRE["datasets"],
-            ext=["png", "pdf"],
-        ),
+        _attack_jobs("metrics_job"),
+        _attack_jobs("outcomes_job"),
+        _attack_jobs("attributes_job"),
+        _attack_jobs("examples_job"),
+        rules.collect_attack.output,
+        rules.tabulate_claim_t1.output,
+        rules.plot_attack_accuracy.output,
+        rules.plot_attack_attributes.output,
+        OUT.attack.expand(["examples_png", "examples_pdf"], dataset=PRE["datasets"]),

@@ -15,6 +15,8 @@ from reproflow.cli._base import (
     format_flags as cli_args,
 )  # kwargs -> "--flag value ..." (used by every rule)
 from reproflow.cli._base import put_interpreter_on_path
+from reproflow import catalogue
+from reproflow.catalogue import Catalogue
 from reproflow.config import validate_config
 from reproflow.deps import (
     cli_digest as code_of,
@@ -37,6 +39,8 @@ put_interpreter_on_path()
 
 # Every output lives under the scale's results root (paper: results/, quick: results/quick/, ...)
 R = config["results_root"]
+# Every phase's outputs, declared once (reproflow.catalogue): rule outputs, <phase>_all, report tables, dvc.yaml
+OUT = Catalogue(R)
 # The learned attribute editor's seed: one MSP manipulator per dataset (the paper's pretrained manipulator), trained
 # at max(pretrain.seeds) + 1 with that seed's clean classifier for label preservation, so the classifier it preserves
 # labels against is neither attacked nor a judge (reproflow.settings.derived.editor_seed)
@@ -46,6 +50,24 @@ DEVICE = config["device"]
 GPUS = config["gpus_per_job"]
 # The figure style (sizes, fonts, palette, DPI): an input of every plotting rule, so an edit re-renders figures only
 FIG_STYLE = config["figures"]["style"]
+# The phases' sections as the rules read them (defined here, so every helper below reads only this file)
+DATA = config["data"]
+PRE = config["pretrain"]
+ATT = config["attack"]
+ADV = config["advtrain"]
+MF = config["meanfield"]
+DS = config["depth_sweep"]
+PANELS = {p["name"]: p for p in DS["panels"]}
+# one measure_gradients job per (role, activation): the runs of one figure panel share a job (and its start-up);
+# editing a run re-runs its group only
+MF_GROUPS = {}
+for _r in MF["gradients"]["runs"]:
+    MF_GROUPS.setdefault(f"{_r['role']}_{_r['activation']}", []).append(_r)
+
+
+def MF_GRADIENTS(table):
+    """One gradient table (draws | layers | gia_draws) of every measure_gradients group."""
+    return OUT.meanfield.expand([table], mf_group=MF_GROUPS)
 
 
 def attack_settings_args():
@@ -83,11 +105,11 @@ def pretrain_model(dataset, seed, name):
     the exact rotation oracle has no weights and is one per dataset; the learned manipulator is one per dataset too,
     the editor seed's (``seed`` is ignored for both)."""
     if name == "oracle":
-        return f"{R}/pretrain/dataset~{dataset}/oracle.pt"
+        return OUT.pretrain.path("oracle", dataset=dataset)
     if name == "manipulator":
         # one learned editor per dataset, trained at the editor seed (outside the attacked seeds)
         seed = EDITOR_SEED
-    return f"{R}/pretrain/dataset~{dataset}/seed~{seed}/{name}.pt"
+    return OUT.pretrain.path("model", dataset=dataset, seed=seed, model=name)
 
 
 def pretrain_generator(dataset, seed, editor_kind):
@@ -130,24 +152,31 @@ def generator_manipulator(wildcards):
 def _pretrain_collect_inputs(wildcards):
     d, seeds = wildcards.dataset, PRE["seeds"]
     out = {
-        "test": f"{R}/data/dataset~{d}/test.pt",
+        "test": OUT.data.path("test", dataset=d),
         "manipulator": pretrain_model(d, seeds[0], "manipulator"),
         # per attacked seed: classifier and generator; the one learned editor at the editor seed (its label
         # classifier, seed EDITOR_SEED's, is a helper: not in the tables)
-        "curves_in": [
-            f"{R}/pretrain/dataset~{d}/seed~{s}/{m}_curve.csv"
-            for s in seeds
-            for m in ("classifier", "generator")
-        ]
-        + [f"{R}/pretrain/dataset~{d}/seed~{EDITOR_SEED}/manipulator_curve.csv"],
+        "curves_in": OUT.pretrain.expand(
+            ["model_curve"], dataset=[d], seed=seeds, model=["classifier", "generator"]
+        )
+        + [
+            OUT.pretrain.path(
+                "model_curve", dataset=d, seed=EDITOR_SEED, model="manipulator"
+            )
+        ],
         # the learned-editor generator's metrics too (its diversity figures); curves: the primary models only
-        "metrics_in": [
-            f"{R}/pretrain/dataset~{d}/seed~{s}/{m}_metrics.json"
-            for s in seeds
-            for m in ["classifier"]
-            + derived.generator_models(S.pretrain, S.attack, S.advtrain, d)
-        ]
-        + [f"{R}/pretrain/dataset~{d}/seed~{EDITOR_SEED}/manipulator_metrics.json"],
+        "metrics_in": OUT.pretrain.expand(
+            ["model_metrics"],
+            dataset=[d],
+            seed=seeds,
+            model=["classifier"]
+            + derived.generator_models(S.pretrain, S.attack, S.advtrain, d),
+        )
+        + [
+            OUT.pretrain.path(
+                "model_metrics", dataset=d, seed=EDITOR_SEED, model="manipulator"
+            )
+        ],
     }
     if pretrain_has_oracle(d):
         out["oracle"] = pretrain_model(d, seeds[0], "oracle")
@@ -164,19 +193,19 @@ def _pretrain_all_outputs():
         )
         for s in PRE["seeds"]:
             out += [pretrain_model(d, s, m) for m in models]
-        out += [
-            f"{R}/pretrain/dataset~{d}/{a}"
-            for a in (
-                "metrics.csv",
-                "metrics.md",
-                "curves.csv",
-                "manipulator_sweep.npz",
-                "training_curves.png",
-                "training_curves.pdf",
-                "manipulator_grid.png",
-                "manipulator_grid.pdf",
-            )
-        ]
+        out += OUT.pretrain.expand(
+            [
+                "metrics",
+                "metrics_md",
+                "curves",
+                "manipulator_sweep",
+                "training_curves_png",
+                "training_curves_pdf",
+                "manipulator_grid_png",
+                "manipulator_grid_pdf",
+            ],
+            dataset=[d],
+        )
     # the oracle and the learned editor are one file per dataset, named by every seed
     return list(dict.fromkeys(out))
 
@@ -185,25 +214,26 @@ def _pretrain_all_outputs():
 
 
 def _figure_inputs(w):
-    if w.mf_figure == "forward":
-        return [f"{R}/meanfield/forward_mc.csv"]
-    if w.mf_figure == "phase_diagram":
-        return [
-            f"{R}/meanfield/phase_diagram.csv",
-            f"{R}/meanfield/critical_points.csv",
-        ]
-    if w.mf_figure == "gradients":
-        return MF_GRADIENTS("layers") + [f"{R}/meanfield/gradient_rates.csv"]
-    if w.mf_figure == "gia_counterfactual":
-        return MF_GRADIENTS("layers") + [f"{R}/meanfield/gia_counterfactual.csv"]
-    return [f"{R}/meanfield/universality.csv", f"{R}/meanfield/universality_points.csv"]
+    tables = {
+        "forward": ["forward_mc"],
+        "phase_diagram": ["phase_diagram", "critical_points"],
+        "gradients": ["gradient_rates"],
+        "gia_counterfactual": ["gia_counterfactual"],
+        "universality": ["universality", "universality_points"],
+    }[w.mf_figure]
+    layers = (
+        MF_GRADIENTS("layers")
+        if w.mf_figure in ("gradients", "gia_counterfactual")
+        else []
+    )
+    return layers + [OUT.meanfield.path(t) for t in tables]
 
 
 # ---- depth_sweep phase helpers (kept here: snakemake --lint wants rules and functions apart) ----
 
 
 def ds_split(dataset, split):
-    return f"{R}/data/dataset~{dataset}/{split}.pt"
+    return OUT.data.path(split, dataset=dataset)
 
 
 def ds_cell_minutes(wildcards):
@@ -264,7 +294,7 @@ def attack_judge_seed(seed):
 def _attack_inputs(wildcards):
     d, s = wildcards.dataset, wildcards.seed
     out = {
-        "data": f"{R}/data/dataset~{d}/test.pt",
+        "data": OUT.data.path("test", dataset=d),
         "classifier": pretrain_model(d, s, "classifier"),
         "judge": pretrain_model(d, attack_judge_seed(s), "classifier"),
         "manipulator": pretrain_model(d, s, "manipulator"),
@@ -280,11 +310,8 @@ def _attack_inputs(wildcards):
 
 
 def _attack_jobs(artifact):
-    return [
-        f"{R}/attack/dataset~{d}/seed~{s}/{artifact}"
-        for d in PRE["datasets"]
-        for s in PRE["seeds"]
-    ]
+    """One artifact (metrics_job | outcomes_job | attributes_job | examples_job) of every evaluate_attacks job."""
+    return OUT.attack.expand([artifact], dataset=PRE["datasets"], seed=PRE["seeds"])
 
 
 def attack_editor(dataset):

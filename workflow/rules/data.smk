@@ -4,8 +4,6 @@
 #   {R}/data/dataset~{dataset}/{train,test}.json manifests (counts, balance, checksum, ...)
 #   {R}/data/dataset~{dataset}/samples.{png,pdf} sample grid
 
-DATA = config["data"]
-
 
 wildcard_constraints:
     dataset="[a-z0-9_]+",
@@ -13,10 +11,10 @@ wildcard_constraints:
 
 rule prepare_dataset:
     output:
-        train=f"{R}/data/dataset~{{dataset}}/train.pt",
-        test=f"{R}/data/dataset~{{dataset}}/test.pt",
-        train_manifest=f"{R}/data/dataset~{{dataset}}/train.json",
-        test_manifest=f"{R}/data/dataset~{{dataset}}/test.json",
+        train=OUT.data.path("train"),
+        test=OUT.data.path("test"),
+        train_manifest=OUT.data.path("train_manifest"),
+        test_manifest=OUT.data.path("test_manifest"),
     log:
         log_path("data", "prepare_dataset/{dataset}"),
     benchmark:
@@ -57,16 +55,16 @@ rule prepare_dataset:
 
 rule plot_dataset_samples:
     input:
-        split=f"{R}/data/dataset~{{dataset}}/test.pt",
+        split=rules.prepare_dataset.output.test,
         style=FIG_STYLE,
     output:
         png=report(
-            f"{R}/data/dataset~{{dataset}}/samples.png",
+            OUT.data.path("samples_png"),
             caption="../report/data/samples.rst",
             category="data",
             labels={"dataset": "{dataset}"},
         ),
-        pdf=f"{R}/data/dataset~{{dataset}}/samples.pdf",
+        pdf=OUT.data.path("samples_pdf"),
     log:
         log_path("data", "plot_dataset_samples/{dataset}"),
     conda:
@@ -84,17 +82,16 @@ rule plot_dataset_samples:
 
 rule data_all:
     input:
-        expand(
-            f"{R}/data/dataset~{{dataset}}/{{artifact}}",
-            dataset=DATA["datasets"],
-            artifact=[
-                "train.pt",
-                "test.pt",
-                "train.json",
-                "test.json",
-                "samples.png",
-                "samples.pdf",
+        OUT.data.expand(
+            [
+                "train",
+                "test",
+                "train_manifest",
+                "test_manifest",
+                "samples_png",
+                "samples_pdf",
             ],
+            dataset=DATA["datasets"],
         ),
 
 
@@ -103,7 +100,7 @@ rule data_all:
 # prints and writes which datasets are present, will be downloaded, or must be placed by hand.
 rule check_data:
     output:
-        f"{R}/data/check_data.md",
+        OUT.data.path("check"),
     log:
         log_path("data", "check_data"),
     conda:

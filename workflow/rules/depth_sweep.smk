@@ -8,13 +8,10 @@
 #   plot_training_speed     steps against eta * L (rho = 1) and against eta (rho < 1)
 # Depth scales come from the meanfield phase's phase_diagram.csv.
 
-DS = config["depth_sweep"]
-PANELS = {p["name"]: p for p in DS["panels"]}
 SPEED = DS["speed"]
-DS_ROOT = f"{R}/depth_sweep"
 PLATFORM = DS["platform_check"]
 PLATFORM_CELLS = [
-    f"{DS_ROOT}/platform/panel~{c['panel']}/depth~{c['depth']}/accuracy.csv"
+    OUT.depth_sweep.path("platform_cell", panel=c["panel"], depth=c["depth"])
     for c in PLATFORM["cells"]
 ]
 
@@ -30,8 +27,8 @@ rule train_depth_cell:
         train=lambda w: ds_split(PANELS[w.panel]["dataset"], "train"),
         test=lambda w: ds_split(PANELS[w.panel]["dataset"], "test"),
     output:
-        acc=f"{DS_ROOT}/panel~{{panel}}/depth~{{depth}}/accuracy.csv",
-        curves=f"{DS_ROOT}/panel~{{panel}}/depth~{{depth}}/curves.csv",
+        acc=OUT.depth_sweep.path("cell_accuracy"),
+        curves=OUT.depth_sweep.path("cell_curves"),
     log:
         log_path("depth_sweep", "train_depth_cell/{panel}/{depth}"),
     benchmark:
@@ -69,8 +66,8 @@ rule retrain_depth_cell:
         train=lambda w: ds_split(PANELS[w.panel]["dataset"], "train"),
         test=lambda w: ds_split(PANELS[w.panel]["dataset"], "test"),
     output:
-        acc=f"{DS_ROOT}/platform/panel~{{panel}}/depth~{{depth}}/accuracy.csv",
-        curves=f"{DS_ROOT}/platform/panel~{{panel}}/depth~{{depth}}/curves.csv",
+        acc=OUT.depth_sweep.path("platform_cell"),
+        curves=OUT.depth_sweep.path("platform_cell_curves"),
     log:
         log_path("depth_sweep", "retrain_depth_cell/{panel}/{depth}"),
     benchmark:
@@ -103,18 +100,16 @@ rule retrain_depth_cell:
 
 rule collect_depth_sweep:
     input:
-        cells=lambda w: expand(
-            f"{DS_ROOT}/panel~{w.panel}/depth~{{depth}}/accuracy.csv",
-            depth=PANELS[w.panel]["depth_grid"],
+        cells=lambda w: OUT.depth_sweep.expand(
+            ["cell_accuracy"], panel=[w.panel], depth=PANELS[w.panel]["depth_grid"]
         ),
-        curves=lambda w: expand(
-            f"{DS_ROOT}/panel~{w.panel}/depth~{{depth}}/curves.csv",
-            depth=PANELS[w.panel]["depth_grid"],
+        curves=lambda w: OUT.depth_sweep.expand(
+            ["cell_curves"], panel=[w.panel], depth=PANELS[w.panel]["depth_grid"]
         ),
     output:
-        acc=f"{DS_ROOT}/panel~{{panel}}/accuracy.csv",
-        md=f"{DS_ROOT}/panel~{{panel}}/accuracy.md",
-        curves=f"{DS_ROOT}/panel~{{panel}}/curves.csv",
+        acc=OUT.depth_sweep.path("accuracy"),
+        md=OUT.depth_sweep.path("accuracy_md"),
+        curves=OUT.depth_sweep.path("curves"),
     log:
         log_path("depth_sweep", "collect_depth_sweep/{panel}"),
     conda:
@@ -137,21 +132,21 @@ rule collect_depth_sweep:
 
 rule fit_depth_formula:
     input:
-        panels=expand(f"{DS_ROOT}/panel~{{panel}}/accuracy.csv", panel=list(PANELS)),
-        curves=expand(f"{DS_ROOT}/panel~{{panel}}/curves.csv", panel=list(PANELS)),
+        panels=OUT.depth_sweep.expand(["accuracy"], panel=PANELS),
+        curves=OUT.depth_sweep.expand(["curves"], panel=PANELS),
         reference_panels=DS["reference_panels"],
-        phase_diagram=f"{R}/meanfield/phase_diagram.csv",
+        phase_diagram=OUT.meanfield.path("phase_diagram"),
         platform_cells=PLATFORM_CELLS,
     output:
-        boundaries=f"{DS_ROOT}/boundaries.csv",
-        fit=f"{DS_ROOT}/formula_fit.csv",
-        md=f"{DS_ROOT}/formula_fit.md",
-        shape=f"{DS_ROOT}/formula_shape.csv",
-        k_steps=f"{DS_ROOT}/k_steps.csv",
-        k_steps_table=f"{DS_ROOT}/k_steps_table.csv",
-        design_check=f"{DS_ROOT}/design_check.csv",
-        platform_check=f"{DS_ROOT}/platform_check.csv",
-        headline=f"{DS_ROOT}/headline.json",
+        boundaries=OUT.depth_sweep.path("boundaries"),
+        fit=OUT.depth_sweep.path("formula_fit"),
+        md=OUT.depth_sweep.path("formula_fit_md"),
+        shape=OUT.depth_sweep.path("formula_shape"),
+        k_steps=OUT.depth_sweep.path("k_steps"),
+        k_steps_table=OUT.depth_sweep.path("k_steps_table"),
+        design_check=OUT.depth_sweep.path("design_check"),
+        platform_check=OUT.depth_sweep.path("platform_check"),
+        headline=OUT.depth_sweep.path("headline"),
     log:
         log_path("depth_sweep", "fit_depth_formula/all"),
     benchmark:
@@ -192,16 +187,16 @@ rule fit_depth_formula:
 
 rule plot_depth_sweep:
     input:
-        panels=expand(f"{DS_ROOT}/panel~{{panel}}/accuracy.csv", panel=list(PANELS)),
-        boundaries=f"{DS_ROOT}/boundaries.csv",
-        fit=f"{DS_ROOT}/formula_fit.csv",
-        k_steps=f"{DS_ROOT}/k_steps.csv",
-        phase_diagram=f"{R}/meanfield/phase_diagram.csv",
+        panels=OUT.depth_sweep.expand(["accuracy"], panel=PANELS),
+        boundaries=OUT.depth_sweep.path("boundaries"),
+        fit=OUT.depth_sweep.path("formula_fit"),
+        k_steps=OUT.depth_sweep.path("k_steps"),
+        phase_diagram=OUT.meanfield.path("phase_diagram"),
         style=FIG_STYLE,
     output:
         heatmaps=[
             report(
-                f"{DS_ROOT}/panel~{p}/heatmap.png",
+                OUT.depth_sweep.path("heatmap_png", panel=p),
                 caption="../report/depth_sweep/heatmap.rst",
                 category="depth_sweep",
                 subcategory="trainability heatmaps",
@@ -209,25 +204,23 @@ rule plot_depth_sweep:
             )
             for p in PANELS
         ],
-        heatmap_pdfs=expand(
-            f"{DS_ROOT}/panel~{{panel}}/heatmap.pdf", panel=list(PANELS)
-        ),
+        heatmap_pdfs=OUT.depth_sweep.expand(["heatmap_pdf"], panel=PANELS),
         summary=report(
-            f"{DS_ROOT}/formula_fit.png",
+            OUT.depth_sweep.path("formula_fit_png"),
             caption="../report/depth_sweep/formula_fit.rst",
             category="depth_sweep",
             subcategory="formula fit",
             labels={"figure": "fitted multiplier k"},
         ),
-        summary_pdf=f"{DS_ROOT}/formula_fit.pdf",
+        summary_pdf=OUT.depth_sweep.path("formula_fit_pdf"),
         k_steps=report(
-            f"{DS_ROOT}/k_steps.png",
+            OUT.depth_sweep.path("k_steps_png"),
             caption="../report/depth_sweep/k_steps.rst",
             category="depth_sweep",
             subcategory="formula fit",
             labels={"figure": "k against training steps"},
         ),
-        k_steps_pdf=f"{DS_ROOT}/k_steps.pdf",
+        k_steps_pdf=OUT.depth_sweep.path("k_steps_pdf"),
     log:
         log_path("depth_sweep", "plot_depth_sweep/all"),
     conda:
@@ -261,7 +254,7 @@ rule measure_training_speed:
         train=ds_split(SPEED["dataset"], "train"),
         test=ds_split(SPEED["dataset"], "test"),
     output:
-        f"{DS_ROOT}/speed/rho~{{speed_rho}}/depth~{{depth}}/steps.csv",
+        OUT.depth_sweep.path("speed_job"),
     log:
         log_path("depth_sweep", "measure_training_speed/{speed_rho}/{depth}"),
     benchmark:
@@ -306,22 +299,22 @@ rule measure_training_speed:
 rule plot_training_speed:
     input:
         tables=[
-            f"{DS_ROOT}/speed/rho~{st['rho']}/depth~{d}/steps.csv"
+            OUT.depth_sweep.path("speed_job", speed_rho=st["rho"], depth=d)
             for st in SPEED["settings"]
             for d in st["depth_grid"]
         ],
         style=FIG_STYLE,
     output:
-        table=f"{DS_ROOT}/speed/steps.csv",
-        md=f"{DS_ROOT}/speed/steps.md",
+        table=OUT.depth_sweep.path("speed_steps"),
+        md=OUT.depth_sweep.path("speed_steps_md"),
         png=report(
-            f"{DS_ROOT}/speed/speed.png",
+            OUT.depth_sweep.path("speed_png"),
             caption="../report/depth_sweep/speed.rst",
             category="depth_sweep",
             subcategory="training speed",
             labels={"figure": "training speed"},
         ),
-        pdf=f"{DS_ROOT}/speed/speed.pdf",
+        pdf=OUT.depth_sweep.path("speed_pdf"),
     log:
         log_path("depth_sweep", "plot_training_speed/all"),
     conda:
@@ -347,36 +340,13 @@ rule plot_training_speed:
 
 rule depth_sweep_all:
     input:
-        expand(
-            f"{DS_ROOT}/panel~{{panel}}/{{artifact}}",
-            panel=list(PANELS),
-            artifact=[
-                "accuracy.csv",
-                "accuracy.md",
-                "curves.csv",
-                "heatmap.png",
-                "heatmap.pdf",
-            ],
+        OUT.depth_sweep.expand(
+            ["accuracy", "accuracy_md", "curves", "heatmap_png", "heatmap_pdf"],
+            panel=PANELS,
         ),
-        expand(
-            f"{DS_ROOT}/{{artifact}}",
-            artifact=[
-                "boundaries.csv",
-                "formula_fit.csv",
-                "formula_fit.md",
-                "formula_shape.csv",
-                "k_steps.csv",
-                "k_steps_table.csv",
-                "design_check.csv",
-                "platform_check.csv",
-                "headline.json",
-                "formula_fit.png",
-                "formula_fit.pdf",
-                "k_steps.png",
-                "k_steps.pdf",
-            ],
-        ),
-        expand(
-            f"{DS_ROOT}/speed/{{artifact}}",
-            artifact=["steps.csv", "steps.md", "speed.png", "speed.pdf"],
-        ),
+        rules.fit_depth_formula.output,
+        rules.plot_depth_sweep.output.summary,
+        rules.plot_depth_sweep.output.summary_pdf,
+        rules.plot_depth_sweep.output.k_steps,
+        rules.plot_depth_sweep.output.k_steps_pdf,
+        rules.plot_training_speed.output,

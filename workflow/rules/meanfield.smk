@@ -9,16 +9,7 @@
 #   headline.json                                                numbers for the summary of claims
 #   figures/{forward,phase_diagram,gradients,gia_counterfactual,universality}.{png,pdf}
 
-MF = config["meanfield"]
 MF_RUNS = {r["name"]: r for r in MF["gradients"]["runs"]}
-# one measure_gradients job per (role, activation): the runs of one figure panel share a job (and its start-up);
-# editing a run re-runs its group only
-MF_GROUPS = {}
-for _r in MF["gradients"]["runs"]:
-    MF_GROUPS.setdefault(f"{_r['role']}_{_r['activation']}", []).append(_r)
-MF_GRADIENTS = lambda table: [
-    f"{R}/meanfield/gradients/group~{g}/{table}.csv" for g in MF_GROUPS
-]
 MF_FIGURES = [
     "forward",
     "phase_diagram",
@@ -35,9 +26,9 @@ wildcard_constraints:
 
 rule compute_phase_diagram:
     output:
-        phase_diagram=f"{R}/meanfield/phase_diagram.csv",
-        critical_points=f"{R}/meanfield/critical_points.csv",
-        caption_checks=f"{R}/meanfield/caption_checks.csv",
+        phase_diagram=OUT.meanfield.path("phase_diagram"),
+        critical_points=OUT.meanfield.path("critical_points"),
+        caption_checks=OUT.meanfield.path("caption_checks"),
     log:
         log_path("meanfield", "compute_phase_diagram"),
     benchmark:
@@ -71,7 +62,7 @@ rule compute_phase_diagram:
 
 rule simulate_forward:
     output:
-        f"{R}/meanfield/forward_mc.csv",
+        OUT.meanfield.path("forward_mc"),
     log:
         log_path("meanfield", "simulate_forward"),
     benchmark:
@@ -99,9 +90,9 @@ rule simulate_forward:
 
 rule measure_gradients:
     output:
-        draws=f"{R}/meanfield/gradients/group~{{mf_group}}/draws.csv",
-        layers=f"{R}/meanfield/gradients/group~{{mf_group}}/layers.csv",
-        gia_draws=f"{R}/meanfield/gradients/group~{{mf_group}}/gia_draws.csv",
+        draws=OUT.meanfield.path("draws"),
+        layers=OUT.meanfield.path("layers"),
+        gia_draws=OUT.meanfield.path("gia_draws"),
     log:
         log_path("meanfield", "measure_gradients/{mf_group}"),
     benchmark:
@@ -137,9 +128,9 @@ rule fit_gradients:
         draws=MF_GRADIENTS("draws"),
         gia_draws=MF_GRADIENTS("gia_draws"),
     output:
-        rates=f"{R}/meanfield/gradient_rates.csv",
-        gia=f"{R}/meanfield/gia_counterfactual.csv",
-        deep=f"{R}/meanfield/deep_layers.csv",
+        rates=OUT.meanfield.path("gradient_rates"),
+        gia=OUT.meanfield.path("gia_counterfactual"),
+        deep=OUT.meanfield.path("deep_layers"),
     log:
         log_path("meanfield", "fit_gradients"),
     conda:
@@ -170,8 +161,8 @@ rule fit_universality:
     input:
         MF_GRADIENTS("draws"),
     output:
-        slopes=f"{R}/meanfield/universality.csv",
-        points=f"{R}/meanfield/universality_points.csv",
+        slopes=OUT.meanfield.path("universality"),
+        points=OUT.meanfield.path("universality_points"),
     log:
         log_path("meanfield", "fit_universality"),
     conda:
@@ -202,12 +193,12 @@ rule plot_meanfield:
         style=FIG_STYLE,
     output:
         png=report(
-            f"{R}/meanfield/figures/{{mf_figure}}.png",
+            OUT.meanfield.path("figure_png"),
             caption="../report/meanfield/figure.rst",
             category="meanfield",
             labels={"figure": "{mf_figure}"},
         ),
-        pdf=f"{R}/meanfield/figures/{{mf_figure}}.pdf",
+        pdf=OUT.meanfield.path("figure_pdf"),
     log:
         log_path("meanfield", "plot_meanfield/{mf_figure}"),
     conda:
@@ -229,13 +220,13 @@ rule plot_meanfield:
 
 rule summarize_meanfield:
     input:
-        phase_diagram=f"{R}/meanfield/phase_diagram.csv",
-        critical_points=f"{R}/meanfield/critical_points.csv",
-        caption_checks=f"{R}/meanfield/caption_checks.csv",
-        gradient_rates=f"{R}/meanfield/gradient_rates.csv",
-        universality=f"{R}/meanfield/universality.csv",
+        phase_diagram=OUT.meanfield.path("phase_diagram"),
+        critical_points=OUT.meanfield.path("critical_points"),
+        caption_checks=OUT.meanfield.path("caption_checks"),
+        gradient_rates=OUT.meanfield.path("gradient_rates"),
+        universality=OUT.meanfield.path("universality"),
     output:
-        f"{R}/meanfield/headline.json",
+        OUT.meanfield.path("headline"),
     log:
         log_path("meanfield", "summarize_meanfield"),
     conda:
@@ -260,16 +251,9 @@ rule summarize_meanfield:
 
 rule meanfield_all:
     input:
-        f"{R}/meanfield/phase_diagram.csv",
-        f"{R}/meanfield/critical_points.csv",
-        f"{R}/meanfield/caption_checks.csv",
-        f"{R}/meanfield/forward_mc.csv",
-        f"{R}/meanfield/gradient_rates.csv",
-        f"{R}/meanfield/gia_counterfactual.csv",
-        f"{R}/meanfield/universality.csv",
-        f"{R}/meanfield/headline.json",
-        expand(
-            f"{R}/meanfield/figures/{{mf_figure}}.{{ext}}",
-            mf_figure=MF_FIGURES,
-            ext=["png", "pdf"],
+        rules.compute_phase_diagram.output,
+        rules.simulate_forward.output,
+        OUT.meanfield.expand(
+            ["gradient_rates", "gia_counterfactual", "universality", "headline"]
         ),
+        OUT.meanfield.expand(["figure_png", "figure_pdf"], mf_figure=MF_FIGURES),

@@ -15,10 +15,7 @@
 # classifier | oracle | manipulator | generator.
 # Resumable checkpoints (not outputs): {R}/checkpoints/pretrain/dataset~{dataset}/seed~{seed}/<model>.ckpt
 
-PRE = config["pretrain"]
-PRE_DIR = f"{R}/pretrain/dataset~{{dataset}}/seed~{{seed}}"
 PRE_CKPT = f"{R}/checkpoints/pretrain/dataset~{{dataset}}/seed~{{seed}}"
-PRE_DATA = f"{R}/data/dataset~{{dataset}}"
 
 
 wildcard_constraints:
@@ -28,12 +25,12 @@ wildcard_constraints:
 
 rule train_classifier:
     input:
-        train=f"{PRE_DATA}/train.pt",
-        test=f"{PRE_DATA}/test.pt",
+        train=OUT.data.path("train"),
+        test=OUT.data.path("test"),
     output:
-        model=f"{PRE_DIR}/classifier.pt",
-        metrics=f"{PRE_DIR}/classifier_metrics.json",
-        curve=f"{PRE_DIR}/classifier_curve.csv",
+        model=OUT.pretrain.path("model", model="classifier"),
+        metrics=OUT.pretrain.path("model_metrics", model="classifier"),
+        curve=OUT.pretrain.path("model_curve", model="classifier"),
     log:
         log_path("pretrain", "train_classifier/{dataset}/seed~{seed}"),
     benchmark:
@@ -70,9 +67,9 @@ rule train_classifier:
 
 rule build_oracle:
     input:
-        train=f"{PRE_DATA}/train.pt",
+        train=OUT.data.path("train"),
     output:
-        model=f"{R}/pretrain/dataset~{{dataset}}/oracle.pt",
+        model=OUT.pretrain.path("oracle"),
     log:
         log_path("pretrain", "build_oracle/{dataset}"),
     conda:
@@ -96,15 +93,15 @@ rule build_oracle:
 
 rule train_manipulator:
     input:
-        train=f"{PRE_DATA}/train.pt",
-        test=f"{PRE_DATA}/test.pt",
+        train=OUT.data.path("train"),
+        test=OUT.data.path("test"),
         # label preservation against the editor seed's own clean classifier: neither attacked nor a judge (issue #11);
         # the job runs at the editor seed only (pretrain_model(..., "manipulator") names that seed's file)
-        classifier=f"{PRE_DIR}/classifier.pt",
+        classifier=OUT.pretrain.path("model", model="classifier"),
     output:
-        model=f"{PRE_DIR}/manipulator.pt",
-        metrics=f"{PRE_DIR}/manipulator_metrics.json",
-        curve=f"{PRE_DIR}/manipulator_curve.csv",
+        model=OUT.pretrain.path("model", model="manipulator"),
+        metrics=OUT.pretrain.path("model_metrics", model="manipulator"),
+        curve=OUT.pretrain.path("model_curve", model="manipulator"),
     log:
         log_path("pretrain", "train_manipulator/{dataset}/seed~{seed}"),
     benchmark:
@@ -142,14 +139,14 @@ rule train_manipulator:
 
 rule train_generator:
     input:
-        train=f"{PRE_DATA}/train.pt",
-        test=f"{PRE_DATA}/test.pt",
-        classifier=f"{PRE_DIR}/classifier.pt",
+        train=OUT.data.path("train"),
+        test=OUT.data.path("test"),
+        classifier=OUT.pretrain.path("model", model="classifier"),
         manipulator=generator_manipulator,
     output:
-        model=f"{PRE_DIR}/generator{{learned}}.pt",
-        metrics=f"{PRE_DIR}/generator{{learned}}_metrics.json",
-        curve=f"{PRE_DIR}/generator{{learned}}_curve.csv",
+        model=OUT.pretrain.path("model", model="generator{learned}"),
+        metrics=OUT.pretrain.path("model_metrics", model="generator{learned}"),
+        curve=OUT.pretrain.path("model_curve", model="generator{learned}"),
     log:
         log_path("pretrain", "train_generator/{dataset}/seed~{seed}{learned}"),
     benchmark:
@@ -191,10 +188,10 @@ rule collect_pretrain:
     input:
         unpack(_pretrain_collect_inputs),
     output:
-        table=f"{R}/pretrain/dataset~{{dataset}}/metrics.csv",
-        table_md=f"{R}/pretrain/dataset~{{dataset}}/metrics.md",
-        curves=f"{R}/pretrain/dataset~{{dataset}}/curves.csv",
-        sweep=f"{R}/pretrain/dataset~{{dataset}}/manipulator_sweep.npz",
+        table=OUT.pretrain.path("metrics"),
+        table_md=OUT.pretrain.path("metrics_md"),
+        curves=OUT.pretrain.path("curves"),
+        sweep=OUT.pretrain.path("manipulator_sweep"),
     log:
         log_path("pretrain", "collect_pretrain/{dataset}"),
     conda:
@@ -226,24 +223,24 @@ rule collect_pretrain:
 
 rule plot_pretrain:
     input:
-        curves=f"{R}/pretrain/dataset~{{dataset}}/curves.csv",
-        sweep=f"{R}/pretrain/dataset~{{dataset}}/manipulator_sweep.npz",
+        curves=OUT.pretrain.path("curves"),
+        sweep=OUT.pretrain.path("manipulator_sweep"),
         style=FIG_STYLE,
     output:
         curves=report(
-            f"{R}/pretrain/dataset~{{dataset}}/training_curves.png",
+            OUT.pretrain.path("training_curves_png"),
             caption="../report/pretrain/training_curves.rst",
             category="pretrain",
             labels={"dataset": "{dataset}", "figure": "training curves"},
         ),
-        curves_pdf=f"{R}/pretrain/dataset~{{dataset}}/training_curves.pdf",
+        curves_pdf=OUT.pretrain.path("training_curves_pdf"),
         grid=report(
-            f"{R}/pretrain/dataset~{{dataset}}/manipulator_grid.png",
+            OUT.pretrain.path("manipulator_grid_png"),
             caption="../report/pretrain/manipulator_grid.rst",
             category="pretrain",
             labels={"dataset": "{dataset}", "figure": "manipulator grid"},
         ),
-        grid_pdf=f"{R}/pretrain/dataset~{{dataset}}/manipulator_grid.pdf",
+        grid_pdf=OUT.pretrain.path("manipulator_grid_pdf"),
     log:
         log_path("pretrain", "plot_pretrain/{dataset}"),
     conda:

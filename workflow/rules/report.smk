@@ -10,18 +10,8 @@
 
 REP = config["report"]
 
-# claim input -> the table that holds it (paths fixed by the owning phases' rules files)
-REPORT_TABLES = {
-    "t1": f"{R}/attack/claims/T1.csv",
-    "t2": f"{R}/advtrain/claims/T2.csv",
-    "phase_diagram": f"{R}/meanfield/phase_diagram.csv",
-    "gradient_rates": f"{R}/meanfield/gradient_rates.csv",
-    "universality": f"{R}/meanfield/universality.csv",
-    "captions": f"{R}/meanfield/caption_checks.csv",
-    "depth_boundaries": f"{R}/depth_sweep/boundaries.csv",
-    "depth_shape": f"{R}/depth_sweep/formula_shape.csv",
-    "attack_table": f"{R}/attack/metrics.csv",
-}
+# claim input -> the table that holds it (reproflow.catalogue.REPORT_TABLES: the owning phases' outputs)
+REPORT_TABLES = OUT.tables(catalogue.REPORT_TABLES)
 REPORT_FINAL = {
     str(p)
     for p in (
@@ -39,14 +29,14 @@ rule summarise_claims:
         **REPORT_INPUTS,
     output:
         summary=report(
-            f"{R}/report/summary.csv",
+            OUT.report.path("summary"),
             caption="../report/report/summary.rst",
             category="summary",
             labels={"table": "reproduction summary (CSV)"},
         ),
-        markdown=f"{R}/report/summary.md",
-        metrics=f"{R}/report/metrics.json",
-        plots=directory(f"{R}/report/plots"),
+        markdown=OUT.report.path("summary_md"),
+        metrics=OUT.report.path("metrics"),
+        plots=directory(OUT.report.path("plots")),
     log:
         log_path("report", "summarise_claims"),
     benchmark:
@@ -72,22 +62,7 @@ rule summarise_claims:
 
 # The run's results as documents, from its tables alone (never typed): docs/results/<scale>.md, linked from
 # the README, and one HTML table per table, shown by `snakemake --report` (keys: reproflow.report.results.TABLES).
-RESULT_TABLES = {
-    "summary": f"{R}/report/summary.csv",
-    "t1": f"{R}/attack/claims/T1.csv",
-    "editor_gate": f"{R}/attack/claims/editor_gate.csv",
-    "t2": f"{R}/advtrain/claims/T2.csv",
-    "t2_plateau": f"{R}/advtrain/claims/T2_plateau.csv",
-    "defence_matrix": f"{R}/advtrain/matrix.csv",
-    "fig1_captions": f"{R}/meanfield/caption_checks.csv",
-    "gradient_rates": f"{R}/meanfield/gradient_rates.csv",
-    "universality": f"{R}/meanfield/universality.csv",
-    "depth_fit": f"{R}/depth_sweep/formula_fit.csv",
-    "depth_shape": f"{R}/depth_sweep/formula_shape.csv",
-    "depth_design": f"{R}/depth_sweep/design_check.csv",
-    "depth_platform": f"{R}/depth_sweep/platform_check.csv",
-    "depth_k_steps": f"{R}/depth_sweep/k_steps_table.csv",
-}
+RESULT_TABLES = OUT.tables(catalogue.RESULT_TABLES)
 RESULT_INPUTS = {
     k: p for k, p in RESULT_TABLES.items() if k == "summary" or p in REPORT_FINAL
 }
@@ -99,7 +74,7 @@ rule write_results:
     output:
         **{
             k: report(
-                f"{R}/report/tables/{k}.html",
+                OUT.report.path("table", table=k),
                 caption="../report/report/table.rst",
                 category="summary" if k == "summary" else "tables",
                 labels={"table": "reproduction summary" if k == "summary" else k},
@@ -119,7 +94,7 @@ rule write_results:
         paths=lambda w, input, output: cli_args(
             tables={k: input[k] for k in RESULT_INPUTS},
             doc=output.doc,
-            html_dir=f"{R}/report/tables",
+            html_dir=OUT.report.path("tables"),
         ),
         flags=cli_args(
             scale=config["scale"],
@@ -137,8 +112,5 @@ rule write_results:
 
 rule report_all:
     input:
-        f"{R}/report/summary.csv",
-        f"{R}/report/summary.md",
-        f"{R}/report/metrics.json",
-        f"{R}/report/plots",
+        rules.summarise_claims.output,
         rules.write_results.output,

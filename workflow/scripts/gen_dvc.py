@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT / "src"))  # noqa: E402 - run as a plain script from
 
 import yaml  # noqa: E402
 
+from reproflow.catalogue import Catalogue  # noqa: E402
 from reproflow.config import load_config  # noqa: E402
 from reproflow.deps import module_files  # noqa: E402
 from reproflow.io import generated_main  # noqa: E402
@@ -49,7 +50,7 @@ PARAMS = {
     "report": ["results_root", "scale", "report"],
 }
 # modules the Snakefile itself imports (config validation, flags, code digests)
-WORKFLOW_MODULES = ["reproflow.config", "reproflow.deps", "reproflow.cli._base"]
+WORKFLOW_MODULES = ["reproflow.config", "reproflow.deps", "reproflow.cli._base", "reproflow.catalogue"]
 
 
 def rel(p: Path) -> str:
@@ -84,12 +85,12 @@ def phase_datasets(cfg: dict, phase: str) -> list[str] | None:
     return None
 
 
-def upstream_outputs(cfg: dict, root: str, upstream: str, phase: str) -> list[str]:
+def upstream_outputs(cfg: dict, out: Catalogue, upstream: str, phase: str) -> list[str]:
     """An upstream phase's outputs a stage depends on: of the data phase, only the datasets it reads."""
     datasets = phase_datasets(cfg, phase) if upstream == "data" else None
     if datasets is None:
-        return [f"{root}/{upstream}"]
-    return [f"{root}/data/dataset~{d}" for d in datasets]
+        return [out.phase(upstream).dir]
+    return out.data.expand(["dataset"], dataset=datasets)
 
 
 def draws_figures(phase: str) -> bool:
@@ -139,7 +140,7 @@ def generate() -> str:
     for scale, overlay in SCALES.items():
         merged = load_config(ROOT / "params.yaml", *([ROOT / overlay] if overlay else []))
         over = load_config(ROOT / overlay) if overlay else {}
-        root = merged["results_root"]
+        out = Catalogue(merged["results_root"])
         for phase in UPSTREAM:
             cmd = f"bash workflow/scripts/dvc_phase.sh {phase}_all" + (f" --configfile {overlay}" if overlay else "")
             params: list = [{"params.yaml": phase_params(phase)}]
@@ -150,15 +151,13 @@ def generate() -> str:
             deps = (
                 phase_deps(phase)
                 + resource_files(merged, phase)
-                + [d for u in UPSTREAM[phase] for d in upstream_outputs(merged, root, u, phase)]
+                + [d for u in UPSTREAM[phase] for d in upstream_outputs(merged, out, u, phase)]
             )
-            stages[f"{phase}_{scale}"] = {"cmd": cmd, "deps": deps, "params": params, "outs": [f"{root}/{phase}"]}
-        metrics += [f"{root}/report/metrics.json"] + [
-            f"{root}/{p}/headline.json" for p in ("attack", "advtrain", "meanfield", "depth_sweep")
-        ]
+            stages[f"{phase}_{scale}"] = {"cmd": cmd, "deps": deps, "params": params, "outs": [out.phase(phase).dir]}
+        metrics += out.metrics()
         plots += [
             {
-                f"{root}/report/plots/accuracy_vs_eps": {
+                out.report.path("plot_accuracy_vs_eps"): {
                     "x": "eps",
                     "y": list(PLOT_ATTACKS),
                     "template": "linear",
@@ -168,7 +167,7 @@ def generate() -> str:
                 }
             },
             {
-                f"{root}/report/plots/trainability": {
+                out.report.path("plot_trainability"): {
                     "x": "sw2",
                     "y": list(TRAINABILITY_COLUMNS[1:]),
                     "template": "linear",
