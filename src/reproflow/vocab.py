@@ -32,6 +32,9 @@ class AttackSpec:
     editor_label: bool = False  # its tidy label carries the editor's suffix (_oracle, _learned)
     composed: bool = False  # composes existing attacks in the joint threat (T1's composed reading, issue 21)
     oracle_colour: str | None = None  # colour of its oracle-ablation curve (dotted), if not its own colour
+    # its settings: the subsection attack.<settings> of params.yaml, whose keys are its constructor's keyword arguments
+    # (same names; a field of the generated AttackSuite); None: it has no settings of its own
+    settings: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,16 +53,18 @@ class DatasetSpec:
 
 ATTACKS: tuple[AttackSpec, ...] = (
     AttackSpec("fgsm", "C9"),
-    AttackSpec("pgd", "C0"),
-    AttackSpec("autoattack", "C0"),
-    AttackSpec("attribute", "C2", editor=True, oracle_ablation=True, editor_label=True),
+    AttackSpec("pgd", "C0", settings="pgd"),
+    AttackSpec("autoattack", "C0", settings="autoattack"),
+    AttackSpec("attribute", "C2", editor=True, oracle_ablation=True, editor_label=True, settings="attribute"),
     AttackSpec("generator", "C1", editor=True, generator=True, oracle_ablation=True, editor_label=True),
-    AttackSpec("spa", "C3", editor=True, generator=True, role="joint", oracle_ablation=True, editor_label=True),
+    AttackSpec("spa", "C3", editor=True, generator=True, role="joint", oracle_ablation=True, editor_label=True,
+               settings="spa"),
     AttackSpec("joint_pgd", "black", editor=True, role="joint", oracle_ablation=True, editor_label=True, composed=True,
-               oracle_colour="0.4"),
-    AttackSpec("joint_apgd", "C4", editor=True, role="joint", editor_label=True, composed=True),
-    AttackSpec("recon_pgd", "C5", editor=True, editor_label=True),
-    AttackSpec("grid_pgd", "C6", editor=True, role="joint", editor_label=True, composed=True),
+               oracle_colour="0.4", settings="joint_pgd"),
+    AttackSpec("joint_apgd", "C4", editor=True, role="joint", editor_label=True, composed=True,
+               settings="joint_apgd"),
+    AttackSpec("recon_pgd", "C5", editor=True, editor_label=True, settings="pgd"),
+    AttackSpec("grid_pgd", "C6", editor=True, role="joint", editor_label=True, composed=True, settings="pgd"),
 )
 
 # Labels of the tidy attack table besides the attack names (the figures draw them too).

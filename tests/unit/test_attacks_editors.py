@@ -76,11 +76,11 @@ def test_learned_generator_attacks_run_with_the_generator_trained_through_the_le
 
     import yaml
 
-    from reproflow.attacks.suite import AttackSettings, evaluate_suite
+    from reproflow.attacks.suite import evaluate_suite
     from reproflow.data.store import Split
     from reproflow.errors import UserError
     from reproflow.settings import load
-    from reproflow.settings.sections import Attack
+    from reproflow.settings.sections import Attack, AttackSuite
 
     clf, msp, gen, x, y, a = _msp_parts()
     torch.manual_seed(3)
@@ -88,7 +88,8 @@ def test_learned_generator_attacks_run_with_the_generator_trained_through_the_le
     for g in (gen, gen_learned):
         g.meta = {"eps": 0.1, "steps": 2, "step_size": 0.05}
     section = load(Attack, yaml.safe_load(open("params.yaml"))["attack"], "attack")
-    settings = dataclasses.replace(AttackSettings.of(section), spa=dataclasses.replace(section.spa, steps=2, restarts=1),
+    suite = AttackSuite(**{f.name: getattr(section, f.name) for f in dataclasses.fields(AttackSuite)})
+    settings = dataclasses.replace(suite, spa=dataclasses.replace(section.spa, steps=2, restarts=1),
                                    attribute=dataclasses.replace(section.attribute, grid_size=3))
     split = Split(x, y, a, torch.zeros(len(y)), None, {"num_classes": 10})
     calls = {"primary": 0, "learned": 0}

@@ -79,7 +79,7 @@ class DummyDefence(Defence):
 '''
 
 SCHEMA_SECTION = """  {name}:
-    type: object
+    type: object{group}
     additionalProperties: false
     required: [{key}]
     properties:
@@ -151,33 +151,28 @@ def _copy_of_the_repository(tmp_path: Path) -> Copy:
 
 
 def _listed_with_section(c: Copy, phase: str, listed: str, name: str, key: str, value: object, spec: str,
-                         comment: str) -> None:
+                         comment: str, group: str | None = None) -> None:
     """Step 4 of both recipes: ``name`` in params.yaml's ``<phase>.<listed>``, its section ``{key: value}`` with a
-    comment, and the section in the phase's schema (properties and ``required``)."""
+    comment, and the section in the phase's schema (properties and ``required``; ``x-group: <group>`` if given)."""
     c.edit("params.yaml", rf"^{phase}:\n(?:.*?\n)*?  {listed}: \[[^\]]*", f", {name}")
     c.edit("params.yaml", rf"^{phase}:\n(?:.*?\n)*?  {listed}: .*?\n", f"  {name}: {{{key}: {value}}}  # {comment}\n")
     schema = f"workflow/schemas/{phase}.schema.yaml"
     c.edit(schema, r"^required: \[", f"{name}, ")
-    c.edit(schema, r"^properties:\n", SCHEMA_SECTION.format(name=name, key=key, spec=spec))
+    c.edit(schema, r"^properties:\n", SCHEMA_SECTION.format(name=name, key=key, spec=spec,
+                                                            group=f"\n    x-group: {group}" if group else ""))
 
 
 def _add_attack(c: Copy) -> None:
     """docs/recipes.md, "Add an attack", steps 1-5, for an attack with a params.yaml section."""
     c.add("src/reproflow/attacks/dummy_attack.py", DUMMY_ATTACK)  # 1
     c.edit("src/reproflow/vocab.py", r"^ATTACKS: tuple\[AttackSpec, \.\.\.\] = \(.*?(?=^\)$)",  # 2
-           '    AttackSpec("dummy_attack", "C9"),\n')
+           '    AttackSpec("dummy_attack", "C9", settings="dummy_attack"),\n')
     reg = "src/reproflow/attacks/registry.py"  # 3
     c.edit(reg, r"^from reproflow\.attacks\.base import Attack\n", "from reproflow.attacks.dummy_attack import DummyAttack\n")
     c.edit(reg, r"^class AttackName\(str, enum\.Enum\):\n(?:.*?\n)*?(?:    [A-Z_]+ = \"\w+\"\n)+", '    DUMMY_ATTACK = "dummy_attack"\n')
     c.edit(reg, r"^ATTACKS: dict\[AttackName, type\[Attack\]\] = \{\n", "    AttackName.DUMMY_ATTACK: DummyAttack,\n")
     _listed_with_section(c, "attack", "attacks", "dummy_attack", "steps", 2, "{type: integer, minimum: 1}",  # 4
-                         "the scaffold attack: signed-gradient steps of eps / steps")
-    suite = "src/reproflow/attacks/suite.py"
-    c.edit(suite, r"^from reproflow\.settings\.sections import \(\n", "    AttackDummyAttack,\n")
-    c.edit(suite, r"^class AttackSettings:\n(?:.*?\n)*?    pgd: AttackPgd\n", "    dummy_attack: AttackDummyAttack\n")
-    c.edit(suite, r"^_SECTION = \{\n", '    AttackName.DUMMY_ATTACK: "dummy_attack",\n')
-    c.edit("workflow/rules/common.smk", r"^def attack_settings_args\(\):\n(?:.*?\n)*?    keys = \(\n",
-           '        "dummy_attack",\n')
+                         "the scaffold attack: signed-gradient steps of eps / steps", group="suite")
     c.edit("tests/unit/test_attacks.py", r"^SETTINGS = \{\n", '    AttackName.DUMMY_ATTACK: {"steps": 2},\n')  # 5
 
 

@@ -7,6 +7,7 @@
 #     recorded by Snakemake, so editing a value re-runs exactly the jobs that read it (params trigger);
 #   - code: `code=code_of("<rule>")`, a digest of the CLI module and every reproflow module it imports,
 #     so editing library code re-runs the rules that run it (params trigger, computed in ~0.5 s).
+from dataclasses import fields
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -23,7 +24,7 @@ from reproflow.deps import (
 )  # rule name -> digest of the code its jobs run
 from reproflow.errors import UserError
 from reproflow.settings import derived, load
-from reproflow.settings.sections import Section
+from reproflow.settings.sections import AttackSuite, Section
 
 try:
     validate_config(config, Path(workflow.basedir).joinpath("workflow", "schemas"))
@@ -71,22 +72,10 @@ def MF_GRADIENTS(table):
 
 
 def attack_settings_args():
-    """The attack section's subsections every evaluation job passes on (reproflow.attacks.suite.AttackSettings),
-    by their params.yaml names: the attack phase's and the advtrain phase's evaluations share them.
-    """
-    att = config["attack"]
-    keys = (
-        "pgd",
-        "autoattack",
-        "attribute",
-        "spa",
-        "joint_pgd",
-        "joint_apgd",
-        "batch_size",
-        "edge_tol",
-        "reference",
-    )
-    return {k: att[k] for k in keys}
+    """What every evaluation job hands the attack suite, by their params.yaml names: the fields of the generated
+    AttackSuite (the attack schema's keys marked ``x-group: suite``); the attack phase's and the advtrain phase's
+    evaluations share them."""
+    return {f.name: ATT[f.name] for f in fields(AttackSuite)}
 
 
 def log_path(phase, name):

@@ -9,7 +9,10 @@ so the two cannot drift. Run after editing a schema:
 
 Naming: a nested object at ``attack.pgd`` becomes ``AttackPgd``; a per-dataset map (``propertyNames``
 + ``additionalProperties``) becomes ``dict[str, <Class>]``; list items that are objects become
-``<Parent><Key>Item``; a schema node may override the class name with ``title``.
+``<Parent><Key>Item``; a schema node may override the class name with ``title``. An object's properties marked
+``x-group: <group>`` also form a class ``<Parent><Group>`` of those fields alone, in schema order (the group is
+declared, with its description, in the object's ``x-groups``): the typed settings of code that reads several
+keys of a section but not all of it (``AttackSuite``), so no hand-written mirror repeats them.
 """
 
 from __future__ import annotations
@@ -71,11 +74,22 @@ class Gen:
         desc = " ".join(str(node.get("description", "")).split())
         lines.append(f'    """{desc or "Settings at " + ".".join(path) + "."}"""')
         lines.append("")
+        groups: dict[str, list[str]] = {g: [] for g in node.get("x-groups", {})}
         for key, sub in node["properties"].items():
             tp = self.type_of(sub, path + [key])
             d = " ".join(str(sub.get("description", "")).split())
-            lines.append(f"    {key}: {tp}" + (f"  # {d}" if d else ""))
+            field = f"    {key}: {tp}" + (f"  # {d}" if d else "")
+            lines.append(field)
+            if "x-group" in sub:
+                if sub["x-group"] not in groups:
+                    raise SystemExit(f"{'.'.join(path + [key])}: x-group {sub['x-group']!r} is not declared in x-groups")
+                groups[sub["x-group"]].append(field)
         self.classes.append("\n".join(lines))
+        for group, fields in groups.items():
+            gname = name + camel([group])
+            self.names.add(gname)
+            gdesc = " ".join(str(node["x-groups"][group]).split())
+            self.classes.append("\n".join(["@dataclass(frozen=True)", f"class {gname}:", f'    """{gdesc}"""', "", *fields]))
         return name
 
 

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from reproflow.attacks.suite import AttackSettings, SuiteOutput, evaluate_suite, resolve_editors
+from reproflow.attacks.suite import SuiteOutput, evaluate_suite, resolve_editors
 from reproflow.data.store import Split, load_split
 from reproflow.device import resolve_device
 from reproflow.io import write_table
 from reproflow.seeding import seed_everything
+from reproflow.settings.sections import AttackSuite
 
 if TYPE_CHECKING:  # annotations only
     from reproflow.models.generator import NoiseGenerator
@@ -30,9 +31,11 @@ COLUMNS = ["phase", "dataset", "model", "attack", "eps", "seed", "metric", "valu
 
 
 @dataclass(frozen=True, kw_only=True)
-class Evaluation(AttackSettings):
+class Evaluation(AttackSuite):
     """What an evaluation job reads besides the attacked classifier(s): the test split, the learned editor,
-    the noise generator and (rotation sets) the exact editor; the attacks over the eps grid, with their settings."""
+    the noise generator and (rotation sets) the exact editor; the attacks over the eps grid, with their settings
+    (the generated :class:`~reproflow.settings.sections.AttackSuite`, each subsection one typed JSON value on the
+    command line, ``--pgd '{"steps": 20, ...}'``)."""
 
     data: Path
     manipulator: Path
@@ -107,7 +110,7 @@ def evaluate(cfg: Evaluation, m: Loaded, labels: dict[str, Any], *, judge: torch
              crosscheck: bool = False) -> SuiteOutput:
     """Every attack at every eps against ``m.classifier`` (rows labelled ``labels``)."""
     return evaluate_suite(
-        m.split, m.classifier, attacks=cfg.attacks, eps_grid=cfg.eps_grid, settings=AttackSettings.of(cfg),
+        m.split, m.classifier, attacks=cfg.attacks, eps_grid=cfg.eps_grid, settings=cfg,
         seed=cfg.seed, device=m.device, manipulator=m.primary, generator=m.generator,
         oracle=None if m.learned is not None else m.oracle, oracle_attacks=tuple(cfg.oracle_attacks or ()),
         learned=m.learned, learned_attacks=cfg.learned_attacks, learned_generator=m.learned_generator, judge=judge, crosscheck=crosscheck, labels=labels,

@@ -21,14 +21,8 @@ from reproflow.attacks.registry import NEEDS_GENERATOR, NEEDS_MANIPULATOR, Attac
 from reproflow.data.store import Split
 from reproflow.errors import UserError
 from reproflow.seeding import derive_seed
-from reproflow.settings.sections import (
-    AttackAttribute,
-    AttackAutoattack,
-    AttackJointApgd,
-    AttackJointPgd,
-    AttackPgd,
-    AttackSpa,
-)
+from reproflow.settings.sections import AttackSuite
+from reproflow.vocab import ATTACKS as ATTACK_SPECS
 
 if TYPE_CHECKING:  # annotations only
     from reproflow.models.generator import NoiseGenerator
@@ -37,50 +31,18 @@ if TYPE_CHECKING:  # annotations only
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class AttackSettings:
-    """Settings of every attack: the subsections of params.yaml's ``attack`` section, by their own names
-    (spec sections 4-5). A CLI config that extends this dataclass receives each subsection as one typed
-    JSON value (``--pgd '{"steps": 20, ...}'``)."""
-
-    pgd: AttackPgd
-    autoattack: AttackAutoattack
-    attribute: AttackAttribute
-    spa: AttackSpa
-    joint_pgd: AttackJointPgd
-    joint_apgd: AttackJointApgd
-    batch_size: int
-    edge_tol: float
-    reference: tuple[str, ...]
-
-    @classmethod
-    def of(cls, cfg: object) -> AttackSettings:
-        """The attack settings held by a CLI config that extends this dataclass."""
-        from dataclasses import fields
-
-        return cls(**{f.name: getattr(cfg, f.name) for f in fields(cls)})
+# attack -> the attack subsection (a field of AttackSuite) whose keys are its constructor's keyword arguments
+# (same names), as the vocabulary declares it
+_SETTINGS = {AttackName(a.name): a.settings for a in ATTACK_SPECS if a.settings is not None}
 
 
-# attack -> the attack subsection whose keys are its constructor's keyword arguments (same names)
-_SECTION = {
-    AttackName.PGD: "pgd",
-    AttackName.RECON_PGD: "pgd",
-    AttackName.GRID_PGD: "pgd",
-    AttackName.AUTOATTACK: "autoattack",
-    AttackName.ATTRIBUTE: "attribute",
-    AttackName.JOINT_PGD: "joint_pgd",
-    AttackName.JOINT_APGD: "joint_apgd",
-    AttackName.SPA: "spa",
-}
-
-
-def attack_kwargs(name: AttackName, s: AttackSettings, generator: NoiseGenerator | None) -> dict[str, Any]:
+def attack_kwargs(name: AttackName, s: AttackSuite, generator: NoiseGenerator | None) -> dict[str, Any]:
     """Constructor keyword arguments of attack ``name``: its params.yaml subsection, key for key. The
     generator's recursion (steps K and the step as a fraction of eps) is part of the frozen model: it comes
     from its checkpoint meta."""
     from reproflow.settings import dump
 
-    kw: dict[str, Any] = dict(dump(getattr(s, _SECTION[name]))) if name in _SECTION else {}
+    kw: dict[str, Any] = dict(dump(getattr(s, _SETTINGS[name]))) if name in _SETTINGS else {}
     if name is AttackName.AUTOATTACK:
         kw["sub_attacks"] = tuple(kw["sub_attacks"])
         kw["batch_size"] = s.batch_size
@@ -157,7 +119,7 @@ def evaluate_suite(
     *,
     attacks: tuple[str, ...],
     eps_grid: tuple[float, ...],
-    settings: AttackSettings,
+    settings: AttackSuite,
     seed: int,
     device: torch.device,
     manipulator: AttributeManipulator | None = None,

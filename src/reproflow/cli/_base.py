@@ -4,7 +4,7 @@ Style rule: a parameter's value lives in params.yaml only. Dataclass fields ther
 defaults for values that come from params; the rule passes every one of them. Flags are
 generated from the fields (``sw2_grid`` -> ``--sw2-grid``), never typed again by hand.
 
-Supported field types: int, float, str, bool, Path, and list/tuple of int/float/str
+Supported field types: int, float, str, bool, Path, a ``Literal`` of strings, and list/tuple of those
 (``nargs='+'``), plus ``X | None`` (pass the string ``none``). A field whose type is a settings
 dataclass (:mod:`reproflow.settings.sections`) or a ``dict[str, ...]`` takes one JSON value: rules pass a
 config subsection as ``--settings {params.settings:q}`` and the CLI gets the typed object back.
@@ -58,6 +58,12 @@ def _scalar_parser(tp: Any, optional: bool) -> Callable[[str], Any]:
             raise argparse.ArgumentTypeError(f"expected a boolean, got {s!r}")
         if tp is float and s.lower() in ("inf", "+inf", "-inf", "nan"):
             return float(s)
+        if typing.get_origin(tp) is typing.Literal:
+            # a closed set of strings (the generated settings' enums, e.g. attack names)
+            allowed = typing.get_args(tp)
+            if s not in allowed:
+                raise argparse.ArgumentTypeError(f"{s!r} is not one of {', '.join(map(str, allowed))}")
+            return s
         return tp(s)
 
     parse.__name__ = getattr(tp, "__name__", "value")

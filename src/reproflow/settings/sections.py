@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainT2Primary', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepPlatformCheck', 'DepthSweepPlatformCheckCellsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'PretrainSgd', 'Report', 'Section']
+__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainT2Primary', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackSuite', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepPlatformCheck', 'DepthSweepPlatformCheckCellsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'PretrainSgd', 'Report', 'Section']
 
 
 @dataclass(frozen=True)
@@ -153,15 +153,6 @@ class AttackSpa:
 
 
 @dataclass(frozen=True)
-class AttackJointApgd:
-    """Settings at attack.joint_apgd."""
-
-    steps: int
-    restarts: int
-    attr_step: float
-
-
-@dataclass(frozen=True)
 class AttackJointPgd:
     """Settings at attack.joint_pgd."""
 
@@ -169,6 +160,15 @@ class AttackJointPgd:
     restarts: int
     step_factor: float
     attr_step_factor: float
+
+
+@dataclass(frozen=True)
+class AttackJointApgd:
+    """Settings at attack.joint_apgd."""
+
+    steps: int
+    restarts: int
+    attr_step: float
 
 
 @dataclass(frozen=True)
@@ -204,17 +204,32 @@ class Attack:
     crosscheck: bool
     crosscheck_tolerance: float
     max_samples: int
-    batch_size: int
-    edge_tol: float
-    reference: tuple[Literal['spa', 'joint_pgd', 'joint_apgd', 'grid_pgd'], ...]
     pgd: AttackPgd
     autoattack: AttackAutoattack
     attribute: AttackAttribute
     spa: AttackSpa
-    joint_apgd: AttackJointApgd
     joint_pgd: AttackJointPgd
+    joint_apgd: AttackJointApgd
+    batch_size: int
+    edge_tol: float
+    reference: tuple[Literal['spa', 'joint_pgd', 'joint_apgd', 'grid_pgd'], ...]
     examples: AttackExamples
     t1: AttackT1
+
+
+@dataclass(frozen=True)
+class AttackSuite:
+    """what every evaluation job hands reproflow.attacks.suite.evaluate_suite: each attack's own subsection (which attack reads which: reproflow.vocab.AttackSpec.settings) and the suite-wide batch size, edge tolerance and reference set"""
+
+    pgd: AttackPgd
+    autoattack: AttackAutoattack
+    attribute: AttackAttribute
+    spa: AttackSpa
+    joint_pgd: AttackJointPgd
+    joint_apgd: AttackJointApgd
+    batch_size: int
+    edge_tol: float
+    reference: tuple[Literal['spa', 'joint_pgd', 'joint_apgd', 'grid_pgd'], ...]
 
 
 @dataclass(frozen=True)
