@@ -67,6 +67,29 @@ def test_attack_code_agrees_with_the_vocabulary():
         assert (AttackName(spec.name) in NEEDS_GENERATOR) == spec.generator, spec.name
 
 
+def test_each_attacks_settings_are_a_section_of_the_generated_suite():
+    """An attack's ``settings`` names a subsection of the generated AttackSuite (the schema's ``x-group: suite``
+    keys), whose keys its constructor takes; and every subsection of the suite is some attack's."""
+    import dataclasses
+    import inspect
+
+    from reproflow.attacks.registry import ATTACKS, AttackName
+    from reproflow.settings.sections import AttackSuite
+
+    sections = {f.name: f.type for f in dataclasses.fields(AttackSuite) if str(f.type).startswith("Attack")}
+    named = {spec.settings for spec in vocab.ATTACKS if spec.settings is not None}
+    assert named == set(sections), "attack subsections of AttackSuite that no AttackSpec.settings names, or the reverse"
+    types = inspect.get_annotations(AttackSuite, eval_str=True)
+    for spec in vocab.ATTACKS:
+        if spec.settings is None:
+            continue
+        params = inspect.signature(ATTACKS[AttackName(spec.name)].__init__).parameters
+        if any(p.kind is p.VAR_KEYWORD and name != "base" for name, p in params.items()):
+            continue  # it hands its keywords on to the class it extends (recon_pgd: to PGD)
+        missing = [f.name for f in dataclasses.fields(types[spec.settings]) if f.name not in params]
+        assert not missing, f"{spec.name}: keys of attack.{spec.settings} its constructor lacks: {missing}"
+
+
 def test_defence_code_agrees_with_the_vocabulary():
     from reproflow.defences.base import DefenceName
     from reproflow.defences.registry import DEFENCES, SETTINGS
