@@ -31,12 +31,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from reproflow.report.verdicts import Interval, two_way_interval
 from reproflow.seeding import derive_seed
 
-if TYPE_CHECKING:  # annotations only
+if TYPE_CHECKING:  # annotations only; torch is imported where it runs, so the claim tables stay torch-free
+    import torch
+
     from reproflow.models.manipulator import AttributeManipulator
 
 
@@ -67,7 +68,6 @@ def combine_gate(verdicts: Iterable[str]) -> str:
     return "pass" if vs and all(v == "pass" for v in vs) else "undecided"
 
 
-@torch.no_grad()
 def judge_editor_outcomes(
     judge: torch.nn.Module,
     editor: AttributeManipulator,
@@ -84,28 +84,31 @@ def judge_editor_outcomes(
     ``editor.edit(x, a, a')`` with ``a'`` drawn per sample from ``derive_seed(seed, "gate", index)``; with
     ``reference`` (the exact rotation) also on ``reference.edit(x, a, a')``. Keys: ``gate_clean_accuracy``,
     ``gate_recon_accuracy``, ``gate_edit_accuracy``, ``gate_reference_edit_accuracy``."""
-    n = x.shape[0]
-    targets = torch.stack([torch.rand((), generator=torch.Generator().manual_seed(derive_seed(seed, "gate", i)))
-                           for i in range(n)]) if n else torch.empty(0)
-    was = [m.training for m in (judge, editor)]
-    judge.eval()
-    editor.eval()
-    keys = ["gate_clean_accuracy", "gate_recon_accuracy", "gate_edit_accuracy"]
-    if reference is not None:
-        keys.append("gate_reference_edit_accuracy")
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
-    for s in range(0, n, batch_size):
-        xb, yb = x[s : s + batch_size].to(device), y[s : s + batch_size].to(device)
-        ab, tb = a[s : s + batch_size].to(device, xb.dtype), targets[s : s + batch_size].to(device, xb.dtype)
-        views = {
-            "gate_clean_accuracy": xb,
-            "gate_recon_accuracy": editor.edit(xb, ab, ab).clamp(0, 1),
-            "gate_edit_accuracy": editor.edit(xb, ab, tb).clamp(0, 1),
-        }
+    import torch
+
+    with torch.no_grad():
+        n = x.shape[0]
+        targets = torch.stack([torch.rand((), generator=torch.Generator().manual_seed(derive_seed(seed, "gate", i)))
+                               for i in range(n)]) if n else torch.empty(0)
+        was = [m.training for m in (judge, editor)]
+        judge.eval()
+        editor.eval()
+        keys = ["gate_clean_accuracy", "gate_recon_accuracy", "gate_edit_accuracy"]
         if reference is not None:
-            views["gate_reference_edit_accuracy"] = reference.edit(xb, ab, tb).clamp(0, 1)
-        for k, v in views.items():
-            parts[k].append((judge(v).argmax(1) == yb).cpu().numpy())
-    judge.train(was[0])
-    editor.train(was[1])
-    return {k: np.concatenate(v) if v else np.zeros(0, bool) for k, v in parts.items()}
+            keys.append("gate_reference_edit_accuracy")
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
+        for s in range(0, n, batch_size):
+            xb, yb = x[s : s + batch_size].to(device), y[s : s + batch_size].to(device)
+            ab, tb = a[s : s + batch_size].to(device, xb.dtype), targets[s : s + batch_size].to(device, xb.dtype)
+            views = {
+                "gate_clean_accuracy": xb,
+                "gate_recon_accuracy": editor.edit(xb, ab, ab).clamp(0, 1),
+                "gate_edit_accuracy": editor.edit(xb, ab, tb).clamp(0, 1),
+            }
+            if reference is not None:
+                views["gate_reference_edit_accuracy"] = reference.edit(xb, ab, tb).clamp(0, 1)
+            for k, v in views.items():
+                parts[k].append((judge(v).argmax(1) == yb).cpu().numpy())
+        judge.train(was[0])
+        editor.train(was[1])
+        return {k: np.concatenate(v) if v else np.zeros(0, bool) for k, v in parts.items()}

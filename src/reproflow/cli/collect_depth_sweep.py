@@ -13,6 +13,9 @@ from reproflow.errors import UserError
 from reproflow.io import dataframe_to_markdown, write_table, write_text
 from reproflow.runinfo import write_sidecar
 
+# this job never imports torch (its start-up is seconds shorter): tests/unit/test_cli_startup.py checks it
+TORCH_FREE = True
+
 
 @dataclass(frozen=True)
 class Config:

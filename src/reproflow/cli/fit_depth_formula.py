@@ -20,6 +20,9 @@ from reproflow.errors import UserError
 from reproflow.io import write_json, write_table
 from reproflow.runinfo import write_sidecar
 
+# this job never imports torch (its start-up is seconds shorter): tests/unit/test_cli_startup.py checks it
+TORCH_FREE = True
+
 log = logging.getLogger(__name__)
 
 METRICS = ("train_accuracy", "test_accuracy")

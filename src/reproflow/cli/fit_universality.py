@@ -10,6 +10,9 @@ from reproflow.cli._base import exit_with, main_entry
 from reproflow.io import write_table
 from reproflow.runinfo import write_sidecar
 
+# this job never imports torch (its start-up is seconds shorter): tests/unit/test_cli_startup.py checks it
+TORCH_FREE = True
+
 
 @dataclass(frozen=True)
 class Config:

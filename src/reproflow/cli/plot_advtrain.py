@@ -20,6 +20,9 @@ from reproflow.io import save_figure
 from reproflow.runinfo import write_sidecar
 from reproflow.settings.sections import AdvtrainPlateau
 
+# this job never imports torch (its start-up is seconds shorter): tests/unit/test_cli_startup.py checks it
+TORCH_FREE = True
+
 
 @dataclass(frozen=True)
 class Config:

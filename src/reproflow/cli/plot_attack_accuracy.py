@@ -11,6 +11,9 @@ from reproflow.cli._base import FigureJob, exit_with, main_entry
 from reproflow.errors import UserError
 from reproflow.io import save_figure
 
+# this job never imports torch (its start-up is seconds shorter): tests/unit/test_cli_startup.py checks it
+TORCH_FREE = True
+
 
 @dataclass(frozen=True, kw_only=True)
 class Config(FigureJob):

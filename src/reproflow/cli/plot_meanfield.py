@@ -8,6 +8,9 @@ from pathlib import Path
 
 from reproflow.cli._base import FigureJob, exit_with, main_entry
 
+# this job never imports torch (its start-up is seconds shorter): tests/unit/test_cli_startup.py checks it
+TORCH_FREE = True
+
 FIGURES = ("forward", "phase_diagram", "gradients", "gia_counterfactual", "universality")
 
 

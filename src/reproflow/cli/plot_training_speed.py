@@ -10,6 +10,9 @@ import pandas as pd
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.io import save_figure, write_table
 
+# this job never imports torch (its start-up is seconds shorter): tests/unit/test_cli_startup.py checks it
+TORCH_FREE = True
+
 
 @dataclass(frozen=True)
 class Config:

@@ -18,6 +18,9 @@ from reproflow.io import write_json, write_table, write_text
 from reproflow.runinfo import write_sidecar
 from reproflow.settings.sections import Report
 
+# this job never imports torch (its start-up is seconds shorter): tests/unit/test_cli_startup.py checks it
+TORCH_FREE = True
+
 log = logging.getLogger(__name__)
 
 # claim input name -> Config field holding its path

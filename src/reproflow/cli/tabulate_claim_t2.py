@@ -25,6 +25,9 @@ from reproflow.io import dataframe_to_markdown, write_json, write_table, write_t
 from reproflow.runinfo import write_sidecar
 from reproflow.settings.sections import AdvtrainPlateau, AdvtrainT2Primary
 
+# this job never imports torch (its start-up is seconds shorter): tests/unit/test_cli_startup.py checks it
+TORCH_FREE = True
+
 log = logging.getLogger(__name__)
 
 

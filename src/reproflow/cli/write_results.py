@@ -21,6 +21,9 @@ from reproflow.errors import UserError
 from reproflow.io import read_json, write_text
 from reproflow.runinfo import write_sidecar
 
+# this job never imports torch (its start-up is seconds shorter): tests/unit/test_cli_startup.py checks it
+TORCH_FREE = True
+
 
 @dataclass(frozen=True)
 class Config:
