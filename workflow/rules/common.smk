@@ -24,6 +24,7 @@ from reproflow.deps import (
 )  # rule name -> digest of the code its jobs run
 from reproflow.errors import UserError
 from reproflow.settings import derived, load
+from reproflow.settings import sections
 from reproflow.settings.sections import AttackSuite, Section
 
 try:
@@ -61,9 +62,11 @@ DS = config["depth_sweep"]
 PANELS = {p["name"]: p for p in DS["panels"]}
 # one measure_gradients job per (role, activation): the runs of one figure panel share a job (and its start-up);
 # editing a run re-runs its group only
-MF_GROUPS = {}
-for _r in MF["gradients"]["runs"]:
-    MF_GROUPS.setdefault(f"{_r['role']}_{_r['activation']}", []).append(_r)
+_MF_RUNS = {r["name"]: r for r in MF["gradients"]["runs"]}
+MF_GROUPS = {
+    group: [_MF_RUNS[name] for name in names]
+    for group, names in derived.gradient_groups(S.meanfield).items()
+}
 
 
 def MF_GRADIENTS(table):
@@ -76,6 +79,13 @@ def attack_settings_args():
     AttackSuite (the attack schema's keys marked ``x-group: suite``); the attack phase's and the advtrain phase's
     evaluations share them."""
     return {f.name: ATT[f.name] for f in fields(AttackSuite)}
+
+
+def settings_of(group, section):
+    """The keys of a config ``section`` (plain values) that a generated group class holds (a schema ``x-group``, e.g.
+    ``"MeanfieldTheory"`` of ``MF``): what a job reads of the section, handed to its CLI as one JSON value, so the job
+    records exactly those values and an edit re-runs only their readers."""
+    return {f.name: section[f.name] for f in fields(getattr(sections, group))}
 
 
 def log_path(phase, name):
