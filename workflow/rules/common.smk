@@ -236,41 +236,19 @@ def ds_split(dataset, split):
 
 
 def ds_cell_minutes(wildcards):
-    """Rough runtime for a scheduler: 6 flops per multiply-add over the stacked cell at an assumed
-    sustained 5 TFLOP/s (a GPU), plus start-up; generous on purpose."""
-    p = PANELS[wildcards.panel]
-    nets = len(p["sw2_grid"]) * len(DS["seeds"])
-    flops = (
-        6.0 * nets * p["batch"] * DS["width"] ** 2 * int(wildcards.depth) * p["steps"]
-    )
-    return int(10 + 3 * flops / 5e12 / 60)
+    """A cell's rough runtime for a scheduler (reproflow.settings.derived.depth_cell_minutes)."""
+    return derived.depth_cell_minutes(S.depth_sweep, wildcards.panel, wildcards.depth)
 
 
 def ds_cell_flags(panel, depth, ckpt):
     """train_depth_cell's settings of one (panel, depth) cell: the sweep's job and its platform re-run
     (the checkpoint flag by name: the Snakefile parser reads a bare ``checkpoint`` as its keyword).
     """
-    p = PANELS[panel]
     return cli_args(
         **{"checkpoint": ckpt},
-        panel=panel,
-        dataset=p["dataset"],
+        panel=settings_of("DepthSweepPanelsItemCell", PANELS[panel]),
         depth=int(depth),
-        sw2_grid=p["sw2_grid"],
-        seeds=DS["seeds"],
-        rho=p["rho"],
-        init=p["init"],
-        optimizer=p["optimizer"],
-        lr=p["lr"],
-        batch=p["batch"],
-        steps=p["steps"],
-        width=DS["width"],
-        sb2=DS["sb2"],
-        train_size=DS["train_size"],
-        test_size=DS["test_size"],
-        curve_every=DS["curve_every"],
-        checkpoint_every=DS["checkpoint_every"],
-        max_stack=DS["max_stack"],
+        cell=settings_of("DepthSweepCell", DS),
         device=DEVICE,
     )
 

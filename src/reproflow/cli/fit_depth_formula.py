@@ -19,13 +19,12 @@ from reproflow.cli._base import exit_with, main_entry
 from reproflow.errors import UserError
 from reproflow.io import write_json, write_table
 from reproflow.runinfo import write_sidecar
+from reproflow.settings.sections import DepthSweepFit
 
 # this job never imports torch (its start-up is seconds shorter): tests/unit/test_cli_startup.py checks it
 TORCH_FREE = True
 
 log = logging.getLogger(__name__)
-
-METRICS = ("train_accuracy", "test_accuracy")
 
 
 @dataclass(frozen=True)
@@ -46,15 +45,7 @@ class Config:
     boundaries: Path = field(metadata={"help": "output: boundary table (CSV)"})
     output: Path = field(metadata={"help": "output: fit table (CSV + .md)"})
     headline: Path = field(metadata={"help": "output: headline JSON"})
-    boundary_metric: str = field(metadata={"help": "train_accuracy | test_accuracy"})
-    boundary_fraction: float = field(metadata={"help": "threshold = chance + fraction * (max - chance)"})
-    contour_fraction: float = field(metadata={"help": "second contour at fraction * max"})
-    n_boot: int = field(metadata={"help": "bootstrap resamples over seeds and sw2 columns"})
-    seed: int = field(metadata={"help": "bootstrap seed"})
-
-    def __post_init__(self) -> None:
-        if self.boundary_metric not in METRICS:
-            raise ValueError(f"--boundary-metric must be one of {METRICS}")
+    fit: DepthSweepFit = field(metadata={"help": "depth_sweep's boundary and bootstrap keys (JSON)"})
 
 
 def _clean(v: Any) -> Any:
@@ -84,10 +75,10 @@ def run(cfg: Config) -> None:
         raise UserError("--curves must name one learning-curve table per --panels table")
     all_b, all_f, all_s, all_k = [], [], [], []
     headline: dict[str, Any] = {
-        "boundary_metric": cfg.boundary_metric, "boundary_fraction": cfg.boundary_fraction,
-        "contour_fraction": cfg.contour_fraction, "n_boot": cfg.n_boot, "interval": 0.95, "panels": {},
+        "boundary_metric": cfg.fit.boundary_metric, "boundary_fraction": cfg.fit.boundary_fraction,
+        "contour_fraction": cfg.fit.contour_fraction, "n_boot": cfg.fit.n_boot, "interval": 0.95, "panels": {},
     }
-    sources = [(pd.read_csv(p), "project", cfg.boundary_metric) for p in cfg.panels]
+    sources = [(pd.read_csv(p), "project", cfg.fit.boundary_metric) for p in cfg.panels]
     project_fits: dict[str, tuple] = {}  # project panel -> (accuracy, scales, classes, threshold, shape difference)
     curves = {str(pd.read_csv(p, nrows=1)["panel"].iloc[0]): p for p in cfg.curves}
     # the released data hold final-step training accuracy only
@@ -97,12 +88,12 @@ def run(cfg: Config) -> None:
         panel = str(first["panel"])
         grid = heatmap(acc, metric)
         classes = int(first["classes"])
-        b = extract_boundaries(grid, classes, cfg.boundary_fraction, cfg.contour_fraction)
+        b = extract_boundaries(grid, classes, cfg.fit.boundary_fraction, cfg.fit.contour_fraction)
         scales = lookup_depth_scales(pdg, list(grid.index), float(first["rho"]), float(first["sb2"]), str(cfg.phase_diagram))
-        f, comp = bootstrap_panel(acc, scales, classes, cfg.boundary_fraction, metric, cfg.n_boot, cfg.seed)
+        f, comp = bootstrap_panel(acc, scales, classes, cfg.fit.boundary_fraction, metric, cfg.fit.n_boot, cfg.fit.fit_seed)
         settle: dict[str, Any] = {}
         if source == "project" and panel in curves:
-            ks = k_against_steps(pd.read_csv(curves[panel]), scales, classes, cfg.boundary_fraction)
+            ks = k_against_steps(pd.read_csv(curves[panel]), scales, classes, cfg.fit.boundary_fraction)
             all_k.append(ks.assign(panel=panel, rho=float(first["rho"])))
             if len(ks):
                 w = shape_over_steps(ks)
@@ -144,7 +135,7 @@ def run(cfg: Config) -> None:
     write_table(cfg.k_steps, k_all)
     write_table(cfg.k_steps_table, k_steps_table(k_all), markdown=True)
     write_json(cfg.headline, headline)
-    write_sidecar(cfg.output, cfg, cfg.seed, "cpu", started)
+    write_sidecar(cfg.output, cfg, cfg.fit.fit_seed, "cpu", started)
 
 
 def _design_check(sources: list, shapes: list[dict], pdg: pd.DataFrame, cfg: Config, design_shift: Any,
@@ -168,8 +159,8 @@ def _design_check(sources: list, shapes: list[dict], pdg: pd.DataFrame, cfg: Con
             scales = lookup_depth_scales(pdg, sorted(acc["sw2"].unique()), float(first["rho"]), float(first["sb2"]),
                                          str(cfg.phase_diagram))
             try:
-                d = design_shift(acc, scales, int(first["classes"]), cfg.boundary_fraction, metric, sw2_grid, depth_grid,
-                                 0, cfg.seed, float(full[ref]))
+                d = design_shift(acc, scales, int(first["classes"]), cfg.fit.boundary_fraction, metric, sw2_grid, depth_grid,
+                                 0, cfg.fit.fit_seed, float(full[ref]))
             except ValueError as e:
                 log.info("design check of %s on %s skipped: %s", ref, panel, e)
                 continue
@@ -216,9 +207,9 @@ def _platform_check(fitted: dict[str, tuple], shapes: list[dict], cfg: Config, b
         forced = plat.get("forced", {})
         kernels = " ".join([plat.get("cpu_capability", "unknown"), *(f"MKL_CBWR={v}" for k, v in forced.items()
                                                                       if k == "MKL_CBWR")])
-        cmp = compare_cells(ref, var, cfg.boundary_metric, threshold)
-        _, comp = bootstrap_panel(substitute_cells(acc, var), scales, classes, cfg.boundary_fraction,
-                                  cfg.boundary_metric, 0, cfg.seed)
+        cmp = compare_cells(ref, var, cfg.fit.boundary_metric, threshold)
+        _, comp = bootstrap_panel(substitute_cells(acc, var), scales, classes, cfg.fit.boundary_fraction,
+                                  cfg.fit.boundary_metric, 0, cfg.fit.fit_seed)
         moved = float(comp["shape_diff"])
         rows.append({"panel": panel, "rho": float(acc["rho"].iloc[0]), "depth": depth, "kernels": kernels, **cmp,
                      "shape_diff": full, "platform_shape_diff": moved,
