@@ -3,7 +3,8 @@
 
     python -m reproflow.cli.write_results --tables '{"summary": ".../summary.csv", "t1": ".../T1.csv"}' \
         --doc docs/results/quick.md --html-dir results/quick/report/tables --scale quick \
-        --settings '{"SPA seeds": [0, 1, 2]}'
+        --pretrain '{"seeds": [0, 1, 2]}' --depth-sweep '{"seeds": [0, 1, 2], ...}' --gradients '{"draws": 200, ...}' \
+        --report '{"coverage": 0.95, ...}'
 """
 
 from __future__ import annotations
