@@ -37,7 +37,7 @@ def test_cli_writes_the_page_and_one_html_table_per_csv(tmp_path):
     assert rc == 0
     page = doc.read_text()
     assert page.startswith("# Results: quick scale") and "- SPA seeds (pretrain, attack, advtrain): [0, 1]" in page
-    assert "- depth-sweep seeds: [3]" in page and "- coverage of every interval over seeds: 0.9" in page
+    assert "- coverage of every interval over seeds: 0.9\n- depth-sweep seeds: [3]\n" in page
     assert page.index(TABLES["summary"].title) < page.index(TABLES["t1"].title)
     assert "| 0.03 | -0.1104 | -0.2 | -0.02 |" in page and f"Source: `{t1}`" in page
     for key in ("summary", "t1"):

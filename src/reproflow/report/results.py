@@ -90,11 +90,12 @@ def run_settings(pretrain: PretrainSeeds, depth_sweep: DepthSweepCell, gradients
     """What the run was, as the results page's header states it: (label, value as JSON) pairs."""
     import json
 
+    # the order of the published pages (docs/results/*.md), which listed them sorted by label
     values: list[tuple[str, Any]] = [
         ("SPA seeds (pretrain, attack, advtrain)", list(pretrain.seeds)),
+        ("coverage of every interval over seeds", report.coverage),
         ("depth-sweep seeds", list(depth_sweep.seeds)),
         ("mean-field networks per gradient run", gradients.draws),
-        ("coverage of every interval over seeds", report.coverage),
     ]
     return [(label, json.dumps(value)) for label, value in values]
 
