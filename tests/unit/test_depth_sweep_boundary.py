@@ -50,7 +50,7 @@ def test_synthetic_heatmap_recovers_known_boundary():
                     acc = 0.8 + rng.normal(0, 0.01)
                 rows.append({"sw2": s, "depth": d, "seed": seed, "metric": "train_accuracy", "value": acc})
     df = pd.DataFrame(rows)
-    grid = heatmap(df)
+    grid = heatmap(df, "train_accuracy")
     assert list(grid.index) == list(sw2) and list(grid.columns) == list(DEPTHS)
     b = extract_boundaries(grid, classes=10, fraction=0.5, contour=0.9).set_index("sw2")
     top = grid.to_numpy().max()

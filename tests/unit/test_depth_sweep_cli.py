@@ -49,14 +49,21 @@ def data(tmp_path_factory):
     return d
 
 
-def _train_args(data, out, depth, panel="p1"):
+def _train_args(data, out, depth, panel="p1", lr=0.05):
+    # the panel item and the sweep's cell keys as the rule hands them over (one JSON value each)
+    item = {"name": panel, "dataset": "synthetic", "rho": 1.0, "init": "orthogonal", "optimizer": "sgd", "lr": lr,
+            "batch": 32, "steps": 15, "sw2_grid": [1.0, 2.0, 3.0]}
+    cell = {"width": 16, "sb2": 0.05, "seeds": [0, 1], "train_size": 0, "test_size": 0, "curve_every": 5,
+            "checkpoint_every": 5, "max_stack": 4}
     return ["--train", str(data / "train.pt"), "--test", str(data / "test.pt"),
             "--output", str(out / f"d{depth}" / "accuracy.csv"), "--curves", str(out / f"d{depth}" / "curves.csv"),
-            "--checkpoint", str(out / "ckpt" / f"d{depth}.pt"), "--panel", panel, "--dataset", "synthetic",
-            "--depth", str(depth), "--sw2-grid", "1.0", "2.0", "3.0", "--seeds", "0", "1", "--rho", "1.0",
-            "--init", "orthogonal", "--optimizer", "sgd", "--lr", "0.05", "--batch", "32", "--steps", "15",
-            "--width", "16", "--sb2", "0.05", "--train-size", "0", "--test-size", "0", "--curve-every", "5",
-            "--checkpoint-every", "5", "--max-stack", "4", "--device", "cpu"]
+            "--checkpoint", str(out / "ckpt" / f"d{depth}.pt"), "--panel", json.dumps(item), "--depth", str(depth),
+            "--cell", json.dumps(cell), "--device", "cpu"]
+
+
+def _fit(n_boot):
+    return json.dumps({"boundary_metric": "train_accuracy", "boundary_fraction": 0.5, "contour_fraction": 0.9,
+                       "n_boot": n_boot, "fit_seed": 0})
 
 
 def test_pipeline(tmp_path, data, figure_style):
@@ -83,13 +90,11 @@ def test_pipeline(tmp_path, data, figure_style):
             "--shape", str(out / "shape.csv"),
             "--phase-diagram", str(pdg), "--boundaries", str(out / "b.csv"),
             "--output", str(out / "fit.csv"), "--headline", str(out / "headline.json"),
-            "--boundary-metric", "train_accuracy", "--boundary-fraction", "0.5", "--contour-fraction", "0.9",
-            "--n-boot", "50", "--seed", "0", "--platform-check", str(out / "platform.csv")]
+            "--fit", _fit(50), "--platform-check", str(out / "platform.csv")]
     # platform check: an identical re-run of L=2 and, as a stand-in for another machine's rounding, L=4 with
     # another learning rate
     assert train_depth_cell.main(_train_args(data, out / "same", 2)) == 0
-    other = _train_args(data, out / "other", 4)
-    other[other.index("--lr") + 1] = "0.2"
+    other = _train_args(data, out / "other", 4, lr=0.2)
     assert train_depth_cell.main(other) == 0
     assert fit_depth_formula.main([*args, "--platform-cells", str(out / "same/d2/accuracy.csv"),
                                    str(out / "other/d4/accuracy.csv")]) == 0
@@ -151,9 +156,7 @@ def test_missing_depth_scale_is_a_clean_error(tmp_path, data):
                                  "--reference-panels", str(REFERENCE), "--shape",
                                  str(tmp_path / "s.csv"), "--phase-diagram", str(pdg), "--boundaries",
                                  str(tmp_path / "b.csv"), "--output", str(tmp_path / "f.csv"), "--headline",
-                                 str(tmp_path / "h.json"), "--boundary-metric", "train_accuracy",
-                                 "--boundary-fraction", "0.5", "--contour-fraction", "0.9", "--n-boot", "10",
-                                 "--seed", "0"])
+                                 str(tmp_path / "h.json"), "--fit", _fit(10)])
     assert rc == 2 and not (tmp_path / "f.csv").exists()
 
 
@@ -161,11 +164,11 @@ def test_speed_cli(tmp_path, data, figure_style):
     for depth, rho in ((2, 1.0), (3, 1.0), (2, 0.98)):
         assert measure_training_speed.main([
             "--train", str(data / "train.pt"), "--test", str(data / "test.pt"), "--output",
-            str(tmp_path / f"s{depth}_{rho}.csv"), "--dataset", "synthetic", "--depth", str(depth), "--lr-exponents",
-            "0", "10", "--seeds", "0", "--sw2", "2.0", "--sb2", "0.05", "--rho", str(rho), "--init", "orthogonal",
-            "--width", "16", "--batch", "32", "--max-steps", "20", "--eval-every", "2", "--fine-eval-steps", "5",
-            "--target-accuracy", "0.25",
-            "--train-size", "0", "--test-size", "0", "--device", "cpu"]) == 0
+            str(tmp_path / f"s{depth}_{rho}.csv"), "--speed-rho", str(rho), "--depth", str(depth), "--speed", json.dumps(
+                {"dataset": "synthetic", "width": 16, "sw2": 2.0, "sb2": 0.05, "init": "orthogonal", "batch": 32,
+                 "lr_exponents": [0, 10], "seeds": [0], "max_steps": 20, "eval_every": 2, "fine_eval_steps": 5,
+                 "target_accuracy": 0.25, "train_size": 0, "test_size": 0}),
+            "--device", "cpu"]) == 0
     assert plot_training_speed.main(["--style", figure_style, "--tables", str(tmp_path / "s2_1.0.csv"), str(tmp_path / "s3_1.0.csv"),
                                      str(tmp_path / "s2_0.98.csv"), "--output",
                                      str(tmp_path / "steps.csv"), "--figure", str(tmp_path / "speed.png"),

@@ -87,7 +87,7 @@ def test_pooled_universality_slope_is_two_for_lognormal_draws():
                 x = math.exp(rate * (30 - layer)) * amp[layer - 1]
                 rows.append({"run": run, "activation": "linear", "draw": d, "layer": layer,
                              "g_aa": x, "g_ab": x, "tg_ab": x})
-    slopes, points = RT.universality(pd.DataFrame(rows), 2, 2.0, RT.BootSettings(100, 0.95, 0))
+    slopes, points = RT.universality(pd.DataFrame(rows), 2, 2.0, RT.BootSettings(100, 0.95, 0), math.nan)
     pooled = slopes[slopes.run == "pooled"].set_index("metric")
     assert set(pooled.index) == {"g_aa", "g_ab", "tg_ab"}
     assert pooled.loc["g_aa", "ci_low"] <= 2.0 <= pooled.loc["g_aa", "ci_high"]
@@ -122,7 +122,7 @@ def test_linear_signed_mean_rate_matches_the_exact_no_gia_theory_over_the_same_l
     from reproflow.meanfield.tables import gradient_tables, run_chis
 
     draws, _, gia = gradient_tables("lin", "linear", 0.5, 0.1, 0.8, 200, 40, 32, "standard", 8,
-                                    torch.Generator().manual_seed(3), "cpu")
+                                    torch.Generator().manual_seed(3), "cpu", "paper")
     rates = RT.rate_table(pd.concat([draws, gia]), run_chis(draws), 5, 1.0, 2.0, RT.BootSettings(200, 0.95, 0))
     row = rates[(rates.backward == "exact") & (rates.curve == "g_ab_mean")].iloc[0]
     assert row.n_layers >= 5 and math.isfinite(row.theory_slope)

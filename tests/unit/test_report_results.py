@@ -17,6 +17,15 @@ def test_table_markdown_keeps_four_digits_marks_missing_and_escapes_bars():
     assert lines[2] == "| \\|g_ab\\| rate | 0.1235 | n/a | 5 |"
 
 
+# what the run was, as the rule hands it over: the sections (groups) that hold the seeds, draws and coverage
+RUN = ["--pretrain", json.dumps({"seeds": [0, 1]}),
+       "--depth-sweep", json.dumps({"width": 8, "sb2": 0.05, "seeds": [3], "train_size": 0, "test_size": 0,
+                                    "curve_every": 1, "checkpoint_every": 1, "max_stack": 0}),
+       "--gradients", json.dumps({"depth": 4, "draws": 2, "draws_per_batch": 2}),
+       "--report", json.dumps({"coverage": 0.9, "slope_tolerance": 0.2, "rate_tolerance": 0.2, "cstar_margin": 0.01,
+                               "accuracy_metric": "accuracy"})]
+
+
 def test_cli_writes_the_page_and_one_html_table_per_csv(tmp_path):
     summary = tmp_path / "summary.csv"
     t1 = tmp_path / "T1.csv"
@@ -24,10 +33,11 @@ def test_cli_writes_the_page_and_one_html_table_per_csv(tmp_path):
     pd.DataFrame({"eps": [0.03], "diff": [-0.1104], "ci_low": [-0.2], "ci_high": [-0.02]}).to_csv(t1, index=False)
     doc, html = tmp_path / "docs" / "quick.md", tmp_path / "tables"
     rc = write_results.main(["--tables", json.dumps({"summary": str(summary), "t1": str(t1)}), "--doc", str(doc),
-                             "--html-dir", str(html), "--scale", "quick", "--settings", json.dumps({"seeds": [0, 1]})])
+                             "--html-dir", str(html), "--scale", "quick", *RUN])
     assert rc == 0
     page = doc.read_text()
-    assert page.startswith("# Results: quick scale") and "- seeds: [0, 1]" in page
+    assert page.startswith("# Results: quick scale") and "- SPA seeds (pretrain, attack, advtrain): [0, 1]" in page
+    assert "- coverage of every interval over seeds: 0.9\n- depth-sweep seeds: [3]\n" in page
     assert page.index(TABLES["summary"].title) < page.index(TABLES["t1"].title)
     assert "| 0.03 | -0.1104 | -0.2 | -0.02 |" in page and f"Source: `{t1}`" in page
     for key in ("summary", "t1"):
@@ -37,5 +47,5 @@ def test_cli_writes_the_page_and_one_html_table_per_csv(tmp_path):
 
 def test_unknown_table_key_is_a_clean_error(tmp_path):
     rc = write_results.main(["--tables", json.dumps({"nope": "x.csv"}), "--doc", str(tmp_path / "d.md"),
-                             "--html-dir", str(tmp_path / "h"), "--scale", "quick", "--settings", "{}"])
+                             "--html-dir", str(tmp_path / "h"), "--scale", "quick", *RUN])
     assert rc == 2

@@ -24,6 +24,7 @@ from reproflow.deps import (
 )  # rule name -> digest of the code its jobs run
 from reproflow.errors import UserError
 from reproflow.settings import derived, load
+from reproflow.settings import sections
 from reproflow.settings.sections import AttackSuite, Section
 
 try:
@@ -61,9 +62,11 @@ DS = config["depth_sweep"]
 PANELS = {p["name"]: p for p in DS["panels"]}
 # one measure_gradients job per (role, activation): the runs of one figure panel share a job (and its start-up);
 # editing a run re-runs its group only
-MF_GROUPS = {}
-for _r in MF["gradients"]["runs"]:
-    MF_GROUPS.setdefault(f"{_r['role']}_{_r['activation']}", []).append(_r)
+_MF_RUNS = {r["name"]: r for r in MF["gradients"]["runs"]}
+MF_GROUPS = {
+    group: [_MF_RUNS[name] for name in names]
+    for group, names in derived.gradient_groups(S.meanfield).items()
+}
 
 
 def MF_GRADIENTS(table):
@@ -76,6 +79,13 @@ def attack_settings_args():
     AttackSuite (the attack schema's keys marked ``x-group: suite``); the attack phase's and the advtrain phase's
     evaluations share them."""
     return {f.name: ATT[f.name] for f in fields(AttackSuite)}
+
+
+def settings_of(group, section):
+    """The keys of a config ``section`` (plain values) that a generated group class holds (a schema ``x-group``, e.g.
+    ``"MeanfieldTheory"`` of ``MF``): what a job reads of the section, handed to its CLI as one JSON value, so the job
+    records exactly those values and an edit re-runs only their readers."""
+    return {f.name: section[f.name] for f in fields(getattr(sections, group))}
 
 
 def log_path(phase, name):
@@ -226,41 +236,19 @@ def ds_split(dataset, split):
 
 
 def ds_cell_minutes(wildcards):
-    """Rough runtime for a scheduler: 6 flops per multiply-add over the stacked cell at an assumed
-    sustained 5 TFLOP/s (a GPU), plus start-up; generous on purpose."""
-    p = PANELS[wildcards.panel]
-    nets = len(p["sw2_grid"]) * len(DS["seeds"])
-    flops = (
-        6.0 * nets * p["batch"] * DS["width"] ** 2 * int(wildcards.depth) * p["steps"]
-    )
-    return int(10 + 3 * flops / 5e12 / 60)
+    """A cell's rough runtime for a scheduler (reproflow.settings.derived.depth_cell_minutes)."""
+    return derived.depth_cell_minutes(S.depth_sweep, wildcards.panel, wildcards.depth)
 
 
 def ds_cell_flags(panel, depth, ckpt):
     """train_depth_cell's settings of one (panel, depth) cell: the sweep's job and its platform re-run
     (the checkpoint flag by name: the Snakefile parser reads a bare ``checkpoint`` as its keyword).
     """
-    p = PANELS[panel]
     return cli_args(
         **{"checkpoint": ckpt},
-        panel=panel,
-        dataset=p["dataset"],
+        panel=settings_of("DepthSweepPanelsItemCell", PANELS[panel]),
         depth=int(depth),
-        sw2_grid=p["sw2_grid"],
-        seeds=DS["seeds"],
-        rho=p["rho"],
-        init=p["init"],
-        optimizer=p["optimizer"],
-        lr=p["lr"],
-        batch=p["batch"],
-        steps=p["steps"],
-        width=DS["width"],
-        sb2=DS["sb2"],
-        train_size=DS["train_size"],
-        test_size=DS["test_size"],
-        curve_every=DS["curve_every"],
-        checkpoint_every=DS["checkpoint_every"],
-        max_stack=DS["max_stack"],
+        cell=settings_of("DepthSweepCell", DS),
         device=DEVICE,
     )
 

@@ -9,7 +9,6 @@
 #   headline.json                                                numbers for the summary of claims
 #   figures/{forward,phase_diagram,gradients,gia_counterfactual,universality}.{png,pdf}
 
-MF_RUNS = {r["name"]: r for r in MF["gradients"]["runs"]}
 MF_FIGURES = [
     "forward",
     "phase_diagram",
@@ -46,14 +45,7 @@ rule compute_phase_diagram:
             caption_checks=output.caption_checks,
         ),
         flags=lambda w: cli_args(
-            activations=MF["activations"],
-            sw2_min=MF["sw2_min"],
-            sw2_max=MF["sw2_max"],
-            sw2_step=MF["sw2_step"],
-            sb2_grid=MF["sb2_grid"],
-            rho_grid=MF["rho_grid"],
-            critical_sw2_bracket=MF["critical_sw2_bracket"],
-            captions=MF["captions"],
+            theory=settings_of("MeanfieldTheory", MF),
         ),
         code=code_of("compute_phase_diagram"),
     shell:
@@ -80,7 +72,7 @@ rule simulate_forward:
         ),
         flags=lambda w: cli_args(
             forward=MF["forward"],
-            seed=MF["seed"],
+            seeding=settings_of("MeanfieldSeeding", MF),
             device=DEVICE,
         ),
         code=code_of("simulate_forward"),
@@ -112,10 +104,8 @@ rule measure_gradients:
         ),
         flags=lambda w: cli_args(
             runs=MF_GROUPS[w.mf_group],
-            depth=MF["gradients"]["depth"],
-            draws=MF["gradients"]["draws"],
-            draws_per_batch=MF["gradients"]["draws_per_batch"],
-            seed=MF["seed"],
+            measure=settings_of("MeanfieldGradientsMeasure", MF["gradients"]),
+            seeding=settings_of("MeanfieldSeeding", MF),
             device=DEVICE,
         ),
         code=code_of("measure_gradients"),
@@ -145,12 +135,8 @@ rule fit_gradients:
             deep_layers=output.deep,
         ),
         flags=lambda w: cli_args(
-            fit_skip=MF["gradients"]["fit_skip"],
-            transient_factor=MF["gradients"]["transient_factor"],
-            min_z=MF["gradients"]["min_z"],
-            n_boot=MF["gradients"]["n_boot"],
-            level=MF["gradients"]["level"],
-            seed=MF["seed"],
+            rates=settings_of("MeanfieldGradientsRates", MF["gradients"]),
+            seeding=settings_of("MeanfieldSeeding", MF),
         ),
         code=code_of("fit_gradients"),
     shell:
@@ -175,12 +161,10 @@ rule fit_universality:
             points=output.points,
         ),
         flags=lambda w: cli_args(
-            record_every=MF["gradients"]["record_every"],
-            min_z=MF["gradients"]["min_z"],
-            n_boot=MF["gradients"]["n_boot"],
-            level=MF["gradients"]["level"],
-            cv2_band=MF["gradients"]["cv2_band"],
-            seed=MF["seed"],
+            universality=settings_of(
+                "MeanfieldGradientsUniversality", MF["gradients"]
+            ),
+            seeding=settings_of("MeanfieldSeeding", MF),
         ),
         code=code_of("fit_universality"),
     shell:
@@ -211,7 +195,7 @@ rule plot_meanfield:
             output=output.png,
         ),
         flags=lambda w: cli_args(
-            figure=w.mf_figure,
+            mf_figure=w.mf_figure,
         ),
         code=code_of("plot_meanfield"),
     shell:

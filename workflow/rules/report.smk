@@ -98,12 +98,10 @@ rule write_results:
         ),
         flags=cli_args(
             scale=config["scale"],
-            settings={
-                "SPA seeds (pretrain, attack, advtrain)": PRE["seeds"],
-                "depth-sweep seeds": DS["seeds"],
-                "mean-field networks per gradient run": MF["gradients"]["draws"],
-                "coverage of every interval over seeds": REP["coverage"],
-            },
+            pretrain=settings_of("PretrainSeeds", PRE),
+            depth_sweep=settings_of("DepthSweepCell", DS),
+            gradients=settings_of("MeanfieldGradientsMeasure", MF["gradients"]),
+            report=REP,
         ),
         code=code_of("write_results"),
     shell:

@@ -10,9 +10,10 @@ so the two cannot drift. Run after editing a schema:
 Naming: a nested object at ``attack.pgd`` becomes ``AttackPgd``; a per-dataset map (``propertyNames``
 + ``additionalProperties``) becomes ``dict[str, <Class>]``; list items that are objects become
 ``<Parent><Key>Item``; a schema node may override the class name with ``title``. An object's properties marked
-``x-group: <group>`` also form a class ``<Parent><Group>`` of those fields alone, in schema order (the group is
-declared, with its description, in the object's ``x-groups``): the typed settings of code that reads several
-keys of a section but not all of it (``AttackSuite``), so no hand-written mirror repeats them.
+``x-group: <group>`` (or a list of groups: a key several jobs read) also form a class ``<Parent><Group>`` of those
+fields alone, in schema order (the group is declared, with its description, in the object's ``x-groups``): the typed
+settings of code that reads several keys of a section but not all of it (``AttackSuite``, ``MeanfieldTheory``), so no
+hand-written mirror repeats them, and a job records only the values it reads (an edit re-runs only its readers).
 """
 
 from __future__ import annotations
@@ -80,10 +81,11 @@ class Gen:
             d = " ".join(str(sub.get("description", "")).split())
             field = f"    {key}: {tp}" + (f"  # {d}" if d else "")
             lines.append(field)
-            if "x-group" in sub:
-                if sub["x-group"] not in groups:
-                    raise SystemExit(f"{'.'.join(path + [key])}: x-group {sub['x-group']!r} is not declared in x-groups")
-                groups[sub["x-group"]].append(field)
+            member = sub.get("x-group", [])
+            for group in [member] if isinstance(member, str) else member:
+                if group not in groups:
+                    raise SystemExit(f"{'.'.join(path + [key])}: x-group {group!r} is not declared in x-groups")
+                groups[group].append(field)
         self.classes.append("\n".join(lines))
         for group, fields in groups.items():
             gname = name + camel([group])

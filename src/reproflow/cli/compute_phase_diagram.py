@@ -10,7 +10,7 @@ from pathlib import Path
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.io import write_table
 from reproflow.runinfo import write_sidecar
-from reproflow.settings.sections import MeanfieldCaptionsItem
+from reproflow.settings.sections import MeanfieldTheory
 
 
 @dataclass(frozen=True)
@@ -18,26 +18,17 @@ class Config:
     phase_diagram: Path
     critical_points: Path
     caption_checks: Path
-    activations: tuple[str, ...]
-    sw2_min: float
-    sw2_max: float
-    sw2_step: float
-    sb2_grid: tuple[float, ...]
-    rho_grid: tuple[float, ...]
-    critical_sw2_bracket: tuple[float, ...]
-    captions: tuple[MeanfieldCaptionsItem, ...]  # the paper's Fig. 1 caption values (meanfield.captions)
+    theory: MeanfieldTheory  # meanfield's theory keys: the grids, the critical-point bracket, Fig. 1's captions
 
 
 def run(cfg: Config) -> None:
-    from reproflow.meanfield.tables import caption_table, critical_table, phase_diagram_table, sw2_grid
+    from reproflow.meanfield.tables import theory_tables
 
     start = time.time()
-    grid = sw2_grid(cfg.sw2_min, cfg.sw2_max, cfg.sw2_step)
-    pd_df = phase_diagram_table(cfg.activations, grid, cfg.sb2_grid, cfg.rho_grid)
-    write_table(cfg.phase_diagram, pd_df)
-    lo, hi = cfg.critical_sw2_bracket
-    write_table(cfg.critical_points, critical_table(cfg.activations, cfg.sb2_grid, cfg.rho_grid, lo, hi), markdown=True)
-    write_table(cfg.caption_checks, caption_table(cfg.captions), markdown=True)
+    phase_diagram, critical, captions = theory_tables(cfg.theory)
+    write_table(cfg.phase_diagram, phase_diagram)
+    write_table(cfg.critical_points, critical, markdown=True)
+    write_table(cfg.caption_checks, captions, markdown=True)
     for out in (cfg.phase_diagram, cfg.critical_points, cfg.caption_checks):
         write_sidecar(out, cfg, None, "cpu", start)
 

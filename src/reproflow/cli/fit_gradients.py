@@ -10,6 +10,7 @@ from pathlib import Path
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.io import write_table
 from reproflow.runinfo import write_sidecar
+from reproflow.settings.sections import MeanfieldGradientsRates, MeanfieldSeeding
 
 
 @dataclass(frozen=True)
@@ -19,30 +20,22 @@ class Config:
     output: Path
     gia_counterfactual: Path
     deep_layers: Path
-    fit_skip: int
-    transient_factor: float
-    min_z: float
-    n_boot: int
-    level: float
-    seed: int
+    rates: MeanfieldGradientsRates
+    seeding: MeanfieldSeeding
 
 
 def run(cfg: Config) -> None:
-    import pandas as pd
-
-    from reproflow.meanfield import rates as RT
+    from reproflow.meanfield.rates import rate_tables
     from reproflow.meanfield.tables import read_tables, run_chis
 
     start = time.time()
     draws = read_tables(cfg.draws_tables + cfg.gia_draws_tables)
-    boot = RT.BootSettings(cfg.n_boot, cfg.level, cfg.seed)
-    deep: list = []
-    rates = RT.rate_table(draws, run_chis(draws), cfg.fit_skip, cfg.transient_factor, cfg.min_z, boot, deep=deep)
+    rates, deep, gia = rate_tables(draws, run_chis(draws), cfg.rates, cfg.seeding.seed)
     write_table(cfg.output, rates, markdown=True)
-    write_table(cfg.deep_layers, pd.concat(deep, ignore_index=True), markdown=True)
-    write_table(cfg.gia_counterfactual, RT.gia_counterfactual(rates), markdown=True)
+    write_table(cfg.deep_layers, deep, markdown=True)
+    write_table(cfg.gia_counterfactual, gia, markdown=True)
     for out in (cfg.output, cfg.gia_counterfactual, cfg.deep_layers):
-        write_sidecar(out, cfg, cfg.seed, "cpu", start)
+        write_sidecar(out, cfg, cfg.seeding.seed, "cpu", start)
 
 
 main = main_entry(Config, run)

@@ -9,6 +9,7 @@ from pathlib import Path
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.io import write_table
 from reproflow.runinfo import write_sidecar
+from reproflow.settings.sections import MeanfieldGradientsUniversality, MeanfieldSeeding
 
 # this job never imports torch (its start-up is seconds shorter): tests/unit/test_cli_startup.py checks it
 TORCH_FREE = True
@@ -19,21 +20,16 @@ class Config:
     draws_tables: tuple[Path, ...]
     slopes: Path
     points: Path
-    record_every: int
-    min_z: float
-    n_boot: int
-    level: float
-    cv2_band: float
-    seed: int
+    universality: MeanfieldGradientsUniversality
+    seeding: MeanfieldSeeding
 
 
 def run(cfg: Config) -> None:
-    from reproflow.meanfield import rates as RT
+    from reproflow.meanfield.rates import universality_tables
     from reproflow.meanfield.tables import read_tables
 
     start = time.time()
-    slopes, points = RT.universality(read_tables(cfg.draws_tables), cfg.record_every, cfg.min_z,
-                                     RT.BootSettings(cfg.n_boot, cfg.level, cfg.seed), cfg.cv2_band)
+    slopes, points = universality_tables(read_tables(cfg.draws_tables), cfg.universality, cfg.seeding.seed)
     write_table(cfg.slopes, slopes, markdown=True)
     write_table(cfg.points, points)
     for out in (cfg.slopes, cfg.points):

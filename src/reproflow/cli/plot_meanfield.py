@@ -16,12 +16,12 @@ FIGURES = ("forward", "phase_diagram", "gradients", "gia_counterfactual", "unive
 
 @dataclass(frozen=True, kw_only=True)
 class Config(FigureJob):
-    figure: str
+    mf_figure: str  # the rule's wildcard
     inputs: tuple[Path, ...]
 
     def __post_init__(self) -> None:
-        if self.figure not in FIGURES:
-            raise ValueError(f"--figure must be one of {', '.join(FIGURES)}")
+        if self.mf_figure not in FIGURES:
+            raise ValueError(f"--mf-figure must be one of {', '.join(FIGURES)}")
 
 
 def run(cfg: Config) -> None:
@@ -34,13 +34,13 @@ def run(cfg: Config) -> None:
 
     use_style(cfg.style)
     tables = [read_tables((p,)) for p in cfg.inputs]
-    if cfg.figure == "forward":
+    if cfg.mf_figure == "forward":
         fig = P.plot_forward(tables[0])
-    elif cfg.figure == "phase_diagram":
+    elif cfg.mf_figure == "phase_diagram":
         fig = P.plot_phase_diagram(tables[0], tables[1])
-    elif cfg.figure == "gradients":
+    elif cfg.mf_figure == "gradients":
         fig = P.plot_gradients(pd.concat(tables[:-1], ignore_index=True), tables[-1])
-    elif cfg.figure == "gia_counterfactual":
+    elif cfg.mf_figure == "gia_counterfactual":
         fig = P.plot_gia_counterfactual(pd.concat(tables[:-1], ignore_index=True), tables[-1])
     else:
         fig = P.plot_universality(tables[0], tables[1])

@@ -9,29 +9,25 @@ from pathlib import Path
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.io import write_table
 from reproflow.runinfo import write_sidecar
-from reproflow.settings.sections import MeanfieldForward
+from reproflow.settings.sections import MeanfieldForward, MeanfieldSeeding
 
 
 @dataclass(frozen=True)
 class Config:
     output: Path
     forward: MeanfieldForward  # meanfield.forward: the Fig. 1 networks and the simulation's size
-    seed: int
+    seeding: MeanfieldSeeding
     device: str
 
 
 def run(cfg: Config) -> None:
     from reproflow.device import describe_device, resolve_device
-    from reproflow.meanfield.tables import forward_table
-    from reproflow.settings import dump
+    from reproflow.meanfield.tables import forward_mc_table
 
     start = time.time()
     device = resolve_device(cfg.device)
-    f = cfg.forward
-    df = forward_table([dump(x) for x in f.settings], f.rho_grid, f.input_q_grid, f.input_c_grid, f.width, f.depth,
-                       f.draws, cfg.seed, device, f.map_q_grid, f.map_c_grid, f.map_inputs)
-    write_table(cfg.output, df)
-    write_sidecar(cfg.output, cfg, cfg.seed, describe_device(device), start)
+    write_table(cfg.output, forward_mc_table(cfg.forward, cfg.seeding.seed, device))
+    write_sidecar(cfg.output, cfg, cfg.seeding.seed, describe_device(device), start)
 
 
 main = main_entry(Config, run)

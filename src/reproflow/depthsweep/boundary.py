@@ -62,7 +62,7 @@ def trainable_depth(depths: np.ndarray, accuracy: np.ndarray, threshold: float) 
     return Boundary(float(math.exp(math.log(lo) + t * (math.log(hi) - math.log(lo)))), CENSOR_NONE, lo, hi)
 
 
-def heatmap(acc: pd.DataFrame, metric: str = "train_accuracy") -> pd.DataFrame:
+def heatmap(acc: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Seed-averaged accuracy as a wide table: index sw2 (ascending), columns depth (ascending).
 
     ``acc`` is the tidy per-panel table (columns sw2, depth, seed, metric, value). A diverged

@@ -18,6 +18,7 @@ import torch
 from reproflow.depthsweep.batched import NetSpec, StackedMLP
 from reproflow.depthsweep.train import Data, train_stack
 from reproflow.seeding import derive_seed
+from reproflow.settings.sections import DepthSweepSpeedJob
 
 
 def learning_rate(i: float) -> float:
@@ -85,3 +86,18 @@ def measure_speed(
             )
             k += 1
     return pd.DataFrame(rows)
+
+
+def speed_table(data: Data, speed: DepthSweepSpeedJob, rho: float, depth: int, device: torch.device) -> pd.DataFrame:
+    """:func:`measure_speed` of ``depth_sweep.speed`` at keep probability ``rho`` and depth ``depth`` (one job of
+    Fig. 6), with the phase, dataset and rho columns of the tidy table."""
+    df = measure_speed(
+        data, depth=depth, width=speed.width, sw2=speed.sw2, sb2=speed.sb2, rho=rho, init=speed.init,
+        lr_exponents=speed.lr_exponents, seeds=speed.seeds, batch=speed.batch, max_steps=speed.max_steps,
+        eval_every=speed.eval_every, fine_eval_steps=speed.fine_eval_steps, target_accuracy=speed.target_accuracy,
+        device=device,
+    )
+    df.insert(0, "dataset", speed.dataset)
+    df.insert(0, "phase", "depth_sweep")
+    df["rho"] = rho
+    return df

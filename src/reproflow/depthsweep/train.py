@@ -24,6 +24,7 @@ from reproflow.depthsweep.batched import NetSpec, StackedMLP
 from reproflow.errors import UserError
 from reproflow.logs import Progress
 from reproflow.seeding import derive_seed
+from reproflow.settings.sections import DepthSweepCell, DepthSweepPanelsItemCell
 
 log = logging.getLogger(__name__)
 
@@ -269,3 +270,51 @@ def train_chunked(
 def network_steps_per_second(n_networks: int, steps: int, seconds: float) -> float:
     """Throughput in network-steps per second (benchmarks, GPU-hour estimates)."""
     return n_networks * steps / seconds if seconds > 0 else math.inf
+
+
+def train_cell(panel: DepthSweepPanelsItemCell, cell: DepthSweepCell, depth: int, data: Data, device: torch.device,
+               checkpoint: Path) -> tuple[Any, Any]:
+    """Train every (seed, sw2) network of one (panel, depth L) cell of the sweep as one stack (Huang et al. 2020,
+    Fig. 7): ``panel``'s optimiser and grid, ``cell``'s width, bias variance, seeds and sizing. Returns the tidy
+    (accuracy, curves) tables: train/test accuracy, final loss and divergence per network; loss and train accuracy
+    every ``cell.curve_every`` steps."""
+    import time
+
+    import pandas as pd
+
+    from reproflow.device import describe_device
+
+    specs = cell_specs(panel.sw2_grid, cell.seeds, depth, panel.lr)
+    log.info("panel %s, L=%d: %d networks on %s (%d train / %d test images)", panel.name, depth, len(specs),
+             describe_device(device), data.x.shape[0], data.x_test.shape[0])
+    t0 = time.time()
+    rec = train_chunked(
+        specs, data, width=cell.width, depth=depth, sb2=cell.sb2, rho=panel.rho, init=panel.init,
+        optimizer=panel.optimizer, steps=panel.steps, batch=panel.batch, curve_every=cell.curve_every,
+        max_stack=cell.max_stack, device=device, checkpoint=checkpoint, checkpoint_every=cell.checkpoint_every,
+    )
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    log.info("trained in %.1fs: %.1f network-steps/s", time.time() - t0,
+             network_steps_per_second(len(specs), panel.steps, time.time() - t0))
+    base = {"phase": "depth_sweep", "panel": panel.name, "dataset": panel.dataset, "rho": panel.rho, "sb2": cell.sb2,
+            "width": cell.width, "init": panel.init, "optimizer": panel.optimizer, "classes": data.classes,
+            "depth": depth}
+    rows: list[dict[str, object]] = []
+    curves: list[dict[str, object]] = []
+    n_sw2 = len(panel.sw2_grid)
+    for i, spec in enumerate(specs):
+        key = {**base, "sw2": spec.sw2, "seed": cell.seeds[i // n_sw2]}
+        metrics = {
+            "train_accuracy": rec.train_accuracy[i],
+            "test_accuracy": rec.test_accuracy[i],
+            "final_loss": rec.final_loss[i],
+            "diverged": float(rec.diverged_step[i] > 0),
+            "diverged_step": float(rec.diverged_step[i]) if rec.diverged_step[i] > 0 else float("nan"),
+        }
+        rows.extend({**key, "metric": m, "value": v} for m, v in metrics.items())
+    for i, step, loss, acc in rec.curves:
+        key = {**base, "sw2": specs[i].sw2, "seed": cell.seeds[i // n_sw2], "step": step}
+        curves.append({**key, "metric": "loss", "value": loss})
+        curves.append({**key, "metric": "train_accuracy", "value": acc})
+    return pd.DataFrame(rows), pd.DataFrame(curves)

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from reproflow.settings.sections import MeanfieldGradientsRates, MeanfieldGradientsUniversality
+
 METRICS = ("g_aa", "g_ab", "tg_ab")
 # curves of a run: the means of g_aa and tilde g_ab, the spread (sd over draws) of the signed g_ab,
 # and the signed mean of g_ab (the one statistic whose rate differs between the GIA and real backprop)
@@ -380,7 +382,7 @@ def cv2_spread(per_run: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, np.nda
                 "along_depth": np.nanmean(np.stack(along), axis=0) if along else nan}
 
 
-def universality(draws: pd.DataFrame, record_every: int, min_z: float, boot: BootSettings, band: float = math.nan
+def universality(draws: pd.DataFrame, record_every: int, min_z: float, boot: BootSettings, band: float
                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(slopes, points) of log V against log m over the recorded layers (every ``record_every``-th).
 
@@ -467,3 +469,20 @@ def _xy_slopes(lx: np.ndarray, ly: np.ndarray) -> np.ndarray:
         s = (dx * dy).sum(1) / (dx * dx).sum(1)
     s[cnt < 3] = np.nan
     return s
+
+
+def rate_tables(draws: pd.DataFrame, chis: pd.DataFrame, settings: MeanfieldGradientsRates, seed: int
+                ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(rates, deep layers, GIA counterfactual) of ``meanfield.gradients``' rate-fit keys: :func:`rate_table`
+    with a bootstrap of ``n_boot`` resamples at ``level`` seeded by ``seed``, then :func:`gia_counterfactual`."""
+    deep: list[pd.DataFrame] = []
+    boot = BootSettings(settings.n_boot, settings.level, seed)
+    rates = rate_table(draws, chis, settings.fit_skip, settings.transient_factor, settings.min_z, boot, deep=deep)
+    return rates, pd.concat(deep, ignore_index=True), gia_counterfactual(rates)
+
+
+def universality_tables(draws: pd.DataFrame, settings: MeanfieldGradientsUniversality, seed: int
+                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`universality` of ``meanfield.gradients``' universality keys, bootstrap seeded by ``seed``."""
+    boot = BootSettings(settings.n_boot, settings.level, seed)
+    return universality(draws, settings.record_every, settings.min_z, boot, settings.cv2_band)

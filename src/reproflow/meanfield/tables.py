@@ -15,6 +15,12 @@ import numpy as np
 import pandas as pd
 
 from reproflow.errors import UserError
+from reproflow.settings.sections import (
+    MeanfieldForward,
+    MeanfieldGradientsMeasure,
+    MeanfieldGradientsRunsItem,
+    MeanfieldTheory,
+)
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +175,7 @@ def forward_table(settings: Sequence[dict], rho_grid: Sequence[float], input_q: 
 
 
 def gradient_tables(run: str, act: str, sw2: float, sb2: float, rho: float, width: int, depth: int, draws: int,
-                    inputs: str, draws_per_batch: int, generator, device, role: str = "paper"
+                    inputs: str, draws_per_batch: int, generator, device, role: str
                     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(per-draw table, per-layer summary with GIA / no-GIA predictions, per-draw table of the GIA
     counterfactual) for one gradient run; the counterfactual backpropagates the SAME draws through
@@ -215,6 +221,49 @@ def gradient_tables(run: str, act: str, sw2: float, sb2: float, rho: float, widt
                                       "layer": layers, "k": k, "mean": mean, "se": sd / math.sqrt(draws), "sd": sd,
                                       "gia": gia_th[m], "no_gia": no_gia[m]}))
     return per_draw(exact, "exact"), pd.concat(rows, ignore_index=True), per_draw(gia, "gia")
+
+
+def theory_tables(theory: MeanfieldTheory) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(phase diagram, critical points, caption checks) of ``meanfield``'s theory keys: the grid sw2_min..sw2_max
+    step sw2_step by sb2_grid by rho_grid per activation, chi_1 = 1 crossings in critical_sw2_bracket, and the
+    paper's Fig. 1 caption values against ours."""
+    grid = sw2_grid(theory.sw2_min, theory.sw2_max, theory.sw2_step)
+    lo, hi = theory.critical_sw2_bracket
+    return (phase_diagram_table(theory.activations, grid, theory.sb2_grid, theory.rho_grid),
+            critical_table(theory.activations, theory.sb2_grid, theory.rho_grid, lo, hi),
+            caption_table(theory.captions))
+
+
+def forward_mc_table(forward: MeanfieldForward, seed: int, device: Any) -> pd.DataFrame:
+    """:func:`forward_table` of ``meanfield.forward`` (the Fig. 1 networks and the simulation's size)."""
+    from reproflow.settings import dump
+
+    return forward_table([dump(x) for x in forward.settings], forward.rho_grid, forward.input_q_grid,
+                         forward.input_c_grid, forward.width, forward.depth, forward.draws, seed, device,
+                         forward.map_q_grid, forward.map_c_grid, forward.map_inputs)
+
+
+def gradient_group_tables(runs: Sequence[MeanfieldGradientsRunsItem], measure: MeanfieldGradientsMeasure, seed: int,
+                          device: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """:func:`gradient_tables` of several runs, concatenated (draws, layers, GIA draws). Each run draws from its own
+    seed (``derive_seed(seed, "gradients", name)``, on ``device``), so its numbers do not depend on its group."""
+    import torch
+
+    from reproflow.seeding import derive_seed, seed_everything
+
+    tables: list[tuple[pd.DataFrame, ...]] = []
+    for r in runs:
+        run_seed = derive_seed(seed, "gradients", r.name)
+        seed_everything(run_seed)
+        # weights, masks and inputs are drawn on the run's device (no CPU generator feeding a GPU)
+        gen = torch.Generator(device=device).manual_seed(run_seed)
+        try:
+            tables.append(gradient_tables(r.name, r.activation, r.sw2, r.sb2, r.rho, r.width, measure.depth,
+                                          measure.draws, r.inputs, measure.draws_per_batch, gen, device, r.role))
+        except ValueError as exc:
+            raise UserError(f"meanfield.gradients.runs '{r.name}': {exc}") from None
+    draws, layers, gia = (pd.concat([t[i] for t in tables], ignore_index=True) for i in range(3))
+    return draws, layers, gia
 
 
 def read_tables(paths: Iterable[Path]) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from reproflow.io import dataframe_to_markdown
+from reproflow.settings.sections import DepthSweepCell, MeanfieldGradientsMeasure, PretrainSeeds, Report
 
 FLOAT_FORMAT = ".4g"
 
@@ -82,6 +83,21 @@ def _cell(v: Any) -> str:
 def table_markdown(df: pd.DataFrame) -> str:
     """A CSV's rows as a Markdown table (floats to 4 significant digits, NaN as n/a, ``|`` inside cells escaped)."""
     return dataframe_to_markdown(df.astype(object).map(_cell), FLOAT_FORMAT)
+
+
+def run_settings(pretrain: PretrainSeeds, depth_sweep: DepthSweepCell, gradients: MeanfieldGradientsMeasure,
+                 report: Report) -> list[tuple[str, str]]:
+    """What the run was, as the results page's header states it: (label, value as JSON) pairs."""
+    import json
+
+    # the order of the published pages (docs/results/*.md), which listed them sorted by label
+    values: list[tuple[str, Any]] = [
+        ("SPA seeds (pretrain, attack, advtrain)", list(pretrain.seeds)),
+        ("coverage of every interval over seeds", report.coverage),
+        ("depth-sweep seeds", list(depth_sweep.seeds)),
+        ("mean-field networks per gradient run", gradients.draws),
+    ]
+    return [(label, json.dumps(value)) for label, value in values]
 
 
 def results_markdown(scale: str, tables: Mapping[str, pd.DataFrame], sources: Mapping[str, str],

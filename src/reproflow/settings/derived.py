@@ -7,6 +7,8 @@ Each takes the typed sections (:mod:`reproflow.settings.sections`) it derives fr
 - the judge seed of an attacked classifier (the next seed, cyclic) and the seed of the classifier the learned
   editor's label-preservation term is trained against (two seeds on: neither the attacked one nor the judge);
 - the primary editor of a dataset's semantic attacks and defences, and the attacks the defence matrix runs;
+- the measure_gradients job of each mean-field gradient run (one per role and activation) and a depth-sweep cell's
+  runtime estimate for a scheduler;
 - which pretrained noise generator a job uses: the one trained through the editor it attacks or trains with
   (``generator``, through ``pretrain.generator.<dataset>.manipulator``, or ``generator_learned``, through the
   learned MSP editor beside an exact-editor one), and which of them a dataset needs.
@@ -15,7 +17,7 @@ Each takes the typed sections (:mod:`reproflow.settings.sections`) it derives fr
 from __future__ import annotations
 
 from reproflow.errors import UserError
-from reproflow.settings.sections import Advtrain, Attack, Pretrain
+from reproflow.settings.sections import Advtrain, Attack, DepthSweep, Meanfield, Pretrain
 from reproflow.vocab import LEARNED_SUFFIX, REFERENCE_LABEL, attack_names
 
 ORACLE_SUFFIX = "_rot"  # datasets with an exact editor (the analytic rotation)
@@ -176,3 +178,21 @@ def generator_models(pretrain: Pretrain, attack: Attack, advtrain: Advtrain, dat
     if any(learned_generator_needed(attack, advtrain, dataset)):
         kinds.append("learned")
     return sorted({generator_model(pretrain, dataset, k) for k in kinds})
+
+
+def gradient_groups(meanfield: Meanfield) -> dict[str, list[str]]:
+    """``<role>_<activation>`` -> the names of its ``meanfield.gradients.runs``, in config order: one
+    measure_gradients job per figure panel (its runs share a start-up; editing a run re-runs its group only)."""
+    groups: dict[str, list[str]] = {}
+    for run in meanfield.gradients.runs:
+        groups.setdefault(f"{run.role}_{run.activation}", []).append(run.name)
+    return groups
+
+
+def depth_cell_minutes(depth_sweep: DepthSweep, panel: str, depth: int) -> int:
+    """A scheduler's rough runtime (minutes) of one (panel, depth) cell: 6 flops per multiply-add over the stacked
+    cell at an assumed sustained 5 TFLOP/s (a GPU), plus start-up; generous on purpose."""
+    (p,) = [item for item in depth_sweep.panels if item.name == panel]
+    nets = len(p.sw2_grid) * len(depth_sweep.seeds)
+    flops = 6.0 * nets * p.batch * depth_sweep.width**2 * int(depth) * p.steps
+    return int(10 + 3 * flops / 5e12 / 60)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainT2Primary', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackSuite', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepPlatformCheck', 'DepthSweepPlatformCheckCellsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'PretrainSgd', 'Report', 'Section']
+__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainT2Primary', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackSuite', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepCell', 'DepthSweepFit', 'DepthSweepPanelsItem', 'DepthSweepPanelsItemCell', 'DepthSweepPlatformCheck', 'DepthSweepPlatformCheckCellsItem', 'DepthSweepSpeed', 'DepthSweepSpeedJob', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsMeasure', 'MeanfieldGradientsRates', 'MeanfieldGradientsRunsItem', 'MeanfieldGradientsUniversality', 'MeanfieldSeeding', 'MeanfieldTheory', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'PretrainSeeds', 'PretrainSgd', 'Report', 'Section']
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,13 @@ class Pretrain:
     classifier: dict[str, PretrainClassifier]
     manipulator: dict[str, PretrainManipulator]
     generator: dict[str, PretrainGenerator]
+
+
+@dataclass(frozen=True)
+class PretrainSeeds:
+    """the seeds of the SPA jobs (pretrain, attack, advtrain), as the results page states them"""
+
+    seeds: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -427,6 +434,37 @@ class MeanfieldGradients:
 
 
 @dataclass(frozen=True)
+class MeanfieldGradientsMeasure:
+    """what measure_gradients reads beside its group's runs, the networks' depth and how many are drawn"""
+
+    depth: int
+    draws: int
+    draws_per_batch: int
+
+
+@dataclass(frozen=True)
+class MeanfieldGradientsRates:
+    """what fit_gradients reads, the decay-rate fit's window, the bootstrap and its level"""
+
+    fit_skip: int
+    transient_factor: float
+    min_z: float
+    n_boot: int
+    level: float
+
+
+@dataclass(frozen=True)
+class MeanfieldGradientsUniversality:
+    """what fit_universality reads, the layers it uses and the bootstrap of the V ~ m^2 slopes"""
+
+    record_every: int
+    min_z: float
+    n_boot: int
+    cv2_band: float
+    level: float
+
+
+@dataclass(frozen=True)
 class Meanfield:
     """mean-field phase (Huang et al. 2020); sw2/sb2 are variances, rho is the keep probability"""
 
@@ -441,6 +479,27 @@ class Meanfield:
     captions: tuple[MeanfieldCaptionsItem, ...]
     forward: MeanfieldForward
     gradients: MeanfieldGradients
+
+
+@dataclass(frozen=True)
+class MeanfieldTheory:
+    """what compute_phase_diagram reads, the phase diagram's grids, the critical-point bracket and Fig. 1's captions"""
+
+    activations: tuple[Literal['linear', 'tanh', 'relu', 'hardtanh', 'erf'], ...]
+    sw2_min: float
+    sw2_max: float
+    sw2_step: float
+    sb2_grid: tuple[float, ...]
+    rho_grid: tuple[float, ...]
+    critical_sw2_bracket: tuple[float, ...]
+    captions: tuple[MeanfieldCaptionsItem, ...]
+
+
+@dataclass(frozen=True)
+class MeanfieldSeeding:
+    """the seed of every mean-field job that draws random numbers (networks, inputs, bootstrap resamples)"""
+
+    seed: int
 
 
 @dataclass(frozen=True)
@@ -477,6 +536,21 @@ class DepthSweepPanelsItem:
 
 
 @dataclass(frozen=True)
+class DepthSweepPanelsItemCell:
+    """what each of the panel's train_depth_cell jobs reads (all but the depth grid, whose depth is the job's)"""
+
+    name: str  # panel name (folder panel~<name>)
+    dataset: str
+    rho: float
+    init: Literal['gaussian', 'orthogonal']
+    optimizer: Literal['sgd', 'rmsprop']
+    lr: float
+    batch: int
+    steps: int
+    sw2_grid: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class DepthSweepSpeedSettingsItem:
     """Settings at depth_sweep.speed.settings.item."""
 
@@ -495,6 +569,26 @@ class DepthSweepSpeed:
     init: Literal['gaussian', 'orthogonal']
     batch: int
     settings: tuple[DepthSweepSpeedSettingsItem, ...]
+    lr_exponents: tuple[float, ...]
+    seeds: tuple[int, ...]
+    max_steps: int
+    eval_every: int
+    fine_eval_steps: int
+    target_accuracy: float
+    train_size: int
+    test_size: int
+
+
+@dataclass(frozen=True)
+class DepthSweepSpeedJob:
+    """what every measure_training_speed job reads beside its (rho, depth), from the wildcards"""
+
+    dataset: str
+    width: int
+    sw2: float
+    sb2: float
+    init: Literal['gaussian', 'orthogonal']
+    batch: int
     lr_exponents: tuple[float, ...]
     seeds: tuple[int, ...]
     max_steps: int
@@ -526,6 +620,31 @@ class DepthSweep:
     platform_check: DepthSweepPlatformCheck  # cells re-trained as on another CPU, compared with the sweep's own
     panels: tuple[DepthSweepPanelsItem, ...]
     speed: DepthSweepSpeed
+
+
+@dataclass(frozen=True)
+class DepthSweepCell:
+    """what every train_depth_cell job reads beside its panel, the networks' width and bias variance, the seeds and the job's sizing"""
+
+    width: int  # hidden width N
+    sb2: float  # bias variance
+    seeds: tuple[int, ...]
+    train_size: int  # training images used, 0 = all
+    test_size: int  # test images evaluated, 0 = all
+    curve_every: int
+    checkpoint_every: int
+    max_stack: int  # networks per stacked model, 0 = whole cell
+
+
+@dataclass(frozen=True)
+class DepthSweepFit:
+    """what fit_depth_formula reads, the boundary's metric and thresholds and the bootstrap over seeds"""
+
+    boundary_metric: Literal['train_accuracy', 'test_accuracy']
+    boundary_fraction: float
+    contour_fraction: float
+    n_boot: int
+    fit_seed: int
 
 
 @dataclass(frozen=True)
