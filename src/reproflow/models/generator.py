@@ -83,9 +83,11 @@ def generate_noise_copies(
     ``j B + i`` for image ``i``), returns delta ``[k B, C, H, W]``, the same as ``generate_noise(gen, classifier,
     x.repeat(k, 1, 1, 1), y.repeat(k), z, ...)``. The first step's classifier gradient is taken at delta = 0, where
     every copy of an image is the same point, so it is computed once per image and repeated (one classifier
-    forward and backward of ``B`` images instead of ``k B``; the generator's training and refit draw two codes per
-    image). Bit for bit the same where the classifier's per-image gradient does not depend on its batch
-    (tests/unit/test_models_generator.py checks it)."""
+    forward and backward of ``B`` images instead of ``k B``; the refit draws two codes per image). The same numbers
+    up to the classifier kernels' batch dependence: oneDNN may pick another convolution algorithm for ``B`` images
+    than for ``k B``, which moves the gradient by float round-off. Bit for bit at the quick scale's refit batch (64,
+    smallcnn: every evaluate_defence table byte-identical, benchmarks/bench_rules.py); a 3-image batch moved delta
+    by 6e-8 (why the generator's pretraining, whose last batch of an epoch is short, keeps the repeated batch)."""
     k = z.shape[0] // max(1, x.shape[0])
     if eps <= 0 or steps < 1:
         return torch.zeros_like(x).repeat(k, 1, 1, 1)

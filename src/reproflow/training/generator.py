@@ -26,7 +26,7 @@ from torch import nn
 from reproflow.data.store import Split
 from reproflow.device import take_batch, to_device_once
 from reproflow.logs import progress
-from reproflow.models.generator import NoiseGenerator, generate_noise, generate_noise_copies
+from reproflow.models.generator import NoiseGenerator, generate_noise
 from reproflow.models.manipulator import AttributeManipulator
 from reproflow.training.loop import EpochHook, ResumableTraining, curve_rows, epoch_generator, minibatches
 
@@ -102,7 +102,7 @@ def train_generator(
             with torch.no_grad():
                 x_a = manipulator.edit(x, a, a_t)
             xx, yy = torch.cat([x_a, x_a]), torch.cat([y, y])
-            delta = generate_noise_copies(gen_net, classifier, x_a, y, z, settings.eps, settings.steps, settings.step_size)
+            delta = generate_noise(gen_net, classifier, xx, yy, z, settings.eps, settings.steps, settings.step_size)
             logits = classifier(xx + delta)
             ce = F.cross_entropy(logits, yy)
             d1, d2 = delta.chunk(2)
