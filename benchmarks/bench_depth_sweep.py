@@ -5,7 +5,8 @@ One cell at the cpu scale's panel size: width 128, 16 sw2 columns x 2 seeds = 32
 stacked, batch 64, orthogonal tanh networks, SGD at lr 0.01, dropout keep rho 1 and 0.98. The four
 variants (stacked / one-at-a-time, current trainer / the trainer at ``--before``, default the commit
 before the optimisation) are timed in interleaved repetitions on the same inputs; the script prints
-medians as RATIOS (absolute times on a shared machine are not comparable across runs) and checks
+medians as RATIOS (absolute times on a shared machine are not comparable across runs; CPU time of this process on
+a CPU, wall time after a synchronise on a GPU) and checks
 that the current stacked trainer reproduces the ``--before`` one bit for bit and the one-at-a-time
 networks to float tolerance. One-at-a-time is timed on ``--singles`` of the 32 networks and scaled
 (every network of a cell has the same shapes, so the same cost).
@@ -70,11 +71,14 @@ def _load_before(rev: str) -> ModuleType:
 
 def _train(cls, specs, data, width, depth, rho, steps, batch, device):
     model = cls(specs, data.in_dim, width, depth, 10, 0.05, rho, "orthogonal", "sgd", device)
+    # on a CPU this process's CPU time (a shared machine's wall clock counts the other jobs too); on a GPU the wall
+    # clock after a synchronise (the host's CPU time would miss the kernels)
+    clock = time.perf_counter if device.type == "cuda" else time.process_time
     _sync(device)
-    t = time.perf_counter()
+    t = clock()
     rec = train_stack(model, data, steps, batch, curve_every=steps)
     _sync(device)
-    return model, rec, time.perf_counter() - t
+    return model, rec, clock() - t
 
 
 def compare(width: int, depth: int, n_sw2: int, n_seeds: int, batch: int, steps: int, rho: float,
@@ -123,6 +127,49 @@ def compare(width: int, depth: int, n_sw2: int, n_seeds: int, batch: int, steps:
     print(f"  stacked vs one at a time (current trainer): largest |diff| weights {dw:.2e}, final loss {dl:.2e}")
 
 
+def stack_floor(depth: int, steps: int, rho: float, device: torch.device, sizes: tuple[int, ...] = (1, 4, 16, 32, 64, 128)) -> None:
+    """Time per network-step of the stacked trainer as the stack grows (the cpu scale's cell shape: width 128,
+    batch 64). One network alone pays the per-step Python and dispatch cost in full; a large stack spreads it over
+    its networks, so the time per network-step falls toward the cost of the arithmetic itself (the matmuls and
+    elementwise kernels every network needs however it is scheduled). ``S=1 / S=n`` is then the most stacking can
+    give over one network at a time: when it flattens out before n = 32, the cpu cell's 32 networks already sit at
+    that floor and only faster kernels, not fewer Python steps, can raise the stacked-vs-one-at-a-time ratio."""
+    data = _data(2000, 784, device)
+    per: dict[int, float] = {}
+    for n in sizes:
+        specs = cell_specs([1.0 + 3.0 * i / max(1, n - 1) for i in range(n)], [0], depth, 0.01)
+        _train(StackedMLP, specs[:1], data, 128, depth, rho, 2, 64, device)  # warm-up
+        times = []
+        for _ in range(3):
+            times.append(_train(StackedMLP, specs, data, 128, depth, rho, steps, 64, device)[2])
+        per[n] = statistics.median(times) / (n * steps)
+    print(f"stack floor: {device.type}, width 128, depth {depth}, batch 64, rho {rho}, {steps} steps; CPU time per "
+          "network-step relative to one network alone (S=1 / S=n: the most stacking can give at that size):")
+    print("  " + " | ".join(f"S={n}: {per[1] / per[n]:.2f}x" for n in sizes))
+
+
+def op_shares(depth: int, steps: int, rho: float, device: torch.device, sizes: tuple[int, ...] = (32, 1)) -> None:
+    """Where a training step's CPU time goes, stacked (S=32) and one network alone (S=1), from torch's profiler: the
+    share of each op's own time. The matmuls (``baddbmm`` forward, ``bmm`` backward), ``tanh_`` and, with dropout,
+    the mask hash are the arithmetic every network needs however it is scheduled; what stacking removes is the rest,
+    the per-op Python and dispatch cost of the one-network run, so the stacked-vs-one-at-a-time ratio cannot exceed
+    one network's time over its arithmetic's."""
+    from torch.profiler import ProfilerActivity, profile
+
+    data = _data(2000, 784, device)
+    for n in sizes:
+        specs = cell_specs([1.0 + 3.0 * i / max(1, n - 1) for i in range(n)], [0], depth, 0.01)
+        model = StackedMLP(specs, data.in_dim, 128, depth, 10, 0.05, rho, "orthogonal", "sgd", device)
+        train_stack(model, data, 2, 64, curve_every=2)  # warm-up
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            train_stack(model, data, steps, 64, curve_every=steps)
+        ops = prof.key_averages()
+        total = sum(e.self_cpu_time_total for e in ops) or 1.0
+        top = sorted(ops, key=lambda e: -e.self_cpu_time_total)[:8]
+        print(f"op shares: S={n}, width 128, depth {depth}, batch 64, rho {rho}: "
+              + ", ".join(f"{e.key.removeprefix('aten::')} {100 * e.self_cpu_time_total / total:.0f} %" for e in top))
+
+
 def paper_estimate(device: torch.device, depth: int, n_sw2: int, steps: int) -> None:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())["depth_sweep"]
     width = params["width"]
@@ -153,9 +200,15 @@ def main() -> None:
     ap.add_argument("--singles", type=int, default=8, help="networks timed one at a time (of the 32)")
     ap.add_argument("--before", default=BEFORE, help="git revision of the trainer to compare with ('' = none)")
     ap.add_argument("--rho", type=float, nargs="+", default=[1.0, 0.98])
+    ap.add_argument("--floor", action="store_true", help="only the stack-size scan and the op shares at each --rho")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    if args.floor:
+        for rho in args.rho:
+            stack_floor(args.depth, args.steps, rho, device)
+            op_shares(args.depth, min(args.steps, 5), rho, device)
+        return
     before = _load_before(args.before) if args.before else None
     for rho in args.rho:  # the cpu scale's cell: width 128, 16 sw2 x 2 seeds, batch 64
         compare(128, args.depth, 16, 2, 64, args.steps, rho, device, before, args.singles, args.reps)

@@ -7,7 +7,8 @@ measure_gradients) the script asks Snakemake for the job list of a scale (a dry 
 with Snakemake (``--build``), and runs the job's CLI IN-PROCESS under cProfile for at most
 ``--seconds`` (the profile is kept when the bound stops it). Every ``results/...`` argument that is not
 one of the job's inputs (outputs, log, checkpoint) is redirected into a scratch folder, so the existing
-results are never written.
+results are never written. Times are the process's CPU seconds (the wall clock of a shared machine also counts
+the other jobs).
 
 Output per rule: a ranked table of the functions with the largest own time, each with a category,
 and the category totals:
@@ -119,7 +120,8 @@ def profile_job(job: Job, seconds: float, scratch: Path) -> tuple[pstats.Stats, 
     module, args = argv[2], argv[3:]
     inputs = set(job.inputs)
     args = [str(scratch / a) if a.startswith("results/") and a not in inputs else a for a in args]
-    prof = cProfile.Profile()
+    # CPU time of this process, not wall time: on a shared machine the wall clock also counts the other jobs
+    prof = cProfile.Profile(time.process_time)
     t0 = time.perf_counter()
     signal.signal(signal.SIGALRM, _stop)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -149,12 +151,20 @@ def report(rule: str, stats: pstats.Stats, wall: float, end: str, top: int) -> N
     cats: dict[str, float] = {}
     for tt, _nc, _label, cat in rows:
         cats[cat] = cats.get(cat, 0.0) + tt
-    print(f"\n== {rule}: {wall:.1f} s wall, {total:.1f} s profiled, {end}")
+    print(f"\n== {rule}: {wall:.1f} s wall, {total:.1f} CPU-s profiled, {end}")
     for cat, tt in sorted(cats.items(), key=lambda kv: -kv[1]):
         print(f"   {cat:18s} {tt:8.2f} s  {100 * tt / total:5.1f} %")
     print(f"   top {top} by own time:")
     for tt, nc, label, cat in sorted(rows, key=lambda r: -r[0])[:top]:
         print(f"   {100 * tt / total:5.1f} % {tt:8.2f} s {nc:9d} calls  [{cat}] {label[:90]}")
+    # where the time goes by the project's own functions (inclusive: an attack's _run holds its forwards and
+    # backwards), which names the attack, defence or refit a cost belongs to
+    own = [(ct, nc, f"{Path(fname).parent.name}/{Path(fname).name}:{line}({func})")
+           for (fname, line, func), (_cc, nc, _tt, ct, _callers) in stats.stats.items()  # type: ignore[attr-defined]
+           if "/reproflow/" in fname and "/cli/" not in fname and func not in ("<module>", "main", "run")]
+    print(f"   top {top} project functions by inclusive time:")
+    for ct, nc, label in sorted(own, key=lambda r: -r[0])[:top]:
+        print(f"   {100 * ct / total:5.1f} % {ct:8.2f} s {nc:9d} calls  {label[:100]}")
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from reproflow.attacks.attribute import AttributeGrid, scan_grid
+from reproflow.attacks.attribute import AttributeGrid, scan_grid, shared_scans
 from reproflow.attacks.base import WorstCase
 from reproflow.attacks.registry import AttackName, build_attack
 from reproflow.models import NoiseGenerator, RotationOracle, build_classifier
@@ -80,3 +80,30 @@ def test_grid_pgd_batched_equals_value_by_value() -> None:
         results.append(atk.attack(x, y, a))
     for r in results[1:]:
         _same(results[0], r)
+
+
+def test_shared_scans_reuse_the_first_scan_and_change_nothing() -> None:
+    """Within shared_scans() the attacks of one classifier scan the grid once (counted editor calls) and return what
+    they return without it, bit for bit; a scan of other images is computed afresh."""
+    clf, gen, am, x, y, a = _setup()
+    calls = []
+    edit = am.edit
+    am.edit = lambda *args: calls.append(1) or edit(*args)  # type: ignore[method-assign]
+    names = (AttackName.ATTRIBUTE, AttackName.SPA, AttackName.JOINT_PGD, AttackName.JOINT_APGD)
+    kws = {AttackName.ATTRIBUTE: {"grid_size": 9}, AttackName.SPA: {"grid_size": 9, "steps": 2, "restarts": 1, "gen_steps": 2},
+           AttackName.JOINT_PGD: {"grid_size": 9, "steps": 2}, AttackName.JOINT_APGD: {"grid_size": 9, "steps": 3}}
+
+    def run_all():
+        calls.clear()
+        out = [build_attack(n, clf, 0.05, manipulator=am, generator=gen if n is AttackName.SPA else None, seed=1,
+                            **kws[n]).attack(x, y, a) for n in names]
+        return out, len(calls)
+
+    alone, n_alone = run_all()
+    with shared_scans():
+        shared, n_shared = run_all()
+        other = build_attack(AttackName.ATTRIBUTE, clf, 0.0, manipulator=am, grid_size=9).attack(x[:5], y[:5], a[:5])
+    for r1, r2 in zip(alone, shared):
+        assert torch.equal(r1.x_adv, r2.x_adv) and torch.equal(r1.x_sem, r2.x_sem) and torch.equal(r1.attr, r2.attr)
+    assert n_alone - n_shared == 3  # three of the four scans (one editor pass each: 9 x 16 images fit one pass)
+    assert torch.equal(other.x_adv, alone[0].x_adv[:5])

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from reproflow.models import NoiseGenerator, build_classifier, generate_noise, load_generator, save_generator
+from reproflow.models.generator import generate_noise_copies
 
 torch.set_num_threads(1)
 
@@ -49,6 +50,22 @@ def test_batch_equals_one_by_one(setup):
     batch = generate_noise(gen, clf, x, y, z, 0.1, steps=3, step_size=0.025)
     single = torch.cat([generate_noise(gen, clf, x[i : i + 1], y[i : i + 1], z[i : i + 1], 0.1, 3, 0.025) for i in range(5)])
     torch.testing.assert_close(batch, single, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+def test_copies_equal_repeated_batch(setup, eps):
+    """Two codes per image (the refit) with the first step's gradient taken once per image: the recursion on the
+    repeated batch, with the same gradient flow to z (to round-off: the classifier's kernels may depend on the batch)."""
+    clf, gen, x, y, _ = setup
+    z = torch.randn(2 * x.shape[0], 8, generator=torch.Generator().manual_seed(1)).requires_grad_(True)
+    want = generate_noise(gen, clf, x.repeat(2, 1, 1, 1), y.repeat(2), z, eps, steps=3, step_size=0.5 * eps)
+    got = generate_noise_copies(gen, clf, x, y, z, eps, steps=3, step_size=0.5 * eps)
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-6)
+    if eps > 0:
+        (g_want,) = torch.autograd.grad(want.sum(), z)
+        (g_got,) = torch.autograd.grad(got.sum(), z)
+        torch.testing.assert_close(g_got, g_want, rtol=1e-5, atol=1e-6)
+        assert g_got.abs().max() > 0
 
 
 def test_save_load_round_trip(tmp_path, setup):

@@ -7,6 +7,9 @@ highest loss). No pixel noise: ``x_adv = x_sem = x_a``, so the result does not d
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -53,16 +56,73 @@ def scan_grid(atk: Attack, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor, gr
         return
     per = max(1, atk.pass_images // b)
     values = torch.linspace(0.0, 1.0, grid_size, dtype=x.dtype)
-    for start in range(0, grid_size, per):
-        chunk = values[start:start + per].to(a.device)
-        c = chunk.shape[0]
-        a_tgt = chunk.repeat_interleave(b)  # [c*B]: value j for the j-th copy of the batch
-        x_a = atk.manipulator.edit(x.repeat(c, 1, 1, 1), a.repeat(c), a_tgt).clamp(0.0, 1.0)
-        loss, logits = atk._loss(x_a, y.repeat(c))
+    scan = _shared_scan(atk, x, y, a, grid_size, per)
+    for n, start in enumerate(range(0, grid_size, per)):
+        if scan is not None and n < len(scan.passes):
+            a_tgt, x_a, loss, logits = scan.passes[n]
+        else:
+            chunk = values[start:start + per].to(a.device)
+            a_tgt = chunk.repeat_interleave(b)  # [c*B]: value j for the j-th copy of the batch
+            x_a = atk.manipulator.edit(x.repeat(chunk.shape[0], 1, 1, 1), a.repeat(chunk.shape[0]), a_tgt).clamp(0.0, 1.0)
+            loss, logits = atk._loss(x_a, y.repeat(chunk.shape[0]))
+            if scan is not None:
+                scan.passes.append((a_tgt, x_a, loss, logits))
+        c = a_tgt.shape[0] // b
         for j in range(c):
             sl = slice(j * b, (j + 1) * b)
             for case in cases:
                 case.update(x_a[sl], x_a[sl], a_tgt[sl], loss[sl], logits[sl], y)
+
+
+@dataclass
+class _Scan:
+    """One grid scan's inputs and its passes ``(a_tgt, x_a, loss, logits)``, for :func:`shared_scans`."""
+
+    classifier: torch.nn.Module
+    manipulator: torch.nn.Module
+    grid_size: int
+    per: int
+    x: torch.Tensor
+    y: torch.Tensor
+    a: torch.Tensor
+    passes: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]
+
+
+_SCANS: list[_Scan] | None = None  # the scans of the innermost active shared_scans() block; None = not shared
+_SCAN_ELEMENTS = 1 << 26  # a scan kept for reuse holds at most this many image elements (256 MB of float32)
+
+
+@contextmanager
+def shared_scans() -> Iterator[None]:
+    """Within the block, a grid scan (:func:`scan_grid`) through the same classifier and editor objects, on equal
+    ``x``, ``y``, ``a`` and the same grid, reuses the editor's images and the classifier's losses and logits of the
+    first such scan instead of computing them again: one evaluation scans the same grid for the attribute attack
+    and for the grid starts of SPA, joint-PGD and joint-APGD (speed only: the candidates offered are the same
+    tensors a new scan computes). Only for frozen models: nothing may train the classifier or the editor inside
+    the block."""
+    global _SCANS
+    outer, _SCANS = _SCANS, []
+    try:
+        yield
+    finally:
+        _SCANS = outer
+
+
+def _shared_scan(atk: Attack, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor, grid_size: int,
+                 per: int) -> _Scan | None:
+    """The active block's scan of these inputs (new and empty when none matches); None outside a block or for a
+    scan too large to keep."""
+    if _SCANS is None or x.numel() * grid_size > _SCAN_ELEMENTS:
+        return None
+    for s in _SCANS:
+        if (s.classifier is atk.classifier and s.manipulator is atk.manipulator and s.grid_size == grid_size
+                and s.per == per and s.x.shape == x.shape and s.x.device == x.device and s.x.dtype == x.dtype
+                and torch.equal(s.x, x) and torch.equal(s.y, y) and torch.equal(s.a, a)):
+            return s
+    assert atk.manipulator is not None
+    _SCANS[:] = _SCANS[-3:]  # the last few scans (one per classifier, editor and eps in practice)
+    _SCANS.append(_Scan(atk.classifier, atk.manipulator, grid_size, per, x, y, a, []))
+    return _SCANS[-1]
 
 
 def check_grid_size(grid_size: int) -> int:

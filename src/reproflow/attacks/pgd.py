@@ -39,10 +39,13 @@ class PGD(Attack):
             else:
                 x_adv = x0.clone()
             for t in range(self.steps + 1):
+                if t == self.steps:  # the last iterate is only evaluated: no backward pass
+                    with torch.no_grad():
+                        loss, logits = self._loss(x_adv, y[idx])
+                    best.update(x_adv, x0, None, loss, logits, y[idx], idx=idx)
+                    break
                 grad, loss, logits = self._input_grad(x_adv, y[idx])
                 best.update(x_adv, x0, None, loss, logits, y[idx], idx=idx)
-                if t == self.steps:
-                    break
                 x_adv = project(x0, x_adv + self.step_size * grad.sign(), self.eps)
                 if self.early_stop:
                     keep = ~best.fooled[idx]

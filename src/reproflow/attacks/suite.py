@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from reproflow.attacks.attribute import shared_scans
 from reproflow.attacks.base import Attack
 from reproflow.attacks.evaluate import EvalOutput, metrics_of, run_attack
 from reproflow.attacks.labels import CROSSCHECK_LABEL, LEARNED_SUFFIX, ORACLE_SUFFIX, REFERENCE_LABEL
@@ -168,6 +169,17 @@ def evaluate_suite(
         jobs.append((CROSSCHECK_LABEL, AttackName.AUTOATTACK, None, None))
 
     out = SuiteOutput([], [], {})
+    # the attacks of one classifier scan the same attribute grid (the attribute attack, SPA's and the joint attacks'
+    # grid starts): the first scan's passes serve the rest (reproflow.attacks.attribute.shared_scans)
+    with shared_scans():
+        _run_jobs(out, jobs, split, classifier, eps_grid, settings, seed, device, judge, labels, reuse_aa)
+    return out
+
+
+def _run_jobs(out: SuiteOutput, jobs: list[tuple[str, AttackName, AttributeManipulator | None, NoiseGenerator | None]],
+              split: Split, classifier: torch.nn.Module, eps_grid: tuple[float, ...], settings: AttackSuite, seed: int,
+              device: torch.device, judge: torch.nn.Module | None, labels: dict[str, Any], reuse_aa: bool) -> None:
+    """The attack loop of :func:`evaluate_suite`: every job at every eps, rows and outcomes into ``out``."""
     for eps in eps_grid:
         for label, key, am, gen in jobs:
             kw = attack_kwargs(key, settings, gen)
@@ -211,7 +223,6 @@ def evaluate_suite(
             for metric, value in reference_metrics(correct, clean_correct).items():
                 out.rows.append({**labels, "attack": lab, "eps": eps, "seed": seed, "metric": metric, "value": value})
             log.info("%s eps=%g (worst of %s per sample): accuracy %.3f", lab, eps, ", ".join(members), correct.mean())
-    return out
 
 
 def reference_metrics(correct: np.ndarray, clean: np.ndarray) -> dict[str, float]:

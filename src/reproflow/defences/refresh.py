@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reproflow.data.store import Split
-from reproflow.models.generator import NoiseGenerator, generate_noise
+from reproflow.models.generator import NoiseGenerator, generate_noise_copies
 from reproflow.training.generator import diversity_ratio, sign_differ
 
 if TYPE_CHECKING:  # annotations only
@@ -84,7 +84,7 @@ class GeneratorRefresher:
                 with torch.no_grad():
                     x_a = manipulator.edit(x, a, a_t).clamp(0.0, 1.0)
                 xx, yy = torch.cat([x_a, x_a]), torch.cat([y, y])
-                delta = generate_noise(gen, classifier, xx, yy, z, s.eps, s.gen_steps, s.gen_step_factor * s.eps)
+                delta = generate_noise_copies(gen, classifier, x_a, y, z, s.eps, s.gen_steps, s.gen_step_factor * s.eps)
                 logits = classifier(xx + delta)
                 ce = F.cross_entropy(logits, yy)
                 d1, d2 = delta.chunk(2)

@@ -72,11 +72,39 @@ def generate_noise(
     detached, so delta is differentiable w.r.t. ``z`` and ``x`` through the generator only. The
     classifier's mode (eval/train) is the caller's choice. ``step_size`` is absolute (e.g. 0.25 eps).
     """
+    return _recurse(gen, classifier, x, y, z, eps, steps, step_size, None)
+
+
+def generate_noise_copies(
+    gen: NoiseGenerator, classifier: nn.Module, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor,
+    eps: float, steps: int, step_size: float,
+) -> torch.Tensor:
+    """:func:`generate_noise` on ``x`` repeated once per diversity code: ``z`` ``[k B, z_dim]`` (copy-major, code
+    ``j B + i`` for image ``i``), returns delta ``[k B, C, H, W]``, the same as ``generate_noise(gen, classifier,
+    x.repeat(k, 1, 1, 1), y.repeat(k), z, ...)``. The first step's classifier gradient is taken at delta = 0, where
+    every copy of an image is the same point, so it is computed once per image and repeated (one classifier
+    forward and backward of ``B`` images instead of ``k B``; the refit draws two codes per image). The same numbers
+    up to the classifier kernels' batch dependence: oneDNN may pick another convolution algorithm for ``B`` images
+    than for ``k B``, which moves the gradient by float round-off. Bit for bit at the quick scale's refit batch (64,
+    smallcnn: every evaluate_defence table byte-identical, benchmarks/bench_rules.py); a 3-image batch moved delta
+    by 6e-8 (why the generator's pretraining, whose last batch of an epoch is short, keeps the repeated batch)."""
+    k = z.shape[0] // max(1, x.shape[0])
+    if eps <= 0 or steps < 1:
+        return torch.zeros_like(x).repeat(k, 1, 1, 1)
+    first = input_gradient(classifier, (x + torch.zeros_like(x)).clamp(0.0, 1.0), y).repeat(k, 1, 1, 1)
+    return _recurse(gen, classifier, x.repeat(k, 1, 1, 1), y.repeat(k), z, eps, steps, step_size, first)
+
+
+def _recurse(
+    gen: NoiseGenerator, classifier: nn.Module, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor,
+    eps: float, steps: int, step_size: float, first: torch.Tensor | None,
+) -> torch.Tensor:
+    """The recursion of :func:`generate_noise`; ``first``, when given, is the classifier gradient of step 0."""
     if eps <= 0:
         return torch.zeros_like(x)
     delta = torch.zeros_like(x)
-    for _ in range(steps):
-        grad = input_gradient(classifier, (x + delta).clamp(0.0, 1.0), y)
+    for k in range(steps):
+        grad = first if k == 0 and first is not None else input_gradient(classifier, (x + delta).clamp(0.0, 1.0), y)
         direction = gen(x, grad, delta / eps, z)
         delta = (delta + step_size * direction).clamp(-eps, eps)
         delta = (x + delta).clamp(0.0, 1.0) - x
