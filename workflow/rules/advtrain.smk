@@ -117,7 +117,7 @@ rule train_defence:
             training=ADV["training"][w.dataset],
             sgd=PRE["sgd"],
             settings={f: ADV.get(f) for f in TRAIN_DEFENCES(w)},
-            augment=pretrain_settings("classifier", w.dataset)["augment"],
+            augment=pretrain_settings("classifier", w.dataset).augment,
         ),
         code=code_of("train_defence"),
     shell:

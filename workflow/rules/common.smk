@@ -23,8 +23,17 @@ from reproflow.deps import (
     cli_digest as code_of,
 )  # rule name -> digest of the code its jobs run
 from reproflow.errors import UserError
-from reproflow.settings import derived, load
-from reproflow.settings.sections import AttackSuite, Section
+from reproflow.settings import derived, group, load
+from reproflow.settings.sections import (
+    AttackEps,
+    AttackSuite,
+    DataPrepare,
+    DataSamples,
+    PretrainEvaluation,
+    PretrainGrid,
+    PretrainSubset,
+    Section,
+)
 
 try:
     validate_config(config, Path(workflow.basedir).joinpath("workflow", "schemas"))
@@ -113,8 +122,9 @@ def pretrain_has_oracle(dataset):
 
 
 def pretrain_settings(section, dataset):
+    """The typed pretrain.<section>.<dataset> (PretrainClassifier, PretrainManipulator, PretrainGenerator)."""
     try:
-        return PRE[section][dataset]
+        return getattr(S.pretrain, section)[dataset]
     except KeyError:
         raise WorkflowError(
             f"config key 'pretrain.{section}.{dataset}' is missing: every dataset in pretrain.datasets "
@@ -126,7 +136,7 @@ def generator_manipulator(wildcards):
     # generator_learned.pt: always through the learned MSP editor
     if wildcards.learned:
         return pretrain_model(wildcards.dataset, wildcards.seed, "manipulator")
-    kind = pretrain_settings("generator", wildcards.dataset)["manipulator"]
+    kind = pretrain_settings("generator", wildcards.dataset).manipulator
     if kind == "oracle" and not pretrain_has_oracle(wildcards.dataset):
         raise WorkflowError(
             f"config key 'pretrain.generator.{wildcards.dataset}.manipulator': 'oracle' needs a rotated (*_rot) dataset; use msp"
@@ -266,6 +276,13 @@ def ds_cell_flags(panel, depth, ckpt):
 
 
 # ---- attack phase helpers (kept here: snakemake --lint wants rules and functions apart) ----
+
+
+def attack_eps(dataset):
+    """attack.eps_grid with this dataset's grid alone (the AttackEps group): a job outside the attack phase derives
+    its budget from it (reproflow.settings.derived), and an edit of another dataset's grid leaves it alone.
+    """
+    return AttackEps(eps_grid={dataset: derived.eps_grid(S.attack, dataset)})
 
 
 def attack_eps_grid(dataset):

@@ -15,13 +15,28 @@ Each takes the typed sections (:mod:`reproflow.settings.sections`) it derives fr
 from __future__ import annotations
 
 from reproflow.errors import UserError
-from reproflow.settings.sections import Advtrain, Attack, Pretrain
+from reproflow.settings.sections import Advtrain, Attack, AttackEps, Data, DataPrepare, DepthSweep, Pretrain
 from reproflow.vocab import LEARNED_SUFFIX, REFERENCE_LABEL, attack_names
 
 ORACLE_SUFFIX = "_rot"  # datasets with an exact editor (the analytic rotation)
 
 
-def eps_grid(attack: Attack, dataset: str) -> tuple[float, ...]:
+def rotation_deg(prepare: DataPrepare, dataset: str) -> float:
+    """The half-range of a rotated dataset's angles (``data.rotation_deg.<dataset>``); 0 for a dataset that is not
+    rotated (no key)."""
+    return float(getattr(prepare.rotation_deg, dataset, 0.0))
+
+
+def dataset_users(data: Data, pretrain: Pretrain, depth_sweep: DepthSweep) -> dict[str, list[str]]:
+    """The phases that read each dataset of ``data.datasets``: the SPA phases read ``pretrain.datasets``, the depth
+    sweep its panels' and its speed run's."""
+    sweep = [p.dataset for p in depth_sweep.panels] + [depth_sweep.speed.dataset]
+    uses = (("pretrain", pretrain.datasets), ("attack", pretrain.datasets), ("advtrain", pretrain.datasets),
+            ("depth_sweep", sweep))
+    return {d: [phase for phase, datasets in uses if d in datasets] for d in data.datasets}
+
+
+def eps_grid(attack: Attack | AttackEps, dataset: str) -> tuple[float, ...]:
     """``attack.eps_grid.<dataset>``, with a clear error when a benchmark dataset has none."""
     try:
         return tuple(attack.eps_grid[dataset])
@@ -31,23 +46,23 @@ def eps_grid(attack: Attack, dataset: str) -> tuple[float, ...]:
         ) from None
 
 
-def headline_eps(attack: Attack, dataset: str) -> float:
+def headline_eps(attack: Attack | AttackEps, dataset: str) -> float:
     """The grid's median (the lower middle of an even grid)."""
     grid = sorted(eps_grid(attack, dataset))
     return grid[(len(grid) - 1) // 2]
 
 
-def advtrain_eps_grid(attack: Attack, advtrain: Advtrain, dataset: str) -> tuple[float, ...]:
+def advtrain_eps_grid(attack: Attack | AttackEps, advtrain: Advtrain, dataset: str) -> tuple[float, ...]:
     """The radii the defence matrix evaluates: ``attack.eps_grid.<dataset>`` or, with ``advtrain.eps:
     headline``, its headline eps alone."""
     return (headline_eps(attack, dataset),) if advtrain.eps == "headline" else eps_grid(attack, dataset)
 
 
-def examples_eps(attack: Attack, dataset: str) -> float:
+def examples_eps(attack: Attack | AttackEps, dataset: str) -> float:
     return min(eps_grid(attack, dataset))
 
 
-def generator_eps(attack: Attack, dataset: str) -> float:
+def generator_eps(attack: Attack | AttackEps, dataset: str) -> float:
     """The noise generator's training budget: the largest eps it will be used at."""
     return max(eps_grid(attack, dataset))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainT2Primary', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackSuite', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepPlatformCheck', 'DepthSweepPlatformCheckCellsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'PretrainSgd', 'Report', 'Section']
+__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainT2Primary', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackEps', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackSuite', 'AttackT1', 'Data', 'DataPrepare', 'DataRotationDeg', 'DataSamples', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepPlatformCheck', 'DepthSweepPlatformCheckCellsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainEvaluation', 'PretrainGenerator', 'PretrainGrid', 'PretrainManipulator', 'PretrainSgd', 'PretrainSubset', 'Report', 'Section']
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,29 @@ class Data:
     celeba_size: int
     celeba_attribute: str
     celeba_class_attribute: str
+    sample_grid: int
+
+
+@dataclass(frozen=True)
+class DataPrepare:
+    """what prepare_dataset reads (reproflow.data.prepare.PrepareSpec)"""
+
+    download: bool
+    verify_checksums: bool  # check the md5 sums torchvision knows for CIFAR-10 and CelebA files (false = check they are present)
+    seed: int
+    rotation_deg: DataRotationDeg
+    digits_test_fraction: float
+    max_train: int
+    max_test: int
+    celeba_size: int
+    celeba_attribute: str
+    celeba_class_attribute: str
+
+
+@dataclass(frozen=True)
+class DataSamples:
+    """what plot_dataset_samples reads"""
+
     sample_grid: int
 
 
@@ -109,6 +132,28 @@ class Pretrain:
     classifier: dict[str, PretrainClassifier]
     manipulator: dict[str, PretrainManipulator]
     generator: dict[str, PretrainGenerator]
+
+
+@dataclass(frozen=True)
+class PretrainEvaluation:
+    """what every pretraining job's held-out evaluation reads"""
+
+    eval_batch_size: int
+
+
+@dataclass(frozen=True)
+class PretrainSubset:
+    """the training subset of the editor and generator jobs (the classifiers train on the whole split)"""
+
+    max_train: int
+
+
+@dataclass(frozen=True)
+class PretrainGrid:
+    """the manipulator grid collect_pretrain draws"""
+
+    grid_rows: int
+    grid_steps: int
 
 
 @dataclass(frozen=True)
@@ -215,6 +260,13 @@ class Attack:
     reference: tuple[Literal['spa', 'joint_pgd', 'joint_apgd', 'grid_pgd'], ...]
     examples: AttackExamples
     t1: AttackT1
+
+
+@dataclass(frozen=True)
+class AttackEps:
+    """the eps grids, which jobs outside the attack phase derive their budget from (the generator's training eps, the defences' training eps, the headline eps of tables and figures): a rule hands a job its dataset's grid alone"""
+
+    eps_grid: dict[str, tuple[float, ...]]
 
 
 @dataclass(frozen=True)
