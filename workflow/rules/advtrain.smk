@@ -201,7 +201,7 @@ rule evaluate_defence:
                 if ADV["max_samples"] is None
                 else ADV["max_samples"]
             ),
-            **attack_settings_args(),
+            suite=group(AttackSuite, S.attack),
             refit=ADV["refit"],
             editor=attack_editor(w.dataset),
             learned_attacks=ADV_LEARNED_ATTACKS,

@@ -7,7 +7,6 @@
 #     recorded by Snakemake, so editing a value re-runs exactly the jobs that read it (params trigger);
 #   - code: `code=code_of("<rule>")`, a digest of the CLI module and every reproflow module it imports,
 #     so editing library code re-runs the rules that run it (params trigger, computed in ~0.5 s).
-from dataclasses import fields
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -25,7 +24,9 @@ from reproflow.deps import (
 from reproflow.errors import UserError
 from reproflow.settings import derived, group, load
 from reproflow.settings.sections import (
+    AttackCollect,
     AttackEps,
+    AttackEvaluation,
     AttackSuite,
     DataPrepare,
     DataSamples,
@@ -78,13 +79,6 @@ for _r in MF["gradients"]["runs"]:
 def MF_GRADIENTS(table):
     """One gradient table (draws | layers | gia_draws) of every measure_gradients group."""
     return OUT.meanfield.expand([table], mf_group=MF_GROUPS)
-
-
-def attack_settings_args():
-    """What every evaluation job hands the attack suite, by their params.yaml names: the fields of the generated
-    AttackSuite (the attack schema's keys marked ``x-group: suite``); the attack phase's and the advtrain phase's
-    evaluations share them."""
-    return {f.name: ATT[f.name] for f in fields(AttackSuite)}
 
 
 def log_path(phase, name):
@@ -283,10 +277,6 @@ def attack_eps(dataset):
     its budget from it (reproflow.settings.derived), and an edit of another dataset's grid leaves it alone.
     """
     return AttackEps(eps_grid={dataset: derived.eps_grid(S.attack, dataset)})
-
-
-def attack_eps_grid(dataset):
-    return list(derived.eps_grid(S.attack, dataset))
 
 
 def attack_headline_eps(dataset):

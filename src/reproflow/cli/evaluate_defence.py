@@ -22,7 +22,7 @@ from reproflow.attacks.outcomes import outcome_table, write_outcomes
 from reproflow.cli._base import check_paired, exit_with, main_entry
 from reproflow.device import describe_device
 from reproflow.runinfo import write_sidecar
-from reproflow.settings.sections import AdvtrainRefit
+from reproflow.settings.sections import AdvtrainRefit, AttackSuite
 
 if TYPE_CHECKING:  # annotations only
     from reproflow.models.generator import NoiseGenerator
@@ -30,9 +30,24 @@ if TYPE_CHECKING:  # annotations only
 
 
 @dataclass(frozen=True, kw_only=True)
-class Config(job.Evaluation):
+class Config:
     """Evaluate the attack list at every eps against each defended classifier (one tidy long table each)."""
 
+    data: Path
+    manipulator: Path
+    generator: Path
+    oracle: Path | None
+    generator_learned: Path | None
+    dataset: str
+    seed: int
+    device: str
+    eps_grid: tuple[float, ...]
+    attacks: tuple[str, ...]
+    oracle_attacks: tuple[str, ...] | None
+    max_samples: int
+    editor: str
+    learned_attacks: tuple[str, ...]
+    suite: AttackSuite  # attack (its suite group: each attack's settings)
     classifiers: tuple[Path, ...]
     metrics: tuple[Path, ...]
     outcomes: tuple[Path, ...]  # per defence: per-image correctness of every (attack, eps) (reproflow.attacks.outcomes)
@@ -41,7 +56,6 @@ class Config(job.Evaluation):
     refit: AdvtrainRefit
 
     def __post_init__(self) -> None:
-        super().__post_init__()
         check_paired(defences=self.defences, classifiers=self.classifiers, metrics=self.metrics,
                      outcomes=self.outcomes)
 
@@ -54,12 +68,18 @@ def run(cfg: Config) -> None:
     from reproflow.defences.refresh import GeneratorRefresher, RefreshSettings
     from reproflow.seeding import derive_seed
 
+    evaluation = job.Evaluation(
+        data=cfg.data, manipulator=cfg.manipulator, generator=cfg.generator, oracle=cfg.oracle,
+        generator_learned=cfg.generator_learned, dataset=cfg.dataset, seed=cfg.seed, device=cfg.device,
+        eps_grid=cfg.eps_grid, attacks=cfg.attacks, oracle_attacks=cfg.oracle_attacks, max_samples=cfg.max_samples,
+        editor=cfg.editor, learned_attacks=cfg.learned_attacks, suite=cfg.suite,
+    )
     train = load_split(cfg.train) if cfg.refit.batches > 0 else None
     m: job.Loaded | None = None
     for defence, classifier, metrics, outcomes in zip(cfg.defences, cfg.classifiers, cfg.metrics, cfg.outcomes,
                                                       strict=True):
         started = time.time()
-        m = job.load(cfg, classifier) if m is None else job.retarget(cfg, m, classifier)
+        m = job.load(evaluation, classifier) if m is None else job.retarget(evaluation, m, classifier)
         labels = {"phase": "advtrain", "dataset": cfg.dataset, "model": defence}
         refit: dict[str, float] = {}
         # each generator is refitted through the editor it is trained through and used with: the primary one through
@@ -77,7 +97,7 @@ def run(cfg: Config) -> None:
             rng = torch.Generator().manual_seed(derive_seed(cfg.seed, defence, "refit", *tag))
             fitted = GeneratorRefresher(gen, settings).refresh(m.classifier, editor, train, rng)
             refit.update({prefix + k: v for k, v in fitted.items()})
-        out = job.evaluate(cfg, m, labels)
+        out = job.evaluate(evaluation, m, labels)
         extra = [job.job_row(labels, cfg.seed, "n_samples", float(len(m.split)))]
         extra += [job.job_row(labels, cfg.seed, k, v) for k, v in refit.items()]
         job.write_metrics(metrics, out.rows + extra)

@@ -15,7 +15,16 @@ Each takes the typed sections (:mod:`reproflow.settings.sections`) it derives fr
 from __future__ import annotations
 
 from reproflow.errors import UserError
-from reproflow.settings.sections import Advtrain, Attack, AttackEps, Data, DataPrepare, DepthSweep, Pretrain
+from reproflow.settings.sections import (
+    Advtrain,
+    Attack,
+    AttackEps,
+    AttackEvaluation,
+    Data,
+    DataPrepare,
+    DepthSweep,
+    Pretrain,
+)
 from reproflow.vocab import LEARNED_SUFFIX, REFERENCE_LABEL, attack_names
 
 ORACLE_SUFFIX = "_rot"  # datasets with an exact editor (the analytic rotation)
@@ -50,6 +59,11 @@ def headline_eps(attack: Attack | AttackEps, dataset: str) -> float:
     """The grid's median (the lower middle of an even grid)."""
     grid = sorted(eps_grid(attack, dataset))
     return grid[(len(grid) - 1) // 2]
+
+
+def headline_eps_of(attack: Attack | AttackEps) -> dict[str, float]:
+    """dataset -> its headline eps, for every dataset of the eps grid (the tables and figures over datasets)."""
+    return {d: headline_eps(attack, d) for d in attack.eps_grid}
 
 
 def advtrain_eps_grid(attack: Attack | AttackEps, advtrain: Advtrain, dataset: str) -> tuple[float, ...]:
@@ -93,7 +107,7 @@ def has_oracle(dataset: str) -> bool:
     return dataset.endswith(ORACLE_SUFFIX)
 
 
-def editor(attack: Attack, dataset: str) -> str:
+def editor(attack: Attack | AttackEvaluation, dataset: str) -> str:
     """``oracle`` (the exact rotation) where attack.editor asks for it and the dataset has one, else ``learned``."""
     return "oracle" if attack.editor == "oracle" and has_oracle(dataset) else "learned"
 
