@@ -56,16 +56,15 @@ ATTACKS = ["fgsm", "pgd", "autoattack", "attribute", "generator", "spa", "joint_
 
 def _evaluate_args(d, seed: int, crosscheck: bool = True) -> list[str]:
     out = d / f"seed~{seed}"
-    evaluation = {"model": "standard", "attacks": ATTACKS, "editor": "learned", "learned_attacks": [],
-                  "oracle_attacks": ["spa"], "crosscheck": crosscheck, "max_samples": 8,
-                  "examples": {"rows": 2, "sweep": 3, "codes": 2}}
+    selection = {"attacks": ATTACKS, "editor": "learned", "learned_attacks": [], "oracle_attacks": ["spa"], "max_samples": 8}
+    evaluation = {"model": "standard", "crosscheck": crosscheck, "examples": {"rows": 2, "sweep": 3, "codes": 2}}
     return [
         "--data", str(d / "test.pt"), "--classifier", str(d / "clf0.pt"), "--judge", str(d / "clf1.pt"),
         "--manipulator", str(d / "msp.pt"), "--generator", str(d / "gen.pt"), "--generator-learned", "none",
         "--oracle", str(d / "oracle.pt"), "--metrics", str(out / "metrics.csv"), "--outcomes", str(out / "outcomes.csv.gz"),
         "--attributes", str(out / "attributes.csv"), "--examples", str(out / "examples.npz"), "--dataset", "digits_rot",
-        "--seed", str(seed), "--device", "cpu", "--eps", json.dumps(EPS), "--evaluation", json.dumps(evaluation),
-        "--suite", json.dumps(SUITE),
+        "--seed", str(seed), "--device", "cpu", "--eps", json.dumps(EPS), "--selection", json.dumps(selection),
+        "--evaluation", json.dumps(evaluation), "--suite", json.dumps(SUITE),
     ]
 
 
@@ -174,11 +173,14 @@ def _defence_args(d, out, refit_batches: int) -> list[str]:
     refit = {"batches": refit_batches, "batch_size": 4, "lr": 0.01, "div_weight": 1.0}
     # two "defences" of one seed in one job: the judge's classifier first (its refit must not carry over), then
     # the attack phase's
+    selection = {"attacks": ATTACKS, "editor": "learned", "learned_attacks": [], "oracle_attacks": ["spa"], "max_samples": 8}
+    # null: the attack phase's attacks, editors' subsets and samples; the whole grid
+    evaluation = {"max_samples": None, "eps": "grid", "attacks": None, "learned_attacks": None, "oracle_attacks": None}
     return ["--data", str(d / "test.pt"), "--manipulator", str(d / "msp.pt"), "--generator", str(d / "gen.pt"),
             "--generator-learned", "none", "--oracle", str(d / "oracle.pt"), "--dataset", "digits_rot", "--seed", "0",
-            "--device", "cpu", "--eps-grid", "0.05", "0.1", "--attacks", *ATTACKS, "--oracle-attacks", "spa",
-            "--max-samples", "8", "--editor", "learned", "--learned-attacks", "none", "--suite", json.dumps(SUITE),
-            "--classifiers", str(d / "clf1.pt"), str(d / "clf0.pt"), "--defences", "other", "standard",
+            "--device", "cpu", "--eps", json.dumps(EPS), "--selection", json.dumps(selection),
+            "--evaluation", json.dumps(evaluation), "--suite", json.dumps(SUITE),
+            "--classifiers", str(d / "clf1.pt"), str(d / "clf0.pt"), "--roster", json.dumps({"defences": ["pgd_at", "standard"]}),
             "--metrics", str(out / "other.csv"), str(out / "standard.csv"),
             "--outcomes", str(out / "other.csv.gz"), str(out / "standard.csv.gz"), "--train", str(d / "test.pt"),
             "--refit", json.dumps(refit)]
@@ -194,7 +196,7 @@ def test_defence_evaluation_is_the_attack_phase_path(job, tmp_path):
     ref = pd.read_csv(job / "seed~0" / "metrics.csv")
     assert evaluate_defence.main(_defence_args(job, tmp_path / "plain", 0)) == 0
     got = pd.read_csv(tmp_path / "plain" / "standard.csv")
-    assert set(pd.read_csv(tmp_path / "plain" / "other.csv").model) == {"other"}
+    assert set(pd.read_csv(tmp_path / "plain" / "other.csv").model) == {"pgd_at"}
     assert set(got.phase) == {"advtrain"} and set(got.model) == {"standard"}
     key = ["attack", "eps", "metric"]
     both = ref.merge(got, on=key, suffixes=("_att", "_def"))

@@ -27,7 +27,6 @@ ADV_JOBS = lambda artifact: OUT.advtrain.expand(
 )
 # the matrix's attacks: the attack phase's unless advtrain names a subset
 ADV_ATTACKS = list(derived.advtrain_attacks(S.attack, S.advtrain))
-ADV_ORACLE_ATTACKS = list(derived.advtrain_oracle_attacks(S.attack, S.advtrain))
 # what attribute augmentation and SPA-AT edit with: the learned MSP manipulator or the rotation oracle
 ADV_MANIPULATOR = lambda w: pretrain_model(
     w.dataset,
@@ -42,8 +41,6 @@ ADV_MANIPULATOR = lambda w: pretrain_model(
 ADV_GENERATOR = lambda w: pretrain_generator(
     w.dataset, w.seed, derived.advtrain_editor(S.advtrain, w.dataset)
 )
-# attacks of the matrix rerun with the learned editor beside the exact one (labels <attack>_learned)
-ADV_LEARNED_ATTACKS = list(derived.advtrain_learned_attacks(S.attack, S.advtrain))
 
 
 wildcard_constraints:
@@ -187,24 +184,18 @@ rule evaluate_defence:
             oracle=input.get("oracle"),
             metrics=list(output.metrics),
             outcomes=list(output.outcomes),
-            oracle_attacks=ADV_ORACLE_ATTACKS if input.get("oracle") else None,
         ),
         flags=lambda w: cli_args(
             dataset=w.dataset,
-            defences=ADV["defences"],
             seed=int(w.seed),
             device=DEVICE,
-            eps_grid=derived.advtrain_eps_grid(S.attack, S.advtrain, w.dataset),
-            attacks=ADV_ATTACKS,
-            max_samples=(
-                ATT["max_samples"]
-                if ADV["max_samples"] is None
-                else ADV["max_samples"]
-            ),
+            roster=group(AdvtrainRoster, S.advtrain),
+            # the attack phase's grid, selection and suite, with advtrain's subsets and radii (derived in the CLI)
+            eps=attack_eps(w.dataset),
+            selection=group(AttackSelection, S.attack),
+            evaluation=group(AdvtrainEvaluation, S.advtrain),
             suite=group(AttackSuite, S.attack),
-            refit=ADV["refit"],
-            editor=attack_editor(w.dataset),
-            learned_attacks=ADV_LEARNED_ATTACKS,
+            refit=S.advtrain.refit,
         ),
         code=code_of("evaluate_defence"),
     shell:

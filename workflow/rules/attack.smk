@@ -56,6 +56,7 @@ rule evaluate_attacks:
             device=DEVICE,
             # this dataset's eps grid: the CLI derives the image grid's eps (its smallest) and the primary editor
             eps=attack_eps(w.dataset),
+            selection=group(AttackSelection, S.attack),
             evaluation=group(AttackEvaluation, S.attack),
             suite=group(AttackSuite, S.attack),
         ),

@@ -24,9 +24,12 @@ from reproflow.deps import (
 from reproflow.errors import UserError
 from reproflow.settings import derived, group, load
 from reproflow.settings.sections import (
+    AdvtrainEvaluation,
+    AdvtrainRoster,
     AttackCollect,
     AttackEps,
     AttackEvaluation,
+    AttackSelection,
     AttackSuite,
     DataPrepare,
     DataSamples,

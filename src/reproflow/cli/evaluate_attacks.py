@@ -31,7 +31,7 @@ from reproflow.io import atomic_path, write_table
 from reproflow.models import load_classifier
 from reproflow.runinfo import write_sidecar
 from reproflow.settings import derived
-from reproflow.settings.sections import AttackEps, AttackEvaluation, AttackSuite
+from reproflow.settings.sections import AttackEps, AttackEvaluation, AttackSelection, AttackSuite
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,13 +53,14 @@ class Config:
     seed: int
     device: str
     eps: AttackEps  # attack.eps_grid (this dataset's)
-    evaluation: AttackEvaluation  # attack (its evaluation group: attacks, editors, samples, image grid)
+    selection: AttackSelection  # attack (its selection group: attacks, editors, test samples)
+    evaluation: AttackEvaluation  # attack (its evaluation group: model label, cross-check, image grid)
     suite: AttackSuite  # attack (its suite group: each attack's settings)
 
 
 def plan(cfg: Config) -> job.Evaluation:
     """The evaluation this job runs: the dataset's grid, its primary editor (derived from attack.editor)."""
-    e = cfg.evaluation
+    e = cfg.selection
     return job.Evaluation(
         data=cfg.data, manipulator=cfg.manipulator, generator=cfg.generator, oracle=cfg.oracle,
         generator_learned=cfg.generator_learned, dataset=cfg.dataset, seed=cfg.seed, device=cfg.device,

@@ -22,7 +22,15 @@ from reproflow.attacks.outcomes import outcome_table, write_outcomes
 from reproflow.cli._base import check_paired, exit_with, main_entry
 from reproflow.device import describe_device
 from reproflow.runinfo import write_sidecar
-from reproflow.settings.sections import AdvtrainRefit, AttackSuite
+from reproflow.settings import derived
+from reproflow.settings.sections import (
+    AdvtrainEvaluation,
+    AdvtrainRefit,
+    AdvtrainRoster,
+    AttackEps,
+    AttackSelection,
+    AttackSuite,
+)
 
 if TYPE_CHECKING:  # annotations only
     from reproflow.models.generator import NoiseGenerator
@@ -34,30 +42,41 @@ class Config:
     """Evaluate the attack list at every eps against each defended classifier (one tidy long table each)."""
 
     data: Path
+    train: Path
+    classifiers: tuple[Path, ...]
     manipulator: Path
     generator: Path
-    oracle: Path | None
     generator_learned: Path | None
+    oracle: Path | None
+    metrics: tuple[Path, ...]
+    outcomes: tuple[Path, ...]  # per defence: per-image correctness of every (attack, eps) (reproflow.attacks.outcomes)
     dataset: str
     seed: int
     device: str
-    eps_grid: tuple[float, ...]
-    attacks: tuple[str, ...]
-    oracle_attacks: tuple[str, ...] | None
-    max_samples: int
-    editor: str
-    learned_attacks: tuple[str, ...]
+    roster: AdvtrainRoster  # advtrain.defences, paired with --classifiers, --metrics and --outcomes
+    eps: AttackEps  # attack.eps_grid (this dataset's)
+    selection: AttackSelection  # attack (its selection group): what advtrain's evaluation group leaves null
+    evaluation: AdvtrainEvaluation  # advtrain (its evaluation group: attacks, test samples, radii)
     suite: AttackSuite  # attack (its suite group: each attack's settings)
-    classifiers: tuple[Path, ...]
-    metrics: tuple[Path, ...]
-    outcomes: tuple[Path, ...]  # per defence: per-image correctness of every (attack, eps) (reproflow.attacks.outcomes)
-    defences: tuple[str, ...]
-    train: Path
     refit: AdvtrainRefit
 
     def __post_init__(self) -> None:
-        check_paired(defences=self.defences, classifiers=self.classifiers, metrics=self.metrics,
+        check_paired(defences=self.roster.defences, classifiers=self.classifiers, metrics=self.metrics,
                      outcomes=self.outcomes)
+
+
+def plan(cfg: Config) -> job.Evaluation:
+    """The evaluation every defence of this job gets: the attack phase's, with advtrain's subsets and radii
+    (reproflow.settings.derived)."""
+    s, e = cfg.selection, cfg.evaluation
+    return job.Evaluation(
+        data=cfg.data, manipulator=cfg.manipulator, generator=cfg.generator, oracle=cfg.oracle,
+        generator_learned=cfg.generator_learned, dataset=cfg.dataset, seed=cfg.seed, device=cfg.device,
+        eps_grid=derived.advtrain_eps_grid(cfg.eps, e, cfg.dataset), attacks=derived.advtrain_attacks(s, e),
+        oracle_attacks=derived.advtrain_oracle_attacks(s, e) if cfg.oracle is not None else None,
+        max_samples=derived.advtrain_max_samples(s, e), editor=derived.editor(s, cfg.dataset),
+        learned_attacks=derived.advtrain_learned_attacks(s, e), suite=cfg.suite,
+    )
 
 
 def run(cfg: Config) -> None:
@@ -68,15 +87,10 @@ def run(cfg: Config) -> None:
     from reproflow.defences.refresh import GeneratorRefresher, RefreshSettings
     from reproflow.seeding import derive_seed
 
-    evaluation = job.Evaluation(
-        data=cfg.data, manipulator=cfg.manipulator, generator=cfg.generator, oracle=cfg.oracle,
-        generator_learned=cfg.generator_learned, dataset=cfg.dataset, seed=cfg.seed, device=cfg.device,
-        eps_grid=cfg.eps_grid, attacks=cfg.attacks, oracle_attacks=cfg.oracle_attacks, max_samples=cfg.max_samples,
-        editor=cfg.editor, learned_attacks=cfg.learned_attacks, suite=cfg.suite,
-    )
+    evaluation = plan(cfg)
     train = load_split(cfg.train) if cfg.refit.batches > 0 else None
     m: job.Loaded | None = None
-    for defence, classifier, metrics, outcomes in zip(cfg.defences, cfg.classifiers, cfg.metrics, cfg.outcomes,
+    for defence, classifier, metrics, outcomes in zip(cfg.roster.defences, cfg.classifiers, cfg.metrics, cfg.outcomes,
                                                       strict=True):
         started = time.time()
         m = job.load(evaluation, classifier) if m is None else job.retarget(evaluation, m, classifier)

@@ -17,9 +17,10 @@ from __future__ import annotations
 from reproflow.errors import UserError
 from reproflow.settings.sections import (
     Advtrain,
+    AdvtrainEvaluation,
     Attack,
     AttackEps,
-    AttackEvaluation,
+    AttackSelection,
     Data,
     DataPrepare,
     DepthSweep,
@@ -66,7 +67,9 @@ def headline_eps_of(attack: Attack | AttackEps) -> dict[str, float]:
     return {d: headline_eps(attack, d) for d in attack.eps_grid}
 
 
-def advtrain_eps_grid(attack: Attack | AttackEps, advtrain: Advtrain, dataset: str) -> tuple[float, ...]:
+def advtrain_eps_grid(
+    attack: Attack | AttackEps, advtrain: Advtrain | AdvtrainEvaluation, dataset: str
+) -> tuple[float, ...]:
     """The radii the defence matrix evaluates: ``attack.eps_grid.<dataset>`` or, with ``advtrain.eps:
     headline``, its headline eps alone."""
     return (headline_eps(attack, dataset),) if advtrain.eps == "headline" else eps_grid(attack, dataset)
@@ -107,7 +110,7 @@ def has_oracle(dataset: str) -> bool:
     return dataset.endswith(ORACLE_SUFFIX)
 
 
-def editor(attack: Attack | AttackEvaluation, dataset: str) -> str:
+def editor(attack: Attack | AttackSelection, dataset: str) -> str:
     """``oracle`` (the exact rotation) where attack.editor asks for it and the dataset has one, else ``learned``."""
     return "oracle" if attack.editor == "oracle" and has_oracle(dataset) else "learned"
 
@@ -124,16 +127,21 @@ def advtrain_seeds(pretrain: Pretrain, advtrain: Advtrain) -> tuple[int, ...]:
     return tuple(advtrain.seeds)
 
 
-def advtrain_attacks(attack: Attack, advtrain: Advtrain) -> tuple[str, ...]:
+def advtrain_attacks(attack: Attack | AttackSelection, advtrain: Advtrain | AdvtrainEvaluation) -> tuple[str, ...]:
     """The defence matrix's attacks: the attack phase's unless advtrain names a subset."""
     return tuple(attack.attacks if advtrain.attacks is None else advtrain.attacks)
 
 
-def advtrain_oracle_attacks(attack: Attack, advtrain: Advtrain) -> tuple[str, ...]:
+def advtrain_max_samples(attack: Attack | AttackSelection, advtrain: Advtrain | AdvtrainEvaluation) -> int:
+    """The test images a defence evaluation attacks: the attack phase's unless advtrain names its own number."""
+    return attack.max_samples if advtrain.max_samples is None else advtrain.max_samples
+
+
+def advtrain_oracle_attacks(attack: Attack | AttackSelection, advtrain: Advtrain | AdvtrainEvaluation) -> tuple[str, ...]:
     return tuple(attack.oracle_attacks if advtrain.oracle_attacks is None else advtrain.oracle_attacks)
 
 
-def advtrain_learned_attacks(attack: Attack, advtrain: Advtrain) -> tuple[str, ...]:
+def advtrain_learned_attacks(attack: Attack | AttackSelection, advtrain: Advtrain | AdvtrainEvaluation) -> tuple[str, ...]:
     return tuple(attack.learned_attacks if advtrain.learned_attacks is None else advtrain.learned_attacks)
 
 

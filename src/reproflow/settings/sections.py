@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainT2Primary', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackCollect', 'AttackEps', 'AttackEvaluation', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackSuite', 'AttackT1', 'Data', 'DataPrepare', 'DataRotationDeg', 'DataSamples', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepPlatformCheck', 'DepthSweepPlatformCheckCellsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainEvaluation', 'PretrainGenerator', 'PretrainGrid', 'PretrainManipulator', 'PretrainSgd', 'PretrainSubset', 'Report', 'Section']
+__all__ = ['Advtrain', 'AdvtrainEvaluation', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainRoster', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainT2Primary', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackCollect', 'AttackEps', 'AttackEvaluation', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSelection', 'AttackSpa', 'AttackSuite', 'AttackT1', 'Data', 'DataPrepare', 'DataRotationDeg', 'DataSamples', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepPlatformCheck', 'DepthSweepPlatformCheckCellsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainEvaluation', 'PretrainGenerator', 'PretrainGrid', 'PretrainManipulator', 'PretrainSgd', 'PretrainSubset', 'Report', 'Section']
 
 
 @dataclass(frozen=True)
@@ -263,16 +263,22 @@ class Attack:
 
 
 @dataclass(frozen=True)
-class AttackEvaluation:
-    """what evaluate_attacks reads beside the suite and the eps grid: the attack list, the editors, the cross-check, the test samples and the image grid"""
+class AttackSelection:
+    """which attacks run with which editors on how many test images: read by the attack phase's evaluations and, where advtrain names no subset of its own, by the defence evaluations"""
 
-    model: str
     attacks: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd', 'grid_pgd'], ...]
     editor: Literal['oracle', 'learned']
     learned_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd', 'grid_pgd'], ...]
     oracle_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd'], ...]
-    crosscheck: bool
     max_samples: int
+
+
+@dataclass(frozen=True)
+class AttackEvaluation:
+    """what evaluate_attacks reads beside the selection: the attacked model's label, the cross-check and the image grid"""
+
+    model: str
+    crosscheck: bool
     examples: AttackExamples
 
 
@@ -426,6 +432,24 @@ class Advtrain:
     plateau: AdvtrainPlateau
     refit: AdvtrainRefit
     t2: AdvtrainT2
+
+
+@dataclass(frozen=True)
+class AdvtrainRoster:
+    """the defences trained and evaluated"""
+
+    defences: tuple[Literal['standard', 'pgd_at', 'trades', 'attribute_augmentation', 'spa_at', 'worst_of_k'], ...]
+
+
+@dataclass(frozen=True)
+class AdvtrainEvaluation:
+    """what the defence evaluations change of the attack phase's selection (null = the attack phase's) and which radii they evaluate"""
+
+    max_samples: int | None
+    eps: Literal['grid', 'headline']
+    attacks: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd', 'grid_pgd'], ...] | None
+    learned_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd', 'grid_pgd'], ...] | None
+    oracle_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd'], ...] | None
 
 
 @dataclass(frozen=True)
