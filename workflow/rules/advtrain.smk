@@ -25,8 +25,6 @@ ADV_SEEDS = list(derived.advtrain_seeds(S.pretrain, S.advtrain))
 ADV_JOBS = lambda artifact: OUT.advtrain.expand(
     [artifact], dataset=PRE["datasets"], defence=ADV["defences"], seed=ADV_SEEDS
 )
-# the matrix's attacks: the attack phase's unless advtrain names a subset
-ADV_ATTACKS = list(derived.advtrain_attacks(S.attack, S.advtrain))
 # what attribute augmentation and SPA-AT edit with: the learned MSP manipulator or the rotation oracle
 ADV_MANIPULATOR = lambda w: pretrain_model(
     w.dataset,
@@ -228,14 +226,10 @@ rule tabulate_defence_matrix:
             curves=output.curves,
         ),
         flags=lambda w: cli_args(
-            defences=ADV["defences"],
-            seeds=ADV_SEEDS,
-            attacks={d: advtrain_attack_labels(d) for d in PRE["datasets"]},
-            eps_grid={
-                d: derived.advtrain_eps_grid(S.attack, S.advtrain, d)
-                for d in PRE["datasets"]
-            },
-            headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
+            # each dataset's attack labels, grid and headline eps, the defences and their seeds: derived in the CLI
+            sweep=group(PretrainSweep, S.pretrain),
+            attack=S.attack,
+            advtrain=S.advtrain,
             scale=config["scale"],
         ),
         code=code_of("tabulate_defence_matrix"),
@@ -341,11 +335,13 @@ rule plot_advtrain:
             plateau_figure=output.plateau,
         ),
         flags=lambda w: cli_args(
-            defences=ADV["defences"],
-            attacks=ADV_ATTACKS,
-            headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
+            roster=group(AdvtrainRoster, S.advtrain),
+            # the matrix's attacks and each dataset's headline eps: derived in the CLI
+            selection=group(AttackSelection, S.attack),
+            evaluation=group(AdvtrainEvaluation, S.advtrain),
+            eps=attack_eps(*PRE["datasets"]),
             scale=config["scale"],
-            plateau=ADV["plateau"],
+            plateau=S.advtrain.plateau,
         ),
         code=code_of("plot_advtrain"),
     shell:

@@ -36,6 +36,7 @@ from reproflow.settings.sections import (
     PretrainEvaluation,
     PretrainGrid,
     PretrainSubset,
+    PretrainSweep,
     Section,
 )
 
@@ -315,7 +316,3 @@ def _attack_jobs(artifact):
 
 def attack_editor(dataset):
     return derived.editor(S.attack, dataset)
-
-
-def advtrain_attack_labels(dataset):
-    return derived.advtrain_attack_labels(S.attack, S.advtrain, dataset)

@@ -25,6 +25,7 @@ from reproflow.settings.sections import (
     DataPrepare,
     DepthSweep,
     Pretrain,
+    PretrainSweep,
 )
 from reproflow.vocab import LEARNED_SUFFIX, REFERENCE_LABEL, attack_names
 
@@ -115,7 +116,7 @@ def editor(attack: Attack | AttackSelection, dataset: str) -> str:
     return "oracle" if attack.editor == "oracle" and has_oracle(dataset) else "learned"
 
 
-def advtrain_seeds(pretrain: Pretrain, advtrain: Advtrain) -> tuple[int, ...]:
+def advtrain_seeds(pretrain: Pretrain | PretrainSweep, advtrain: Advtrain) -> tuple[int, ...]:
     """The seeds the defences are trained at: advtrain.seeds (each must be a pretrain seed: seed s starts from the
     pretrained models of seed s), or every pretrain seed when null."""
     if advtrain.seeds is None:
