@@ -15,10 +15,6 @@
 #   rule plot_advtrain           -> {R}/advtrain/{matrix_heatmap,training_curves,plateau_curves}.{png,pdf}
 # Resumable checkpoints (not outputs): {R}/checkpoints/advtrain/dataset~{dataset}/defence~{defence}/seed~{seed}/classifier.ckpt
 
-from reproflow.vocab import DEFENCES as DEFENCE_SPECS
-
-# the defences with a params.yaml section of their own (reproflow.vocab): T2 quotes each one's inner attack
-SECTIONED_DEFENCES = [d.name for d in DEFENCE_SPECS if d.settings]
 # the seeds the defences are trained at (advtrain.seeds; null = every pretrain seed)
 ADV_SEEDS = list(derived.advtrain_seeds(S.pretrain, S.advtrain))
 # one artifact (classifier_job | metrics_job | ...) of every (dataset, defence, seed)
@@ -273,17 +269,13 @@ rule tabulate_claim_t2:
             gate=input.gate[0] if input.gate else None,
         ),
         flags=lambda w: cli_args(
-            headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
-            baselines=ADV["t2"]["baselines"],
-            joint_attacks=ADV["t2"]["joint_attacks"],
-            cost_baselines=ADV["t2"]["cost_baselines"],
-            primary=ADV["t2"]["primary"],
-            coverage=config["report"]["coverage"],
+            # the claim's comparisons, the defences' training and the plateau rule; each dataset's headline eps and
+            # primary editor are derived in the CLI
+            advtrain=S.advtrain,
+            eps=attack_eps(*PRE["datasets"]),
+            selection=group(AttackSelection, S.attack),
+            report=S.report,
             scale=config["scale"],
-            editors={d: attack_editor(d) for d in PRE["datasets"]},
-            training={d: ADV["training"][d] for d in PRE["datasets"]},
-            inner={k: ADV[k] for k in SECTIONED_DEFENCES},
-            plateau=ADV["plateau"],
         ),
         code=code_of("tabulate_claim_t2"),
     shell:
