@@ -92,7 +92,6 @@ rule train_defence:
             curve=list(output.curve),
         ),
         flags=lambda w: cli_args(
-            defences=TRAIN_DEFENCES(w),
             checkpoint=[
                 f"{R}/checkpoints/advtrain/dataset~{w.dataset}/defence~{f}/seed~{w.seed}/classifier.ckpt"
                 for f in TRAIN_DEFENCES(w)
@@ -100,15 +99,16 @@ rule train_defence:
             dataset=w.dataset,
             seed=int(w.seed),
             device=DEVICE,
-            eps=attack_headline_eps(w.dataset),
-            init=ADV["init"],
-            eval_batch_size=ADV["eval_batch_size"],
-            max_train=ADV["max_train"],
-            plateau=ADV["plateau"],
-            training=ADV["training"][w.dataset],
-            sgd=PRE["sgd"],
+            # the job's defences (advtrain.defences restricted to this job's) and this dataset's eps grid (the
+            # defences train at its headline eps, derived in the CLI)
+            roster=AdvtrainRoster(defences=tuple(TRAIN_DEFENCES(w))),
+            eps=attack_eps(w.dataset),
+            fit=group(AdvtrainFit, S.advtrain),
+            training=S.advtrain.training[w.dataset],
+            sgd=S.pretrain.sgd,
+            plateau=S.advtrain.plateau,
+            clean=pretrain_settings("classifier", w.dataset),
             settings={f: ADV.get(f) for f in TRAIN_DEFENCES(w)},
-            augment=pretrain_settings("classifier", w.dataset).augment,
         ),
         code=code_of("train_defence"),
     shell:

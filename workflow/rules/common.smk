@@ -25,6 +25,7 @@ from reproflow.errors import UserError
 from reproflow.settings import derived, group, load
 from reproflow.settings.sections import (
     AdvtrainEvaluation,
+    AdvtrainFit,
     AdvtrainRoster,
     AttackCollect,
     AttackEps,
