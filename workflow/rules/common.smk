@@ -277,11 +277,11 @@ def ds_cell_flags(panel, depth, ckpt):
 # ---- attack phase helpers (kept here: snakemake --lint wants rules and functions apart) ----
 
 
-def attack_eps(dataset):
-    """attack.eps_grid with this dataset's grid alone (the AttackEps group): a job outside the attack phase derives
-    its budget from it (reproflow.settings.derived), and an edit of another dataset's grid leaves it alone.
+def attack_eps(*datasets):
+    """attack.eps_grid with these datasets' grids alone (the AttackEps group): a job derives its eps from it
+    (reproflow.settings.derived), and an edit of another dataset's grid leaves it alone.
     """
-    return AttackEps(eps_grid={dataset: derived.eps_grid(S.attack, dataset)})
+    return AttackEps(eps_grid={d: derived.eps_grid(S.attack, d) for d in datasets})
 
 
 def attack_headline_eps(dataset):
