@@ -3,7 +3,8 @@ plateau probe's curves (T2's training adequacy).
 
     python -m reproflow.cli.plot_advtrain --matrix .../matrix.csv --curves .../curves.csv --heatmap .../matrix_heatmap.png \
         --curves-figure .../training_curves.png --plateau-figure .../plateau_curves.png \
-        --plateau '{"epochs": 2, "tolerance": 0.04, ...}' --defences ... --attacks ... --headline-eps digits_rot=0.1 --scale quick
+        --plateau '{"epochs": 2, "tolerance": 0.04, ...}' --roster '{"defences": [...]}' --selection '<attack selection>' \
+        --evaluation '<advtrain evaluation>' --eps '{"eps_grid": {"digits_rot": [...]}}' --scale quick
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Rule tabulate_claim_t1: the claim-T1 table (SPA vs the best existing attack) and headline.json.
 
     python -m reproflow.cli.tabulate_claim_t1 --metrics results/attack/metrics.csv --output .../claims/T1.csv \
-        --headline .../headline.json --baselines fgsm pgd ... --coverage 0.95 --headline-eps '{"digits_rot": 0.02}'
+        --headline .../headline.json --t1 '<attack.t1>' --report '<report>' --eps '{"eps_grid": {"digits_rot": [...]}}' \
+        --editor-gate '{"relative_margin": 0.25}'
 """
 
 from __future__ import annotations

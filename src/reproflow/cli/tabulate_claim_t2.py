@@ -2,8 +2,9 @@
 SPA-AT costs in clean and pixel-PGD accuracy) from the defence evaluations, and the phase's headline.json.
 
     python -m reproflow.cli.tabulate_claim_t2 --evaluations .../evaluations.csv --output .../claims/T2.csv \
-        --headline .../headline.json --headline-eps digits_rot=0.1 --baselines pgd_at trades attribute_augmentation \
-        --joint-attacks spa joint_pgd --cost-baselines standard pgd_at --se-factor 2 --scale quick
+        --headline .../headline.json --curves .../curves.csv --plateau-table .../claims/T2_plateau.csv \
+        --advtrain '<advtrain>' --eps '{"eps_grid": {"digits_rot": [...]}}' --selection '<attack selection>' \
+        --report '<report>' --scale quick
 """
 
 from __future__ import annotations

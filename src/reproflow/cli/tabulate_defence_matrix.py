@@ -3,8 +3,11 @@ x eps matrix (mean, std and standard error over seeds), check it covers every ce
 the training curves.
 
     python -m reproflow.cli.tabulate_defence_matrix --metrics-in D1/metrics.csv ... --curves-in D1/train_curve.csv ... \
-        --evaluations .../evaluations.csv --matrix .../matrix.csv --curves .../curves.csv --defences ... \
-        --seeds 0 1 2 --eps-grid digits_rot=0.05 ... --headline-eps digits_rot=0.1 --scale quick
+        --evaluations .../evaluations.csv --matrix .../matrix.csv --curves .../curves.csv \
+        --sweep '{"datasets": ["digits_rot"], "seeds": [0, 1, 2]}' --attack '<attack>' --advtrain '<advtrain>' --scale quick
+
+Each dataset's attack labels, eps grid and headline eps, the defences and their seeds are derived from the sections
+(:mod:`reproflow.settings.derived`).
 """
 
 from __future__ import annotations
