@@ -224,8 +224,13 @@ rule tabulate_defence_matrix:
         flags=lambda w: cli_args(
             # each dataset's attack labels, grid and headline eps, the defences and their seeds: derived in the CLI
             sweep=group(PretrainSweep, S.pretrain),
-            attack=S.attack,
-            advtrain=S.advtrain,
+            roster=group(AdvtrainRoster, S.advtrain),
+            seeds=group(AdvtrainSeeds, S.advtrain),
+            eps=attack_eps(*PRE["datasets"]),
+            selection=group(AttackSelection, S.attack),
+            evaluation=group(AdvtrainEvaluation, S.advtrain),
+            ablation=group(AttackAblation, S.attack),
+            suite=group(AttackSuite, S.attack),
             scale=config["scale"],
         ),
         code=code_of("tabulate_defence_matrix"),

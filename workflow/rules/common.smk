@@ -27,6 +27,8 @@ from reproflow.settings.sections import (
     AdvtrainEvaluation,
     AdvtrainFit,
     AdvtrainRoster,
+    AdvtrainSeeds,
+    AttackAblation,
     AttackCollect,
     AttackEps,
     AttackEvaluation,

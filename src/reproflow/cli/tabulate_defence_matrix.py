@@ -4,7 +4,8 @@ the training curves.
 
     python -m reproflow.cli.tabulate_defence_matrix --metrics-in D1/metrics.csv ... --curves-in D1/train_curve.csv ... \
         --evaluations .../evaluations.csv --matrix .../matrix.csv --curves .../curves.csv \
-        --sweep '{"datasets": ["digits_rot"], "seeds": [0, 1, 2]}' --attack '<attack>' --advtrain '<advtrain>' --scale quick
+        --sweep '{"datasets": ["digits_rot"], "seeds": [0, 1, 2]}' --roster ... --seeds ... --eps ... --selection ... \
+        --evaluation ... --ablation ... --suite ... --scale quick
 
 Each dataset's attack labels, eps grid and headline eps, the defences and their seeds are derived from the sections
 (:mod:`reproflow.settings.derived`).
@@ -25,7 +26,16 @@ from reproflow.errors import UserError
 from reproflow.io import write_table, write_text
 from reproflow.runinfo import write_sidecar
 from reproflow.settings import derived
-from reproflow.settings.sections import Advtrain, Attack, PretrainSweep
+from reproflow.settings.sections import (
+    AdvtrainEvaluation,
+    AdvtrainRoster,
+    AdvtrainSeeds,
+    AttackAblation,
+    AttackEps,
+    AttackSelection,
+    AttackSuite,
+    PretrainSweep,
+)
 
 # this job never imports torch (its start-up is seconds shorter): tests/unit/test_cli_startup.py checks it
 TORCH_FREE = True
@@ -42,11 +52,16 @@ class Config:
     evaluations: Path
     matrix: Path
     curves: Path
-    # pretrain.datasets and seeds, and the attack and advtrain sections: each dataset's attack labels, grid and headline
-    # eps, the defences and their seeds are derived from them (reproflow.settings.derived)
-    sweep: PretrainSweep
-    attack: Attack
-    advtrain: Advtrain
+    # the groups each dataset's attack labels, grid and headline eps, the defences and their seeds are derived from
+    # (reproflow.settings.derived)
+    sweep: PretrainSweep  # pretrain.datasets and seeds
+    roster: AdvtrainRoster  # advtrain.defences
+    seeds: AdvtrainSeeds  # advtrain.seeds (null: every pretrain seed)
+    eps: AttackEps  # attack.eps_grid of pretrain.datasets
+    selection: AttackSelection  # attack (its selection group)
+    evaluation: AdvtrainEvaluation  # advtrain (its evaluation group: subsets and radii)
+    ablation: AttackAblation  # attack.oracle_ablation
+    suite: AttackSuite  # attack (its suite group): the reference ensemble's members
     scale: str
 
 
@@ -63,10 +78,10 @@ def run(cfg: Config) -> None:
     started = time.time()
     ev = read_tables(cfg.metrics_in)
     # datasets in sorted order: the order the tables and the markdown blocks have always had
-    datasets, attack, adv = sorted(cfg.sweep.datasets), cfg.attack, cfg.advtrain
-    grids = {d: list(derived.advtrain_eps_grid(attack, adv, d)) for d in datasets}
-    expected = {d: derived.advtrain_attack_labels(attack, adv, d) for d in datasets}
-    defences, seeds = adv.defences, derived.advtrain_seeds(cfg.sweep, adv)
+    datasets, ev_settings = sorted(cfg.sweep.datasets), cfg.evaluation
+    grids = {d: list(derived.advtrain_eps_grid(cfg.eps, ev_settings, d)) for d in datasets}
+    expected = {d: derived.advtrain_attack_labels(cfg.selection, ev_settings, cfg.ablation, cfg.suite, d) for d in datasets}
+    defences, seeds = cfg.roster.defences, derived.advtrain_seeds(cfg.sweep, cfg.seeds)
     extra = set(ev["dataset"]) - set(grids)
     if extra:
         raise UserError(f"evaluation tables hold datasets {sorted(extra)} that are not configured")
@@ -85,7 +100,7 @@ def run(cfg: Config) -> None:
         blocks.append(matrix_markdown(summary, metric, models=defences, attacks=attacks))
     write_text(cfg.matrix.with_suffix(".md"), "\n\n".join(blocks) + "\n")
     write_table(cfg.curves, read_tables(cfg.curves_in))
-    for dataset, eps in {d: derived.headline_eps(attack, d) for d in datasets}.items():
+    for dataset, eps in {d: derived.headline_eps(cfg.eps, d) for d in datasets}.items():
         log.info("matrix at the headline eps:\n%s", matrix_markdown(summary[summary.dataset == dataset], "accuracy",
                                                                   eps=eps, models=defences, attacks=attacks))
     write_sidecar(cfg.matrix, cfg, None, "cpu", started)

@@ -18,9 +18,12 @@ from reproflow.errors import UserError
 from reproflow.settings.sections import (
     Advtrain,
     AdvtrainEvaluation,
+    AdvtrainSeeds,
     Attack,
+    AttackAblation,
     AttackEps,
     AttackSelection,
+    AttackSuite,
     Data,
     DataPrepare,
     DepthSweep,
@@ -116,7 +119,7 @@ def editor(attack: Attack | AttackSelection, dataset: str) -> str:
     return "oracle" if attack.editor == "oracle" and has_oracle(dataset) else "learned"
 
 
-def advtrain_seeds(pretrain: Pretrain | PretrainSweep, advtrain: Advtrain) -> tuple[int, ...]:
+def advtrain_seeds(pretrain: Pretrain | PretrainSweep, advtrain: Advtrain | AdvtrainSeeds) -> tuple[int, ...]:
     """The seeds the defences are trained at: advtrain.seeds (each must be a pretrain seed: seed s starts from the
     pretrained models of seed s), or every pretrain seed when null."""
     if advtrain.seeds is None:
@@ -146,14 +149,17 @@ def advtrain_learned_attacks(attack: Attack | AttackSelection, advtrain: Advtrai
     return tuple(attack.learned_attacks if advtrain.learned_attacks is None else advtrain.learned_attacks)
 
 
-def advtrain_attack_labels(attack: Attack, advtrain: Advtrain, dataset: str) -> list[str]:
-    """Every attack label the defence matrix must hold for ``dataset`` (its coverage check)."""
+def advtrain_attack_labels(attack: Attack | AttackSelection, advtrain: Advtrain | AdvtrainEvaluation,
+                           ablation: Attack | AttackAblation, suite: Attack | AttackSuite, dataset: str) -> list[str]:
+    """Every attack label the defence matrix must hold for ``dataset`` (its coverage check): the attacks, the exact
+    editor's ablation (attack.oracle_ablation), the learned editor's reruns and the reference ensemble
+    (attack.reference)."""
     labels = list(advtrain_attacks(attack, advtrain))
-    if attack.oracle_ablation and editor(attack, dataset) == "learned" and has_oracle(dataset):
+    if ablation.oracle_ablation and editor(attack, dataset) == "learned" and has_oracle(dataset):
         labels += [f"{a}_oracle" for a in advtrain_oracle_attacks(attack, advtrain)]
     if editor(attack, dataset) == "oracle":
         labels += [f"{a}_learned" for a in advtrain_learned_attacks(attack, advtrain)]
-    return labels + reference_labels(tuple(attack.reference), labels)
+    return labels + reference_labels(tuple(suite.reference), labels)
 
 
 def reference_labels(reference: tuple[str, ...], labels: list[str]) -> list[str]:

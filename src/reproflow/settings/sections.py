@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ['Advtrain', 'AdvtrainEvaluation', 'AdvtrainFit', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainRoster', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainT2Primary', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackCollect', 'AttackEps', 'AttackEvaluation', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSelection', 'AttackSpa', 'AttackSuite', 'AttackT1', 'Data', 'DataPrepare', 'DataRotationDeg', 'DataSamples', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepPlatformCheck', 'DepthSweepPlatformCheckCellsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainEvaluation', 'PretrainGenerator', 'PretrainGrid', 'PretrainManipulator', 'PretrainSgd', 'PretrainSubset', 'PretrainSweep', 'Report', 'Section']
+__all__ = ['Advtrain', 'AdvtrainEvaluation', 'AdvtrainFit', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainRoster', 'AdvtrainSeeds', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainT2Primary', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAblation', 'AttackAttribute', 'AttackAutoattack', 'AttackCollect', 'AttackEps', 'AttackEvaluation', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSelection', 'AttackSpa', 'AttackSuite', 'AttackT1', 'Data', 'DataPrepare', 'DataRotationDeg', 'DataSamples', 'DepthSweep', 'DepthSweepPanelsItem', 'DepthSweepPlatformCheck', 'DepthSweepPlatformCheckCellsItem', 'DepthSweepSpeed', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsRunsItem', 'Pretrain', 'PretrainClassifier', 'PretrainEvaluation', 'PretrainGenerator', 'PretrainGrid', 'PretrainManipulator', 'PretrainSgd', 'PretrainSubset', 'PretrainSweep', 'Report', 'Section']
 
 
 @dataclass(frozen=True)
@@ -298,6 +298,13 @@ class AttackCollect:
 
 
 @dataclass(frozen=True)
+class AttackAblation:
+    """whether the semantic attacks also run through the exact editor beside a learned primary one"""
+
+    oracle_ablation: bool
+
+
+@dataclass(frozen=True)
 class AttackEps:
     """the eps grids, which jobs outside the attack phase derive their budget from (the generator's training eps, the defences' training eps, the headline eps of tables and figures): a rule hands a job its dataset's grid alone"""
 
@@ -447,6 +454,13 @@ class AdvtrainRoster:
     """the defences trained and evaluated"""
 
     defences: tuple[Literal['standard', 'pgd_at', 'trades', 'attribute_augmentation', 'spa_at', 'worst_of_k'], ...]
+
+
+@dataclass(frozen=True)
+class AdvtrainSeeds:
+    """the seeds the defences are trained at (null = every pretrain seed)"""
+
+    seeds: tuple[int, ...] | None
 
 
 @dataclass(frozen=True)
