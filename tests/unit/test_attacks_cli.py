@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from reproflow.config import load_yaml
 from reproflow.data.store import save_split
 from reproflow.models import MSPManipulator, NoiseGenerator, RotationOracle, build_classifier
 from reproflow.models.classifiers import save_classifier
@@ -16,6 +18,7 @@ from reproflow.models.generator import save_generator
 from reproflow.models.manipulator import save_manipulator
 
 torch.set_num_threads(1)
+REPO = Path(__file__).resolve().parents[2]
 N, SIZE = 10, 16
 
 
@@ -29,8 +32,9 @@ def job(tmp_path_factory):
     save_split(d / "test.pt", {"images": imgs, "labels": torch.arange(N) % 10, "attributes": torch.rand(N, generator=g),
                                "angles": torch.zeros(N), "originals": imgs.clone(), "meta": meta})
     torch.manual_seed(0)
-    for name in ("clf0", "clf1"):
-        save_classifier(d / f"{name}.pt", build_classifier("smallcnn", 1, 10, SIZE), "smallcnn", 1, 10, SIZE)
+    for k in (0, 1):  # the judge reads its seed from the metadata train_classifier writes
+        save_classifier(d / f"clf{k}.pt", build_classifier("smallcnn", 1, 10, SIZE), "smallcnn", 1, 10, SIZE,
+                        {"dataset": "digits_rot", "seed": k})
     save_manipulator(d / "msp.pt", MSPManipulator(1, SIZE, latent_dim=8, width=4))
     save_manipulator(d / "oracle.pt", RotationOracle((-40.0, 40.0)))
     save_generator(d / "gen.pt", NoiseGenerator(1, z_dim=8, width=4), {"eps": 0.2, "steps": 2, "step_size": 0.1,
@@ -38,23 +42,29 @@ def job(tmp_path_factory):
     return d
 
 
-def _evaluate_args(d, seed: int, crosscheck: str = "true") -> list[str]:
+# the attack section's groups as the rules hand them over (reproflow.settings.sections)
+EPS = {"eps_grid": {"digits_rot": [0.05, 0.1]}}
+SUITE = {
+    "pgd": {"steps": 3, "step_factor": 2.5, "restarts": 1}, "autoattack": {"version": "custom", "sub_attacks": ["apgd-ce"]},
+    "attribute": {"grid_size": 3}, "spa": {"steps": 2, "restarts": 1, "lr": 0.1, "attr_lr": 0.025},
+    "joint_pgd": {"steps": 3, "restarts": 1, "step_factor": 2.5, "attr_step_factor": 2.5},
+    "joint_apgd": {"steps": 4, "restarts": 1, "attr_step": 0.25}, "batch_size": 5, "edge_tol": 0.02,
+    "reference": ["spa", "grid_pgd", "joint_apgd"],
+}
+ATTACKS = ["fgsm", "pgd", "autoattack", "attribute", "generator", "spa", "joint_pgd", "grid_pgd"]
+
+
+def _evaluate_args(d, seed: int, crosscheck: bool = True) -> list[str]:
     out = d / f"seed~{seed}"
+    selection = {"attacks": ATTACKS, "editor": "learned", "learned_attacks": [], "oracle_attacks": ["spa"], "max_samples": 8}
+    evaluation = {"model": "standard", "crosscheck": crosscheck, "examples": {"rows": 2, "sweep": 3, "codes": 2}}
     return [
         "--data", str(d / "test.pt"), "--classifier", str(d / "clf0.pt"), "--judge", str(d / "clf1.pt"),
-        "--manipulator", str(d / "msp.pt"), "--generator", str(d / "gen.pt"), "--oracle", str(d / "oracle.pt"),
-        "--metrics", str(out / "metrics.csv"), "--outcomes", str(out / "outcomes.csv.gz"),
-        "--attributes", str(out / "attributes.csv"),
-        "--examples", str(out / "examples.npz"), "--dataset", "digits_rot", "--model", "standard",
-        "--seed", str(seed), "--judge-seed", "1", "--device", "cpu", "--eps-grid", "0.05", "0.1",
-        "--attacks", "fgsm", "pgd", "autoattack", "attribute", "generator", "spa", "joint_pgd", "grid_pgd",
-        "--reference", "spa", "grid_pgd", "joint_apgd", "--oracle-attacks", "spa", "--crosscheck", crosscheck, "--max-samples", "8", "--batch-size", "5",
-        "--edge-tol", "0.02", "--editor", "learned", "--pgd", '{"steps": 3, "step_factor": 2.5, "restarts": 1}',
-        "--autoattack", '{"version": "custom", "sub_attacks": ["apgd-ce"]}',
-        "--attribute", '{"grid_size": 3}', "--spa", '{"steps": 2, "restarts": 1, "lr": 0.1, "attr_lr": 0.025}',
-        "--joint-pgd", '{"steps": 3, "restarts": 1, "step_factor": 2.5, "attr_step_factor": 2.5}',
-        "--joint-apgd", '{"steps": 4, "restarts": 1, "attr_step": 0.25}', "--examples-eps", "0.05", "--examples-rows", "2",
-        "--examples-sweep", "3", "--examples-codes", "2",
+        "--manipulator", str(d / "msp.pt"), "--generator", str(d / "gen.pt"), "--generator-learned", "none",
+        "--oracle", str(d / "oracle.pt"), "--metrics", str(out / "metrics.csv"), "--outcomes", str(out / "outcomes.csv.gz"),
+        "--attributes", str(out / "attributes.csv"), "--examples", str(out / "examples.npz"), "--dataset", "digits_rot",
+        "--seed", str(seed), "--device", "cpu", "--eps", json.dumps(EPS), "--selection", json.dumps(selection),
+        "--evaluation", json.dumps(evaluation), "--suite", json.dumps(SUITE),
     ]
 
 
@@ -78,6 +88,7 @@ def test_attack_phase_clis(job, figure_style):
     clean = m[m.metric == "clean_accuracy"].set_index(["attack", "eps"])["value"]
     assert (acc <= clean + 1e-12).all()
     assert (m[m.metric == "n_samples"]["value"] == 8).all()
+    assert (m[m.metric == "judge_seed"]["value"] == 1).all()  # from the judge's metadata
     # per-image outcomes (issue 21): one bit per (attack, eps, image), their mean is the tidy table's accuracy
     from reproflow.attacks.outcomes import read_outcomes
 
@@ -110,15 +121,19 @@ def test_attack_phase_clis(job, figure_style):
     a = [str(d / f"seed~{k}" / "attributes.csv") for k in (0, 1)]
     assert collect_attack.main(["--metrics-in", *s, "--attributes-in", *a, "--metrics", str(d / "all.csv"),
                                 "--attributes", str(d / "attrs.csv"), "--summary", str(d / "summary.csv"),
-                                "--checks", str(d / "checks.csv"), "--crosscheck-tolerance", "0.01"]) == 0
+                                "--checks", str(d / "checks.csv"),
+                                "--collect", json.dumps({"crosscheck_tolerance": 0.01})]) == 0
     checks = pd.read_csv(d / "checks.csv")
     assert {"judge_sem_accuracy", "ssim_adv_sem", "attr_edge_fraction", "linf", "pgd_minus_apgd_ce"} <= set(checks.check)
     assert tabulate_claim_t1.main(["--metrics", str(d / "all.csv"), "--output", str(d / "claims" / "T1.csv"),
-                                   "--headline", str(d / "headline.json"), "--baselines", "pgd", "attribute",
-                                   "--composed-baselines", "grid_pgd", "joint_pgd", "--coverage", "0.95", "--headline-eps", '{"digits_rot": 0.1}',
+                                   "--headline", str(d / "headline.json"),
+                                   "--t1", json.dumps({"baselines": ["pgd", "attribute"], "composed_baselines": [
+                                       "grid_pgd", "joint_pgd"], "primary_eps": "headline"}),
+                                   "--report", json.dumps({**load_yaml(REPO / "params.yaml")["report"], "coverage": 0.95}),
+                                   "--eps", json.dumps(EPS),
                                    "--outcomes", *[str(d / f"seed~{k}" / "outcomes.csv.gz") for k in (0, 1)],
-                                   "--gate", str(d / "claims" / "gate.csv"), "--gate-relative-margin", "0.25",
-                                   "--primary-eps", "headline"]) == 0
+                                   "--gate", str(d / "claims" / "gate.csv"),
+                                   "--editor-gate", json.dumps({"relative_margin": 0.25})]) == 0
     gate = pd.read_csv(d / "claims" / "gate.csv")
     assert len(gate) == 1 and gate.iloc[0].verdict in ("pass", "fail", "undecided") and gate.iloc[0].n_seeds == 2
     assert gate.iloc[0].delta == pytest.approx(0.25 * gate.iloc[0].judge_error)
@@ -126,7 +141,7 @@ def test_attack_phase_clis(job, figure_style):
     assert len(t1) == 4 and set(t1.verdict) <= {"holds", "fails", "inconclusive"}
     assert set(t1.n_images) == {8} and set(t1.n_seeds) == {2} and t1.method.str.contains("seeds x images").all()
     assert sorted(t1.role) == ["primary", "primary", "secondary", "secondary"]
-    assert set(t1[t1.role == "primary"].eps) == {0.1}
+    assert set(t1[t1.role == "primary"].eps) == {0.05}  # the headline: the grid's (lower) median
     assert sorted(t1.reading) == ["composed", "composed", "single", "single"]
     # the gate column reads back as written (issue 21 item 5: "n/a" came back as NaN)
     assert t1["gate"].notna().all() and set(t1["gate"]) <= {"not gated", "not computed", "pass", "fail", "undecided"}
@@ -136,7 +151,7 @@ def test_attack_phase_clis(job, figure_style):
 
     assert plot_attack_accuracy.main(["--style", figure_style, "--metrics", str(d / "all.csv"), "--output", str(d / "acc.png"), "--scale", "tiny"]) == 0
     assert plot_attack_attributes.main(["--style", figure_style, "--attributes", str(d / "attrs.csv"), "--output", str(d / "hist.png"),
-                                        "--headline-eps", '{"digits_rot": 0.1}']) == 0
+                                        "--eps", json.dumps(EPS)]) == 0
     assert plot_attack_examples.main(["--style", figure_style, "--examples", str(d / "seed~0" / "examples.npz"), "--output", str(d / "ex.png"),
                                       "--dataset", "digits_rot"]) == 0
     for f in ("acc", "hist", "ex"):
@@ -155,21 +170,17 @@ def test_missing_model_is_a_user_error(job, tmp_path):
 
 def _defence_args(d, out, refit_batches: int) -> list[str]:
     """evaluate_defence's flags for the same classifier, models and attacks as :func:`_evaluate_args`."""
-    args = _evaluate_args(d, 0)
-    drop = {"--classifier", "--metrics", "--outcomes", "--judge", "--attributes", "--examples", "--model", "--judge-seed", "--crosscheck",
-            "--examples-eps", "--examples-rows", "--examples-sweep", "--examples-codes"}
-    keep, i = [], 0
-    while i < len(args):
-        j = i + 1
-        while j < len(args) and not args[j].startswith("--"):
-            j += 1
-        if args[i] not in drop:
-            keep += args[i:j]
-        i = j
     refit = {"batches": refit_batches, "batch_size": 4, "lr": 0.01, "div_weight": 1.0}
     # two "defences" of one seed in one job: the judge's classifier first (its refit must not carry over), then
     # the attack phase's
-    return [*keep, "--classifiers", str(d / "clf1.pt"), str(d / "clf0.pt"), "--defences", "other", "standard",
+    selection = {"attacks": ATTACKS, "editor": "learned", "learned_attacks": [], "oracle_attacks": ["spa"], "max_samples": 8}
+    # null: the attack phase's attacks, editors' subsets and samples; the whole grid
+    evaluation = {"max_samples": None, "eps": "grid", "attacks": None, "learned_attacks": None, "oracle_attacks": None}
+    return ["--data", str(d / "test.pt"), "--manipulator", str(d / "msp.pt"), "--generator", str(d / "gen.pt"),
+            "--generator-learned", "none", "--oracle", str(d / "oracle.pt"), "--dataset", "digits_rot", "--seed", "0",
+            "--device", "cpu", "--eps", json.dumps(EPS), "--selection", json.dumps(selection),
+            "--evaluation", json.dumps(evaluation), "--suite", json.dumps(SUITE),
+            "--classifiers", str(d / "clf1.pt"), str(d / "clf0.pt"), "--roster", json.dumps({"defences": ["pgd_at", "standard"]}),
             "--metrics", str(out / "other.csv"), str(out / "standard.csv"),
             "--outcomes", str(out / "other.csv.gz"), str(out / "standard.csv.gz"), "--train", str(d / "test.pt"),
             "--refit", json.dumps(refit)]
@@ -181,11 +192,11 @@ def test_defence_evaluation_is_the_attack_phase_path(job, tmp_path):
     evaluates another classifier before it; a refit adds its rows."""
     from reproflow.cli import evaluate_attacks, evaluate_defence
 
-    assert evaluate_attacks.main(_evaluate_args(job, 0, crosscheck="false")) == 0
+    assert evaluate_attacks.main(_evaluate_args(job, 0, crosscheck=False)) == 0
     ref = pd.read_csv(job / "seed~0" / "metrics.csv")
     assert evaluate_defence.main(_defence_args(job, tmp_path / "plain", 0)) == 0
     got = pd.read_csv(tmp_path / "plain" / "standard.csv")
-    assert set(pd.read_csv(tmp_path / "plain" / "other.csv").model) == {"other"}
+    assert set(pd.read_csv(tmp_path / "plain" / "other.csv").model) == {"pgd_at"}
     assert set(got.phase) == {"advtrain"} and set(got.model) == {"standard"}
     key = ["attack", "eps", "metric"]
     both = ref.merge(got, on=key, suffixes=("_att", "_def"))

@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 from reproflow.cli import check_data as C
+from reproflow.config import load_yaml
 from reproflow.data import sources
 from reproflow.errors import UserError
+from reproflow.settings import to_json
 from reproflow.vocab import DATASETS
 
+REPO = Path(__file__).resolve().parents[2]
 PAPER = ["mnist", "cifar10", "mnist_rot", "fashion_mnist_rot", "cifar10_rot", "celeba"]
 
 
@@ -71,12 +74,17 @@ def test_statuses(tmp_path):
 def test_cli_writes_the_paper_table_offline(tmp_path, monkeypatch):
     monkeypatch.setattr(C, "reachable", lambda url, timeout=0: False)
     out = tmp_path / "check_data.md"
-    rc = C.main(["--datasets", *PAPER, "--data-root", str(tmp_path / "data"), "--download", "true",
-                 "--used-by", '{"mnist": ["depth_sweep"], "celeba": ["pretrain", "attack", "advtrain"]}',
-                 "--output", str(out)])
+    params = load_yaml(REPO / "params.yaml")
+    # which phase reads a dataset is derived from the sections: mnist by the depth sweep alone, celeba by the SPA phases
+    data = {**params["data"], "datasets": PAPER, "download": True}
+    pretrain = {**params["pretrain"], "datasets": ["celeba"]}
+    depth_sweep = params["depth_sweep"]
+    rc = C.main(["--data-root", str(tmp_path / "data"), "--data", to_json(data), "--pretrain", to_json(pretrain),
+                 "--depth-sweep", to_json(depth_sweep), "--output", str(out)])
     assert rc == 0
     text = out.read_text()
     assert text.count("| by hand (") == len(PAPER)
     assert "| celeba | pretrain, attack, advtrain | by hand (drive.google.com unreachable) |" in text
+    assert "| mnist | depth_sweep | by hand (" in text
     assert f"- {tmp_path / 'data'}/MNIST/raw/t10k-labels-idx1-ubyte" in text
     assert text.count("/data/MNIST/raw/t10k-labels-idx1-ubyte\n") == 1  # mnist and mnist_rot share their files

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import struct
 import time
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,13 @@ import pytest
 import torch
 
 from reproflow.cli import prepare_dataset
+from reproflow.config import load_yaml
 from reproflow.data.prepare import PrepareSpec, checksum, prepare_split, stratified_subset
 from reproflow.data.rotate import draw_angles, rotate
 from reproflow.data.store import load_split
 from reproflow.errors import UserError
+from reproflow.settings import to_json
+from reproflow.settings.sections import DataPrepare
 
 
 def _spec(name, root, split="train", **kw):
@@ -23,6 +27,14 @@ def _spec(name, root, split="train", **kw):
                 digits_test_fraction=0.25, max_n=0, celeba_size=64, celeba_attribute="Smiling")
     base.update(kw)
     return PrepareSpec(**base)
+
+
+def _prepare(**over) -> str:
+    """prepare_dataset's --prepare: params.yaml's data section (its prepare group), offline, with ``over``."""
+    data = load_yaml(Path(__file__).resolve().parents[2] / "params.yaml")["data"]
+    prepare = {f.name: data[f.name] for f in fields(DataPrepare)}
+    rotation = {**prepare["rotation_deg"], **over.pop("rotation_deg", {})}
+    return to_json({**prepare, "download": False, "rotation_deg": rotation, **over})
 
 
 def _write_idx(raw: Path, prefix: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -105,9 +117,8 @@ def test_missing_files_fail_fast_with_instructions(tmp_path, name, monkeypatch):
 
 def test_celeba_cli_exit_code_is_clean(tmp_path, capsys):
     rc = prepare_dataset.main([
-        "--dataset", "celeba", "--out-dir", str(tmp_path / "out"), "--data-root", str(tmp_path), "--download", "false",
-        "--seed", "0", "--rotation-deg", "0", "--digits-test-fraction", "0.25", "--max-train", "0", "--max-test", "0",
-        "--celeba-size", "64", "--celeba-attribute", "Smiling",
+        "--dataset", "celeba", "--out-dir", str(tmp_path / "out"), "--data-root", str(tmp_path),
+        "--prepare", _prepare(max_train=0, max_test=0),
     ])
     assert rc == 2
     assert "list_attr_celeba.txt" in capsys.readouterr().err
@@ -150,9 +161,8 @@ def test_angles_uniform_in_range_and_seeded():
 def test_cli_writes_loadable_split_and_manifest(tmp_path):
     out = tmp_path / "dataset~digits_rot"
     rc = prepare_dataset.main([
-        "--dataset", "digits_rot", "--out-dir", str(out), "--data-root", str(tmp_path), "--download", "false",
-        "--seed", "0", "--rotation-deg", "40", "--digits-test-fraction", "0.25", "--max-train", "50", "--max-test", "20",
-        "--celeba-size", "64", "--celeba-attribute", "Smiling",
+        "--dataset", "digits_rot", "--out-dir", str(out), "--data-root", str(tmp_path),
+        "--prepare", _prepare(max_train=50, max_test=20, rotation_deg={"digits_rot": 40.0}),
     ])
     assert rc == 0
     s = load_split(out / "train.pt")

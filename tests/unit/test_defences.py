@@ -140,7 +140,8 @@ def test_training_resumes_exactly_after_a_kill(name: DefenceName, tmp_path) -> N
     train, test = _split(16, 5), _split(6, 6)
     # SPA-AT (refresh_every 1) refreshes before epochs 3 and 4: the kill after epoch 3 tests that the
     # refreshed generator and its optimiser state are restored
-    settings = TrainSettings(epochs=4, warmup_epochs=1, batch_size=8, optimizer="adam", lr=1e-3, weight_decay=0.0, sgd=SGD)
+    settings = TrainSettings(epochs=4, warmup_epochs=1, batch_size=8, optimizer="adam", lr=1e-3, weight_decay=0.0, sgd=SGD,
+                             augment="none")
 
     def run(ckpt, hook=None):
         model, am, gen = _parts()
@@ -197,7 +198,8 @@ def test_registry_errors() -> None:
     with pytest.raises(ValueError, match="loss_weights"):
         _defence(DefenceName.SPA_AT, am, gen, _split(4, 0), loss_weights=(0.0, 0.0, 0.0))
     with pytest.raises(ValueError, match="warmup"):
-        TrainSettings(epochs=2, warmup_epochs=2, batch_size=8, optimizer="sgd", lr=0.1, weight_decay=0.0, sgd=SGD)
+        TrainSettings(epochs=2, warmup_epochs=2, batch_size=8, optimizer="sgd", lr=0.1, weight_decay=0.0, sgd=SGD,
+                      augment="none")
 
 
 def _per_sample_loss(model, x, y) -> torch.Tensor:

@@ -14,10 +14,10 @@ SRC = REPO / "src"
 
 # Modules no rule's job imports, each with the reason it still belongs in src/ (a new entry needs one).
 NOT_RUN_BY_A_JOB = {
-    # read by the workflow itself while it parses (common.smk: schema validation, the typed sections' derived
-    # values) and by the generators in workflow/scripts; their effect reaches jobs as params values
+    # read by the workflow itself while it parses (common.smk: schema validation) and by the generators in
+    # workflow/scripts; its effect reaches jobs as params values (reproflow.settings.derived is run by the CLIs, which
+    # derive their per-dataset values from the typed sections, so their digests hold it)
     "reproflow.config": "the Snakefile's config validation",
-    "reproflow.settings.derived": "values the rules compute from the typed sections",
     # its effect reaches jobs as their input and output paths, which Snakemake tracks as files
     "reproflow.catalogue": "the outputs the rules, the targets, the report tables and dvc.yaml name",
 }

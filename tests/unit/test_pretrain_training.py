@@ -11,9 +11,9 @@ from reproflow.data.store import load_split, save_split
 from reproflow.errors import UserError
 from reproflow.models import RotationOracle, load_classifier, load_generator, load_manipulator
 from reproflow.models._ckpt import freeze
-from reproflow.settings.sections import PretrainSgd
+from reproflow.settings.sections import PretrainGenerator, PretrainSgd
 from reproflow.training.classifier import ClassifierSettings, train_classifier
-from reproflow.training.generator import GeneratorSettings, train_generator
+from reproflow.training.generator import train_generator
 from reproflow.training.loop import ssim
 from reproflow.training.manipulator import ManipulatorSettings, train_manipulator
 
@@ -22,9 +22,10 @@ torch.set_num_threads(1)
 SGD = PretrainSgd(momentum=0.9, nesterov=True)
 CLF = ClassifierSettings("smallcnn", 3, 16, "adam", 0.002, 0.0, "crop_flip")
 MAN = ManipulatorSettings(8, 4, 3, 16, 0.002, 0.01, 1.0, 1.0)
-GEN = GeneratorSettings(eps=0.2, steps=2, step_fraction=0.5, z_dim=8, width=4, epochs=3, batch_size=16, lr=0.01,
-                        adam_beta1=0.5, adam_beta2=0.999, grad_clip=1.0,
-                        adv_weight=1.0, div_weight=1.0)
+GEN = PretrainGenerator(manipulator="oracle", steps=2, step_fraction=0.5, z_dim=8, width=4, epochs=3, batch_size=16,
+                        lr=0.01, adam_beta1=0.5, adam_beta2=0.999, grad_clip=1.0, adv_weight=1.0, div_weight=1.0)
+GEN_EPS = 0.2
+EVAL = 512  # held-out evaluation batch
 
 
 def _payload(n, seed, split):
@@ -55,7 +56,7 @@ def data(tmp_path_factory):
 def clf(data):
     _, train, test = data
     torch.manual_seed(0)
-    model, _, _ = train_classifier(train, test, CLF, SGD, 0, torch.device("cpu"))
+    model, _, _ = train_classifier(train, test, CLF, SGD, 0, torch.device("cpu"), None, "toy_rot", EVAL)
     return freeze(model, "cpu")
 
 
@@ -76,10 +77,11 @@ def _train(kind, data, clf, ckpt, hook=None, init_seed=123):
     torch.manual_seed(init_seed)
     cpu = torch.device("cpu")
     if kind == "classifier":
-        return train_classifier(train, test, CLF, SGD, 0, cpu, ckpt, "toy_rot", on_epoch_end=hook)
+        return train_classifier(train, test, CLF, SGD, 0, cpu, ckpt, "toy_rot", EVAL, on_epoch_end=hook)
     if kind == "manipulator":
-        return train_manipulator(train, test, clf, MAN, 0, cpu, ckpt, "toy_rot", on_epoch_end=hook)
-    return train_generator(train, test, clf, RotationOracle((-40, 40)), GEN, 0, cpu, ckpt, "toy_rot", on_epoch_end=hook)
+        return train_manipulator(train, test, clf, MAN, 0, cpu, ckpt, "toy_rot", EVAL, on_epoch_end=hook)
+    return train_generator(train, test, clf, RotationOracle((-40, 40)), GEN, GEN_EPS, 0, cpu, ckpt, "toy_rot", EVAL,
+                           on_epoch_end=hook)
 
 
 @pytest.mark.parametrize("kind", ["classifier", "manipulator", "generator"])
@@ -103,7 +105,7 @@ def test_checkpoint_from_other_config_is_user_error(tmp_path, data, clf):
     _, train, test = data
     other = ClassifierSettings("smallcnn", 5, 16, "adam", 0.002, 0.0, "none")
     with pytest.raises(UserError, match="different configuration"):
-        train_classifier(train, test, other, SGD, 0, torch.device("cpu"), tmp_path / "c.ckpt")
+        train_classifier(train, test, other, SGD, 0, torch.device("cpu"), tmp_path / "c.ckpt", "toy_rot", EVAL)
 
 
 def test_ssim_matches_skimage():
@@ -123,11 +125,11 @@ def test_ssim_matches_skimage():
 def test_metrics_are_rates_and_generator_respects_eps(data, clf):
     _, train, test = data
     cpu = torch.device("cpu")
-    _, _, mm = train_manipulator(train, test, clf, MAN, 0, cpu)
+    _, _, mm = train_manipulator(train, test, clf, MAN, 0, cpu, None, "toy_rot", EVAL)
     for k in ("label_preservation", "oracle_label_preservation", "clean_accuracy", "recon_accuracy"):
         assert 0 <= mm[k] <= 1
     assert -1 <= mm["edit_ssim"] <= 1 and mm["attribute_mae_deg"] == pytest.approx(80 * mm["attribute_mae"])
-    _, rows, gm = train_generator(train, test, clf, RotationOracle((-40, 40)), GEN, 0, cpu)
+    _, rows, gm = train_generator(train, test, clf, RotationOracle((-40, 40)), GEN, GEN_EPS, 0, cpu, None, "toy_rot", EVAL)
     for k in ("attack_success", "semantic_success", "noise_success"):
         assert 0 <= gm[k] <= 1
     assert 0 <= gm["delta_diversity"] <= 2 + 1e-6
@@ -143,7 +145,7 @@ def test_clis_write_outputs_and_remove_checkpoints(tmp_path, data, figure_style)
     d, _, _ = data
     out, ck = tmp_path / "seed~0", tmp_path / "ckpt"
     common = ["--train", str(d / "train.pt"), "--test", str(d / "test.pt"), "--dataset", "toy_rot", "--seed", "0",
-              "--device", "cpu", "--eval-batch-size", "64"]
+              "--device", "cpu", "--evaluation", json.dumps({"eval_batch_size": 64})]
     assert c_cli.main(common + ["--output", str(out / "classifier.pt"), "--metrics", str(out / "classifier_metrics.json"),
                                 "--curve", str(out / "classifier_curve.csv"), "--checkpoint", str(ck / "c.ckpt"),
                                 "--classifier", json.dumps({"arch": "smallcnn", "epochs": 2, "batch_size": 16,
@@ -151,16 +153,16 @@ def test_clis_write_outputs_and_remove_checkpoints(tmp_path, data, figure_style)
                                                             "augment": "flip"}),
                                 "--sgd", json.dumps({"momentum": 0.9, "nesterov": True})]) == 0
     assert build_oracle.main(["--train", str(d / "train.pt"), "--output", str(out / "oracle.pt"), "--dataset", "toy_rot"]) == 0
-    assert m_cli.main(common + ["--max-train", "0", "--classifier", str(out / "classifier.pt"), "--output", str(out / "manipulator.pt"),
+    assert m_cli.main(common + ["--subset", json.dumps({"max_train": 0}), "--classifier", str(out / "classifier.pt"), "--output", str(out / "manipulator.pt"),
                                 "--metrics", str(out / "manipulator_metrics.json"), "--curve", str(out / "manipulator_curve.csv"),
                                 "--checkpoint", str(ck / "m.ckpt"),
                                 "--manipulator", json.dumps({"latent_dim": 8, "width": 4, "epochs": 1, "batch_size": 16,
                                                              "lr": 0.002, "msp_weight": 0.01, "label_weight": 1,
                                                              "edit_weight": 1})]) == 0
-    assert g_cli.main(common + ["--max-train", "24", "--classifier", str(out / "classifier.pt"), "--manipulator", str(out / "oracle.pt"),
+    assert g_cli.main(common + ["--subset", json.dumps({"max_train": 24}), "--classifier", str(out / "classifier.pt"), "--manipulator", str(out / "oracle.pt"),
                                 "--output", str(out / "generator.pt"), "--metrics", str(out / "generator_metrics.json"),
                                 "--curve", str(out / "generator_curve.csv"), "--checkpoint", str(ck / "g.ckpt"),
-                                "--eps", "0.1", "--generator", json.dumps({
+                                "--eps", json.dumps({"eps_grid": {"toy_rot": [0.05, 0.1]}}), "--generator", json.dumps({
                                     "manipulator": "oracle", "steps": 2, "step_fraction": 0.5, "z_dim": 8, "width": 4,
                                     "epochs": 1, "batch_size": 16, "lr": 0.01, "adam_beta1": 0.5, "adam_beta2": 0.999,
                                     "grad_clip": 1.0, "adv_weight": 1, "div_weight": 1})]) == 0
@@ -177,7 +179,7 @@ def test_clis_write_outputs_and_remove_checkpoints(tmp_path, data, figure_style)
         "--curves-in", *[str(out / f"{m}_curve.csv") for m in models],
         "--metrics-in", *[str(out / f"{m}_metrics.json") for m in models], "--dataset", "toy_rot",
         "--table", str(tmp_path / "metrics.csv"), "--curves", str(tmp_path / "curves.csv"),
-        "--sweep", str(tmp_path / "sweep.npz"), "--grid-rows", "3", "--grid-steps", "3"]) == 0
+        "--sweep", str(tmp_path / "sweep.npz"), "--grid", json.dumps({"grid_rows": 3, "grid_steps": 3})]) == 0
     import numpy as np
     import pandas as pd
 
@@ -207,5 +209,5 @@ def test_missing_classifier_is_clean_error(tmp_path, data):
                      "--checkpoint", str(tmp_path / "m.ckpt"), "--dataset", "toy_rot", "--seed", "0", "--device", "cpu",
                      "--manipulator", json.dumps({"latent_dim": 8, "width": 4, "epochs": 1, "batch_size": 16, "lr": 0.002,
                                                   "msp_weight": 0.01, "label_weight": 1, "edit_weight": 1}),
-                     "--eval-batch-size", "64", "--max-train", "0"])
+                     "--evaluation", json.dumps({"eval_batch_size": 64}), "--subset", json.dumps({"max_train": 0})])
     assert rc == 2

@@ -3,6 +3,7 @@ schema's closed sets are generated from it, and every hand-written enum of those
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,20 @@ def test_every_label_the_suite_writes_has_a_colour_and_a_place():
     # the suite writes its labels from the same names
     assert (suite.CROSSCHECK_LABEL, suite.REFERENCE_LABEL, suite.ORACLE_SUFFIX) == (
         vocab.CROSSCHECK_LABEL, vocab.REFERENCE_LABEL, vocab.ORACLE_SUFFIX)
+
+
+def test_train_defence_takes_one_section_per_defence_that_has_one():
+    """A defence with a params.yaml section (vocab ``DefenceSpec.settings``) reaches train_defence as the field named
+    after it, typed by its generated class (``advtrain.<defence>``): the rule passes it by that name."""
+    from reproflow import vocab
+    from reproflow.cli.train_defence import Config
+
+    hints = typing.get_type_hints(Config)
+    from reproflow.settings import sections
+
+    advtrain = typing.get_type_hints(sections.Advtrain)
+    for spec in vocab.DEFENCES:
+        if spec.settings:
+            assert hints.get(spec.name) == advtrain[spec.name] | None, (spec.name, hints.get(spec.name))
+        else:
+            assert spec.name not in hints, spec.name

@@ -177,7 +177,7 @@ def _add_attack(c: Copy) -> None:
 
 
 def _add_defence(c: Copy) -> None:
-    """docs/recipes.md, "Add a defence", steps 1-5, for a defence with a params.yaml section."""
+    """docs/recipes.md, "Add a defence", steps 1-6, for a defence with a params.yaml section."""
     c.add("src/reproflow/defences/dummy_defence.py", DUMMY_DEFENCE)  # 1
     c.edit("src/reproflow/vocab.py", r"^DEFENCES: tuple\[DefenceSpec, \.\.\.\] = \(.*?(?=^\)$)",  # 2
            '    DefenceSpec("dummy_defence", settings=True),\n')
@@ -193,6 +193,9 @@ def _add_defence(c: Copy) -> None:
     _listed_with_section(c, "advtrain", "defences", "dummy_defence", "noise", 0.5, "{type: number, minimum: 0}",  # 4
                          "the scaffold defence: uniform pixel noise of noise x eps")
     c.edit("tests/unit/test_defences.py", r"^SETTINGS = \{\n", '    DefenceName.DUMMY_DEFENCE: {"noise": 0.5},\n')  # 5
+    cli = "src/reproflow/cli/train_defence.py"  # 6
+    c.edit(cli, r"^from reproflow\.settings\.sections import \(\n", "    AdvtrainDummyDefence,\n")
+    c.edit(cli, r"^    worst_of_k: AdvtrainWorstOfK \| None\n", "    dummy_defence: AdvtrainDummyDefence | None\n")
 
 
 # (recipe, what follows it, the newcomer's name, its unit-test file), applied one after the other in one copy

@@ -15,19 +15,12 @@
 #   rule plot_advtrain           -> {R}/advtrain/{matrix_heatmap,training_curves,plateau_curves}.{png,pdf}
 # Resumable checkpoints (not outputs): {R}/checkpoints/advtrain/dataset~{dataset}/defence~{defence}/seed~{seed}/classifier.ckpt
 
-from reproflow.vocab import DEFENCES as DEFENCE_SPECS
-
-# the defences with a params.yaml section of their own (reproflow.vocab): T2 quotes each one's inner attack
-SECTIONED_DEFENCES = [d.name for d in DEFENCE_SPECS if d.settings]
 # the seeds the defences are trained at (advtrain.seeds; null = every pretrain seed)
 ADV_SEEDS = list(derived.advtrain_seeds(S.pretrain, S.advtrain))
 # one artifact (classifier_job | metrics_job | ...) of every (dataset, defence, seed)
 ADV_JOBS = lambda artifact: OUT.advtrain.expand(
     [artifact], dataset=PRE["datasets"], defence=ADV["defences"], seed=ADV_SEEDS
 )
-# the matrix's attacks: the attack phase's unless advtrain names a subset
-ADV_ATTACKS = list(derived.advtrain_attacks(S.attack, S.advtrain))
-ADV_ORACLE_ATTACKS = list(derived.advtrain_oracle_attacks(S.attack, S.advtrain))
 # what attribute augmentation and SPA-AT edit with: the learned MSP manipulator or the rotation oracle
 ADV_MANIPULATOR = lambda w: pretrain_model(
     w.dataset,
@@ -42,8 +35,6 @@ ADV_MANIPULATOR = lambda w: pretrain_model(
 ADV_GENERATOR = lambda w: pretrain_generator(
     w.dataset, w.seed, derived.advtrain_editor(S.advtrain, w.dataset)
 )
-# attacks of the matrix rerun with the learned editor beside the exact one (labels <attack>_learned)
-ADV_LEARNED_ATTACKS = list(derived.advtrain_learned_attacks(S.attack, S.advtrain))
 
 
 wildcard_constraints:
@@ -60,6 +51,7 @@ TRAIN_JOB = (
 
 
 # the defences one train_defence job trains, and its outputs of one artifact
+DEFENCES_WITH_SECTIONS = [d.name for d in vocab.DEFENCES if d.settings]
 TRAIN_DEFENCES = lambda w: list(ADV["defences"]) if TRAIN_PER_SEED else [w.defence]
 TRAIN_OUTPUTS = lambda artifact: [
     OUT.advtrain.path(artifact, defence=f) for f in TRAIN_GROUP
@@ -101,7 +93,6 @@ rule train_defence:
             curve=list(output.curve),
         ),
         flags=lambda w: cli_args(
-            defences=TRAIN_DEFENCES(w),
             checkpoint=[
                 f"{R}/checkpoints/advtrain/dataset~{w.dataset}/defence~{f}/seed~{w.seed}/classifier.ckpt"
                 for f in TRAIN_DEFENCES(w)
@@ -109,15 +100,21 @@ rule train_defence:
             dataset=w.dataset,
             seed=int(w.seed),
             device=DEVICE,
-            eps=attack_headline_eps(w.dataset),
-            init=ADV["init"],
-            eval_batch_size=ADV["eval_batch_size"],
-            max_train=ADV["max_train"],
-            plateau=ADV["plateau"],
-            training=ADV["training"][w.dataset],
-            sgd=PRE["sgd"],
-            settings={f: ADV.get(f) for f in TRAIN_DEFENCES(w)},
-            augment=pretrain_settings("classifier", w.dataset)["augment"],
+            # the job's defences (advtrain.defences restricted to this job's) and this dataset's eps grid (the
+            # defences train at its headline eps, derived in the CLI)
+            roster=AdvtrainRoster(defences=tuple(TRAIN_DEFENCES(w))),
+            eps=attack_eps(w.dataset),
+            fit=group(AdvtrainFit, S.advtrain),
+            training=S.advtrain.training[w.dataset],
+            sgd=S.pretrain.sgd,
+            plateau=S.advtrain.plateau,
+            clean=pretrain_settings("classifier", w.dataset),
+            # each defence's own section for the job's defences that have one, none for the others (a job
+            # records only its own defences' settings)
+            **{
+                d: getattr(S.advtrain, d) if d in TRAIN_DEFENCES(w) else None
+                for d in DEFENCES_WITH_SECTIONS
+            },
         ),
         code=code_of("train_defence"),
     shell:
@@ -187,24 +184,18 @@ rule evaluate_defence:
             oracle=input.get("oracle"),
             metrics=list(output.metrics),
             outcomes=list(output.outcomes),
-            oracle_attacks=ADV_ORACLE_ATTACKS if input.get("oracle") else None,
         ),
         flags=lambda w: cli_args(
             dataset=w.dataset,
-            defences=ADV["defences"],
             seed=int(w.seed),
             device=DEVICE,
-            eps_grid=derived.advtrain_eps_grid(S.attack, S.advtrain, w.dataset),
-            attacks=ADV_ATTACKS,
-            max_samples=(
-                ATT["max_samples"]
-                if ADV["max_samples"] is None
-                else ADV["max_samples"]
-            ),
-            **attack_settings_args(),
-            refit=ADV["refit"],
-            editor=attack_editor(w.dataset),
-            learned_attacks=ADV_LEARNED_ATTACKS,
+            roster=group(AdvtrainRoster, S.advtrain),
+            # the attack phase's grid, selection and suite, with advtrain's subsets and radii (derived in the CLI)
+            eps=attack_eps(w.dataset),
+            selection=group(AttackSelection, S.attack),
+            evaluation=group(AdvtrainEvaluation, S.advtrain),
+            suite=group(AttackSuite, S.attack),
+            refit=S.advtrain.refit,
         ),
         code=code_of("evaluate_defence"),
     shell:
@@ -237,14 +228,15 @@ rule tabulate_defence_matrix:
             curves=output.curves,
         ),
         flags=lambda w: cli_args(
-            defences=ADV["defences"],
-            seeds=ADV_SEEDS,
-            attacks={d: advtrain_attack_labels(d) for d in PRE["datasets"]},
-            eps_grid={
-                d: derived.advtrain_eps_grid(S.attack, S.advtrain, d)
-                for d in PRE["datasets"]
-            },
-            headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
+            # each dataset's attack labels, grid and headline eps, the defences and their seeds: derived in the CLI
+            sweep=group(PretrainSweep, S.pretrain),
+            roster=group(AdvtrainRoster, S.advtrain),
+            seeds=group(AdvtrainSeeds, S.advtrain),
+            eps=attack_eps(*PRE["datasets"]),
+            selection=group(AttackSelection, S.attack),
+            evaluation=group(AdvtrainEvaluation, S.advtrain),
+            ablation=group(AttackAblation, S.attack),
+            suite=group(AttackSuite, S.attack),
             scale=config["scale"],
         ),
         code=code_of("tabulate_defence_matrix"),
@@ -288,17 +280,13 @@ rule tabulate_claim_t2:
             gate=input.gate[0] if input.gate else None,
         ),
         flags=lambda w: cli_args(
-            headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
-            baselines=ADV["t2"]["baselines"],
-            joint_attacks=ADV["t2"]["joint_attacks"],
-            cost_baselines=ADV["t2"]["cost_baselines"],
-            primary=ADV["t2"]["primary"],
-            coverage=config["report"]["coverage"],
+            # the claim's comparisons, the defences' training and the plateau rule; each dataset's headline eps and
+            # primary editor are derived in the CLI
+            advtrain=S.advtrain,
+            eps=attack_eps(*PRE["datasets"]),
+            selection=group(AttackSelection, S.attack),
+            report=S.report,
             scale=config["scale"],
-            editors={d: attack_editor(d) for d in PRE["datasets"]},
-            training={d: ADV["training"][d] for d in PRE["datasets"]},
-            inner={k: ADV[k] for k in SECTIONED_DEFENCES},
-            plateau=ADV["plateau"],
         ),
         code=code_of("tabulate_claim_t2"),
     shell:
@@ -350,11 +338,13 @@ rule plot_advtrain:
             plateau_figure=output.plateau,
         ),
         flags=lambda w: cli_args(
-            defences=ADV["defences"],
-            attacks=ADV_ATTACKS,
-            headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
+            roster=group(AdvtrainRoster, S.advtrain),
+            # the matrix's attacks and each dataset's headline eps: derived in the CLI
+            selection=group(AttackSelection, S.attack),
+            evaluation=group(AdvtrainEvaluation, S.advtrain),
+            eps=attack_eps(*PRE["datasets"]),
             scale=config["scale"],
-            plateau=ADV["plateau"],
+            plateau=S.advtrain.plateau,
         ),
         code=code_of("plot_advtrain"),
     shell:

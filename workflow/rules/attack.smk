@@ -52,22 +52,13 @@ rule evaluate_attacks:
         ),
         flags=lambda w: cli_args(
             dataset=w.dataset,
-            model=ATT["model"],
             seed=int(w.seed),
-            judge_seed=attack_judge_seed(w.seed),
             device=DEVICE,
-            eps_grid=attack_eps_grid(w.dataset),
-            attacks=ATT["attacks"],
-            oracle_attacks=ATT["oracle_attacks"],
-            crosscheck=ATT["crosscheck"],
-            max_samples=ATT["max_samples"],
-            editor=attack_editor(w.dataset),
-            learned_attacks=ATT["learned_attacks"],
-            **attack_settings_args(),
-            examples_eps=min(attack_eps_grid(w.dataset)),
-            examples_rows=ATT["examples"]["rows"],
-            examples_sweep=ATT["examples"]["sweep"],
-            examples_codes=ATT["examples"]["codes"],
+            # this dataset's eps grid: the CLI derives the image grid's eps (its smallest) and the primary editor
+            eps=attack_eps(w.dataset),
+            selection=group(AttackSelection, S.attack),
+            evaluation=group(AttackEvaluation, S.attack),
+            suite=group(AttackSuite, S.attack),
         ),
         code=code_of("evaluate_attacks"),
     shell:
@@ -103,7 +94,7 @@ rule collect_attack:
             checks=output.checks,
         ),
         flags=lambda w: cli_args(
-            crosscheck_tolerance=ATT["crosscheck_tolerance"],
+            collect=group(AttackCollect, S.attack),
         ),
         code=code_of("collect_attack"),
     shell:
@@ -137,12 +128,11 @@ rule tabulate_claim_t1:
             gate=output.gate,
         ),
         flags=lambda w: cli_args(
-            baselines=ATT["t1"]["baselines"],
-            composed_baselines=ATT["t1"]["composed_baselines"],
-            primary_eps=ATT["t1"]["primary_eps"],
-            coverage=config["report"]["coverage"],
-            headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
-            gate_relative_margin=ATT["gate"]["relative_margin"],
+            t1=S.attack.t1,
+            report=S.report,
+            # the eps grids of pretrain.datasets: the CLI derives each one's headline eps
+            eps=attack_eps(*PRE["datasets"]),
+            editor_gate=S.attack.gate,
         ),
         code=code_of("tabulate_claim_t1"),
     shell:
@@ -210,7 +200,7 @@ rule plot_attack_attributes:
             output=output.png,
         ),
         flags=lambda w: cli_args(
-            headline_eps={d: attack_headline_eps(d) for d in PRE["datasets"]},
+            eps=attack_eps(*PRE["datasets"]),
         ),
         code=code_of("plot_attack_attributes"),
     shell:

@@ -22,10 +22,29 @@ from reproflow.config import validate_config
 from reproflow.deps import (
     cli_digest as code_of,
 )  # rule name -> digest of the code its jobs run
+from reproflow import vocab
 from reproflow.errors import UserError
-from reproflow.settings import derived, load
+from reproflow.settings import derived, group, load
 from reproflow.settings import sections
-from reproflow.settings.sections import AttackSuite, Section
+from reproflow.settings.sections import (
+    AdvtrainEvaluation,
+    AdvtrainFit,
+    AdvtrainRoster,
+    AdvtrainSeeds,
+    AttackAblation,
+    AttackCollect,
+    AttackEps,
+    AttackEvaluation,
+    AttackSelection,
+    AttackSuite,
+    DataPrepare,
+    DataSamples,
+    PretrainEvaluation,
+    PretrainGrid,
+    PretrainSubset,
+    PretrainSweep,
+    Section,
+)
 
 try:
     validate_config(config, Path(workflow.basedir).joinpath("workflow", "schemas"))
@@ -74,13 +93,6 @@ def MF_GRADIENTS(table):
     return OUT.meanfield.expand([table], mf_group=MF_GROUPS)
 
 
-def attack_settings_args():
-    """What every evaluation job hands the attack suite, by their params.yaml names: the fields of the generated
-    AttackSuite (the attack schema's keys marked ``x-group: suite``); the attack phase's and the advtrain phase's
-    evaluations share them."""
-    return {f.name: ATT[f.name] for f in fields(AttackSuite)}
-
-
 def settings_of(group, section):
     """The keys of a config ``section`` (plain values) that a generated group class holds (a schema ``x-group``, e.g.
     ``"MeanfieldTheory"`` of ``MF``): what a job reads of the section, handed to its CLI as one JSON value, so the job
@@ -123,8 +135,9 @@ def pretrain_has_oracle(dataset):
 
 
 def pretrain_settings(section, dataset):
+    """The typed pretrain.<section>.<dataset> (PretrainClassifier, PretrainManipulator, PretrainGenerator)."""
     try:
-        return PRE[section][dataset]
+        return getattr(S.pretrain, section)[dataset]
     except KeyError:
         raise WorkflowError(
             f"config key 'pretrain.{section}.{dataset}' is missing: every dataset in pretrain.datasets "
@@ -136,7 +149,7 @@ def generator_manipulator(wildcards):
     # generator_learned.pt: always through the learned MSP editor
     if wildcards.learned:
         return pretrain_model(wildcards.dataset, wildcards.seed, "manipulator")
-    kind = pretrain_settings("generator", wildcards.dataset)["manipulator"]
+    kind = pretrain_settings("generator", wildcards.dataset).manipulator
     if kind == "oracle" and not pretrain_has_oracle(wildcards.dataset):
         raise WorkflowError(
             f"config key 'pretrain.generator.{wildcards.dataset}.manipulator': 'oracle' needs a rotated (*_rot) dataset; use msp"
@@ -256,8 +269,11 @@ def ds_cell_flags(panel, depth, ckpt):
 # ---- attack phase helpers (kept here: snakemake --lint wants rules and functions apart) ----
 
 
-def attack_eps_grid(dataset):
-    return list(derived.eps_grid(S.attack, dataset))
+def attack_eps(*datasets):
+    """attack.eps_grid with these datasets' grids alone (the AttackEps group): a job derives its eps from it
+    (reproflow.settings.derived), and an edit of another dataset's grid leaves it alone.
+    """
+    return AttackEps(eps_grid={d: derived.eps_grid(S.attack, d) for d in datasets})
 
 
 def attack_headline_eps(dataset):
@@ -293,7 +309,3 @@ def _attack_jobs(artifact):
 
 def attack_editor(dataset):
     return derived.editor(S.attack, dataset)
-
-
-def advtrain_attack_labels(dataset):
-    return derived.advtrain_attack_labels(S.attack, S.advtrain, dataset)

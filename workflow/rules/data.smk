@@ -30,23 +30,7 @@ rule prepare_dataset:
         flags=lambda w: cli_args(
             dataset=w.dataset,
             data_root=config["data_root"],
-            download=DATA["download"],
-            seed=DATA["seed"],
-            # half-range of the rotation attribute; 0 for datasets that are not rotated
-            rotation_deg=DATA["rotation_deg"].get(w.dataset, 0.0),
-            digits_test_fraction=DATA["digits_test_fraction"],
-            max_train=DATA["max_train"],
-            max_test=DATA["max_test"],
-            celeba_size=DATA["celeba_size"],
-            celeba_attribute=DATA["celeba_attribute"],
-            # the class label of CelebA (passed for celeba only, so the other datasets' jobs are unchanged)
-            **(
-                {"celeba_class_attribute": DATA["celeba_class_attribute"]}
-                if w.dataset == "celeba"
-                else {}
-            ),
-            # passed only when off (the scales with the published files keep their jobs' flags unchanged)
-            **({"verify_checksums": False} if not DATA["verify_checksums"] else {}),
+            prepare=group(DataPrepare, S.data),
         ),
         code=code_of("prepare_dataset"),
     shell:
@@ -74,7 +58,7 @@ rule plot_dataset_samples:
         mem_mb=2000,
         runtime=10,
     params:
-        flags=cli_args(sample_grid=DATA["sample_grid"]),
+        flags=cli_args(samples=group(DataSamples, S.data)),
         code=code_of("plot_dataset_samples"),
     shell:
         "python -m reproflow.cli.plot_dataset_samples --split {input.split:q} --style {input.style:q} --output {output.png:q} {params.flags} --log {log:q} --threads {threads}"
@@ -111,27 +95,11 @@ rule check_data:
         runtime=5,
     params:
         flags=cli_args(
-            datasets=DATA["datasets"],
             data_root=config["data_root"],
-            download=DATA["download"],
-            # the phases that read each dataset: SPA phases read pretrain.datasets, the depth sweep its panels'
-            used_by={
-                d: [
-                    ph
-                    for ph, uses in (
-                        ("pretrain", config["pretrain"]["datasets"]),
-                        ("attack", config["pretrain"]["datasets"]),
-                        ("advtrain", config["pretrain"]["datasets"]),
-                        (
-                            "depth_sweep",
-                            [p["dataset"] for p in config["depth_sweep"]["panels"]]
-                            + [config["depth_sweep"]["speed"]["dataset"]],
-                        ),
-                    )
-                    if d in uses
-                ]
-                for d in DATA["datasets"]
-            },
+            # the phases that read each dataset are derived from these (reproflow.settings.derived.dataset_users)
+            data=S.data,
+            pretrain=S.pretrain,
+            depth_sweep=S.depth_sweep,
         ),
         code=code_of("check_data"),
     shell:

@@ -56,9 +56,9 @@ rule train_classifier:
             dataset=w.dataset,
             seed=int(w.seed),
             device=DEVICE,
-            eval_batch_size=PRE["eval_batch_size"],
+            evaluation=group(PretrainEvaluation, S.pretrain),
             classifier=pretrain_settings("classifier", w.dataset),
-            sgd=PRE["sgd"],
+            sgd=S.pretrain.sgd,
         ),
         code=code_of("train_classifier"),
     shell:
@@ -128,9 +128,9 @@ rule train_manipulator:
             dataset=w.dataset,
             seed=int(w.seed),
             device=DEVICE,
-            eval_batch_size=PRE["eval_batch_size"],
+            evaluation=group(PretrainEvaluation, S.pretrain),
             manipulator=pretrain_settings("manipulator", w.dataset),
-            max_train=PRE["max_train"],
+            subset=group(PretrainSubset, S.pretrain),
         ),
         code=code_of("train_manipulator"),
     shell:
@@ -174,10 +174,11 @@ rule train_generator:
             dataset=w.dataset,
             seed=int(w.seed),
             device=DEVICE,
-            eval_batch_size=PRE["eval_batch_size"],
+            evaluation=group(PretrainEvaluation, S.pretrain),
             generator=pretrain_settings("generator", w.dataset),
-            eps=derived.generator_eps(S.attack, w.dataset),
-            max_train=PRE["max_train"],
+            # this dataset's eps grid: the generator trains at its largest eps (derived.generator_eps)
+            eps=attack_eps(w.dataset),
+            subset=group(PretrainSubset, S.pretrain),
         ),
         code=code_of("train_generator"),
     shell:
@@ -213,8 +214,7 @@ rule collect_pretrain:
         ),
         flags=lambda w: cli_args(
             dataset=w.dataset,
-            grid_rows=PRE["grid_rows"],
-            grid_steps=PRE["grid_steps"],
+            grid=group(PretrainGrid, S.pretrain),
         ),
         code=code_of("collect_pretrain"),
     shell:

@@ -31,16 +31,18 @@ COLUMNS = ["phase", "dataset", "model", "attack", "eps", "seed", "metric", "valu
 
 
 @dataclass(frozen=True, kw_only=True)
-class Evaluation(AttackSuite):
+class Evaluation:
     """What an evaluation job reads besides the attacked classifier(s): the test split, the learned editor,
     the noise generator and (rotation sets) the exact editor; the attacks over the eps grid, with their settings
-    (the generated :class:`~reproflow.settings.sections.AttackSuite`, each subsection one typed JSON value on the
-    command line, ``--pgd '{"steps": 20, ...}'``)."""
+    (the generated :class:`~reproflow.settings.sections.AttackSuite`). Each CLI builds it from its typed sections
+    (the attack phase from ``attack``, the defence evaluations from ``attack`` and ``advtrain``)."""
 
     data: Path
     manipulator: Path
     generator: Path
     oracle: Path | None
+    # the generator trained through the learned editor, for the generator and SPA among learned_attacks
+    generator_learned: Path | None
     dataset: str
     seed: int
     device: str
@@ -51,13 +53,12 @@ class Evaluation(AttackSuite):
     # primary editor of the semantic attacks: oracle (exact rotation; the learned MSP editor runs beside it for
     # learned_attacks, labelled <attack>_learned) | learned (the MSP editor alone)
     editor: str
-    learned_attacks: tuple[str, ...] = ()
-    # the generator trained through the learned editor, for the generator and SPA among learned_attacks
-    generator_learned: Path | None = None
+    learned_attacks: tuple[str, ...]
+    suite: AttackSuite
 
     def __post_init__(self) -> None:
         if any(e < 0 or e > 1 for e in self.eps_grid):
-            raise ValueError(f"--eps-grid values must lie in [0, 1], got {self.eps_grid}")
+            raise ValueError(f"eps grid values must lie in [0, 1], got {self.eps_grid}")
 
 
 @dataclass
@@ -110,7 +111,7 @@ def evaluate(cfg: Evaluation, m: Loaded, labels: dict[str, Any], *, judge: torch
              crosscheck: bool = False) -> SuiteOutput:
     """Every attack at every eps against ``m.classifier`` (rows labelled ``labels``)."""
     return evaluate_suite(
-        m.split, m.classifier, attacks=cfg.attacks, eps_grid=cfg.eps_grid, settings=cfg,
+        m.split, m.classifier, attacks=cfg.attacks, eps_grid=cfg.eps_grid, settings=cfg.suite,
         seed=cfg.seed, device=m.device, manipulator=m.primary, generator=m.generator,
         oracle=None if m.learned is not None else m.oracle, oracle_attacks=tuple(cfg.oracle_attacks or ()),
         learned=m.learned, learned_attacks=cfg.learned_attacks, learned_generator=m.learned_generator, judge=judge, crosscheck=crosscheck, labels=labels,

@@ -1,10 +1,11 @@
 """Rule check_data: before any training, which datasets are present, which will be downloaded and
 which must be placed by hand, and where. Reads the data root only; writes nothing there.
 
-    python -m reproflow.cli.check_data --datasets mnist cifar10 celeba --data-root data --download true \
-        --used-by '{"mnist": ["pretrain"]}' --output results/data/check_data.md
+    python -m reproflow.cli.check_data --data-root data --data '<data as JSON>' --pretrain '<pretrain>' \
+        --depth-sweep '<depth_sweep>' --output results/data/check_data.md
 
-A download counts as possible only when ``--download`` is true and the download host answers a
+The phases that read each dataset come from those sections (:func:`reproflow.settings.derived.dataset_users`).
+A download counts as possible only when ``data.download`` is true and the download host answers a
 TCP connection within a few seconds (an offline compute node, or a proxy-only login node, does
 not), so the table never promises minutes of retries that end in a failure.
 """
@@ -21,6 +22,8 @@ from reproflow.cli._base import exit_with, main_entry
 from reproflow.data import sources
 from reproflow.data.sources import base_name
 from reproflow.io import write_text
+from reproflow.settings import derived
+from reproflow.settings.sections import Data, DepthSweep, Pretrain
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +36,10 @@ CIFAR10_FILES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4",
 class Config:
     """Say, per dataset of data.datasets, whether prepare_dataset will find, download or miss its files."""
 
-    datasets: list[str] = field(metadata={"help": "data.datasets"})
     data_root: Path = field(metadata={"help": "torchvision dataset root (data_root)"})
-    download: bool = field(metadata={"help": "data.download"})
-    used_by: dict[str, list[str]] = field(metadata={"help": "JSON: dataset -> phases that read it"})
+    data: Data = field(metadata={"help": "JSON: data (datasets, download)"})
+    pretrain: Pretrain = field(metadata={"help": "JSON: pretrain (its datasets: the SPA phases')"})
+    depth_sweep: DepthSweep = field(metadata={"help": "JSON: depth_sweep (its panels' and speed run's datasets)"})
     output: Path = field(metadata={"help": "Markdown table to write"})
 
 
@@ -141,10 +144,11 @@ def table(rows: list[Row]) -> str:
 
 
 def run(cfg: Config) -> None:
-    rows = check(list(cfg.datasets), cfg.data_root, cfg.download, dict(cfg.used_by))
+    used_by = derived.dataset_users(cfg.data, cfg.pretrain, cfg.depth_sweep)
+    rows = check(list(cfg.data.datasets), cfg.data_root, cfg.data.download, used_by)
     text = table(rows)
     write_text(cfg.output, text)
-    log.info("data check (data root %s, data.download %s):\n%s", cfg.data_root, str(cfg.download).lower(), text)
+    log.info("data check (data root %s, data.download %s):\n%s", cfg.data_root, str(cfg.data.download).lower(), text)
     hand = [r.dataset for r in rows if r.status.startswith("by hand")]
     if hand:
         log.warning("%d dataset(s) must be placed by hand before their phases can run: %s", len(hand), ", ".join(hand))

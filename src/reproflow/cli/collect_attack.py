@@ -16,6 +16,7 @@ from reproflow.cli._base import exit_with, main_entry
 from reproflow.errors import UserError
 from reproflow.io import write_table, write_text
 from reproflow.runinfo import write_sidecar
+from reproflow.settings.sections import AttackCollect
 
 # this job never imports torch (its start-up is seconds shorter): tests/unit/test_cli_startup.py checks it
 TORCH_FREE = True
@@ -31,7 +32,7 @@ class Config:
     attributes: Path
     summary: Path
     checks: Path
-    crosscheck_tolerance: float
+    collect: AttackCollect  # attack (its collect group: crosscheck_tolerance)
 
 
 def _read(paths: tuple[Path, ...]) -> pd.DataFrame:
@@ -55,7 +56,7 @@ def run(cfg: Config) -> None:
     summary = summarise(metrics)
     write_table(cfg.summary, summary)
     write_text(cfg.summary.with_suffix(".md"), accuracy_markdown(summary) + "\n")
-    write_table(cfg.checks, semantic_checks(metrics, cfg.crosscheck_tolerance), markdown=True)
+    write_table(cfg.checks, semantic_checks(metrics, cfg.collect.crosscheck_tolerance), markdown=True)
     write_sidecar(cfg.metrics, cfg, None, "cpu", started)
 
 

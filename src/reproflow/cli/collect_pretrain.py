@@ -6,7 +6,7 @@ attribute range by the learned manipulator, and by the oracle where the dataset 
 
     python -m reproflow.cli.collect_pretrain --test .../test.pt --manipulator .../manipulator.pt --oracle .../oracle.pt \
         --curves-in ...csv --metrics-in ...json --dataset digits_rot --table .../metrics.csv --curves .../curves.csv \
-        --sweep .../manipulator_sweep.npz --grid-rows 6 --grid-steps 7
+        --sweep .../manipulator_sweep.npz --grid '{"grid_rows": 6, "grid_steps": 7}'
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from reproflow.errors import UserError
 from reproflow.io import atomic_path, dataframe_to_markdown, read_json, write_table, write_text
 from reproflow.models.manipulator import load_manipulator
 from reproflow.runinfo import write_sidecar
+from reproflow.settings.sections import PretrainGrid
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,7 @@ class Config:
     table: Path
     curves: Path
     sweep: Path
-    grid_rows: int
-    grid_steps: int
+    grid: PretrainGrid  # pretrain (its grid group): grid_rows test images, grid_steps attribute values
 
 
 _METRICS_NAME = re.compile(r"seed~(\d+)/(\w+)_metrics\.json$")
@@ -70,7 +70,7 @@ def summary_markdown(df: pd.DataFrame) -> str:
 
 @torch.no_grad()
 def attribute_sweeps(cfg: Config):
-    """Inputs, learned and oracle sweeps over ``grid_steps`` evenly spaced attribute values."""
+    """Inputs, learned and oracle sweeps over ``pretrain.grid_steps`` evenly spaced attribute values."""
     test = load_split(cfg.test)
     # one test image per class first, so the grid shows different digits
     picks: list[int] = []
@@ -78,9 +78,9 @@ def attribute_sweeps(cfg: Config):
         idx = (test.labels == c).nonzero().flatten()
         if len(idx):
             picks.append(int(idx[0]))
-    picks = picks[: cfg.grid_rows]
+    picks = picks[: cfg.grid.grid_rows]
     x, a = test.images[picks], test.attributes[picks]
-    targets = torch.linspace(0, 1, cfg.grid_steps)
+    targets = torch.linspace(0, 1, cfg.grid.grid_steps)
     man = load_manipulator(cfg.manipulator)
     oracle = load_manipulator(cfg.oracle) if cfg.oracle is not None else None
 

@@ -22,7 +22,15 @@ from reproflow.attacks.outcomes import outcome_table, write_outcomes
 from reproflow.cli._base import check_paired, exit_with, main_entry
 from reproflow.device import describe_device
 from reproflow.runinfo import write_sidecar
-from reproflow.settings.sections import AdvtrainRefit
+from reproflow.settings import derived
+from reproflow.settings.sections import (
+    AdvtrainEvaluation,
+    AdvtrainRefit,
+    AdvtrainRoster,
+    AttackEps,
+    AttackSelection,
+    AttackSuite,
+)
 
 if TYPE_CHECKING:  # annotations only
     from reproflow.models.generator import NoiseGenerator
@@ -30,20 +38,45 @@ if TYPE_CHECKING:  # annotations only
 
 
 @dataclass(frozen=True, kw_only=True)
-class Config(job.Evaluation):
+class Config:
     """Evaluate the attack list at every eps against each defended classifier (one tidy long table each)."""
 
+    data: Path
+    train: Path
     classifiers: tuple[Path, ...]
+    manipulator: Path
+    generator: Path
+    generator_learned: Path | None
+    oracle: Path | None
     metrics: tuple[Path, ...]
     outcomes: tuple[Path, ...]  # per defence: per-image correctness of every (attack, eps) (reproflow.attacks.outcomes)
-    defences: tuple[str, ...]
-    train: Path
+    dataset: str
+    seed: int
+    device: str
+    roster: AdvtrainRoster  # advtrain.defences, paired with --classifiers, --metrics and --outcomes
+    eps: AttackEps  # attack.eps_grid (this dataset's)
+    selection: AttackSelection  # attack (its selection group): what advtrain's evaluation group leaves null
+    evaluation: AdvtrainEvaluation  # advtrain (its evaluation group: attacks, test samples, radii)
+    suite: AttackSuite  # attack (its suite group: each attack's settings)
     refit: AdvtrainRefit
 
     def __post_init__(self) -> None:
-        super().__post_init__()
-        check_paired(defences=self.defences, classifiers=self.classifiers, metrics=self.metrics,
+        check_paired(defences=self.roster.defences, classifiers=self.classifiers, metrics=self.metrics,
                      outcomes=self.outcomes)
+
+
+def plan(cfg: Config) -> job.Evaluation:
+    """The evaluation every defence of this job gets: the attack phase's, with advtrain's subsets and radii
+    (reproflow.settings.derived)."""
+    s, e = cfg.selection, cfg.evaluation
+    return job.Evaluation(
+        data=cfg.data, manipulator=cfg.manipulator, generator=cfg.generator, oracle=cfg.oracle,
+        generator_learned=cfg.generator_learned, dataset=cfg.dataset, seed=cfg.seed, device=cfg.device,
+        eps_grid=derived.advtrain_eps_grid(cfg.eps, e, cfg.dataset), attacks=derived.advtrain_attacks(s, e),
+        oracle_attacks=derived.advtrain_oracle_attacks(s, e) if cfg.oracle is not None else None,
+        max_samples=derived.advtrain_max_samples(s, e), editor=derived.editor(s, cfg.dataset),
+        learned_attacks=derived.advtrain_learned_attacks(s, e), suite=cfg.suite,
+    )
 
 
 def run(cfg: Config) -> None:
@@ -54,12 +87,13 @@ def run(cfg: Config) -> None:
     from reproflow.defences.refresh import GeneratorRefresher, RefreshSettings
     from reproflow.seeding import derive_seed
 
+    evaluation = plan(cfg)
     train = load_split(cfg.train) if cfg.refit.batches > 0 else None
     m: job.Loaded | None = None
-    for defence, classifier, metrics, outcomes in zip(cfg.defences, cfg.classifiers, cfg.metrics, cfg.outcomes,
+    for defence, classifier, metrics, outcomes in zip(cfg.roster.defences, cfg.classifiers, cfg.metrics, cfg.outcomes,
                                                       strict=True):
         started = time.time()
-        m = job.load(cfg, classifier) if m is None else job.retarget(cfg, m, classifier)
+        m = job.load(evaluation, classifier) if m is None else job.retarget(evaluation, m, classifier)
         labels = {"phase": "advtrain", "dataset": cfg.dataset, "model": defence}
         refit: dict[str, float] = {}
         # each generator is refitted through the editor it is trained through and used with: the primary one through
@@ -77,7 +111,7 @@ def run(cfg: Config) -> None:
             rng = torch.Generator().manual_seed(derive_seed(cfg.seed, defence, "refit", *tag))
             fitted = GeneratorRefresher(gen, settings).refresh(m.classifier, editor, train, rng)
             refit.update({prefix + k: v for k, v in fitted.items()})
-        out = job.evaluate(cfg, m, labels)
+        out = job.evaluate(evaluation, m, labels)
         extra = [job.job_row(labels, cfg.seed, "n_samples", float(len(m.split)))]
         extra += [job.job_row(labels, cfg.seed, k, v) for k, v in refit.items()]
         job.write_metrics(metrics, out.rows + extra)

@@ -3,7 +3,8 @@ plateau probe's curves (T2's training adequacy).
 
     python -m reproflow.cli.plot_advtrain --matrix .../matrix.csv --curves .../curves.csv --heatmap .../matrix_heatmap.png \
         --curves-figure .../training_curves.png --plateau-figure .../plateau_curves.png \
-        --plateau '{"epochs": 2, "tolerance": 0.04, ...}' --defences ... --attacks ... --headline-eps digits_rot=0.1 --scale quick
+        --plateau '{"epochs": 2, "tolerance": 0.04, ...}' --roster '{"defences": [...]}' --selection '<attack selection>' \
+        --evaluation '<advtrain evaluation>' --eps '{"eps_grid": {"digits_rot": [...]}}' --scale quick
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from reproflow.cli._base import exit_with, main_entry
 from reproflow.errors import UserError
 from reproflow.io import save_figure
 from reproflow.runinfo import write_sidecar
-from reproflow.settings.sections import AdvtrainPlateau
+from reproflow.settings import derived
+from reproflow.settings.sections import AdvtrainEvaluation, AdvtrainPlateau, AdvtrainRoster, AttackEps, AttackSelection
 
 # this job never imports torch (its start-up is seconds shorter): tests/unit/test_cli_startup.py checks it
 TORCH_FREE = True
@@ -34,9 +36,10 @@ class Config:
     heatmap: Path
     curves_figure: Path
     plateau_figure: Path  # the plateau probe's curves with the window and tolerance T2's training-adequacy rule reads
-    defences: tuple[str, ...]
-    attacks: tuple[str, ...]
-    headline_eps: dict[str, float]  # dataset -> the headline eps
+    roster: AdvtrainRoster  # advtrain.defences
+    selection: AttackSelection  # attack (its selection group), the matrix's attacks unless advtrain names a subset
+    evaluation: AdvtrainEvaluation  # advtrain (its evaluation group)
+    eps: AttackEps  # attack.eps_grid of pretrain.datasets: the heatmap is drawn at each one's headline eps
     scale: str
     plateau: AdvtrainPlateau  # advtrain.plateau: the rule the plateau figure draws
 
@@ -51,11 +54,12 @@ def run(cfg: Config) -> None:
         if not p.exists():
             raise UserError(f"{p}: file not found; run tabulate_defence_matrix first")
     matrix, curves = pd.read_csv(cfg.matrix), pd.read_csv(cfg.curves)
-    eps = dict(cfg.headline_eps)
-    save_figure(matrix_heatmap(matrix, eps, cfg.defences, cfg.attacks, cfg.scale), cfg.heatmap)
-    save_figure(training_curves(curves, cfg.defences, cfg.scale), cfg.curves_figure)
+    eps, defences = derived.headline_eps_of(cfg.eps), cfg.roster.defences
+    attacks = derived.advtrain_attacks(cfg.selection, cfg.evaluation)
+    save_figure(matrix_heatmap(matrix, eps, defences, attacks, cfg.scale), cfg.heatmap)
+    save_figure(training_curves(curves, defences, cfg.scale), cfg.curves_figure)
     rule = cfg.plateau
-    save_figure(plateau_curves(curves, cfg.defences, rule.epochs, rule.tolerance, rule.coverage, cfg.scale),
+    save_figure(plateau_curves(curves, defences, rule.epochs, rule.tolerance, rule.coverage, cfg.scale),
                 cfg.plateau_figure)
     write_sidecar(cfg.heatmap, cfg, None, "cpu", started)
 

@@ -10,6 +10,8 @@ import pandas as pd
 from reproflow.cli._base import FigureJob, exit_with, main_entry
 from reproflow.errors import UserError
 from reproflow.io import save_figure
+from reproflow.settings import derived
+from reproflow.settings.sections import AttackEps
 
 # this job never imports torch (its start-up is seconds shorter): tests/unit/test_cli_startup.py checks it
 TORCH_FREE = True
@@ -20,7 +22,7 @@ class Config(FigureJob):
     """Plot the chosen-attribute histogram at each dataset's headline eps."""
 
     attributes: Path
-    headline_eps: dict[str, float]  # dataset -> the headline eps
+    eps: AttackEps  # attack.eps_grid of pretrain.datasets: each dataset's histogram is drawn at its headline eps
 
 
 def run(cfg: Config) -> None:
@@ -30,7 +32,7 @@ def run(cfg: Config) -> None:
     use_style(cfg.style)
     if not cfg.attributes.exists():
         raise UserError(f"{cfg.attributes}: file not found; run collect_attack first")
-    save_figure(attribute_histogram(pd.read_csv(cfg.attributes), cfg.headline_eps), cfg.output)
+    save_figure(attribute_histogram(pd.read_csv(cfg.attributes), derived.headline_eps_of(cfg.eps)), cfg.output)
 
 
 main = main_entry(Config, run)

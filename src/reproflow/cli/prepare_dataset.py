@@ -16,6 +16,8 @@ from reproflow.data.sources import base_name
 from reproflow.data.store import save_split
 from reproflow.io import write_json
 from reproflow.runinfo import versions, write_sidecar
+from reproflow.settings import derived
+from reproflow.settings.sections import DataPrepare
 
 log = logging.getLogger(__name__)
 
@@ -26,17 +28,8 @@ class Config:
 
     dataset: str = field(metadata={"help": "dataset name, e.g. digits_rot, mnist, celeba"})
     out_dir: Path = field(metadata={"help": "folder for {train,test}.pt and .json"})
-    data_root: Path = field(metadata={"help": "torchvision dataset root"})
-    download: bool = field(metadata={"help": "allow torchvision downloads"})
-    seed: int = field(metadata={"help": "seed of angles, split and subsets"})
-    rotation_deg: float = field(metadata={"help": "half-range of rotations (data.rotation_deg.<dataset>; 0 = not rotated)"})
-    digits_test_fraction: float = field(metadata={"help": "test share of the embedded digits"})
-    max_train: int = field(metadata={"help": "max training images, 0 = all"})
-    max_test: int = field(metadata={"help": "max test images, 0 = all"})
-    celeba_size: int = field(metadata={"help": "CelebA image size"})
-    celeba_attribute: str = field(metadata={"help": "CelebA attribute the semantic editors change"})
-    celeba_class_attribute: str | None = field(default=None, metadata={"help": "CelebA attribute used as the class label (celeba only)"})
-    verify_checksums: bool = field(default=True, metadata={"help": "CIFAR-10 / CelebA: check the published md5 sums (false: presence only)"})
+    data_root: Path = field(metadata={"help": "torchvision dataset root (data_root)"})
+    prepare: DataPrepare = field(metadata={"help": "JSON: data (its prepare group)"})
 
     def __post_init__(self) -> None:
         base_name(self.dataset)  # raises a clear error for unknown names
@@ -44,12 +37,13 @@ class Config:
 
 def run(cfg: Config) -> None:
     started = time.time()
-    for split, max_n in (("train", cfg.max_train), ("test", cfg.max_test)):
+    p = cfg.prepare
+    for split, max_n in (("train", p.max_train), ("test", p.max_test)):
         spec = PrepareSpec(
-            name=cfg.dataset, split=split, root=cfg.data_root, download=cfg.download, seed=cfg.seed,
-            rotation_deg=cfg.rotation_deg, digits_test_fraction=cfg.digits_test_fraction, max_n=max_n,
-            celeba_size=cfg.celeba_size, celeba_attribute=cfg.celeba_attribute,
-            celeba_class_attribute=cfg.celeba_class_attribute, verify_checksums=cfg.verify_checksums,
+            name=cfg.dataset, split=split, root=cfg.data_root, download=p.download, seed=p.seed,
+            rotation_deg=derived.rotation_deg(p, cfg.dataset), digits_test_fraction=p.digits_test_fraction,
+            max_n=max_n, celeba_size=p.celeba_size, celeba_attribute=p.celeba_attribute,
+            celeba_class_attribute=p.celeba_class_attribute, verify_checksums=p.verify_checksums,
         )
         log.info("preparing %s/%s from %s", cfg.dataset, split, cfg.data_root)
         payload = prepare_split(spec)
@@ -57,7 +51,7 @@ def run(cfg: Config) -> None:
         save_split(out, payload)
         write_json(cfg.out_dir / f"{split}.json", manifest(payload, versions()))
         log.info("%s/%s: %d images %s", cfg.dataset, split, len(payload["labels"]), tuple(payload["images"].shape[1:]))
-    write_sidecar(cfg.out_dir / "train.pt", cfg, cfg.seed, "cpu", started)
+    write_sidecar(cfg.out_dir / "train.pt", cfg, p.seed, "cpu", started)
 
 
 main = main_entry(Config, run)

@@ -3,8 +3,12 @@ x eps matrix (mean, std and standard error over seeds), check it covers every ce
 the training curves.
 
     python -m reproflow.cli.tabulate_defence_matrix --metrics-in D1/metrics.csv ... --curves-in D1/train_curve.csv ... \
-        --evaluations .../evaluations.csv --matrix .../matrix.csv --curves .../curves.csv --defences ... \
-        --seeds 0 1 2 --eps-grid digits_rot=0.05 ... --headline-eps digits_rot=0.1 --scale quick
+        --evaluations .../evaluations.csv --matrix .../matrix.csv --curves .../curves.csv \
+        --sweep '{"datasets": ["digits_rot"], "seeds": [0, 1, 2]}' --roster ... --seeds ... --eps ... --selection ... \
+        --evaluation ... --ablation ... --suite ... --scale quick
+
+Each dataset's attack labels, eps grid and headline eps, the defences and their seeds are derived from the sections
+(:mod:`reproflow.settings.derived`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,17 @@ from reproflow.defences.matrix import check_coverage, matrix_markdown, summarise
 from reproflow.errors import UserError
 from reproflow.io import write_table, write_text
 from reproflow.runinfo import write_sidecar
+from reproflow.settings import derived
+from reproflow.settings.sections import (
+    AdvtrainEvaluation,
+    AdvtrainRoster,
+    AdvtrainSeeds,
+    AttackAblation,
+    AttackEps,
+    AttackSelection,
+    AttackSuite,
+    PretrainSweep,
+)
 
 # this job never imports torch (its start-up is seconds shorter): tests/unit/test_cli_startup.py checks it
 TORCH_FREE = True
@@ -37,11 +52,16 @@ class Config:
     evaluations: Path
     matrix: Path
     curves: Path
-    defences: tuple[str, ...]
-    seeds: tuple[int, ...]
-    attacks: dict[str, tuple[str, ...]]  # dataset -> every attack label its evaluations must hold
-    eps_grid: dict[str, tuple[float, ...]]  # dataset -> its eps grid
-    headline_eps: dict[str, float]  # dataset -> the headline eps
+    # the groups each dataset's attack labels, grid and headline eps, the defences and their seeds are derived from
+    # (reproflow.settings.derived)
+    sweep: PretrainSweep  # pretrain.datasets and seeds
+    roster: AdvtrainRoster  # advtrain.defences
+    seeds: AdvtrainSeeds  # advtrain.seeds (null: every pretrain seed)
+    eps: AttackEps  # attack.eps_grid of pretrain.datasets
+    selection: AttackSelection  # attack (its selection group)
+    evaluation: AdvtrainEvaluation  # advtrain (its evaluation group: subsets and radii)
+    ablation: AttackAblation  # attack.oracle_ablation
+    suite: AttackSuite  # attack (its suite group): the reference ensemble's members
     scale: str
 
 
@@ -57,16 +77,17 @@ def read_tables(paths: tuple[Path, ...]) -> pd.DataFrame:
 def run(cfg: Config) -> None:
     started = time.time()
     ev = read_tables(cfg.metrics_in)
-    grids = {d: list(g) for d, g in cfg.eps_grid.items()}
-    expected = {d: list(a) for d, a in cfg.attacks.items()}
-    if set(expected) != set(grids):
-        raise UserError(f"--attacks names datasets {sorted(expected)}, --eps-grid {sorted(grids)}")
+    # datasets in sorted order: the order the tables and the markdown blocks have always had
+    datasets, ev_settings = sorted(cfg.sweep.datasets), cfg.evaluation
+    grids = {d: list(derived.advtrain_eps_grid(cfg.eps, ev_settings, d)) for d in datasets}
+    expected = {d: derived.advtrain_attack_labels(cfg.selection, ev_settings, cfg.ablation, cfg.suite, d) for d in datasets}
+    defences, seeds = cfg.roster.defences, derived.advtrain_seeds(cfg.sweep, cfg.seeds)
     extra = set(ev["dataset"]) - set(grids)
     if extra:
         raise UserError(f"evaluation tables hold datasets {sorted(extra)} that are not configured")
     for dataset, grid in grids.items():
         sub = ev[(ev["dataset"] == dataset) & (ev["attack"] != "none")]
-        check_coverage(sub, cfg.defences, expected[dataset], grid, cfg.seeds)
+        check_coverage(sub, defences, expected[dataset], grid, seeds)
     attacks = list(dict.fromkeys(a for labels in expected.values() for a in labels))
     write_table(cfg.evaluations, ev)
     summary = summarise(ev[ev["attack"] != "none"])
@@ -74,14 +95,14 @@ def run(cfg: Config) -> None:
     write_table(cfg.matrix, summary)
     blocks = [f"# Defence x attack matrix ({cfg.scale} scale)\n",
               "Robust accuracy on the evaluated test samples and attack success rate on the originally correct "
-              "ones, mean ± std over seeds " + f"{list(cfg.seeds)}" + ", every eps of the attack grid.\n"]
+              "ones, mean ± std over seeds " + f"{list(seeds)}" + ", every eps of the attack grid.\n"]
     for metric in ("accuracy", "success_rate"):
-        blocks.append(matrix_markdown(summary, metric, models=cfg.defences, attacks=attacks))
+        blocks.append(matrix_markdown(summary, metric, models=defences, attacks=attacks))
     write_text(cfg.matrix.with_suffix(".md"), "\n\n".join(blocks) + "\n")
     write_table(cfg.curves, read_tables(cfg.curves_in))
-    for dataset, eps in cfg.headline_eps.items():
+    for dataset, eps in {d: derived.headline_eps(cfg.eps, d) for d in datasets}.items():
         log.info("matrix at the headline eps:\n%s", matrix_markdown(summary[summary.dataset == dataset], "accuracy",
-                                                                  eps=eps, models=cfg.defences, attacks=attacks))
+                                                                  eps=eps, models=defences, attacks=attacks))
     write_sidecar(cfg.matrix, cfg, None, "cpu", started)
 
 

@@ -26,7 +26,7 @@ def run(cfg: Config) -> None:
     started, device, train, test = start_training(cfg)
     settings = cfg.classifier
     model, rows, metrics = train_classifier(
-        train, test, settings, cfg.sgd, cfg.seed, device, cfg.checkpoint, cfg.dataset, cfg.eval_batch_size
+        train, test, settings, cfg.sgd, cfg.seed, device, cfg.checkpoint, cfg.dataset, cfg.evaluation.eval_batch_size
     )
     c, size = train.images.shape[1], train.images.shape[-1]
     meta = {"dataset": cfg.dataset, "seed": cfg.seed, **metrics}

@@ -1,19 +1,20 @@
 """Rule train_defence: train defended classifiers of one dataset and seed, each resumable per epoch.
 
-One job trains the defences it is given in turn (``--defences`` with paired ``--output``, ``--metrics``,
+One job trains the defences it is given in turn (``--roster`` with paired ``--output``, ``--metrics``,
 ``--curve`` and ``--checkpoint`` lists): one per job at the paper scale, every defence of the seed at the
 CPU scales (params.yaml ``advtrain.train_jobs``), where a job's start-up (Python, torch, the splits, the
 pretrained models) costs as much as a short defence. Each defence gets its own model file, tables,
 sidecar and checkpoint, and starts from the same initialisation of its seed.
 
-The classifier starts from the pretrained clean classifier of the same seed (``--init pretrained``: its
-weights) or from a fresh initialisation of the same architecture (``--init scratch``); attribute
+The classifier starts from the pretrained clean classifier of the same seed (``advtrain.init`` pretrained:
+its weights) or from a fresh initialisation of the same architecture (scratch); attribute
 augmentation and SPA-AT edit with the frozen manipulator, SPA-AT starts from the pretrained generator of
-the same seed and refreshes it. ``--settings`` maps each defence to its params.yaml section
-(``advtrain.<defence>``, ``null`` for defences without one).
+the same seed and refreshes it. Each defence with a params.yaml section (``advtrain.<defence>``;
+``reproflow.vocab.DefenceSpec.settings``) has its own flag named as the defence (``--pgd-at``, ``--spa-at``, ...):
+its section as JSON for the job's own defences, ``none`` for the others.
 
     python -m reproflow.cli.train_defence --train .../train.pt --test .../test.pt --classifier .../classifier.pt \
-        --defences pgd_at spa_at --output .../pgd_at/.../classifier.pt .../spa_at/.../classifier.pt ... --eps 0.03 ...
+        --roster '{"defences": ["pgd_at", "spa_at"]}' --output .../pgd_at/.../classifier.pt .../spa_at/.../classifier.pt ...
 """
 
 from __future__ import annotations
@@ -28,9 +29,20 @@ from reproflow.device import resolve_device
 from reproflow.errors import UserError
 from reproflow.io import load_torch
 from reproflow.seeding import seed_everything
-from reproflow.settings.sections import AdvtrainPlateau, AdvtrainTraining, PretrainSgd
-
-INITS = ("pretrained", "scratch")
+from reproflow.settings import derived
+from reproflow.settings.sections import (
+    AdvtrainFit,
+    AdvtrainPgdAt,
+    AdvtrainPlateau,
+    AdvtrainRoster,
+    AdvtrainSpaAt,
+    AdvtrainTrades,
+    AdvtrainTraining,
+    AdvtrainWorstOfK,
+    AttackEps,
+    PretrainClassifier,
+    PretrainSgd,
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +54,6 @@ class Config:
     classifier: Path
     manipulator: Path | None
     generator: Path | None
-    defences: tuple[str, ...]
     output: tuple[Path, ...]
     metrics: tuple[Path, ...]
     curve: tuple[Path, ...]
@@ -50,24 +61,23 @@ class Config:
     dataset: str
     seed: int
     device: str
-    eps: float
-    init: str
+    # the defences this job trains, in turn: advtrain.defences, or the job's own one (advtrain.train_jobs per_defence)
+    roster: AdvtrainRoster
+    eps: AttackEps  # attack.eps_grid (this dataset's): the defences train at its headline eps (derived.headline_eps)
+    fit: AdvtrainFit  # advtrain (its fit group): init (pretrained | scratch), max_train, eval_batch_size
     training: AdvtrainTraining  # advtrain.training.<dataset>
     sgd: PretrainSgd  # pretrain.sgd: SGD's momentum, as in standard training
-    eval_batch_size: int
     plateau: AdvtrainPlateau  # advtrain.plateau: the per-epoch robust accuracy T2's training-adequacy rule reads
-    max_train: int  # advtrain.max_train: first n training images (0 = all)
-    # the clean classifier's data augmentation of this dataset (none | flip | crop_flip)
-    augment: str
-    # each defence's own section (params.yaml advtrain.<defence>; null for defences without one)
-    settings: dict[str, Any] | None = None
+    clean: PretrainClassifier  # pretrain.classifier.<dataset>: the clean classifier's data augmentation
+    # each defence's own section (params.yaml advtrain.<defence>), given for the defences of this job that have one
+    # (reproflow.vocab: DefenceSpec.settings) and none otherwise, so a job records only its own defences' settings
+    pgd_at: AdvtrainPgdAt | None
+    trades: AdvtrainTrades | None
+    spa_at: AdvtrainSpaAt | None
+    worst_of_k: AdvtrainWorstOfK | None
 
     def __post_init__(self) -> None:
-        if self.init not in INITS:
-            raise ValueError(f"--init must be one of {', '.join(INITS)}, got {self.init!r}")
-        if not 0 <= self.eps <= 1:
-            raise ValueError(f"--eps must lie in [0, 1], got {self.eps}")
-        check_paired(defences=self.defences, output=self.output, metrics=self.metrics, curve=self.curve,
+        check_paired(defences=self.roster.defences, output=self.output, metrics=self.metrics, curve=self.curve,
                      checkpoint=self.checkpoint)
 
 
@@ -88,8 +98,8 @@ def run(cfg: Config) -> None:
     from reproflow.data.store import load_split
 
     train, test = load_split(cfg.train), load_split(cfg.test)
-    train = train.subset(cfg.max_train) if cfg.max_train else train
-    for defence, output, metrics, curve, checkpoint in zip(cfg.defences, cfg.output, cfg.metrics, cfg.curve,
+    train = train.subset(cfg.fit.max_train) if cfg.fit.max_train else train
+    for defence, output, metrics, curve, checkpoint in zip(cfg.roster.defences, cfg.output, cfg.metrics, cfg.curve,
                                                            cfg.checkpoint, strict=True):
         _train_one(cfg, _One(output, metrics, curve, checkpoint, cfg.seed, defence, cfg), train, test)
 
@@ -105,12 +115,13 @@ def _train_one(cfg: Config, one: _One, train: Any, test: Any) -> None:
 
     started = time.time()
     device = resolve_device(cfg.device)
+    eps, init, eval_batch_size = derived.headline_eps(cfg.eps, cfg.dataset), cfg.fit.init, cfg.fit.eval_batch_size
     name = parse_defence_name(one.defence)
     # every defence of one seed starts from the same initialisation (pairs the comparison by seed)
     seed_everything(cfg.seed)
     # the pretrained checkpoint fixes the architecture; its weights are the start only with --init pretrained
     arch = dict(load_torch(cfg.classifier)["kwargs"])
-    if cfg.init == "pretrained":
+    if init == "pretrained":
         model = load_classifier(cfg.classifier, device, frozen=False)
     else:
         model = build_classifier(**arch).to(device)
@@ -128,18 +139,18 @@ def _train_one(cfg: Config, one: _One, train: Any, test: Any) -> None:
             raise UserError("defence 'spa_at' needs --generator")
         generator = load_generator(cfg.generator, device)
         recursion, optimizer = generator_recursion(generator), generator_optimizer(generator)
-    section = (cfg.settings or {}).get(one.defence)
-    defence = build_defence(name, cfg.eps, seed=cfg.seed, manipulator=manipulator, generator=generator, train=train,
-                            **defence_kwargs(name, section, cfg.eps, recursion, optimizer))
-    settings = TrainSettings(**dump(cfg.training), sgd=cfg.sgd, augment=cfg.augment)
+    section = getattr(cfg, one.defence, None)  # its own section: a field named as the defence (None: it has none)
+    defence = build_defence(name, eps, seed=cfg.seed, manipulator=manipulator, generator=generator, train=train,
+                            **defence_kwargs(name, section, eps, recursion, optimizer))
+    settings = TrainSettings(**dump(cfg.training), sgd=cfg.sgd, augment=cfg.clean.augment)
     probe = None
     if cfg.plateau.val_samples:
         assert manipulator is not None
-        probe = robust_probe(test.subset(cfg.plateau.val_samples), manipulator, cfg.eps, cfg.plateau, cfg.seed,
-                             cfg.eval_batch_size)
+        probe = robust_probe(test.subset(cfg.plateau.val_samples), manipulator, eps, cfg.plateau, cfg.seed,
+                             eval_batch_size)
     model, rows, metrics = train_defence(model, defence, train, test, settings, cfg.seed, device, one.checkpoint,
-                                         cfg.dataset, cfg.eval_batch_size, robust_probe=probe)
-    meta = {"dataset": cfg.dataset, "seed": cfg.seed, "defence": one.defence, "eps": cfg.eps, "init": cfg.init,
+                                         cfg.dataset, eval_batch_size, robust_probe=probe)
+    meta = {"dataset": cfg.dataset, "seed": cfg.seed, "defence": one.defence, "eps": eps, "init": init,
             **metrics}
     save_classifier(one.output, model, arch["arch"], arch["in_channels"], arch["num_classes"], arch["image_size"], meta)
     finish_training(one, rows, metrics, device, started)

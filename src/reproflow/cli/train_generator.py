@@ -12,8 +12,9 @@ from reproflow.cli._base import exit_with, main_entry
 from reproflow.models.classifiers import load_classifier
 from reproflow.models.generator import save_generator
 from reproflow.models.manipulator import load_manipulator
-from reproflow.settings.sections import PretrainGenerator
-from reproflow.training.generator import GeneratorSettings, train_generator
+from reproflow.settings import derived
+from reproflow.settings.sections import AttackEps, PretrainGenerator, PretrainSubset
+from reproflow.training.generator import step_size, train_generator
 from reproflow.training.loop import TrainingJob, finish_training, start_training
 
 
@@ -24,21 +25,22 @@ class Config(TrainingJob):
     classifier: Path
     manipulator: Path
     generator: PretrainGenerator  # pretrain.generator.<dataset>
-    eps: float  # derived: the largest eps of attack.eps_grid.<dataset>
-    max_train: int  # pretrain.max_train: first n training images (0 = all)
+    eps: AttackEps  # attack.eps_grid (this dataset's): the training eps is its largest (derived.generator_eps)
+    subset: PretrainSubset  # pretrain (its subset group): the first max_train training images (0 = all)
 
 
 def run(cfg: Config) -> None:
     started, device, train, test = start_training(cfg)
-    train = train.subset(cfg.max_train) if cfg.max_train else train
+    train = train.subset(cfg.subset.max_train) if cfg.subset.max_train else train
     classifier = load_classifier(cfg.classifier, device)
     manipulator = load_manipulator(cfg.manipulator, device)
-    settings = GeneratorSettings.of(cfg.generator, cfg.eps)
+    settings, eps = cfg.generator, derived.generator_eps(cfg.eps, cfg.dataset)
     gen, rows, metrics = train_generator(
-        train, test, classifier, manipulator, settings, cfg.seed, device, cfg.checkpoint, cfg.dataset, cfg.eval_batch_size
+        train, test, classifier, manipulator, settings, eps, cfg.seed, device, cfg.checkpoint, cfg.dataset,
+        cfg.evaluation.eval_batch_size,
     )
     meta = {
-        "dataset": cfg.dataset, "seed": cfg.seed, "eps": cfg.eps, "steps": settings.steps, "step_size": settings.step_size,
+        "dataset": cfg.dataset, "seed": cfg.seed, "eps": eps, "steps": settings.steps, "step_size": step_size(settings, eps),
         # its optimiser, which advtrain's refit and SPA-AT's refresh continue with
         "adam_beta1": settings.adam_beta1, "adam_beta2": settings.adam_beta2, "grad_clip": settings.grad_clip,
         "manipulator": str(cfg.manipulator), **metrics,

@@ -11,7 +11,7 @@ from pathlib import Path
 from reproflow.cli._base import exit_with, main_entry
 from reproflow.models.classifiers import load_classifier
 from reproflow.models.manipulator import save_manipulator
-from reproflow.settings.sections import PretrainManipulator
+from reproflow.settings.sections import PretrainManipulator, PretrainSubset
 from reproflow.training.loop import TrainingJob, finish_training, start_training
 from reproflow.training.manipulator import train_manipulator
 
@@ -22,16 +22,16 @@ class Config(TrainingJob):
 
     classifier: Path
     manipulator: PretrainManipulator  # pretrain.manipulator.<dataset>
-    max_train: int  # pretrain.max_train: first n training images (0 = all)
+    subset: PretrainSubset  # pretrain (its subset group): the first max_train training images (0 = all)
 
 
 def run(cfg: Config) -> None:
     started, device, train, test = start_training(cfg)
-    train = train.subset(cfg.max_train) if cfg.max_train else train
+    train = train.subset(cfg.subset.max_train) if cfg.subset.max_train else train
     classifier = load_classifier(cfg.classifier, device)
     settings = cfg.manipulator
     m, rows, metrics = train_manipulator(
-        train, test, classifier, settings, cfg.seed, device, cfg.checkpoint, cfg.dataset, cfg.eval_batch_size
+        train, test, classifier, settings, cfg.seed, device, cfg.checkpoint, cfg.dataset, cfg.evaluation.eval_batch_size
     )
     meta = {"dataset": cfg.dataset, "seed": cfg.seed, "attribute_range": train.meta.get("attribute_range"), **metrics}
     save_manipulator(cfg.output, m, meta)

@@ -27,7 +27,7 @@ from reproflow.defences.base import Defence, StepOutput, acc
 from reproflow.defences.matrix import probe_rows
 from reproflow.device import take_batch, to_device_once
 from reproflow.logs import progress
-from reproflow.settings.sections import PretrainSgd
+from reproflow.settings.sections import AdvtrainTraining, PretrainSgd
 from reproflow.training.classifier import make_optimizer
 from reproflow.training.loop import EpochHook, ResumableTraining, accuracy, cosine_lr, epoch_generator, minibatches
 
@@ -35,19 +35,15 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class TrainSettings:
-    """Schedule shared by every defence (params.yaml ``advtrain.training``)."""
+class TrainSettings(AdvtrainTraining):
+    """Schedule shared by every defence: the generated ``advtrain.training.<dataset>`` (epochs, ``warmup_epochs``
+    clean epochs before an adversarial defence starts crafting examples, batch size, optimizer sgd | adam, peak
+    learning rate cosine-decayed to 0, weight decay), with what the defences share with the clean classifier."""
 
-    epochs: int
-    warmup_epochs: int  # clean epochs before an adversarial defence starts crafting examples
-    batch_size: int
-    optimizer: str  # sgd | adam (reproflow.training.classifier.make_optimizer)
-    lr: float  # peak learning rate, cosine-decayed to 0 over the epochs
-    weight_decay: float
     sgd: PretrainSgd  # pretrain.sgd: SGD's momentum (the defences train like the clean classifier)
     # data augmentation of the clean classifier of the dataset (pretrain.classifier.<dataset>.augment), so every
     # defence sees the same data as standard training: none | flip | crop_flip (reproflow.training.classifier)
-    augment: str = "none"
+    augment: str
 
     def __post_init__(self) -> None:
         from reproflow.training.classifier import AUGMENTS

@@ -104,6 +104,20 @@ def load(cls: type[T], value: Any, key: str = "") -> T:
     return _load(cls, value, key)
 
 
+def group(cls: type[T], section: Any) -> T:
+    """The part of ``section`` a generated group class holds (a schema's ``x-group``, e.g. ``DataPrepare`` of
+    ``Data``): the same values under the same names, so a rule hands a job exactly the keys it reads.
+
+        >>> from reproflow.settings import sections
+        >>> s = load(sections.AttackPgd, {"steps": 20, "step_factor": 2.5, "restarts": 1})
+        >>> group(sections.AttackPgd, s) == s
+        True
+    """
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        raise TypeError(f"{cls!r} is not a settings dataclass")
+    return cls(**{f.name: getattr(section, f.name) for f in dataclasses.fields(cls)})
+
+
 def dump(obj: Any) -> Any:
     """Plain JSON-able values of a settings object (dataclasses -> dicts, tuples -> lists)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):

@@ -17,13 +17,43 @@ Each takes the typed sections (:mod:`reproflow.settings.sections`) it derives fr
 from __future__ import annotations
 
 from reproflow.errors import UserError
-from reproflow.settings.sections import Advtrain, Attack, DepthSweep, Meanfield, Pretrain
+from reproflow.settings.sections import (
+    Advtrain,
+    AdvtrainEvaluation,
+    AdvtrainSeeds,
+    Attack,
+    AttackAblation,
+    AttackEps,
+    AttackSelection,
+    AttackSuite,
+    Data,
+    DataPrepare,
+    DepthSweep,
+    Meanfield,
+    Pretrain,
+    PretrainSweep,
+)
 from reproflow.vocab import LEARNED_SUFFIX, REFERENCE_LABEL, attack_names
 
 ORACLE_SUFFIX = "_rot"  # datasets with an exact editor (the analytic rotation)
 
 
-def eps_grid(attack: Attack, dataset: str) -> tuple[float, ...]:
+def rotation_deg(prepare: DataPrepare, dataset: str) -> float:
+    """The half-range of a rotated dataset's angles (``data.rotation_deg.<dataset>``); 0 for a dataset that is not
+    rotated (no key)."""
+    return float(getattr(prepare.rotation_deg, dataset, 0.0))
+
+
+def dataset_users(data: Data, pretrain: Pretrain, depth_sweep: DepthSweep) -> dict[str, list[str]]:
+    """The phases that read each dataset of ``data.datasets``: the SPA phases read ``pretrain.datasets``, the depth
+    sweep its panels' and its speed run's."""
+    sweep = [p.dataset for p in depth_sweep.panels] + [depth_sweep.speed.dataset]
+    uses = (("pretrain", pretrain.datasets), ("attack", pretrain.datasets), ("advtrain", pretrain.datasets),
+            ("depth_sweep", sweep))
+    return {d: [phase for phase, datasets in uses if d in datasets] for d in data.datasets}
+
+
+def eps_grid(attack: Attack | AttackEps, dataset: str) -> tuple[float, ...]:
     """``attack.eps_grid.<dataset>``, with a clear error when a benchmark dataset has none."""
     try:
         return tuple(attack.eps_grid[dataset])
@@ -33,23 +63,30 @@ def eps_grid(attack: Attack, dataset: str) -> tuple[float, ...]:
         ) from None
 
 
-def headline_eps(attack: Attack, dataset: str) -> float:
+def headline_eps(attack: Attack | AttackEps, dataset: str) -> float:
     """The grid's median (the lower middle of an even grid)."""
     grid = sorted(eps_grid(attack, dataset))
     return grid[(len(grid) - 1) // 2]
 
 
-def advtrain_eps_grid(attack: Attack, advtrain: Advtrain, dataset: str) -> tuple[float, ...]:
+def headline_eps_of(attack: Attack | AttackEps) -> dict[str, float]:
+    """dataset -> its headline eps, for every dataset of the eps grid (the tables and figures over datasets)."""
+    return {d: headline_eps(attack, d) for d in attack.eps_grid}
+
+
+def advtrain_eps_grid(
+    attack: Attack | AttackEps, advtrain: Advtrain | AdvtrainEvaluation, dataset: str
+) -> tuple[float, ...]:
     """The radii the defence matrix evaluates: ``attack.eps_grid.<dataset>`` or, with ``advtrain.eps:
     headline``, its headline eps alone."""
     return (headline_eps(attack, dataset),) if advtrain.eps == "headline" else eps_grid(attack, dataset)
 
 
-def examples_eps(attack: Attack, dataset: str) -> float:
+def examples_eps(attack: Attack | AttackEps, dataset: str) -> float:
     return min(eps_grid(attack, dataset))
 
 
-def generator_eps(attack: Attack, dataset: str) -> float:
+def generator_eps(attack: Attack | AttackEps, dataset: str) -> float:
     """The noise generator's training budget: the largest eps it will be used at."""
     return max(eps_grid(attack, dataset))
 
@@ -80,12 +117,12 @@ def has_oracle(dataset: str) -> bool:
     return dataset.endswith(ORACLE_SUFFIX)
 
 
-def editor(attack: Attack, dataset: str) -> str:
+def editor(attack: Attack | AttackSelection, dataset: str) -> str:
     """``oracle`` (the exact rotation) where attack.editor asks for it and the dataset has one, else ``learned``."""
     return "oracle" if attack.editor == "oracle" and has_oracle(dataset) else "learned"
 
 
-def advtrain_seeds(pretrain: Pretrain, advtrain: Advtrain) -> tuple[int, ...]:
+def advtrain_seeds(pretrain: Pretrain | PretrainSweep, advtrain: Advtrain | AdvtrainSeeds) -> tuple[int, ...]:
     """The seeds the defences are trained at: advtrain.seeds (each must be a pretrain seed: seed s starts from the
     pretrained models of seed s), or every pretrain seed when null."""
     if advtrain.seeds is None:
@@ -97,27 +134,35 @@ def advtrain_seeds(pretrain: Pretrain, advtrain: Advtrain) -> tuple[int, ...]:
     return tuple(advtrain.seeds)
 
 
-def advtrain_attacks(attack: Attack, advtrain: Advtrain) -> tuple[str, ...]:
+def advtrain_attacks(attack: Attack | AttackSelection, advtrain: Advtrain | AdvtrainEvaluation) -> tuple[str, ...]:
     """The defence matrix's attacks: the attack phase's unless advtrain names a subset."""
     return tuple(attack.attacks if advtrain.attacks is None else advtrain.attacks)
 
 
-def advtrain_oracle_attacks(attack: Attack, advtrain: Advtrain) -> tuple[str, ...]:
+def advtrain_max_samples(attack: Attack | AttackSelection, advtrain: Advtrain | AdvtrainEvaluation) -> int:
+    """The test images a defence evaluation attacks: the attack phase's unless advtrain names its own number."""
+    return attack.max_samples if advtrain.max_samples is None else advtrain.max_samples
+
+
+def advtrain_oracle_attacks(attack: Attack | AttackSelection, advtrain: Advtrain | AdvtrainEvaluation) -> tuple[str, ...]:
     return tuple(attack.oracle_attacks if advtrain.oracle_attacks is None else advtrain.oracle_attacks)
 
 
-def advtrain_learned_attacks(attack: Attack, advtrain: Advtrain) -> tuple[str, ...]:
+def advtrain_learned_attacks(attack: Attack | AttackSelection, advtrain: Advtrain | AdvtrainEvaluation) -> tuple[str, ...]:
     return tuple(attack.learned_attacks if advtrain.learned_attacks is None else advtrain.learned_attacks)
 
 
-def advtrain_attack_labels(attack: Attack, advtrain: Advtrain, dataset: str) -> list[str]:
-    """Every attack label the defence matrix must hold for ``dataset`` (its coverage check)."""
+def advtrain_attack_labels(attack: Attack | AttackSelection, advtrain: Advtrain | AdvtrainEvaluation,
+                           ablation: Attack | AttackAblation, suite: Attack | AttackSuite, dataset: str) -> list[str]:
+    """Every attack label the defence matrix must hold for ``dataset`` (its coverage check): the attacks, the exact
+    editor's ablation (attack.oracle_ablation), the learned editor's reruns and the reference ensemble
+    (attack.reference)."""
     labels = list(advtrain_attacks(attack, advtrain))
-    if attack.oracle_ablation and editor(attack, dataset) == "learned" and has_oracle(dataset):
+    if ablation.oracle_ablation and editor(attack, dataset) == "learned" and has_oracle(dataset):
         labels += [f"{a}_oracle" for a in advtrain_oracle_attacks(attack, advtrain)]
     if editor(attack, dataset) == "oracle":
         labels += [f"{a}_learned" for a in advtrain_learned_attacks(attack, advtrain)]
-    return labels + reference_labels(tuple(attack.reference), labels)
+    return labels + reference_labels(tuple(suite.reference), labels)
 
 
 def reference_labels(reference: tuple[str, ...], labels: list[str]) -> list[str]:

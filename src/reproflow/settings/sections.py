@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ['Advtrain', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainT2Primary', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAttribute', 'AttackAutoattack', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSpa', 'AttackSuite', 'AttackT1', 'Data', 'DataRotationDeg', 'DepthSweep', 'DepthSweepCell', 'DepthSweepFit', 'DepthSweepPanelsItem', 'DepthSweepPanelsItemCell', 'DepthSweepPlatformCheck', 'DepthSweepPlatformCheckCellsItem', 'DepthSweepSpeed', 'DepthSweepSpeedJob', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsMeasure', 'MeanfieldGradientsRates', 'MeanfieldGradientsRunsItem', 'MeanfieldGradientsUniversality', 'MeanfieldSeeding', 'MeanfieldTheory', 'Pretrain', 'PretrainClassifier', 'PretrainGenerator', 'PretrainManipulator', 'PretrainSeeds', 'PretrainSgd', 'Report', 'Section']
+__all__ = ['Advtrain', 'AdvtrainEvaluation', 'AdvtrainFit', 'AdvtrainPgdAt', 'AdvtrainPlateau', 'AdvtrainRefit', 'AdvtrainRoster', 'AdvtrainSeeds', 'AdvtrainSpaAt', 'AdvtrainT2', 'AdvtrainT2Primary', 'AdvtrainTrades', 'AdvtrainTraining', 'AdvtrainWorstOfK', 'Attack', 'AttackAblation', 'AttackAttribute', 'AttackAutoattack', 'AttackCollect', 'AttackEps', 'AttackEvaluation', 'AttackExamples', 'AttackGate', 'AttackJointApgd', 'AttackJointPgd', 'AttackPgd', 'AttackSelection', 'AttackSpa', 'AttackSuite', 'AttackT1', 'Data', 'DataPrepare', 'DataRotationDeg', 'DataSamples', 'DepthSweep', 'DepthSweepCell', 'DepthSweepFit', 'DepthSweepPanelsItem', 'DepthSweepPanelsItemCell', 'DepthSweepPlatformCheck', 'DepthSweepPlatformCheckCellsItem', 'DepthSweepSpeed', 'DepthSweepSpeedJob', 'DepthSweepSpeedSettingsItem', 'Figures', 'Meanfield', 'MeanfieldCaptionsItem', 'MeanfieldForward', 'MeanfieldForwardSettingsItem', 'MeanfieldGradients', 'MeanfieldGradientsMeasure', 'MeanfieldGradientsRates', 'MeanfieldGradientsRunsItem', 'MeanfieldGradientsUniversality', 'MeanfieldSeeding', 'MeanfieldTheory', 'Pretrain', 'PretrainClassifier', 'PretrainEvaluation', 'PretrainGenerator', 'PretrainGrid', 'PretrainManipulator', 'PretrainSeeds', 'PretrainSgd', 'PretrainSubset', 'PretrainSweep', 'Report', 'Section']
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,29 @@ class Data:
     celeba_size: int
     celeba_attribute: str
     celeba_class_attribute: str
+    sample_grid: int
+
+
+@dataclass(frozen=True)
+class DataPrepare:
+    """what prepare_dataset reads (reproflow.data.prepare.PrepareSpec)"""
+
+    download: bool
+    verify_checksums: bool  # check the md5 sums torchvision knows for CIFAR-10 and CelebA files (false = check they are present)
+    seed: int
+    rotation_deg: DataRotationDeg
+    digits_test_fraction: float
+    max_train: int
+    max_test: int
+    celeba_size: int
+    celeba_attribute: str
+    celeba_class_attribute: str
+
+
+@dataclass(frozen=True)
+class DataSamples:
+    """what plot_dataset_samples reads"""
+
     sample_grid: int
 
 
@@ -115,6 +138,36 @@ class Pretrain:
 class PretrainSeeds:
     """the seeds of the SPA jobs (pretrain, attack, advtrain), as the results page states them"""
 
+    seeds: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PretrainEvaluation:
+    """what every pretraining job's held-out evaluation reads"""
+
+    eval_batch_size: int
+
+
+@dataclass(frozen=True)
+class PretrainSubset:
+    """the training subset of the editor and generator jobs (the classifiers train on the whole split)"""
+
+    max_train: int
+
+
+@dataclass(frozen=True)
+class PretrainGrid:
+    """the manipulator grid collect_pretrain draws"""
+
+    grid_rows: int
+    grid_steps: int
+
+
+@dataclass(frozen=True)
+class PretrainSweep:
+    """the datasets and seeds every SPA phase runs over (the tables over all of them read it)"""
+
+    datasets: tuple[Literal['digits_rot', 'mnist_rot', 'fashion_mnist_rot', 'cifar10_rot', 'celeba'], ...]
     seeds: tuple[int, ...]
 
 
@@ -222,6 +275,47 @@ class Attack:
     reference: tuple[Literal['spa', 'joint_pgd', 'joint_apgd', 'grid_pgd'], ...]
     examples: AttackExamples
     t1: AttackT1
+
+
+@dataclass(frozen=True)
+class AttackSelection:
+    """which attacks run with which editors on how many test images: read by the attack phase's evaluations and, where advtrain names no subset of its own, by the defence evaluations"""
+
+    attacks: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd', 'grid_pgd'], ...]
+    editor: Literal['oracle', 'learned']
+    learned_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd', 'grid_pgd'], ...]
+    oracle_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd'], ...]
+    max_samples: int
+
+
+@dataclass(frozen=True)
+class AttackEvaluation:
+    """what evaluate_attacks reads beside the selection: the attacked model's label, the cross-check and the image grid"""
+
+    model: str
+    crosscheck: bool
+    examples: AttackExamples
+
+
+@dataclass(frozen=True)
+class AttackCollect:
+    """what collect_attack reads"""
+
+    crosscheck_tolerance: float
+
+
+@dataclass(frozen=True)
+class AttackAblation:
+    """whether the semantic attacks also run through the exact editor beside a learned primary one"""
+
+    oracle_ablation: bool
+
+
+@dataclass(frozen=True)
+class AttackEps:
+    """the eps grids, which jobs outside the attack phase derive their budget from (the generator's training eps, the defences' training eps, the headline eps of tables and figures): a rule hands a job its dataset's grid alone"""
+
+    eps_grid: dict[str, tuple[float, ...]]
 
 
 @dataclass(frozen=True)
@@ -360,6 +454,40 @@ class Advtrain:
     plateau: AdvtrainPlateau
     refit: AdvtrainRefit
     t2: AdvtrainT2
+
+
+@dataclass(frozen=True)
+class AdvtrainRoster:
+    """the defences trained and evaluated"""
+
+    defences: tuple[Literal['standard', 'pgd_at', 'trades', 'attribute_augmentation', 'spa_at', 'worst_of_k'], ...]
+
+
+@dataclass(frozen=True)
+class AdvtrainSeeds:
+    """the seeds the defences are trained at (null = every pretrain seed)"""
+
+    seeds: tuple[int, ...] | None
+
+
+@dataclass(frozen=True)
+class AdvtrainFit:
+    """how each defence's classifier is fit besides its schedule (advtrain.training) and its own section"""
+
+    init: Literal['scratch', 'pretrained']
+    max_train: int
+    eval_batch_size: int
+
+
+@dataclass(frozen=True)
+class AdvtrainEvaluation:
+    """what the defence evaluations change of the attack phase's selection (null = the attack phase's) and which radii they evaluate"""
+
+    max_samples: int | None
+    eps: Literal['grid', 'headline']
+    attacks: tuple[Literal['fgsm', 'pgd', 'autoattack', 'attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd', 'grid_pgd'], ...] | None
+    learned_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd', 'joint_apgd', 'recon_pgd', 'grid_pgd'], ...] | None
+    oracle_attacks: tuple[Literal['attribute', 'generator', 'spa', 'joint_pgd'], ...] | None
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def make_optimizer(params: Any, name: str, lr: float, weight_decay: float, sgd: 
 
 def train_classifier(
     train: Split, test: Split, settings: ClassifierSettings, sgd: PretrainSgd, seed: int, device: torch.device,
-    checkpoint: str | Path | None = None, dataset: str = "", eval_batch_size: int = 512,
+    checkpoint: str | Path | None, dataset: str, eval_batch_size: int,
     on_epoch_end: EpochHook | None = None,
 ) -> tuple[nn.Module, list[dict[str, Any]], dict[str, float]]:
     """Train ``settings.arch`` with cross-entropy on ``train``; returns (model in eval mode, curve rows, metrics).

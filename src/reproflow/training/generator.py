@@ -15,7 +15,6 @@ prototype's 0.5, 0.999 and 1.0).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,39 +27,15 @@ from reproflow.device import take_batch, to_device_once
 from reproflow.logs import progress
 from reproflow.models.generator import NoiseGenerator, generate_noise
 from reproflow.models.manipulator import AttributeManipulator
+from reproflow.settings.sections import PretrainGenerator
 from reproflow.training.loop import EpochHook, ResumableTraining, curve_rows, epoch_generator, minibatches
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class GeneratorSettings:
-    """Hyper-parameters of the noise generator (params.yaml ``pretrain.generator.<dataset>``)."""
-
-    eps: float  # l_inf budget while training (the largest eps of the attack grid)
-    steps: int  # K recursive generator steps
-    step_fraction: float  # step size as a fraction of eps
-    z_dim: int
-    width: int
-    epochs: int
-    batch_size: int
-    lr: float
-    adam_beta1: float
-    adam_beta2: float
-    grad_clip: float  # max gradient norm of a step
-    adv_weight: float
-    div_weight: float
-
-    @classmethod
-    def of(cls, section: Any, eps: float) -> GeneratorSettings:
-        """From params.yaml's ``pretrain.generator.<dataset>`` (by field name) and the derived training eps."""
-        from dataclasses import fields
-
-        return cls(eps=float(eps), **{f.name: getattr(section, f.name) for f in fields(cls) if f.name != "eps"})
-
-    @property
-    def step_size(self) -> float:
-        return self.step_fraction * self.eps
+def step_size(settings: PretrainGenerator, eps: float) -> float:
+    """A generator step's size: ``step_fraction`` of the budget ``eps``."""
+    return settings.step_fraction * eps
 
 
 def diversity_ratio(
@@ -76,12 +51,13 @@ def sign_differ(d1: torch.Tensor, d2: torch.Tensor) -> torch.Tensor:
 
 
 def train_generator(
-    train: Split, test: Split, classifier: nn.Module, manipulator: AttributeManipulator, settings: GeneratorSettings,
-    seed: int, device: torch.device, checkpoint: str | Path | None = None, dataset: str = "",
-    eval_batch_size: int = 512, on_epoch_end: EpochHook | None = None,
+    train: Split, test: Split, classifier: nn.Module, manipulator: AttributeManipulator, settings: PretrainGenerator,
+    eps: float, seed: int, device: torch.device, checkpoint: str | Path | None, dataset: str, eval_batch_size: int,
+    on_epoch_end: EpochHook | None = None,
 ) -> tuple[NoiseGenerator, list[dict[str, Any]], dict[str, float]]:
-    """Train a :class:`NoiseGenerator` against the frozen ``classifier``; returns (generator in eval mode,
-    curve rows, test metrics from :func:`evaluate_generator`)."""
+    """Train a :class:`NoiseGenerator` against the frozen ``classifier`` at the l_inf budget ``eps`` (the largest eps
+    it will be used at, :func:`reproflow.settings.derived.generator_eps`); returns (generator in eval mode, curve
+    rows, test metrics from :func:`evaluate_generator`)."""
     gen_net = NoiseGenerator(train.images.shape[1], settings.z_dim, settings.width).to(device)
     opt = torch.optim.Adam(gen_net.parameters(), lr=settings.lr, betas=(settings.adam_beta1, settings.adam_beta2))
     state = ResumableTraining(checkpoint, {"model": gen_net, "opt": opt}, settings.epochs)
@@ -102,11 +78,11 @@ def train_generator(
             with torch.no_grad():
                 x_a = manipulator.edit(x, a, a_t)
             xx, yy = torch.cat([x_a, x_a]), torch.cat([y, y])
-            delta = generate_noise(gen_net, classifier, xx, yy, z, settings.eps, settings.steps, settings.step_size)
+            delta = generate_noise(gen_net, classifier, xx, yy, z, eps, settings.steps, step_size(settings, eps))
             logits = classifier(xx + delta)
             ce = F.cross_entropy(logits, yy)
             d1, d2 = delta.chunk(2)
-            ds = diversity_ratio(d1, d2, z[:b], z[b:], settings.eps).mean()
+            ds = diversity_ratio(d1, d2, z[:b], z[b:], eps).mean()
             loss = -settings.adv_weight * ce - settings.div_weight * ds
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -122,13 +98,13 @@ def train_generator(
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1)
     gen_net.eval()
-    metrics = evaluate_generator(gen_net, classifier, manipulator, test, settings, seed, device, eval_batch_size)
+    metrics = evaluate_generator(gen_net, classifier, manipulator, test, settings, eps, seed, device, eval_batch_size)
     return gen_net, state.rows, metrics
 
 
 def evaluate_generator(
     gen_net: NoiseGenerator, classifier: nn.Module, manipulator: AttributeManipulator, test: Split,
-    settings: GeneratorSettings, seed: int, device: torch.device, batch_size: int = 512,
+    settings: PretrainGenerator, eps: float, seed: int, device: torch.device, batch_size: int,
 ) -> dict[str, float]:
     """Held-out metrics at the training eps, on the test samples the clean classifier gets right.
 
@@ -160,7 +136,7 @@ def evaluate_generator(
         x, y, a, a_t, z1, z2 = x[keep], y[keep], a[keep], a_t[keep], z1[keep], z2[keep]
         with torch.no_grad():
             x_a = manipulator.edit(x, a, a_t)
-        kw: dict[str, Any] = dict(eps=settings.eps, steps=settings.steps, step_size=settings.step_size)
+        kw: dict[str, Any] = dict(eps=eps, steps=settings.steps, step_size=step_size(settings, eps))
         with torch.no_grad():
             d1 = generate_noise(gen_net, classifier, x_a, y, z1, **kw)
             d2 = generate_noise(gen_net, classifier, x_a, y, z2, **kw)
@@ -168,11 +144,11 @@ def evaluate_generator(
             sums["attack_success"] += float((classifier(x_a + d1).argmax(1) != y).sum())
             sums["semantic_success"] += float((classifier(x_a).argmax(1) != y).sum())
             sums["noise_success"] += float((classifier(x + d0).argmax(1) != y).sum())
-            sums["diversity_ratio"] += float(diversity_ratio(d1, d2, z1, z2, settings.eps).sum())
+            sums["diversity_ratio"] += float(diversity_ratio(d1, d2, z1, z2, eps).sum())
             sums["delta_sign_differ"] += float(sign_differ(d1, d2).sum())
-            sums["delta_diversity"] += float(((d1 - d2).abs().flatten(1).mean(1) / settings.eps).sum())
+            sums["delta_diversity"] += float(((d1 - d2).abs().flatten(1).mean(1) / eps).sum())
         n_correct += len(keep)
     out = {k: v / max(1, n_correct) for k, v in sums.items()}
     out["clean_accuracy"] = n_clean / max(1, n)
-    out["eps"] = settings.eps
+    out["eps"] = eps
     return out

@@ -16,6 +16,7 @@ from torch import nn
 from reproflow.checkpoint import Checkpointer, stop_requested
 from reproflow.errors import UserError
 from reproflow.seeding import derive_seed
+from reproflow.settings.sections import PretrainEvaluation
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +215,7 @@ def write_training_outputs(
 @dataclass(frozen=True, kw_only=True)
 class TrainingJob:
     """The part of every pretraining CLI's config they share: the prepared splits, the model file with its
-    metrics, curve and checkpoint, and the job's dataset, seed and device."""
+    metrics, curve and checkpoint, the job's dataset, seed and device, and its held-out evaluation's settings."""
 
     train: Path
     test: Path
@@ -225,7 +226,7 @@ class TrainingJob:
     dataset: str
     seed: int
     device: str
-    eval_batch_size: int
+    evaluation: PretrainEvaluation  # pretrain (its evaluation group: eval_batch_size)
 
 
 def start_training(cfg: TrainingJob) -> tuple[float, torch.device, Any, Any]:

@@ -58,8 +58,8 @@ def upright_attribute(oracle: RotationOracle) -> float:
 
 def train_manipulator(
     train: Split, test: Split, classifier: nn.Module, settings: ManipulatorSettings, seed: int,
-    device: torch.device, checkpoint: str | Path | None = None, dataset: str = "",
-    eval_batch_size: int = 512, on_epoch_end: EpochHook | None = None,
+    device: torch.device, checkpoint: str | Path | None, dataset: str,
+    eval_batch_size: int, on_epoch_end: EpochHook | None = None,
 ) -> tuple[MSPManipulator, list[dict[str, Any]], dict[str, float]]:
     """Train an :class:`MSPManipulator` on ``train`` (attributes from the data phase); returns
     (manipulator in eval mode, curve rows, test metrics from :func:`evaluate_manipulator`)."""
