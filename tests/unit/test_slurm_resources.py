@@ -7,9 +7,9 @@ import math
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import yaml
+from snakemake.iocontainers import Wildcards
 from snakemake.resources import Resources
 
 from reproflow.config import load_config
@@ -38,7 +38,7 @@ def _evaluate(expr: str, **wildcards: str) -> int:
     """The value Snakemake gives a job with these wildcards, read through Snakemake's own --set-resources parser
     (``runtime`` goes through its time-span parser first)."""
     res = Resources.parse([f"runtime={expr}"], allow_expressions=True)["runtime"]
-    return int(res.evaluate(wildcards=SimpleNamespace(**wildcards), input=None, attempt=1, threads=1, rulename="r",
+    return int(res.evaluate(wildcards=Wildcards(fromdict=wildcards), input=None, attempt=1, threads=1, rulename="r",
                             async_run=None).value)
 
 
@@ -72,6 +72,9 @@ def test_every_paper_job_gets_a_request_and_measured_jobs_are_keyed():
     defence = prof["train_defence"]["runtime"]
     assert {"celeba/spa_at", "celeba/standard"} <= measured["train_defence"]
     assert _evaluate(defence, dataset="celeba", defence="spa_at") > _evaluate(defence, dataset="celeba", defence="standard")
+    # a per-seed job (no defence wildcard: advtrain.train_jobs per_seed) trains every defence in turn
+    assert _evaluate(defence, dataset="celeba") == min(sr.MAX_RUNTIME_MIN, sum(
+        _evaluate(defence, dataset="celeba", defence=x) for x in paper["advtrain"]["defences"]))
     if "train_depth_cell" in measured:  # a depth cell's runtime grows with its depth
         cell = prof["train_depth_cell"]["runtime"]
         for p in paper["depth_sweep"]["panels"]:

@@ -257,6 +257,13 @@ def paper_resources(paper: dict[str, Any], smoke: dict[str, Any],
         d = wc["dataset"]
         splits = SPLITS.get(rule, ("train", "test"))
         out[rule]["mem_mb"][key] = _mb(SAFETY_MEM * (rss + held_mb(paper, d, splits) - held_mb(smoke, d, splits)))
+    if "train_defence" in out:  # a per-seed job (advtrain.train_jobs: per_seed) trains its dataset's defences in turn
+        defences = out["train_defence"]
+        for d in sorted({k.split("/")[0] for k in defences["runtime"]}):
+            mine = [k for k in defences["runtime"] if k.startswith(f"{d}/")]
+            defences["estimate_h"][f"{d}/*"] = sum(defences["estimate_h"][k] for k in mine)
+            defences["runtime"][f"{d}/*"] = min(MAX_RUNTIME_MIN, sum(defences["runtime"][k] for k in mine))
+            defences["mem_mb"][f"{d}/*"] = max(defences["mem_mb"][k] for k in mine)
     cells = [(rate, rss) for (rule, _key), (rate, rss) in measured.items() if rule == "train_depth_cell"]
     if cells:  # one trainer: the best-measured rate and the largest RSS serve every paper panel
         rate, rss = max(c[0] for c in cells), max(c[1] for c in cells)
@@ -302,6 +309,8 @@ def render(resources: dict[str, dict[str, Any]]) -> str:
             lines += [f"  {rule}:  # no smoke job measured yet: the rules file's runtime and mem_mb", "    <<: *gpu"]
             continue
         key_expr = " + '/' + ".join(f"wildcards.{k}" for k in MODELLED[source])
+        if source == "train_defence":  # advtrain.train_jobs per_seed (the CPU scales): no defence wildcard, key '<dataset>/*'
+            key_expr = "wildcards.dataset + '/' + wildcards.get('defence', '*')"
         if source == "train_depth_cell":
             coef = {k: round(v, 6) for k, v in res["runtime"].items()}
             runtime = (f"min({MAX_RUNTIME_MIN}, {FLOOR_MIN} + 1 + int({_dict_expr(coef)}"
