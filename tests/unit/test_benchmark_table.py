@@ -32,3 +32,16 @@ def test_rows_sum_jobs_per_rule_and_keep_the_largest(tmp_path):
     assert "3 jobs, 13 CPU-s" in res.stdout
     bad = subprocess.run([sys.executable, str(SCRIPT), str(b)], capture_output=True, text=True)
     assert bad.returncode == 2 and "scale=" in bad.stderr
+
+
+def test_jobs_table_has_one_row_per_job_with_its_wildcards(tmp_path):
+    b = tmp_path / "bench"
+    write(b / "advtrain" / "train_defence" / "celeba" / "pgd_at" / "seed~0.tsv", 10.0, 2000.0, 8.0)
+    write(b / "depth_sweep" / "train_depth_cell" / "a_mnist_gauss" / "10.tsv", 3.0, 700.0, 2.5)
+    jobs = tmp_path / "jobs.tsv"
+    res = subprocess.run([sys.executable, str(SCRIPT), f"smoke={b}", "--jobs", str(jobs)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    rows = list(csv.DictReader(jobs.open(), delimiter="\t"))
+    assert [(r["rule"], r["job"], float(r["cpu_time"]), float(r["max_rss"])) for r in rows] == [
+        ("train_defence", "train_defence/celeba/pgd_at/seed~0.tsv", 8.0, 2000.0),
+        ("train_depth_cell", "train_depth_cell/a_mnist_gauss/10.tsv", 2.5, 700.0)]

@@ -199,6 +199,10 @@ def test_same_depth_scale_is_judged_on_the_paired_exact_minus_gia_difference():
     both = pd.concat([_rates(0.05), _rates(0.05, role="stress").assign(run="s", width=100)])
     out = S.claim_same_depth_scale(both, SET)
     assert "N=100" in out.evidence and " vs " in out.evidence and "not claimed" in out.evidence
+    # two stress runs at one width (the paper's stress_tanh_w1000 and stress_linear_w1000): each quoted by name
+    two = pd.concat([both, _rates(0.05, role="stress").assign(run="s2", width=100, slope=-0.1)])
+    out = S.claim_same_depth_scale(two, SET)
+    assert "s N=100" in out.evidence and "s2 N=100 2.000" in out.evidence and "from 1 widths" in out.evidence
 
 
 def test_universality_is_judged_on_the_spread_of_v_over_m2_not_the_pooled_slope():

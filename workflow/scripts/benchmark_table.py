@@ -9,7 +9,9 @@ script reads one or more such folders, each labelled with its scale, and writes 
 
 Columns: rule, scale, jobs, s (sum of the jobs' wall), cpu_time (sum of their CPU-seconds), cpu_max (the
 largest job), max_rss (MB, the largest job). The wall time of a run on a shared machine says little; the
-CPU-seconds do. It prints the top rules by CPU-seconds and each scale's total.
+CPU-seconds do. It prints the top rules by CPU-seconds and each scale's total. ``--jobs`` also writes one row
+per job (JOB_COLUMNS; ``job``: the benchmark file's path under the phase folder, i.e. the rule and the job's
+wildcards), which workflow/scripts/slurm_resources.py scales to the paper sizes.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 
 COLUMNS = ("rule", "scale", "jobs", "s", "cpu_time", "cpu_max", "max_rss")
+JOB_COLUMNS = ("rule", "scale", "job", "s", "cpu_time", "max_rss")
 
 
 def read_benchmarks(root: Path) -> list[tuple[str, str, float, float, float]]:
@@ -59,10 +62,25 @@ def table(sources: dict[str, Path]) -> list[dict[str, str | int | float]]:
     return out
 
 
+def job_table(sources: dict[str, Path]) -> list[dict[str, str | float]]:
+    """One row per job (JOB_COLUMNS), in each scale's file order."""
+    return [{"rule": rule, "scale": scale, "job": job, "s": round(s, 2), "cpu_time": round(cpu, 2), "max_rss": round(rss, 1)}
+            for scale, root in sources.items() for rule, job, s, cpu, rss in read_benchmarks(root)]
+
+
+def _write(path: Path, columns: tuple[str, ...], rows: list) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, columns, delimiter="\t", lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("sources", nargs="+", help="scale=benchmarks folder")
     ap.add_argument("--out", type=Path, help="TSV to write (default: print only)")
+    ap.add_argument("--jobs", type=Path, help="TSV of one row per job to write (default: none)")
     ap.add_argument("--top", type=int, default=12, help="rules to print per scale, by CPU-seconds")
     args = ap.parse_args(argv)
     sources = {}
@@ -74,11 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         sources[scale] = Path(folder)
     rows = table(sources)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        with args.out.open("w", newline="") as fh:
-            w = csv.DictWriter(fh, COLUMNS, delimiter="\t", lineterminator="\n")
-            w.writeheader()
-            w.writerows(rows)
+        _write(args.out, COLUMNS, rows)
+    if args.jobs:
+        _write(args.jobs, JOB_COLUMNS, job_table(sources))
     for scale in sources:
         mine = [(str(r["rule"]), int(r["jobs"]), float(r["cpu_time"]), float(r["cpu_max"]), float(r["max_rss"]), float(r["s"]))
                 for r in rows if r["scale"] == scale]
