@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         pgd = build_attack("pgd", clf, args.eps, steps=pgd_cfg["steps"], step_factor=pgd_cfg["step_factor"],
                            restarts=pgd_cfg["restarts"], early_stop=early, device=device)
         spa = build_attack("spa", clf, args.eps, manipulator=am, generator=gen, steps=spa_cfg["steps"],
-                           restarts=spa_cfg["restarts"], lr=spa_cfg["lr"], early_stop=early, device=device, **rec)
+                           restarts=spa_cfg["restarts"], lr=spa_cfg["lr"], attr_lr=spa_cfg["attr_lr"], grid_size=0,
+                           early_stop=early, device=device, **rec)
         t_pgd = _time(lambda: pgd.attack(x, y, a), device, args.repeats) / n
         t_spa = _time(lambda: spa.attack(x, y, a), device, args.repeats) / n
         label = "early stop (evaluation)" if early else "no early stop (fixed compute)"

@@ -10,6 +10,7 @@ from reproflow.attacks.labels import LINF_TOL
 from reproflow.attacks.registry import AttackName, build_attack
 from reproflow.attacks.semantic import edge_fraction, ssim
 from reproflow.models import NoiseGenerator, RotationOracle, build_classifier
+from tests.unit.attack_settings import attack_kw
 
 torch.set_num_threads(1)
 
@@ -54,8 +55,8 @@ def _data(clf: torch.nn.Module, dtype: torch.dtype, wrong: int = 0):
 
 
 def _build(name: AttackName, clf, am, gen, seed: int = 0, **over):
-    return build_attack(name, clf, over.pop("eps", EPS), manipulator=am, generator=gen, seed=seed,
-                        **{**SETTINGS[name], **over})
+    eps = over.pop("eps", EPS)
+    return build_attack(name, clf, eps, manipulator=am, generator=gen, seed=seed, **attack_kw(name, **{**SETTINGS[name], **over}))
 
 
 def _dtype(name: AttackName) -> torch.dtype:
@@ -199,7 +200,7 @@ def test_unknown_attack_and_missing_models() -> None:
     with pytest.raises(UserError, match="generator"):
         build_attack("spa", clf, 0.1, manipulator=am)
     with pytest.raises(ValueError, match="attribute"):
-        build_attack("attribute", clf, 0.1, manipulator=am).attack(torch.zeros(2, 1, 16, 16), torch.zeros(2, dtype=torch.long))
+        build_attack("attribute", clf, 0.1, manipulator=am, **attack_kw("attribute")).attack(torch.zeros(2, 1, 16, 16), torch.zeros(2, dtype=torch.long))
 
 
 def test_ssim_and_edge_fraction() -> None:

@@ -10,6 +10,7 @@ from reproflow.attacks.attribute import AttributeGrid, scan_grid, shared_scans
 from reproflow.attacks.base import WorstCase
 from reproflow.attacks.registry import AttackName, build_attack
 from reproflow.models import NoiseGenerator, RotationOracle, build_classifier
+from tests.unit.attack_settings import attack_kw
 
 torch.set_num_threads(1)
 N = 16
@@ -44,7 +45,7 @@ def test_spa_restarts_batched_equal_one_after_another(early_stop: bool, grid_siz
     fooled = []
     results = []
     for per in (1, 2 * N, 10 * N):  # one restart at a time, two, all three
-        atk = build_attack(AttackName.SPA, clf, 0.05, manipulator=am, generator=gen, **kw)
+        atk = build_attack(AttackName.SPA, clf, 0.05, manipulator=am, generator=gen, **attack_kw("spa", **kw))
         atk.pass_images = per
         res = atk.attack(x, y, a)
         results.append(res)
@@ -96,7 +97,7 @@ def test_shared_scans_reuse_the_first_scan_and_change_nothing() -> None:
     def run_all():
         calls.clear()
         out = [build_attack(n, clf, 0.05, manipulator=am, generator=gen if n is AttackName.SPA else None, seed=1,
-                            **kws[n]).attack(x, y, a) for n in names]
+                            **attack_kw(n, **kws[n])).attack(x, y, a) for n in names]
         return out, len(calls)
 
     alone, n_alone = run_all()

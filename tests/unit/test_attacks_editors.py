@@ -14,8 +14,9 @@ from reproflow.attacks.claims import claim_t1, editor_gates, headline
 from reproflow.attacks.gate import combine_gate, judge_editor_outcomes, noninferiority
 from reproflow.attacks.labels import LINF_TOL
 from reproflow.attacks.outcomes import Outcomes, gate_view_label, judge_label
-from reproflow.attacks.registry import AttackName, build_attack
+from reproflow.attacks.registry import AttackName
 from reproflow.models import MSPManipulator, NoiseGenerator, RotationOracle, build_classifier
+from tests.unit.attack_settings import build_with_params
 
 torch.set_num_threads(1)
 
@@ -51,7 +52,7 @@ def test_learned_editor_path(name: AttackName) -> None:
     attribute through the editor's gradient; the control's x_sem is the editor's plain reconstruction."""
     clf, msp, gen, x, y, a = _msp_parts()
     kw = {"generator": gen} if name in (AttackName.GENERATOR, AttackName.SPA) else {}
-    res = build_attack(name, clf, 0.1, manipulator=msp, seed=0, **kw, **SEMANTIC[name]).attack(x, y, a)
+    res = build_with_params(name, clf, 0.1, manipulator=msp, seed=0, **kw, **SEMANTIC[name]).attack(x, y, a)
     assert (res.x_adv - res.x_sem).abs().max() <= 0.1 + LINF_TOL
     assert res.x_adv.min() >= 0 and res.x_adv.max() <= 1 and res.attr is not None
     assert res.attr.min() >= 0 and res.attr.max() <= 1
@@ -109,8 +110,8 @@ def test_recon_pgd_with_exact_rotation_is_pgd() -> None:
     """With the exact rotation AM(x, a, a) = x, so the control reduces to PGD (same seed, same draws)."""
     clf, _, _, x, y, a = _msp_parts()
     oracle = RotationOracle((-40.0, 40.0))
-    r = build_attack("recon_pgd", clf, 0.1, manipulator=oracle, seed=3, steps=5).attack(x, y, a)
-    p = build_attack("pgd", clf, 0.1, seed=3, steps=5).attack(x, y, a)
+    r = build_with_params("recon_pgd", clf, 0.1, manipulator=oracle, seed=3, steps=5).attack(x, y, a)
+    p = build_with_params("pgd", clf, 0.1, seed=3, steps=5).attack(x, y, a)
     torch.testing.assert_close(r.x_adv, p.x_adv, atol=1e-5, rtol=0)
 
 
@@ -254,11 +255,11 @@ def test_spa_stronger_than_its_start_and_the_generator_attack(trained) -> None:
     torch.manual_seed(5)
     gen = NoiseGenerator(1, z_dim=8, width=8).eval()
     kw = {"gen_steps": 3, "gen_step_factor": 0.5, "seed": 0}
-    spa = build_attack("spa", clf, eps, manipulator=am, generator=gen, steps=10, restarts=2, lr=0.1,
+    spa = build_with_params("spa", clf, eps, manipulator=am, generator=gen, steps=10, restarts=2, lr=0.1,
                        early_stop=False, **kw).attack(x, y, a)
-    start = build_attack("spa", clf, eps, manipulator=am, generator=gen, steps=1, restarts=2, lr=1e-12,
+    start = build_with_params("spa", clf, eps, manipulator=am, generator=gen, steps=1, restarts=2, lr=1e-12,
                          attr_lr=1e-12, early_stop=False, **kw).attack(x, y, a)
-    genatk = build_attack("generator", clf, eps, manipulator=am, generator=gen, **kw).attack(x, y, a)
+    genatk = build_with_params("generator", clf, eps, manipulator=am, generator=gen, **kw).attack(x, y, a)
     acc_spa, loss_spa = _acc_loss(clf, spa.x_adv, y)
     acc_start, loss_start = _acc_loss(clf, start.x_adv, y)
     acc_gen, _ = _acc_loss(clf, genatk.x_adv, y)
@@ -281,10 +282,10 @@ def test_spa_grid_start_at_least_as_strong_as_the_attribute_attack(trained) -> N
     kw = {"gen_steps": 3, "gen_step_factor": 0.5, "seed": 0, "restarts": 2}
 
     def spa(**over):
-        return build_attack("spa", clf, eps, manipulator=am, generator=gen, **{"steps": 10, "lr": 0.1, **kw, **over}
+        return build_with_params("spa", clf, eps, manipulator=am, generator=gen, **{"steps": 10, "lr": 0.1, **kw, **over}
                             ).attack(x, y, a)
 
-    attribute = build_attack("attribute", clf, eps, manipulator=am, grid_size=17).attack(x, y, a)
+    attribute = build_with_params("attribute", clf, eps, manipulator=am, grid_size=17).attack(x, y, a)
     evaluated = spa(grid_size=17)  # the evaluation setting: early stopping
     with torch.no_grad():
         fooled_attr = clf(attribute.x_adv).argmax(1) != y
@@ -307,7 +308,7 @@ def test_project_pgd_agrees_with_library_apgd_ce(trained) -> None:
 
     clf, x, y, _ = trained
     eps = 0.1
-    pgd = build_attack("pgd", clf, eps, steps=20, restarts=2, seed=0).attack(x, y)
+    pgd = build_with_params("pgd", clf, eps, steps=20, restarts=2, seed=0).attack(x, y)
     aa = LibraryAutoAttack(clf, norm="Linf", eps=eps, version="custom", attacks=["apgd-ce"], seed=0, device="cpu")
     import logging
 
@@ -359,8 +360,8 @@ def test_joint_apgd_checkpoints_and_strength(trained) -> None:
     assert checkpoints(100) == [22, 41, 57, 70, 80, 87, 93, 99]
     clf, x, y, a = trained
     am = RotationOracle((-40.0, 40.0))
-    jp = build_attack("joint_pgd", clf, 0.03, manipulator=am, steps=20, restarts=1, seed=0).attack(x, y, a)
-    ja = build_attack("joint_apgd", clf, 0.03, manipulator=am, steps=40, restarts=1, seed=0).attack(x, y, a)
+    jp = build_with_params("joint_pgd", clf, 0.03, manipulator=am, steps=20, restarts=1, seed=0).attack(x, y, a)
+    ja = build_with_params("joint_apgd", clf, 0.03, manipulator=am, steps=40, restarts=1, seed=0).attack(x, y, a)
     acc_jp, _ = _acc_loss(clf, jp.x_adv, y)
     acc_ja, _ = _acc_loss(clf, ja.x_adv, y)
     assert (ja.x_adv - ja.x_sem).abs().max() <= 0.03 + LINF_TOL
@@ -374,22 +375,22 @@ def test_grid_pgd_at_least_as_strong_as_pgd_at_every_grid_value(trained) -> None
     clf, x, y, a = trained
     am, eps, grid = RotationOracle((-40.0, 40.0)), 0.03, 5
     kw = {"steps": 5, "step_factor": 2.5, "restarts": 1, "seed": 3}
-    res = build_attack("grid_pgd", clf, eps, manipulator=am, grid_size=grid, **kw).attack(x, y, a)
+    res = build_with_params("grid_pgd", clf, eps, manipulator=am, grid_size=grid, **kw).attack(x, y, a)
     with torch.no_grad():
         fooled = clf(res.x_adv).argmax(1) != y
     for v in torch.linspace(0, 1, grid).tolist():
         with torch.no_grad():
             x_v = am.edit(x, a, torch.full_like(a, v)).clamp(0, 1)
-        pgd = build_attack("pgd", clf, eps, **kw).attack(x_v, y)
+        pgd = build_with_params("pgd", clf, eps, **kw).attack(x_v, y)
         with torch.no_grad():
             fooled_v = clf(pgd.x_adv).argmax(1) != y
         assert bool((fooled | ~fooled_v).all()), f"grid value {v}: PGD fools a sample grid-PGD does not"
     values = torch.linspace(0, 1, grid)
     moved = fooled & (clf(x).argmax(1) == y)
     assert bool(torch.isclose(res.attr[moved, None], values[None, :], atol=1e-6).any(1).all())
-    attribute = build_attack("attribute", clf, eps, manipulator=am, grid_size=grid).attack(x, y, a)
+    attribute = build_with_params("attribute", clf, eps, manipulator=am, grid_size=grid).attack(x, y, a)
     acc_attr, _ = _acc_loss(clf, attribute.x_adv, y)
-    acc_pgd, _ = _acc_loss(clf, build_attack("pgd", clf, eps, **kw).attack(x, y).x_adv, y)
+    acc_pgd, _ = _acc_loss(clf, build_with_params("pgd", clf, eps, **kw).attack(x, y).x_adv, y)
     assert 1 - float(fooled.float().mean()) <= min(acc_attr, acc_pgd)
 
 
@@ -400,8 +401,8 @@ def test_joint_attacks_grid_start_at_least_as_strong_as_the_attribute_attack(tra
     clf, x, y, a = trained
     am, eps = RotationOracle((-40.0, 40.0)), 0.01
     steps = {"joint_pgd": {"steps": 5}, "joint_apgd": {"steps": 6}}[name]
-    res = build_attack(name, clf, eps, manipulator=am, grid_size=17, seed=0, **steps).attack(x, y, a)
-    attribute = build_attack("attribute", clf, eps, manipulator=am, grid_size=17).attack(x, y, a)
+    res = build_with_params(name, clf, eps, manipulator=am, grid_size=17, seed=0, **steps).attack(x, y, a)
+    attribute = build_with_params("attribute", clf, eps, manipulator=am, grid_size=17).attack(x, y, a)
     with torch.no_grad():
         fooled = clf(res.x_adv).argmax(1) != y
         fooled_attr = clf(attribute.x_adv).argmax(1) != y
@@ -417,7 +418,7 @@ def test_spa_attribute_moves_off_the_range_edge(trained) -> None:
     torch.manual_seed(5)
     gen = NoiseGenerator(1, z_dim=8, width=8).eval()
     edge = torch.ones(len(y))
-    res = build_attack("spa", clf, 0.01, manipulator=am, generator=gen, steps=1, restarts=1, lr=1e-12, attr_lr=0.1,
+    res = build_with_params("spa", clf, 0.01, manipulator=am, generator=gen, steps=1, restarts=1, lr=1e-12, attr_lr=0.1,
                        early_stop=False, gen_steps=2, gen_step_factor=0.5, seed=0).attack(x, y, edge)
     assert res.attr is not None and res.attr.min() >= 0 and res.attr.max() <= 1
     assert int((res.attr < 0.95).sum()) >= 5  # moved inward by attr_lr = 0.1 on samples where that raised the loss

@@ -27,7 +27,7 @@ class AttributeGrid(Attack):
     semantic = True
     manipulator: AttributeManipulator  # the frozen editor it works through (required here)
 
-    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: AttributeManipulator, *, grid_size: int = 17,
+    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: AttributeManipulator, *, grid_size: int,
                  **base: Any):
         super().__init__(classifier, eps, manipulator=manipulator, **base)
         if grid_size < 2:

@@ -28,8 +28,8 @@ class AutoAttack(Attack):
     name = "autoattack"
     batch_invariant = False
 
-    def __init__(self, classifier: torch.nn.Module, eps: float, *, version: str = "standard",
-                 sub_attacks: tuple[str, ...] = (), batch_size: int = 500, **base: Any):
+    def __init__(self, classifier: torch.nn.Module, eps: float, *, version: str,
+                 sub_attacks: tuple[str, ...], batch_size: int, **base: Any):
         super().__init__(classifier, eps, **base)
         if version not in ("standard", "custom"):
             raise ValueError(f"autoattack version must be standard or custom, got {version!r}")

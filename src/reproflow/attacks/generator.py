@@ -28,7 +28,7 @@ class GeneratorAttack(Attack):
     generator: NoiseGenerator
 
     def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: AttributeManipulator,
-                 generator: NoiseGenerator, *, gen_steps: int = 10, gen_step_factor: float = 0.25, **base: Any):
+                 generator: NoiseGenerator, *, gen_steps: int, gen_step_factor: float, **base: Any):
         super().__init__(classifier, eps, manipulator=manipulator, generator=generator, **base)
         self._recursion(gen_steps, gen_step_factor)
 

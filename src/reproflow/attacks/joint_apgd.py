@@ -44,8 +44,8 @@ class JointAPGD(Attack):
     semantic = True
     manipulator: AttributeManipulator  # the frozen editor it works through (required here)
 
-    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: AttributeManipulator, *, steps: int = 100,
-                 restarts: int = 1, attr_step: float = 0.25, grid_size: int = 0, **base: Any):
+    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: AttributeManipulator, *, steps: int,
+                 restarts: int, attr_step: float, grid_size: int, **base: Any):
         super().__init__(classifier, eps, manipulator=manipulator, **base)
         self._schedule(steps, restarts, min_steps=2)
         if attr_step <= 0:

@@ -35,9 +35,9 @@ class JointPGD(Attack):
     semantic = True
     manipulator: AttributeManipulator  # the frozen editor it works through (required here)
 
-    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: AttributeManipulator, *, steps: int = 20,
-                 step_factor: float = 2.5, attr_step_factor: float = 2.5, restarts: int = 1, early_stop: bool = True,
-                 grid_size: int = 0, **base: Any):
+    def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: AttributeManipulator, *, steps: int,
+                 step_factor: float, attr_step_factor: float, restarts: int, grid_size: int,
+                 early_stop: bool = True, **base: Any):
         super().__init__(classifier, eps, manipulator=manipulator, **base)
         self._schedule(steps, restarts, early_stop=early_stop)
         self.step_size = float(step_factor) * self.eps / self.steps

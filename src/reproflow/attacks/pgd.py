@@ -22,8 +22,8 @@ class PGD(Attack):
 
     name = "pgd"
 
-    def __init__(self, classifier: torch.nn.Module, eps: float, *, steps: int = 20, step_factor: float = 2.5,
-                 restarts: int = 1, random_start: bool = True, early_stop: bool = True, **base: Any):
+    def __init__(self, classifier: torch.nn.Module, eps: float, *, steps: int, step_factor: float,
+                 restarts: int, random_start: bool = True, early_stop: bool = True, **base: Any):
         super().__init__(classifier, eps, **base)
         self._schedule(steps, restarts, early_stop=early_stop)
         self.step_size = float(step_factor) * self.eps / self.steps

@@ -51,8 +51,8 @@ class SPA(Attack):
     generator: NoiseGenerator
 
     def __init__(self, classifier: torch.nn.Module, eps: float, manipulator: AttributeManipulator,
-                 generator: NoiseGenerator, *, steps: int = 20, restarts: int = 3, lr: float = 0.1, attr_lr: float = 0.025,
-                 gen_steps: int = 10, gen_step_factor: float = 0.25, early_stop: bool = True, grid_size: int = 0,
+                 generator: NoiseGenerator, *, steps: int, restarts: int, lr: float, attr_lr: float,
+                 gen_steps: int, gen_step_factor: float, grid_size: int, early_stop: bool = True,
                  **base: Any):
         super().__init__(classifier, eps, manipulator=manipulator, generator=generator, **base)
         self._schedule(steps, restarts, early_stop=early_stop)
