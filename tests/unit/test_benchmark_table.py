@@ -45,3 +45,22 @@ def test_jobs_table_has_one_row_per_job_with_its_wildcards(tmp_path):
     assert [(r["rule"], r["job"], float(r["cpu_time"]), float(r["max_rss"])) for r in rows] == [
         ("train_defence", "train_defence/celeba/pgd_at/seed~0.tsv", 8.0, 2000.0),
         ("train_depth_cell", "train_depth_cell/a_mnist_gauss/10.tsv", 2.5, 700.0)]
+
+
+def test_a_job_s_own_cpu_count_in_its_log_replaces_a_smaller_sampled_one(tmp_path):
+    # Snakemake samples CPU every 30 s after a job's first 30 s, so the sampled cpu_time can miss the job's end;
+    # the CLI's log line counts the whole process (reproflow.cli._base.run_cli)
+    b = tmp_path / "bench"
+    write(b / "advtrain" / "train_defence" / "celeba" / "pgd_at" / "seed~0.tsv", 10.0, 2000.0, 8.0)
+    write(b / "advtrain" / "train_defence" / "celeba" / "trades" / "seed~0.tsv", 10.0, 2000.0, 8.0)
+    logs = tmp_path / "logs" / "advtrain" / "train_defence" / "celeba"
+    (logs / "pgd_at").mkdir(parents=True)
+    (logs / "trades").mkdir(parents=True)
+    (logs / "pgd_at" / "seed~0.log").write_text("... INFO reproflow.cli._base: done in 9.1s (12.5 CPU-s in all)\n")
+    (logs / "trades" / "seed~0.log").write_text("... INFO reproflow.cli._base: done in 9.1s (3.0 CPU-s in all)\n")
+    out = tmp_path / "jobs.tsv"
+    res = subprocess.run([sys.executable, str(SCRIPT), f"smoke={b}", "--jobs", str(out), "--out", str(tmp_path / "t.tsv")],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    cpu = {r["job"]: float(r["cpu_time"]) for r in csv.DictReader(out.open(), delimiter="\t")}
+    assert cpu == {"train_defence/celeba/pgd_at/seed~0.tsv": 12.5, "train_defence/celeba/trades/seed~0.tsv": 8.0}

@@ -9,7 +9,10 @@ script reads one or more such folders, each labelled with its scale, and writes 
 
 Columns: rule, scale, jobs, s (sum of the jobs' wall), cpu_time (sum of their CPU-seconds), cpu_max (the
 largest job), max_rss (MB, the largest job). The wall time of a run on a shared machine says little; the
-CPU-seconds do. It prints the top rules by CPU-seconds and each scale's total. ``--jobs`` also writes one row
+CPU-seconds do. Snakemake samples a job's CPU time every 30 s after its first 30 s, so ``cpu_time`` misses up to
+30 s at the end of each job; where the job's log (``<results_root>/logs/<phase>/<rule>/...log``, named like its
+benchmark file) ends with the CLI's own count (``done in ... (Y CPU-s in all)``, reproflow.cli._base), the larger
+of the two is taken. It prints the top rules by CPU-seconds and each scale's total. ``--jobs`` also writes one row
 per job (JOB_COLUMNS; ``job``: the benchmark file's path under the phase folder, i.e. the rule and the job's
 wildcards), which workflow/scripts/slurm_resources.py scales to the paper sizes.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -33,10 +37,23 @@ def read_benchmarks(root: Path) -> list[tuple[str, str, float, float, float]]:
         rel = path.relative_to(root).parts
         # <phase>/<rule>.tsv (one job per rule) or <phase>/<rule>/<wildcards...>.tsv
         rule = rel[1].removesuffix(".tsv")
+        logged = logged_cpu(root.parent / "logs" / path.relative_to(root).with_suffix(".log"))
         with path.open() as fh:
             for rec in csv.DictReader(fh, delimiter="\t"):
-                rows.append((rule, "/".join(rel[1:]), _num(rec["s"]), _num(rec["cpu_time"]), _num(rec["max_rss"])))
+                cpu = max(_num(rec["cpu_time"]), logged)
+                rows.append((rule, "/".join(rel[1:]), _num(rec["s"]), cpu, _num(rec["max_rss"])))
     return rows
+
+
+_LOGGED = re.compile(r"done in [\d.]+s \(([\d.]+) CPU-s in all\)")
+
+
+def logged_cpu(log: Path) -> float:
+    """The CPU-seconds a job's CLI counted itself (the last ``done in`` line of its log); 0 without one."""
+    if not log.is_file():
+        return 0.0
+    found = _LOGGED.findall(log.read_text(errors="replace"))
+    return float(found[-1]) if found else 0.0
 
 
 def _num(text: str | None) -> float:
