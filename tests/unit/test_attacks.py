@@ -20,7 +20,7 @@ N = 6
 SETTINGS = {
     AttackName.FGSM: {},
     AttackName.PGD: {"steps": 5, "restarts": 2},
-    AttackName.AUTOATTACK: {"version": "custom", "sub_attacks": ("apgd-ce",)},
+    AttackName.AUTOATTACK: {"version": "custom", "sub_attacks": ("apgd-ce",), "apgd_iterations": 10},
     AttackName.ATTRIBUTE: {"grid_size": 5},
     AttackName.GENERATOR: {"gen_steps": 3},
     AttackName.SPA: {"steps": 4, "restarts": 2, "gen_steps": 3},
@@ -235,3 +235,41 @@ def test_spa_adam_matches_torch_adam() -> None:
         opt.step()
         mine.ascend((grad,))
     torch.testing.assert_close(mine.params[0], ref.detach())
+
+
+def test_autoattack_runs_the_configured_apgd_iterations():
+    """attack.autoattack.apgd_iterations reaches pyautoattack's APGD: one more iteration is one more forward pass
+    (the library's step-size checkpoints come with it), and the protocol's 100 stay 100."""
+
+    class Counting(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net, self.calls = torch.nn.Linear(16, 4), 0
+
+        def forward(self, x):
+            self.calls += 1
+            return self.net(x.flatten(1))
+
+    torch.manual_seed(0)
+    x = torch.rand(N, 1, 4, 4)
+    calls = {}
+    for iterations in (4, 8, 100):
+        clf = Counting()
+        torch.manual_seed(1)
+        clf.net.reset_parameters()
+        y = clf(x).argmax(1)
+        clf.calls = 0
+        atk = _build(AttackName.AUTOATTACK, clf, None, None, apgd_iterations=iterations)
+        atk.attack(x, y)
+        calls[iterations] = clf.calls
+    assert calls[8] - calls[4] == 4 and calls[100] - calls[4] == 96, calls
+    # the step-size checkpoints follow n_iter: a library APGD of 100 iterations set to 10 equals one built with 10
+    from pyautoattack.autopgd_base import APGDAttack, APGDAttack_targeted
+
+    from reproflow.attacks.autoattack import set_iterations
+
+    for cls in (APGDAttack, APGDAttack_targeted):
+        apgd, ten = cls(clf, n_iter=100, eps=EPS, device="cpu"), cls(clf, n_iter=10, eps=EPS, device="cpu")
+        set_iterations(apgd, 10)
+        fields = ("n_iter", "n_iter_orig", "n_iter_2", "n_iter_min", "size_decr")
+        assert [getattr(apgd, f) for f in fields] == [getattr(ten, f) for f in fields] == [10, 10, 2, 1, 1]

@@ -45,7 +45,7 @@ def job(tmp_path_factory):
 # the attack section's groups as the rules hand them over (reproflow.settings.sections)
 EPS = {"eps_grid": {"digits_rot": [0.05, 0.1]}}
 SUITE = {
-    "pgd": {"steps": 3, "step_factor": 2.5, "restarts": 1}, "autoattack": {"version": "custom", "sub_attacks": ["apgd-ce"]},
+    "pgd": {"steps": 3, "step_factor": 2.5, "restarts": 1}, "autoattack": {"version": "custom", "sub_attacks": ["apgd-ce"], "apgd_iterations": 100},
     "attribute": {"grid_size": 3}, "spa": {"steps": 2, "restarts": 1, "lr": 0.1, "attr_lr": 0.025},
     "joint_pgd": {"steps": 3, "restarts": 1, "step_factor": 2.5, "attr_step_factor": 2.5},
     "joint_apgd": {"steps": 4, "restarts": 1, "attr_step": 0.25}, "batch_size": 5, "edge_tol": 0.02,

@@ -184,7 +184,8 @@ def _run_jobs(out: SuiteOutput, jobs: list[tuple[str, AttackName, AttributeManip
         for label, key, am, gen in jobs:
             kw = attack_kwargs(key, settings, gen)
             if label == CROSSCHECK_LABEL:
-                kw = {"version": "custom", "sub_attacks": ("apgd-ce",), "batch_size": settings.batch_size}
+                kw = {"version": "custom", "sub_attacks": ("apgd-ce",), "batch_size": settings.batch_size,
+                      "apgd_iterations": settings.autoattack.apgd_iterations}
             atk: Attack = build_attack(
                 key, classifier, eps, manipulator=am, generator=gen, seed=derive_seed(seed, label),
                 device=device, **kw,

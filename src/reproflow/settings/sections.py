@@ -192,6 +192,7 @@ class AttackAutoattack:
     """Settings at attack.autoattack."""
 
     version: Literal['standard', 'custom']
+    apgd_iterations: int
     sub_attacks: tuple[Literal['apgd-ce', 'apgd-dlr', 'apgd-t', 'fab', 'fab-t', 'square'], ...]
 
 
