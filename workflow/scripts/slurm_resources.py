@@ -60,6 +60,9 @@ TRAIN_N = {"mnist": 60000, "mnist_rot": 60000, "fashion_mnist_rot": 60000, "cifa
            "celeba": 162770}
 TEST_N = {"mnist": 10000, "mnist_rot": 10000, "fashion_mnist_rot": 10000, "cifar10": 10000, "cifar10_rot": 10000,
           "celeba": 19962}
+# classes of each dataset's task (CelebA: Male or not); AutoAttack's targeted sub-attacks take min(9, classes - 1)
+# targets and the DLR-loss ones (APGD-DLR, APGD-T) need 4 classes (reproflow.attacks.autoattack)
+CLASSES = {"mnist": 10, "mnist_rot": 10, "fashion_mnist_rot": 10, "cifar10": 10, "cifar10_rot": 10, "celeba": 2}
 PIXELS = {"mnist": 784, "mnist_rot": 784, "fashion_mnist_rot": 784, "cifar10": 3072, "cifar10_rot": 3072,
           "celeba": 3 * 64 * 64}
 # a cpu-scale dataset measured with the same architecture as a paper dataset (config/cpu.yaml: LeNet-5)
@@ -90,14 +93,18 @@ def sizes(cfg: dict[str, Any], dataset: str) -> dict[str, int]:
     }
 
 
-def attack_iterations(cfg: dict[str, Any], attacks: list[str]) -> float:
+def attack_iterations(cfg: dict[str, Any], attacks: list[str], classes: int) -> float:
     """Gradient (or forward) passes per attacked image and eps of ``attacks``, a work model: PGD-like
-    attacks their steps x restarts, AutoAttack's sub-attacks pyautoattack's fixed 100 iterations (APGD-T
-    and FAB-T x 9 target classes, Square's queries as a third of a pass each), the attribute scan its grid,
+    attacks their steps x restarts, AutoAttack's APGD sub-attacks ``attack.autoattack.apgd_iterations`` (FAB's
+    fixed 100; APGD-T and FAB-T x min(9, classes - 1) targets, APGD-DLR and APGD-T dropped under 4 classes as
+    reproflow.attacks.autoattack drops them, Square's queries as a third of a pass each), the attribute scan its grid,
     the generator its recursion steps, SPA its steps x restarts after the grid scan."""
     a = cfg["attack"]
-    per_sub = {"apgd-ce": 100, "apgd-dlr": 100, "apgd-t": 900, "fab": 100, "fab-t": 900, "square": 5000 / 3}
     aa = a["autoattack"]
+    it = aa["apgd_iterations"]
+    targets, dlr = min(9, classes - 1), classes >= 4
+    per_sub = {"apgd-ce": it, "apgd-dlr": it * dlr, "apgd-t": targets * it * dlr, "fab": 100, "fab-t": 100 * targets,
+               "square": 5000 / 3}
     subs = ["apgd-ce", "apgd-t", "fab-t", "square"] if aa["version"] == "standard" else aa["sub_attacks"]
     gen_steps = max(int(g.get("steps", 1)) for g in cfg["pretrain"]["generator"].values())
     cost = {
@@ -149,12 +156,12 @@ def units(cfg: dict[str, Any], rule: str, key: dict[str, str]) -> float:
         adv_epochs = t["epochs"] - t["warmup_epochs"]
         return n["advtrain"] * (t["warmup_epochs"] + adv_epochs * defence_passes(cfg, key["defence"])) + n["test"] * t["epochs"]
     if rule == "evaluate_attacks":
-        return n["attacked"] * eps * attack_iterations(cfg, cfg["attack"]["attacks"])
+        return n["attacked"] * eps * attack_iterations(cfg, cfg["attack"]["attacks"], CLASSES[d])
     if rule == "evaluate_defence":
         attacks = cfg["advtrain"]["attacks"] or cfg["attack"]["attacks"]
         ev_eps = eps if cfg["advtrain"]["eps"] == "grid" else 1
         refit = cfg["advtrain"]["refit"]["batches"] * cfg["advtrain"]["refit"]["batch_size"]
-        return len(cfg["advtrain"]["defences"]) * (n["defended"] * ev_eps * attack_iterations(cfg, attacks) + refit)
+        return len(cfg["advtrain"]["defences"]) * (n["defended"] * ev_eps * attack_iterations(cfg, attacks, CLASSES[d]) + refit)
     raise KeyError(rule)
 
 
