@@ -95,8 +95,9 @@ def test_smoke_plans_the_paper_rules_and_wildcards(repo):
 # with a banner naming the budget, the jobs done and the costliest of them, never a hang. Measured: on an unshared
 # 2-core machine the DAG alone took 8 min 20 s of wall and 911 CPU-s (Snakemake and every job, /usr/bin/time), and
 # inside the whole suite, beside the other pytest worker, its fixture took 579 s (suite 17 min 11 s, docs/cluster.md
-# section 5). 900 s bounds an overrun; on a loaded machine allow more: REPROFLOW_SMOKE_TIMEOUT_S=3600.
-SMOKE_BUDGET_S = int(os.environ.get("REPROFLOW_SMOKE_TIMEOUT_S", "900"))
+# section 5). 1200 s bounds an overrun with room for a CI machine up to ~2x slower than that one (machines of CI's
+# class differ by up to 1.6x); on a loaded machine allow more: REPROFLOW_SMOKE_TIMEOUT_S=3600.
+SMOKE_BUDGET_S = int(os.environ.get("REPROFLOW_SMOKE_TIMEOUT_S", "1200"))
 
 
 class Budget:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run the static checks (ruff, snakefmt, mypy) and the test suite (unit, workflow, end-to-end at the
 # tiny scale, DVC, SLURM, the smoke scale's plan against the paper's and its whole DAG). The whole smoke DAG
-# (tests/e2e/test_smoke_dag.py) runs inside its own wall-clock budget REPROFLOW_SMOKE_TIMEOUT_S, default 900 s, past
+# (tests/e2e/test_smoke_dag.py) runs inside its own wall-clock budget REPROFLOW_SMOKE_TIMEOUT_S, default 1200 s, past
 # which it stops and fails with a SMOKE DAG TIMEOUT banner; REPROFLOW_SMOKE_DAG=0 skips it (local iterations only).
 # As root it installs Debian's slurm-wlm and munge so the SLURM test runs on a real one-node
 # cluster; elsewhere that test is skipped with its reason. Extra arguments go to pytest.
