@@ -62,7 +62,7 @@ def test_train_defence_job_sizing(train_jobs, tmp_path):
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
     quick = yaml.safe_load((REPO / "config/quick.yaml").read_text())
-    n_seeds = len(quick["pretrain"]["seeds"])
+    n_seeds = len(quick["advtrain"].get("seeds") or quick["pretrain"]["seeds"])  # advtrain.seeds: null = every pretrain seed
     n_defences = len(yaml.safe_load((REPO / "params.yaml").read_text())["advtrain"]["defences"])
     line = next(l for l in out.splitlines() if l.strip().startswith("train_defence "))
     assert int(line.split()[-1]) == (n_seeds * n_defences if train_jobs == "per_defence" else n_seeds), line
