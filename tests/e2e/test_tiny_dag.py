@@ -361,7 +361,7 @@ def _markdown_tables(text):
 def test_the_results_page_is_the_runs_csvs(tiny):
     work, _ = tiny
     page = (work / "docs" / "results" / "tiny.md").read_text()
-    assert "# Results: tiny scale" in page and "SPA seeds (pretrain, attack, advtrain): [0]" in page
+    assert "# Results: tiny scale" in page and "SPA seeds (pretrain, attack): [0]\n- defence seeds (advtrain): [0]" in page
     tables = _markdown_tables(page)
     # every table the report phase knows, since the tiny scale runs every phase
     for table in ("report/summary.csv", "attack/claims/T1.csv", "advtrain/claims/T2.csv", "advtrain/matrix.csv",

@@ -18,7 +18,7 @@ def test_table_markdown_keeps_four_digits_marks_missing_and_escapes_bars():
 
 
 # what the run was, as the rule hands it over: the sections (groups) that hold the seeds, draws and coverage
-RUN = ["--pretrain", json.dumps({"seeds": [0, 1]}),
+RUN = ["--pretrain", json.dumps({"seeds": [0, 1]}), "--advtrain", json.dumps({"seeds": [1]}),
        "--depth-sweep", json.dumps({"width": 8, "sb2": 0.05, "seeds": [3], "train_size": 0, "test_size": 0,
                                     "curve_every": 1, "checkpoint_every": 1, "max_stack": 0}),
        "--gradients", json.dumps({"depth": 4, "draws": 2, "draws_per_batch": 2}),
@@ -36,7 +36,7 @@ def test_cli_writes_the_page_and_one_html_table_per_csv(tmp_path):
                              "--html-dir", str(html), "--scale", "quick", *RUN])
     assert rc == 0
     page = doc.read_text()
-    assert page.startswith("# Results: quick scale") and "- SPA seeds (pretrain, attack, advtrain): [0, 1]" in page
+    assert page.startswith("# Results: quick scale") and "- SPA seeds (pretrain, attack): [0, 1]\n- defence seeds (advtrain): [1]\n" in page
     assert "- coverage of every interval over seeds: 0.9\n- depth-sweep seeds: [3]\n" in page
     assert page.index(TABLES["summary"].title) < page.index(TABLES["t1"].title)
     assert "| 0.03 | -0.1104 | -0.2 | -0.02 |" in page and f"Source: `{t1}`" in page

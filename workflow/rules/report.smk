@@ -99,6 +99,7 @@ rule write_results:
         flags=cli_args(
             scale=config["scale"],
             pretrain=settings_of("PretrainSeeds", PRE),
+            advtrain=settings_of("AdvtrainSeeds", ADV),
             depth_sweep=settings_of("DepthSweepCell", DS),
             gradients=settings_of("MeanfieldGradientsMeasure", MF["gradients"]),
             report=REP,

@@ -19,7 +19,7 @@ from reproflow.cli._base import exit_with, main_entry
 from reproflow.errors import UserError
 from reproflow.io import read_json, write_text
 from reproflow.runinfo import write_sidecar
-from reproflow.settings.sections import DepthSweepCell, MeanfieldGradientsMeasure, PretrainSeeds, Report
+from reproflow.settings.sections import AdvtrainSeeds, DepthSweepCell, MeanfieldGradientsMeasure, PretrainSeeds, Report
 
 # this job never imports torch (its start-up is seconds shorter): tests/unit/test_cli_startup.py checks it
 TORCH_FREE = True
@@ -34,6 +34,7 @@ class Config:
     html_dir: Path = field(metadata={"help": "output folder: <key>.html per table, for the Snakemake report"})
     scale: str = field(metadata={"help": "scale label"})
     pretrain: PretrainSeeds = field(metadata={"help": "pretrain.seeds (JSON)"})
+    advtrain: AdvtrainSeeds = field(metadata={"help": "advtrain.seeds (JSON; null = every pretrain seed)"})
     depth_sweep: DepthSweepCell = field(metadata={"help": "depth_sweep's cell keys: its seeds (JSON)"})
     gradients: MeanfieldGradientsMeasure = field(metadata={"help": "meanfield.gradients' draws (JSON)"})
     report: Report = field(metadata={"help": "the report section: its coverage (JSON)"})
@@ -57,7 +58,7 @@ def run(cfg: Config) -> None:
         if not Path(path).exists():
             raise UserError(f"{path}: file not found; run the step that writes it first")
         tables[key] = pd.read_csv(path)
-    settings = run_settings(cfg.pretrain, cfg.depth_sweep, cfg.gradients, cfg.report)
+    settings = run_settings(cfg.pretrain, cfg.advtrain, cfg.depth_sweep, cfg.gradients, cfg.report)
     sources = {key: str(path) for key, path in cfg.tables.items()}
     commit = _commit(cfg.tables["summary"]) if "summary" in cfg.tables else None
     write_text(cfg.doc, results_markdown(cfg.scale, tables, sources, settings, commit))

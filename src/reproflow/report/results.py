@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from reproflow.io import dataframe_to_markdown
-from reproflow.settings.sections import DepthSweepCell, MeanfieldGradientsMeasure, PretrainSeeds, Report
+from reproflow.settings.sections import AdvtrainSeeds, DepthSweepCell, MeanfieldGradientsMeasure, PretrainSeeds, Report
 
 FLOAT_FORMAT = ".4g"
 
@@ -85,14 +85,15 @@ def table_markdown(df: pd.DataFrame) -> str:
     return dataframe_to_markdown(df.astype(object).map(_cell), FLOAT_FORMAT)
 
 
-def run_settings(pretrain: PretrainSeeds, depth_sweep: DepthSweepCell, gradients: MeanfieldGradientsMeasure,
-                 report: Report) -> list[tuple[str, str]]:
-    """What the run was, as the results page's header states it: (label, value as JSON) pairs."""
+def run_settings(pretrain: PretrainSeeds, advtrain: AdvtrainSeeds, depth_sweep: DepthSweepCell,
+                 gradients: MeanfieldGradientsMeasure, report: Report) -> list[tuple[str, str]]:
+    """What the run was, as the results page's header states it: (label, value as JSON) pairs. The defences' seeds
+    are their own line: advtrain.seeds may be a subset of the pretrain seeds (null: all of them)."""
     import json
 
-    # the order of the published pages (docs/results/*.md), which listed them sorted by label
     values: list[tuple[str, Any]] = [
-        ("SPA seeds (pretrain, attack, advtrain)", list(pretrain.seeds)),
+        ("SPA seeds (pretrain, attack)", list(pretrain.seeds)),
+        ("defence seeds (advtrain)", list(pretrain.seeds if advtrain.seeds is None else advtrain.seeds)),
         ("coverage of every interval over seeds", report.coverage),
         ("depth-sweep seeds", list(depth_sweep.seeds)),
         ("mean-field networks per gradient run", gradients.draws),
