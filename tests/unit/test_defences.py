@@ -284,3 +284,34 @@ def test_worst_of_k_keeps_the_highest_loss_edit_of_its_k_draws() -> None:
         losses = torch.stack([F.cross_entropy(model(am.edit(x, a, t).clamp(0, 1)), y, reduction="none") for t in tg])
         got = F.cross_entropy(model(picked), y, reduction="none")
     torch.testing.assert_close(got, losses.max(0).values, atol=1e-5, rtol=0)
+
+
+def test_plateau_probe_attack_follows_its_settings(monkeypatch) -> None:
+    """advtrain.plateau's step_factor and restarts reach the probe's grid-PGD (they were constants in the CLI), and a
+    stronger probe (more steps, a larger step, more restarts) never leaves more images robust."""
+    import reproflow.attacks.registry as registry
+    from reproflow.cli.train_defence import robust_probe
+    from reproflow.settings.sections import AdvtrainPlateau
+
+    model, am, _gen = _parts()
+    val = _split(16, 5)
+    seen: list[dict] = []
+    build = registry.build_attack
+
+    def spy(name, *args, **kw):
+        seen.append({"name": name, **{k: kw[k] for k in ("grid_size", "steps", "step_factor", "restarts")}})
+        return build(name, *args, **kw)
+
+    monkeypatch.setattr(registry, "build_attack", spy)
+    weak = AdvtrainPlateau(val_samples=16, grid_size=3, steps=1, step_factor=0.5, restarts=1, epochs=2, tolerance=0.04,
+                           coverage=0.9)
+    strong = AdvtrainPlateau(val_samples=16, grid_size=3, steps=5, step_factor=2.5, restarts=3, epochs=2, tolerance=0.04,
+                             coverage=0.9)
+    model.eval()
+    robust_weak = robust_probe(val, am, EPS, weak, 0, 8)(model)
+    robust_strong = robust_probe(val, am, EPS, strong, 0, 8)(model)
+    assert seen == [{"name": "grid_pgd", "grid_size": 3, "steps": 1, "step_factor": 0.5, "restarts": 1},
+                    {"name": "grid_pgd", "grid_size": 3, "steps": 5, "step_factor": 2.5, "restarts": 3}]
+    assert len(robust_weak) == len(robust_strong) == 16
+    assert sum(robust_strong) <= sum(robust_weak), (sum(robust_strong), sum(robust_weak))
+    assert 0 < sum(robust_weak)  # the toy model is right on some images, so the comparison says something

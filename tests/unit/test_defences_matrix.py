@@ -55,7 +55,7 @@ def _t2_args(tmp_path, editor: str, baseline: str, curves: str, tolerance: float
         "pgd_at": {"steps": 3, "step_factor": 2.5}, "trades": {"beta": 6.0, "steps": 4, "step_factor": 2.5},
         "spa_at": {**params["advtrain"]["spa_at"], "steps": 2, "restarts": 1, "grid_size": 17, "gen_steps": 3},
         "worst_of_k": {"k": 10, "steps": 3, "step_factor": 2.5},
-        "plateau": {"val_samples": 500, "grid_size": 5, "steps": 5, "epochs": 2, "tolerance": tolerance, "coverage": 0.9},
+        "plateau": {"val_samples": 500, "grid_size": 5, "steps": 5, "step_factor": 2.5, "restarts": 1, "epochs": 2, "tolerance": tolerance, "coverage": 0.9},
     }
     selection = {f: params["attack"][f] for f in ("attacks", "learned_attacks", "oracle_attacks", "max_samples")}
     return ["--evaluations", str(tmp_path / "evaluations.csv"), "--outcomes", str(tmp_path / "outcomes.csv.gz"),

@@ -158,7 +158,8 @@ def _train_one(cfg: Config, one: _One, train: Any, test: Any) -> None:
 
 def robust_probe(val: Any, manipulator: Any, eps: float, s: AdvtrainPlateau, seed: int, batch_size: int) -> Any:
     """The per-epoch probe of T2's training-adequacy rule (issue 21): accuracy of the model under grid-PGD (PGD with
-    ``s.steps`` steps at each of ``s.grid_size`` attribute values, the joint threat every defence is judged under)
+    ``s.steps`` steps of ``s.step_factor`` x eps / steps, best of ``s.restarts`` starts, at each of ``s.grid_size``
+    attribute values, the joint threat every defence is judged under)
     on the ``val`` images at the training eps; the same probe, seed and images for every defence and epoch. Returns
     the per-image correctness (bool, in ``val``'s order), which the plateau rule pairs across epochs and seeds."""
     from reproflow.attacks.evaluate import run_attack
@@ -166,7 +167,7 @@ def robust_probe(val: Any, manipulator: Any, eps: float, s: AdvtrainPlateau, see
 
     def probe(model: Any) -> list[bool]:
         atk = build_attack("grid_pgd", model, eps, manipulator=manipulator, grid_size=s.grid_size, steps=s.steps,
-                           step_factor=2.5, restarts=1, seed=seed)
+                           step_factor=s.step_factor, restarts=s.restarts, seed=seed)
         out = run_attack(atk, val, batch_size)
         return (out.pred_adv == val.labels).cpu().tolist()
 

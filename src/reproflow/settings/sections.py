@@ -398,6 +398,8 @@ class AdvtrainPlateau:
     val_samples: int
     grid_size: int
     steps: int
+    step_factor: float
+    restarts: int
     epochs: int
     tolerance: float
     coverage: float
