@@ -61,9 +61,9 @@ def _train_args(data, out, depth, panel="p1", lr=0.05):
             "--cell", json.dumps(cell), "--device", "cpu"]
 
 
-def _fit(n_boot):
+def _fit(n_boot, level=0.95):
     return json.dumps({"boundary_metric": "train_accuracy", "boundary_fraction": 0.5, "contour_fraction": 0.9,
-                       "n_boot": n_boot, "fit_seed": 0})
+                       "n_boot": n_boot, "level": level, "fit_seed": 0})
 
 
 def test_pipeline(tmp_path, data, figure_style):
@@ -132,6 +132,15 @@ def test_pipeline(tmp_path, data, figure_style):
     kt = pd.read_csv(out / "kt.csv")
     assert kt["step"].tolist() == [5, 10, 15] and {"k_xi_c", "sigma_min_xi1_xi2", "shape_diff"} <= set(kt.columns)
     assert shape.loc["p1", "last_step"] == 15 and shape.loc["p1", "settle_step"] in (-1, 5, 10, 15)  # -1: no finite final shape on 3 columns
+    # depth_sweep.level sets the intervals' level: the same resamples at 50 % give narrower k intervals
+    assert head["interval"] == 0.95 and (shape["level"] == 0.95).all()
+    k95 = fit.set_index(["panel", "candidate"])
+    assert fit_depth_formula.main([*args[:-4], "--fit", _fit(50, level=0.5), *args[-2:], "--platform-cells", "none"]) == 0
+    k50 = pd.read_csv(out / "fit.csv").set_index(["panel", "candidate"])
+    assert (pd.read_csv(out / "shape.csv")["level"] == 0.5).all()
+    assert json.loads((out / "headline.json").read_text())["interval"] == 0.5
+    w95, w50 = (t.loc["authors_c", "k_high"] - t.loc["authors_c", "k_low"] for t in (k95, k50))
+    assert (w95 > 0).all() and (w50 < w95).all()
 
     assert plot_depth_sweep.main(["--style", figure_style, "--panels", str(panel), "--heatmaps", str(out / "heat.png"), "--boundaries",
                                   str(out / "b.csv"), "--fit", str(out / "fit.csv"), "--phase-diagram", str(pdg),

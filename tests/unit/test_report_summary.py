@@ -239,6 +239,9 @@ def test_trainable_depth_is_judged_per_panel_on_the_shape_at_fitted_k():
     assert out.verdict is Verdict.HOLDS and out.measured == pytest.approx(-0.075)
     # the authors' panel, where xi_c has the better shape, is quoted, not judged
     assert "better in 0, worse in 1" in out.evidence
+    # the evidence names the level fit_depth_formula used (depth_sweep.level; 95 % for a table without the column)
+    assert "(95 % bootstrap over seeds" in out.evidence
+    assert "(90 % bootstrap over seeds" in S.claim_trainable_depth(ok.assign(level=0.9), SET).evidence
     # rho = 1 is a row of its own
     assert S.claim_trainable_depth_rho1(ok, SET).verdict is Verdict.NOT_RUN
     assert S.claim_trainable_depth_rho1(ok.assign(rho=1.0), SET).verdict is Verdict.HOLDS

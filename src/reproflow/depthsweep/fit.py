@@ -336,13 +336,13 @@ def design_subset(acc: pd.DataFrame, sw2_grid: list[float] | tuple[float, ...],
 
 def design_shift(acc: pd.DataFrame, scales: pd.DataFrame, classes: int, fraction: float, metric: str,
                  sw2_grid: list[float] | tuple[float, ...], depth_grid: list[int] | tuple[int, ...],
-                 n_boot: int, seed: int, full_diff: float) -> dict:
+                 n_boot: int, seed: int, full_diff: float, level: float = 0.95) -> dict:
     """The shape difference of a reference panel on the project design (:func:`design_subset`), its
     bootstrap interval, and its shift from the full-data value ``full_diff``: the bias the design alone
     puts on a verdict. Keys ``design_shape_diff, design_low, design_high, design_shift, design_columns,
     design_depths``."""
     sub = design_subset(acc, sw2_grid, depth_grid)
-    _, comp = bootstrap_panel(sub, scales, classes, fraction, metric, n_boot, seed)
+    _, comp = bootstrap_panel(sub, scales, classes, fraction, metric, n_boot, seed, level)
     d = comp["shape_diff"]
     return {"design_shape_diff": d, "design_low": comp["shape_diff_low"], "design_high": comp["shape_diff_high"],
             "design_shift": d - full_diff if math.isfinite(d) and math.isfinite(full_diff) else math.nan,

@@ -66,7 +66,7 @@ def fit_formula(panels: Sequence[Path], curve_tables: Sequence[Path], reference_
     all_b, all_f, all_s, all_k = [], [], [], []
     headline: dict[str, Any] = {
         "boundary_metric": fit.boundary_metric, "boundary_fraction": fit.boundary_fraction,
-        "contour_fraction": fit.contour_fraction, "n_boot": fit.n_boot, "interval": 0.95, "panels": {},
+        "contour_fraction": fit.contour_fraction, "n_boot": fit.n_boot, "interval": fit.level, "panels": {},
     }
     sources = [(pd.read_csv(p), "project", fit.boundary_metric) for p in panels]
     project_fits: dict[str, tuple] = {}  # project panel -> (accuracy, scales, classes, threshold, shape difference)
@@ -80,7 +80,8 @@ def fit_formula(panels: Sequence[Path], curve_tables: Sequence[Path], reference_
         classes = int(first["classes"])
         b = extract_boundaries(grid, classes, fit.boundary_fraction, fit.contour_fraction)
         scales = lookup_depth_scales(pdg, list(grid.index), float(first["rho"]), float(first["sb2"]), str(phase_diagram))
-        f, comp = bootstrap_panel(acc, scales, classes, fit.boundary_fraction, metric, fit.n_boot, fit.fit_seed)
+        f, comp = bootstrap_panel(acc, scales, classes, fit.boundary_fraction, metric, fit.n_boot, fit.fit_seed,
+                                  fit.level)
         settle: dict[str, Any] = {}
         if source == "project" and panel in curves:
             ks = k_against_steps(pd.read_csv(curves[panel]), scales, classes, fit.boundary_fraction)
@@ -144,7 +145,7 @@ def _design_check(sources: list, shapes: list[dict], pdg: pd.DataFrame, phase_di
                                          str(phase_diagram))
             try:
                 d = design_shift(acc, scales, int(first["classes"]), fit.boundary_fraction, metric, sw2_grid, depth_grid,
-                                 0, fit.fit_seed, float(full[ref]))
+                                 0, fit.fit_seed, float(full[ref]), fit.level)
             except ValueError as e:
                 log.info("design check of %s on %s skipped: %s", ref, panel, e)
                 continue

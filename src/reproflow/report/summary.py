@@ -541,7 +541,8 @@ def _trainable_depth(shape: pd.DataFrame, dropout: bool) -> Outcome:
                     undecidable.append(f"{r.panel} (|shape_diff| {abs(r.shape_diff):.3f} <= design shift{extra} "
                                        f"+-{b:.3f})")
     evidence = ((f"{which}: undecidable at this scale: " + ", ".join(undecidable) + ". ") if undecidable else "")
-    evidence += (f"{which}: shape error sigma(min(xi_1,xi_2)) - sigma(xi_c) at fitted k (95 % bootstrap over seeds and "
+    level = float(ours["level"].iloc[0]) if "level" in ours.columns else 0.95  # fit_depth_formula's depth_sweep.level
+    evidence += (f"{which}: shape error sigma(min(xi_1,xi_2)) - sigma(xi_c) at fitted k ({100 * level:g} % bootstrap over seeds and "
                 f"sw2 columns, widened by the design bias and the platform shift), per panel: {count(vs)} of {len(vs)}; "
                 + "; ".join(parts))
     ref = shape[(src == "authors") & cls]

@@ -746,6 +746,7 @@ class DepthSweep:
     boundary_fraction: float
     contour_fraction: float
     n_boot: int
+    level: float  # two-sided level of the bootstrap percentile intervals
     reference_panels: tuple[str, ...]
     fit_seed: int
     platform_check: DepthSweepPlatformCheck  # cells re-trained as on another CPU, compared with the sweep's own
@@ -775,6 +776,7 @@ class DepthSweepFit:
     boundary_fraction: float
     contour_fraction: float
     n_boot: int
+    level: float  # two-sided level of the bootstrap percentile intervals
     fit_seed: int
 
 
