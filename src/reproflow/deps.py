@@ -82,12 +82,89 @@ def _file_digest(path: Path) -> bytes:
     return hashlib.sha256(str(path.relative_to(SRC)).encode() + b"\0" + path.read_bytes()).digest()
 
 
+# The generated settings dataclasses, one per params.yaml (sub)section: every CLI imports a few of them, so a new key
+# in any section would otherwise change every rule's digest and re-run every job of every scale. A closure that only
+# names classes of it (``from reproflow.settings.sections import A, B``) is digested over those classes' source (and
+# the classes their fields name), not over the file; the values a job reads are Snakemake params of their own.
+SECTIONS = f"{PACKAGE}.settings.sections"
+
+
+@functools.cache
+def _imported_names(name: str, target: str) -> frozenset[str] | None:
+    """Names module ``name`` imports from ``target`` with ``from target import ...``; None when it takes the module
+    itself (``import target``, ``from parent import leaf``), where any attribute may be read."""
+    path = _module_path(name)
+    if path is None:
+        return frozenset()
+    is_pkg = path.name == "__init__.py"
+    parent, leaf = target.rsplit(".", 1)
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import) and any(a.name == target for a in node.names):
+            return None
+        if isinstance(node, ast.ImportFrom):
+            mod = node.module or ""
+            if node.level:
+                base = name.split(".")
+                base = base if is_pkg else base[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            if mod == target:
+                names.update(a.name for a in node.names)
+            elif mod == parent and any(a.name == leaf for a in node.names):
+                return None
+    return frozenset(names)
+
+
+@functools.cache
+def _class_sources(path: Path) -> tuple[dict[str, str], dict[str, frozenset[str]], str]:
+    """Per class of a module: its source and the module's other classes it names; and the module's code outside
+    its classes without ``__all__`` (its imports), which every used class depends on."""
+    text = path.read_text()
+    tree = ast.parse(text, filename=str(path))
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    src = {k: ast.get_source_segment(text, n) or "" for k, n in classes.items()}
+    refs = {k: frozenset(x.id for x in ast.walk(n) if isinstance(x, ast.Name) and x.id in classes and x.id != k)
+            for k, n in classes.items()}
+    rest = [ast.get_source_segment(text, n) or "" for n in tree.body if not isinstance(n, ast.ClassDef)
+            and not (isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in n.targets))]
+    return src, refs, "\n".join(rest)
+
+
+def _sections_digest(path: Path, used: frozenset[str]) -> bytes:
+    """Digest of the classes ``used`` (and those their fields name) of the generated sections module."""
+    src, refs, rest = _class_sources(path)
+    todo, seen = [n for n in used if n in src], set()
+    while todo:
+        n = todo.pop()
+        if n not in seen:
+            seen.add(n)
+            todo.extend(refs[n])
+    h = hashlib.sha256(str(path.relative_to(SRC)).encode() + b"\0" + rest.encode())
+    for n in sorted(seen):
+        h.update(b"\0" + src[n].encode())
+    return h.digest()
+
+
 @functools.cache
 def code_digest(name: str) -> str:
-    """SHA-256 (16 hex digits) over the path and bytes of every file of ``name``'s import closure."""
+    """SHA-256 (16 hex digits) over the path and bytes of every file of ``name``'s import closure; the generated
+    sections module counts only with the classes the closure imports from it (:data:`SECTIONS`)."""
+    closure = module_closure(name)
+    used: set[str] | None = set()
+    for mod in closure:
+        got = _imported_names(mod, SECTIONS)
+        if got is None:
+            used = None
+            break
+        used.update(got)
+    sections_path = _module_path(SECTIONS)
     h = hashlib.sha256()
     for path in sorted(module_files(name)):
-        h.update(_file_digest(path))
+        if path == sections_path and used is not None:
+            h.update(_sections_digest(path, frozenset(used)))
+        else:
+            h.update(_file_digest(path))
     return h.hexdigest()[:16]
 
 

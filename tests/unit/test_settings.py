@@ -121,6 +121,54 @@ def test_code_digest_follows_lazy_imports_and_edits(tmp_path, monkeypatch):
         fn.cache_clear()
 
 
+def test_code_digest_reads_only_the_settings_classes_a_cli_imports(tmp_path, monkeypatch):
+    """A key added to one params.yaml section changes the generated sections module, which every CLI imports: only
+    the CLIs that import that section's class (or a class naming it) may change digest, or every job of every scale
+    would re-run. A module that takes the sections module itself counts the whole file."""
+    pkg = tmp_path / "reproflow"
+    for sub in ("cli", "settings"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    sections = pkg / "settings" / "sections.py"
+
+    def write_sections(extra_a: str = "", extra_b: str = "", more: str = "") -> None:
+        sections.write_text(
+            "from dataclasses import dataclass\n__all__ = ['A', 'B', 'Item', 'Holder'" + (", 'C'" if more else "")
+            + "]\n\n@dataclass(frozen=True)\nclass A:\n    x: int\n" + extra_a
+            + "\n@dataclass(frozen=True)\nclass B:\n    y: int\n" + extra_b
+            + "\n@dataclass(frozen=True)\nclass Item:\n    z: int\n"
+            + "\n@dataclass(frozen=True)\nclass Holder:\n    items: tuple[Item, ...]\n" + more)
+
+    (pkg / "cli" / "uses_a.py").write_text("from reproflow.settings.sections import A\n")
+    (pkg / "cli" / "uses_b.py").write_text("def run():\n    from reproflow.settings.sections import B  # lazy\n")
+    (pkg / "cli" / "uses_holder.py").write_text("from reproflow.settings.sections import Holder\n")
+    (pkg / "cli" / "uses_module.py").write_text("from reproflow.settings import sections\n")
+    monkeypatch.setattr(deps, "SRC", tmp_path)
+    clis = ["uses_a", "uses_b", "uses_holder", "uses_module"]
+
+    def digests() -> dict[str, str]:
+        for fn in (deps._direct_imports, deps.module_closure, deps.code_digest, deps._file_digest,
+                   deps._imported_names, deps._class_sources):
+            fn.cache_clear()
+        return {c: deps.cli_digest(c) for c in clis}
+
+    write_sections()
+    base = digests()
+    write_sections(extra_a="    w: float\n")  # a key added to A's section
+    assert {c for c, d in digests().items() if d != base[c]} == {"uses_a", "uses_module"}
+    write_sections(more="\n@dataclass(frozen=True)\nclass C:\n    v: int\n")  # a new section (and __all__)
+    assert {c for c, d in digests().items() if d != base[c]} == {"uses_module"}
+    write_sections()
+    sections.write_text(sections.read_text().replace("class Item:\n    z: int", "class Item:\n    z: float"))
+    assert {c for c, d in digests().items() if d != base[c]} == {"uses_holder", "uses_module"}  # via Holder's field
+    write_sections()
+    assert digests() == base
+    for fn in (deps._direct_imports, deps.module_closure, deps.code_digest, deps._file_digest, deps._imported_names,
+               deps._class_sources):
+        fn.cache_clear()
+
+
 CLIS = sorted(p.stem for p in (REPO / "src" / "reproflow" / "cli").glob("*.py") if not p.stem.startswith("_"))
 
 
