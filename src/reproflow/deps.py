@@ -150,19 +150,13 @@ def _sections_digest(path: Path, used: frozenset[str]) -> bytes:
 def code_digest(name: str) -> str:
     """SHA-256 (16 hex digits) over the path and bytes of every file of ``name``'s import closure; the generated
     sections module counts only with the classes the closure imports from it (:data:`SECTIONS`)."""
-    closure = module_closure(name)
-    used: set[str] | None = set()
-    for mod in closure:
-        got = _imported_names(mod, SECTIONS)
-        if got is None:
-            used = None
-            break
-        used.update(got)
+    imported = [_imported_names(mod, SECTIONS) for mod in module_closure(name)]
+    used = None if any(got is None for got in imported) else frozenset().union(*(g for g in imported if g is not None))
     sections_path = _module_path(SECTIONS)
     h = hashlib.sha256()
     for path in sorted(module_files(name)):
         if path == sections_path and used is not None:
-            h.update(_sections_digest(path, frozenset(used)))
+            h.update(_sections_digest(path, used))
         else:
             h.update(_file_digest(path))
     return h.hexdigest()[:16]
