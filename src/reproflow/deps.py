@@ -89,17 +89,38 @@ def _file_digest(path: Path) -> bytes:
 SECTIONS = f"{PACKAGE}.settings.sections"
 
 
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node of ``tree`` except the bodies of ``if TYPE_CHECKING:`` blocks: names imported there do not exist
+    when the code runs, so their classes cannot change what it computes."""
+    out: list[ast.AST] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return out
+
+
 @functools.cache
 def _imported_names(name: str, target: str) -> frozenset[str] | None:
-    """Names module ``name`` imports from ``target`` with ``from target import ...``; None when it takes the module
-    itself (``import target``, ``from parent import leaf``), where any attribute may be read."""
+    """Names module ``name`` imports from ``target`` with ``from target import ...`` outside ``if TYPE_CHECKING:``
+    blocks; None when it takes the module itself (``import target``, ``from parent import leaf``), where any
+    attribute may be read."""
     path = _module_path(name)
     if path is None:
         return frozenset()
     is_pkg = path.name == "__init__.py"
     parent, leaf = target.rsplit(".", 1)
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    for node in _runtime_nodes(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import) and any(a.name == target for a in node.names):
             return None
         if isinstance(node, ast.ImportFrom):

@@ -144,8 +144,12 @@ def test_code_digest_reads_only_the_settings_classes_a_cli_imports(tmp_path, mon
     (pkg / "cli" / "uses_b.py").write_text("def run():\n    from reproflow.settings.sections import B  # lazy\n")
     (pkg / "cli" / "uses_holder.py").write_text("from reproflow.settings.sections import Holder\n")
     (pkg / "cli" / "uses_module.py").write_text("from reproflow.settings import sections\n")
+    # annotations only (as settings/derived.py): the names do not exist at run time, so they count for nothing
+    (pkg / "cli" / "annotates_a.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                                               "    from reproflow.settings.sections import A\nelse:\n"
+                                               "    from reproflow.settings.sections import B\n")
     monkeypatch.setattr(deps, "SRC", tmp_path)
-    clis = ["uses_a", "uses_b", "uses_holder", "uses_module"]
+    clis = ["uses_a", "uses_b", "uses_holder", "uses_module", "annotates_a"]
 
     def digests() -> dict[str, str]:
         for fn in (deps._direct_imports, deps.module_closure, deps.code_digest, deps._file_digest,
@@ -157,6 +161,8 @@ def test_code_digest_reads_only_the_settings_classes_a_cli_imports(tmp_path, mon
     base = digests()
     write_sections(extra_a="    w: float\n")  # a key added to A's section
     assert {c for c, d in digests().items() if d != base[c]} == {"uses_a", "uses_module"}
+    write_sections(extra_b="    w: float\n")  # ... and to B's: the else branch of TYPE_CHECKING runs
+    assert {c for c, d in digests().items() if d != base[c]} == {"uses_b", "uses_module", "annotates_a"}
     write_sections(more="\n@dataclass(frozen=True)\nclass C:\n    v: int\n")  # a new section (and __all__)
     assert {c for c, d in digests().items() if d != base[c]} == {"uses_module"}
     write_sections()
