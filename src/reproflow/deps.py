@@ -31,6 +31,16 @@ def _parents(name: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
+def _from_module(name: str, is_pkg: bool, node: ast.ImportFrom) -> str:
+    """The absolute module ``from ... import`` in module ``name`` (a package when ``is_pkg``) imports from."""
+    if not node.level:
+        return node.module or ""
+    base = name.split(".")
+    base = base if is_pkg else base[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
 @functools.cache
 def _direct_imports(name: str) -> frozenset[str]:
     path = _module_path(name)
@@ -43,13 +53,7 @@ def _direct_imports(name: str) -> frozenset[str]:
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = name.split(".")
-                base = base if is_pkg else base[:-1]
-                base = base[: len(base) - (node.level - 1)]
-                mod = ".".join(base + ([node.module] if node.module else []))
-            else:
-                mod = node.module or ""
+            mod = _from_module(name, is_pkg, node)
             found.add(mod)
             # `from pkg import sub` may name a submodule
             found.update(f"{mod}.{a.name}" for a in node.names)
@@ -124,12 +128,7 @@ def _imported_names(name: str, target: str) -> frozenset[str] | None:
         if isinstance(node, ast.Import) and any(a.name == target for a in node.names):
             return None
         if isinstance(node, ast.ImportFrom):
-            mod = node.module or ""
-            if node.level:
-                base = name.split(".")
-                base = base if is_pkg else base[:-1]
-                base = base[: len(base) - (node.level - 1)]
-                mod = ".".join(base + ([node.module] if node.module else []))
+            mod = _from_module(name, is_pkg, node)
             if mod == target:
                 names.update(a.name for a in node.names)
             elif mod == parent and any(a.name == leaf for a in node.names):
