@@ -36,3 +36,20 @@ def _seed_mean(curves, dataset: str, defence: str) -> np.ndarray:
 
     sel = curves[(curves.dataset == dataset) & (curves.model == defence) & (curves.metric == PLATEAU_METRIC)]
     return sel.groupby("epoch")["value"].mean().sort_index().to_numpy()
+
+
+def test_matrix_heatmap_says_when_there_is_no_spread_over_seeds() -> None:
+    """Cells carry mean ± std over seeds; a one-seed run (std NaN: the quick scale trains its defences at one seed)
+    shows the mean alone, and the title says so instead of promising a spread."""
+    import pandas as pd
+
+    from reproflow.plots.advtrain import matrix_heatmap
+
+    rows = [{"dataset": "digits_rot", "model": m, "attack": a, "eps": 0.03, "metric": k, "mean": 0.5, "std": 0.1}
+            for m in ("standard", "spa_at") for a in ("pgd", "spa") for k in ("accuracy", "success_rate")]
+    two = pd.DataFrame(rows)
+    for matrix, title, cell in ((two, "mean ± std over seeds", "50\n±10"),
+                                (two.assign(std=np.nan), "one seed: no spread", "50")):
+        fig = matrix_heatmap(matrix, {"digits_rot": 0.03}, ["standard", "spa_at"], ["pgd", "spa"], "unit")
+        assert title in fig._suptitle.get_text()
+        assert fig.axes[0].texts[0].get_text() == cell

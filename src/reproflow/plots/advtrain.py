@@ -48,7 +48,8 @@ def matrix_heatmap(matrix: pd.DataFrame, headline_eps: dict[str, float], defence
             ax.set_yticks(range(len(defences)), list(defences), fontsize="small")
             ax.set_title(f"{dataset}, eps = {eps:g}: {label}", fontsize="medium")
             fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
-    fig.suptitle(f"Defence x attack matrix at the headline eps (mean ± std over seeds, {scale} scale)", fontsize="large")
+    spread = "mean ± std over seeds" if np.isfinite(matrix["std"].to_numpy(dtype=float)).any() else "one seed: no spread"
+    fig.suptitle(f"Defence x attack matrix at the headline eps ({spread}, {scale} scale)", fontsize="large")
     fig.tight_layout()
     return fig
 
